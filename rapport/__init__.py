@@ -1,0 +1,1 @@
+"""Rapport's core: plain Python that never imports discord (the sandbox aside)."""

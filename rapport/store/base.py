@@ -1,0 +1,80 @@
+"""The one Store interface the core uses; every backend passes the same contract tests.
+
+The store is write-behind: services keep their working state in memory and `put`/`delete`
+stage changes, which reach disk (or the database) on the next `flush`. Documents are plain
+JSON values holding ids, kinds, counts and times (epoch seconds) — never message text.
+Every document belongs to one guild, so one guild's data never mixes with another's.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+Doc = dict[str, Any]
+
+SCHEMA_VERSION = 1
+"""The layout version this code writes; older stores are migrated, newer ones refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlushStats:
+    """What one flush wrote: how many records and how long it took."""
+
+    records: int
+    seconds: float
+
+
+class Store(ABC):
+    """Durable, per-guild documents in named tables, written in batches."""
+
+    @abstractmethod
+    async def open(self) -> None:
+        """Open (creating if missing), check the schema version, migrate older layouts.
+
+        Raises StoreError naming the file and its backup when the store can't be read,
+        and never overwrites a store it could not read.
+        """
+
+    @abstractmethod
+    async def guild_ids(self) -> set[int]:
+        """The guilds that have any stored document."""
+
+    @abstractmethod
+    async def load(self, table: str, guild_id: int) -> dict[str, Doc]:
+        """Every document of one guild in one table, keyed by document key (staged ones included)."""
+
+    @abstractmethod
+    def put(self, table: str, guild_id: int, key: str, doc: Mapping[str, Any]) -> None:
+        """Stage a whole-document write; it is durable after the next flush."""
+
+    @abstractmethod
+    def delete(self, table: str, guild_id: int, key: str) -> None:
+        """Stage the removal of one document; removing a missing one is not an error."""
+
+    @abstractmethod
+    async def delete_guild(self, guild_id: int) -> None:
+        """Remove every document of a guild (staged like any write)."""
+
+    @abstractmethod
+    async def flush(self) -> FlushStats:
+        """Persist every staged change; when it returns they survive a kill -9."""
+
+    @abstractmethod
+    async def claim(self, key: str, owner: str, until: datetime, now: datetime) -> bool:
+        """Take a named claim (e.g. "send digest X") unless another live owner holds it.
+
+        Durable before it returns True. A claim held by the same owner is renewed; an expired
+        one can be taken over. This is how two processes never send the same DM.
+        """
+
+    @abstractmethod
+    async def release(self, key: str, owner: str) -> None:
+        """Give a claim back early (a no-op if someone else holds it)."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Flush what is staged and release files or connections."""
