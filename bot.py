@@ -1,0 +1,207 @@
+"""Rapport's entry point and composition root: config -> logging -> store -> services -> bot -> run.
+
+python bot.py --config config.toml      run the bot (token from DISCORD_TOKEN or the config)
+python bot.py --check-config FILE       validate a config and print the effective settings
+python bot.py --demo [--seed N]         the real bot against the local emulator, no token needed
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import aiohttp
+import discord
+import yarl
+
+from cogs._bot import RapportBot
+from rapport.clock import system_clock
+from rapport.config import ConfigError, Settings, describe, load_settings
+from rapport.errors import StoreError
+from rapport.persistence import FlushLoop
+from rapport.schedule import JobScheduler
+from rapport.services import Services
+from rapport.store import Store, open_store
+
+log = logging.getLogger("rapport")
+
+DISCORD_API = "https://discord.com"
+EXIT_CONFIG = 2
+
+MISSING_TOKEN = """\
+No Discord bot token is set.
+  1. Open https://discord.com/developers/applications, create an application, and add a Bot.
+  2. Copy the bot's token and export it:  export DISCORD_TOKEN=...   (or set [discord] token)
+  3. Invite the bot with the URL in the README (scopes: bot applications.commands).
+To see Rapport work without a token, run:  python bot.py --demo"""
+
+
+def privileged_intents_message(settings: Settings) -> str:
+    """Say which Developer Portal toggles to switch on, or which config keys to turn off."""
+    wanted = []
+    if settings.discord.message_content:
+        wanted.append(("Message Content Intent", "message_content"))
+    if settings.discord.members_intent:
+        wanted.append(("Server Members Intent", "members_intent"))
+    toggles = " and ".join(f"“{name}”" for name, _ in wanted) or "the privileged intents"
+    keys = " / ".join(f"[discord] {key} = false" for _, key in wanted)
+    return (
+        f"Discord refused the privileged intents (close code 4014). In the Developer Portal, "
+        f"open your application -> Bot -> Privileged Gateway Intents and switch on {toggles}; "
+        f"or set {keys} in the config to run without them (thanks and shares need message content)."
+    )
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for log collectors."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def setup_logging(settings: Settings) -> None:
+    """discord.py's logging setup to stdout; discord.http quieter; optional JSON lines."""
+    handler = logging.StreamHandler(sys.stdout)
+    formatter = JsonFormatter() if settings.logging.format == "json" else None
+    discord.utils.setup_logging(handler=handler, formatter=formatter, level=settings.logging.level)
+    logging.getLogger("discord.http").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+async def configure_endpoints(settings: Settings) -> None:
+    """Point discord.py's REST and gateway at api_base/gateway_url (a proxy, or the sandbox).
+
+    A plain client never asks REST for the gateway URL, so both are set before connecting.
+    """
+    base = settings.discord.api_base.rstrip("/")
+    discord.http.Route.BASE = f"{base}/api/v10"
+    gateway = settings.discord.gateway_url
+    if not gateway and base != DISCORD_API:
+        headers = {"Authorization": f"Bot {settings.discord.token}"}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{base}/api/v10/gateway/bot", headers=headers) as answer,
+        ):
+            answer.raise_for_status()
+            gateway = (await answer.json())["url"]
+    if gateway:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
+
+
+def build_services(settings: Settings, store: Store) -> Services:
+    """Compose the core's services around one store."""
+    flusher = FlushLoop(store, settings.storage.flush_interval.total_seconds())
+    scheduler = JobScheduler(settings.nudges.zone)
+    return Services(
+        settings=settings, store=store, flusher=flusher, scheduler=scheduler, clock=system_clock
+    )
+
+
+async def open_configured_store(settings: Settings) -> Store:
+    """Open the configured backend (refusing an unreadable or newer store)."""
+    storage = settings.storage
+    store = open_store(
+        storage.backend,
+        path=Path(storage.path),
+        dsn=storage.dsn,
+        flush_interval=storage.flush_interval.total_seconds(),
+    )
+    await store.open()
+    return store
+
+
+async def start_bot(settings: Settings, store: Store) -> RapportBot:
+    """Build the bot and log in (endpoints configured); the caller connects and closes it."""
+    await configure_endpoints(settings)
+    bot = RapportBot(build_services(settings, store))
+    await bot.login(settings.discord.token)
+    return bot
+
+
+async def run(settings: Settings) -> int:
+    """Run until SIGINT/SIGTERM; returns the process exit code."""
+    try:
+        store = await open_configured_store(settings)
+    except StoreError as exc:
+        log.error("%s", exc)
+        return 1
+    bot: RapportBot | None = None
+    try:
+        bot = await start_bot(settings, store)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, lambda s=sig: _shutdown(bot, s))
+        await bot.connect()
+        return 0
+    except discord.PrivilegedIntentsRequired:
+        log.error("%s", privileged_intents_message(settings))
+        return 1
+    except discord.LoginFailure:
+        log.error("Discord refused the token. Check DISCORD_TOKEN (or [discord] token).")
+        return 1
+    finally:
+        if bot is not None and not bot.is_closed():
+            await bot.close()
+        await store.close()
+
+
+def _shutdown(bot: RapportBot, sig: signal.Signals) -> None:
+    log.info("received %s; shutting down", sig.name)
+    asyncio.get_running_loop().create_task(bot.close())
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bot.py", description="Rapport, the relationship bot.")
+    parser.add_argument("--config", type=Path, help="TOML config (default: config.toml if present)")
+    parser.add_argument("--check-config", type=Path, metavar="FILE", help="validate and print FILE")
+    parser.add_argument("--demo", action="store_true", help="run against the local emulator")
+    parser.add_argument("--seed", type=int, default=7, help="the demo community's seed")
+    return parser.parse_args(argv)
+
+
+def load_or_exit(path: Path | None) -> Settings:
+    """Load settings, or print every problem and exit with status 2 (no traceback)."""
+    try:
+        return load_settings(path, os.environ)
+    except ConfigError as exc:
+        print(f"Configuration problems:\n{exc}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.check_config is not None:
+        settings = load_or_exit(args.check_config)
+        print(describe(settings))
+        print(f"{args.check_config}: OK")
+        return 0
+    if args.demo:
+        from rapport.sandbox.demo import run_demo  # imported late: only the demo needs it
+
+        return asyncio.run(run_demo(seed=args.seed))
+    path = args.config or (Path("config.toml") if Path("config.toml").exists() else None)
+    settings = load_or_exit(path)
+    setup_logging(settings)
+    if not settings.discord.token:
+        print(MISSING_TOKEN, file=sys.stderr)
+        return EXIT_CONFIG
+    return asyncio.run(run(settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Discord glue: one extension per capability; modules starting with "_" are helpers, not extensions."""

@@ -1,0 +1,174 @@
+"""RapportBot: the discord.py client built with the core's services, and its command tree."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import pkgutil
+from pathlib import Path
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+import cogs
+from cogs._respond import reply_private
+from rapport.errors import UserFacingError
+from rapport.services import Services
+
+log = logging.getLogger(__name__)
+
+COGS_DIR = Path(cogs.__file__).parent
+SYNC_TABLE = "_bot"
+SYNC_GUILD = 0
+
+
+def intents_for(message_content: bool, members: bool) -> discord.Intents:
+    """The gateway intents Rapport needs; the two privileged ones follow the config."""
+    intents = discord.Intents.default()
+    intents.message_content = message_content
+    intents.members = members
+    intents.presences = False
+    return intents
+
+
+def extension_names() -> list[str]:
+    """Every cog module under cogs/ (helpers start with an underscore and are skipped)."""
+    return sorted(
+        f"cogs.{m.name}"
+        for m in pkgutil.iter_modules([str(COGS_DIR)])
+        if not m.name.startswith("_")
+    )
+
+
+class RapportTree(app_commands.CommandTree):
+    """The one place app-command errors become a clear, private answer."""
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Refuse politely a command from a guild this bot does not know."""
+        if interaction.guild_id is not None and interaction.guild is None:
+            await reply_private(
+                interaction,
+                "I don't have this server's data yet — ask an admin to re-invite Rapport.",
+            )
+            return False
+        return True
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError, /
+    ) -> None:
+        """Turn any failure into a private message; log what is not the user's doing."""
+        text = error_message(error)
+        if text is None:
+            command = interaction.command.qualified_name if interaction.command else "?"
+            log.error("command %s failed", command, exc_info=error)
+            text = "Sorry — something went wrong on my side. It has been logged; please try again later."
+        try:
+            await reply_private(interaction, text)
+        except discord.HTTPException:
+            log.warning("could not tell the member about an error (interaction expired?)")
+
+
+def error_message(error: Exception) -> str | None:
+    """The user-facing text for an app-command error, or None when it is a bug to log."""
+    original = getattr(error, "original", None) or error
+    if isinstance(original, UserFacingError):
+        return str(original)
+    if isinstance(error, app_commands.MissingPermissions):
+        perms = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
+        return f"You need the {perms} permission to use this command."
+    if isinstance(error, app_commands.BotMissingPermissions):
+        perms = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
+        return f"I need the {perms} permission here to do that."
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "This command works in a server, not in DMs."
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"Slow down a little — try again in {error.retry_after:.0f} s."
+    if isinstance(error, app_commands.TransformerError):
+        return f"“{error.value}” isn't something I can use here: {error}"
+    if isinstance(error, app_commands.CheckFailure):
+        return "You can't use this command here."
+    return None
+
+
+class RapportBot(commands.AutoShardedBot):
+    """The bot, built with the core's services (see discord.py's advanced_startup example)."""
+
+    def __init__(self, services: Services) -> None:
+        settings = services.settings
+        self.services = services
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents_for(settings.discord.message_content, settings.discord.members_intent),
+            tree_cls=RapportTree,
+            help_command=None,
+            owner_ids=set(settings.discord.owner_ids) or None,
+            shard_count=settings.discord.shard_count,
+            shard_ids=list(settings.discord.shard_ids) if settings.discord.shard_ids else None,
+            allowed_mentions=discord.AllowedMentions.none(),
+            max_messages=1000,
+        )
+        self.commands_synced: bool | None = None
+
+    async def setup_hook(self) -> None:
+        """Load every cog, start the flush loop and the scheduler, sync commands if they changed."""
+        for name in extension_names():
+            await self.load_extension(name)
+        self.services.flusher.start()
+        self.services.scheduler.start()
+        await self.sync_commands_if_changed()
+
+    def command_payload(self) -> list[dict]:
+        """The command definitions Discord would receive, for the change-detection hash."""
+        return [cmd.to_dict(self.tree) for cmd in self.tree.get_commands()]
+
+    def _sync_target(self) -> discord.Object | None:
+        guild_id = self.services.settings.discord.dev_guild_id
+        if self.services.settings.discord.sync_commands == "guild" and guild_id:
+            return discord.Object(id=guild_id)
+        return None
+
+    async def sync_commands(self) -> int:
+        """Sync now to the configured target (global, or the dev guild); returns the count."""
+        target = self._sync_target()
+        if target is not None:
+            self.tree.copy_global_to(guild=target)
+        synced = await self.tree.sync(guild=target)
+        store = self.services.store
+        store.put(SYNC_TABLE, SYNC_GUILD, "commands", {"hash": self._command_hash()})
+        await self.services.flusher.flush()
+        log.info("synced %d commands to %s", len(synced), target.id if target else "every guild")
+        return len(synced)
+
+    def _command_hash(self) -> str:
+        target = self._sync_target()
+        blob = json.dumps(
+            {"target": target.id if target else None, "commands": self.command_payload()},
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    async def sync_commands_if_changed(self) -> None:
+        """Sync only when the tree differs from the last sync (Discord caps creates per day)."""
+        mode = self.services.settings.discord.sync_commands
+        if mode == "off":
+            self.commands_synced = False
+            return
+        stored = await self.services.store.load(SYNC_TABLE, SYNC_GUILD)
+        if stored.get("commands", {}).get("hash") == self._command_hash():
+            log.info("application commands unchanged since the last sync; not syncing")
+            self.commands_synced = False
+            return
+        await self.sync_commands()
+        self.commands_synced = True
+
+    async def close(self) -> None:
+        """Stop the scheduler, flush the store, then close the connection."""
+        self.services.scheduler.shutdown()
+        try:
+            await self.services.flusher.stop()
+        except Exception:
+            log.exception("the final flush failed; the store holds the last completed flush")
+        await super().close()

@@ -1,0 +1,60 @@
+"""The write-behind loop: services stage their dirty records, then the store flushes them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from rapport.store.base import FlushStats, Store
+
+log = logging.getLogger(__name__)
+
+Stager = Callable[[], int]
+"""Puts a service's dirty records into the store and says how many."""
+
+
+class FlushLoop:
+    """Flush every `interval` seconds and on demand; one flush at a time."""
+
+    def __init__(self, store: Store, interval: float) -> None:
+        self.store = store
+        self.interval = interval
+        self._stagers: list[Stager] = []
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self.last: FlushStats | None = None
+
+    def add_stager(self, stager: Stager) -> None:
+        """Have a service stage its changes before every flush."""
+        self._stagers.append(stager)
+
+    async def flush(self) -> FlushStats:
+        """Stage every service's changes and persist them now."""
+        async with self._lock:
+            for stage in self._stagers:
+                stage()
+            self.last = await self.store.flush()
+            return self.last
+
+    def start(self) -> None:
+        """Start flushing in the background."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="rapport: flush loop")
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.flush()
+            except Exception:
+                # The batch stays staged in the store; the next flush tries again.
+                log.exception("flushing the store failed; retrying in %ss", self.interval)
+
+    async def stop(self) -> None:
+        """Stop the loop and flush what is left."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        await self.flush()

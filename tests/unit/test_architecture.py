@@ -1,0 +1,74 @@
+"""The house rules that keep the core free of Discord and the cogs thin and independent."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CORE = ROOT / "rapport"
+COGS = ROOT / "cogs"
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module a file imports, at any depth (top-level, in functions, conditional)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def core_modules() -> list[Path]:
+    return sorted(p for p in CORE.rglob("*.py") if "sandbox" not in p.relative_to(CORE).parts)
+
+
+def cog_modules() -> list[Path]:
+    return sorted(p for p in COGS.glob("*.py") if not p.name.startswith("_"))
+
+
+@pytest.mark.parametrize("path", core_modules(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_core_never_imports_discord_or_cogs(path: Path) -> None:
+    """The core (rapport/, sandbox aside) imports neither discord nor any cog."""
+    bad = {m for m in imported_modules(path) if m.split(".")[0] in {"discord", "cogs", "bot"}}
+    assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
+
+
+def test_the_core_has_modules_to_check() -> None:
+    """The architecture check really looks at the core (it would pass vacuously on an empty tree)."""
+    assert len(core_modules()) >= 5
+
+
+@pytest.mark.parametrize("path", cog_modules(), ids=lambda p: p.name)
+def test_a_cog_never_imports_another_cog(path: Path) -> None:
+    """Cogs share only the private helpers in cogs/_*.py, never each other."""
+    others = {
+        m
+        for m in imported_modules(path)
+        if m.startswith("cogs.") and not m.split(".")[1].startswith("_")
+    }
+    assert not others, f"{path.name} imports {sorted(others)}"
+
+
+@pytest.mark.parametrize("path", cog_modules(), ids=lambda p: p.name)
+def test_every_cog_has_a_documented_setup(path: Path) -> None:
+    """Each extension has an async setup() with a docstring saying what it loads."""
+    tree = ast.parse(path.read_text())
+    setups = [n for n in tree.body if isinstance(n, ast.AsyncFunctionDef) and n.name == "setup"]
+    assert setups, f"{path.name} has no async setup()"
+    assert ast.get_docstring(setups[0]), f"{path.name}: setup() has no docstring"
+
+
+def test_no_runtime_state_is_committed() -> None:
+    """data/ holds runtime state only: the repository keeps just its .gitkeep."""
+    import subprocess
+
+    tracked = subprocess.run(
+        ["git", "ls-files", "data"], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.split()
+    assert set(tracked) <= {"data/.gitkeep"}
