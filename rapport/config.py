@@ -12,13 +12,14 @@ import dataclasses
 import difflib
 import json
 import math
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 from rapport.timeparse import (
@@ -256,11 +257,9 @@ def _flag() -> _Kind:
 
 
 def _integer(low: int, high: int | None = None) -> _Kind:
-    expected = (
-        f"expected a whole number from {low} to {high}"
-        if high is not None
-        else (f"expected a whole number of at least {low}")
-    )
+    expected = f"expected a whole number from {low} to {high}"
+    if high is None:
+        expected = f"expected a whole number of at least {low}"
 
     def parse(raw: object) -> int:
         _require(raw, int, expected)
@@ -305,7 +304,8 @@ def _optional_id() -> _Kind:
     snowflake = _snowflake()
 
     def parse(raw: object) -> int | None:
-        return None if raw in (0, "") and not isinstance(raw, bool) else snowflake.parse(raw)
+        # type() rather than isinstance: False and 0.0 are not a way to say "none".
+        return None if (type(raw) is int and raw == 0) or raw == "" else snowflake.parse(raw)
 
     return _Kind(parse, lambda value: 0 if value is None else value)
 
@@ -620,6 +620,7 @@ def settings_from_mapping(
         if section is None:
             close = difflib.get_close_matches(name, _SCHEMA, n=1, cutoff=0.6)
             hint = f"; did you mean [{close[0]}]?" if close else _suggest(name)
+            hint = hint or f" (sections: {', '.join(_SCHEMA)})"
             shown = NO_VALUE if isinstance(raw, dict) else raw
             label = "unknown section" if isinstance(raw, dict) else "unknown key"
             out.add(name, shown, label + hint)
@@ -629,16 +630,17 @@ def settings_from_mapping(
             sections[name] = _parse_section(section, raw, name + ".", out)
     settings = Settings(**sections, source=source)
 
+    env = env or {}
     env_out = _Collector("environment")
     for variable, section_name, key in _ENV_OVERRIDES:
-        if not (env or {}).get(variable):
-            continue
+        if not env.get(variable):
+            continue  # set-but-empty (a blank line in a compose file) leaves the file's value
         kind = _SCHEMA[section_name].keys[key]
         assert isinstance(kind, _Kind)
         try:
-            value = kind.parse(env[variable])  # type: ignore[index]
+            value = kind.parse(env[variable])
         except ValueError as exc:
-            env_out.add(variable, env[variable], str(exc))  # type: ignore[index]
+            env_out.add(variable, env[variable], str(exc))
             continue
         part = dataclasses.replace(getattr(settings, section_name), **{key: value})
         settings = dataclasses.replace(settings, **{section_name: part})
@@ -679,23 +681,22 @@ def _toml(value: object) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
+    if isinstance(value, date | time):
+        return value.isoformat()
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml(item) for item in value) + "]"
     return json.dumps(str(value), ensure_ascii=False)
 
 
 def _redact_dsn(dsn: str) -> str:
-    """The DSN with its password (in the user part or the query) replaced."""
+    """The DSN with its password (in the user part, the query or key=value form) replaced."""
+    dsn = re.sub(r"(?i)(password=)[^&\s]*", r"\1<redacted>", dsn)
     parts = urlsplit(dsn)
-    netloc = parts.netloc
-    if parts.password is not None:
-        userinfo, _, host = netloc.rpartition("@")
-        netloc = f"{userinfo.partition(':')[0]}:<redacted>@{host}"
-    query = [
-        (name, "<redacted>" if name == "password" else value)
-        for name, value in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, safe="<>")))
+    if parts.password is None:
+        return dsn
+    userinfo, _, host = parts.netloc.rpartition("@")
+    netloc = f"{userinfo.partition(':')[0]}:<redacted>@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _describe_section(section: _Section, value: Any, name: str, lines: list[str]) -> None:

@@ -61,6 +61,7 @@ CLAIMS = "_claims"
 META = "_meta"
 CHUNK = 2000  # records per join: the worker gives the GIL back to the loop between chunks
 PROCESS_COMPACTION_BYTES = 4 * 2**20  # below this a thread compacts faster than a new process
+PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # for the compaction child
 LOCK_WAIT_S = 30.0  # an orphaned compaction child may still hold the lock after a kill
 
 
@@ -169,7 +170,7 @@ def _read_snapshot(path: Path, only: Pair | None) -> tuple[State, _ReadInfo]:
         raw = MIGRATIONS[schema](raw)
         schema += 1
         info.migrated = True
-    info.through = raw[META]["1"]["journal_through"] if info.migrated else meta["journal_through"]
+    info.through = next(iter(raw[META].values()))["journal_through"]
     state: State = {}
     for table, docs in raw.items():
         if table == META:
@@ -203,15 +204,18 @@ def _bad_record(rec: Any) -> bool:
 def _parse_lines(lines: list[bytes]) -> list[Any]:
     """Parse complete lines in one C call; find the bad one only when that fails."""
     try:
-        return orjson.loads(b"[" + b",".join(lines) + b"]")
+        records = orjson.loads(b"[" + b",".join(lines) + b"]")
+        if len(records) == len(lines):
+            return records
     except orjson.JSONDecodeError:
-        out = []
-        for i, line in enumerate(lines):
-            try:
-                out.append(orjson.loads(line))
-            except orjson.JSONDecodeError as exc:
-                raise ValueError(f"line {i + 1} is not JSON: {exc}") from exc
-        raise AssertionError("unreachable") from None
+        pass
+    records = []
+    for i, line in enumerate(lines):
+        try:
+            records.append(orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
+            raise ValueError(f"line {i + 1} is not JSON: {exc}") from exc
+    return records
 
 
 def _replay_journal(file: Path, state: State, info: _ReadInfo, only: Pair | None) -> None:
@@ -259,7 +263,9 @@ def _apply(state: State, op: dict[str, Any], only: Pair | None) -> None:
         state.setdefault(pair, {})[op["k"]] = doc
 
 
-def read_store(path: Path, *, upto: int | None = None, only: Pair | None = None) -> tuple[State, _ReadInfo]:
+def read_store(
+    path: Path, *, upto: int | None = None, only: Pair | None = None
+) -> tuple[State, _ReadInfo]:
     """Snapshot plus committed journal batches; raises StoreError, never writes."""
     state, info = _read_snapshot(path, only)
     numbers = [n for n in _journal_numbers(path) if n > info.through]
@@ -290,7 +296,9 @@ def read_store(path: Path, *, upto: int | None = None, only: Pair | None = None)
 
 def write_snapshot(path: Path, state: State, through: int) -> int:
     """Replace the snapshot atomically, keeping the previous one as .bak; returns its size."""
-    tables: dict[str, dict[str, Doc]] = {META: {"1": {"schema": SCHEMA_VERSION, "journal_through": through}}}
+    tables: dict[str, dict[str, Doc]] = {
+        META: {"1": {"schema": SCHEMA_VERSION, "journal_through": through}}
+    }
     for (table, guild), docs in state.items():
         out = tables.setdefault(table, {})
         for key, doc in docs.items():
@@ -421,7 +429,7 @@ class TinyDBStore(Store):
         except BaseException:
             self._release_lock()
             raise
-        self._claims = {k: d for k, d in state.pop((CLAIMS, 0), {}).items()}
+        self._claims = state.pop((CLAIMS, 0), {})
         self._fresh = {p: docs for p, docs in state.items() if docs}
         self._guilds = {g for _, g in self._fresh}
         self._through = info.through
@@ -526,6 +534,8 @@ class TinyDBStore(Store):
     def _stage(self, table: str, guild_id: int, key: str, data: bytes | None) -> None:
         if self._closed:
             raise StoreError(f"{self.path} is closed")
+        if not isinstance(guild_id, int):
+            raise TypeError(f"guild ids are ints, not {type(guild_id).__name__}")
         self._staged.docs.setdefault((table, guild_id), {})[key] = data
         if data is not None and table != CLAIMS:
             self._guilds.add(guild_id)
@@ -635,7 +645,9 @@ class TinyDBStore(Store):
                 size, self._uncompacted = self._snapshot_bytes + self._uncompacted, 0
             try:
                 if size < PROCESS_COMPACTION_BYTES:
-                    self._snapshot_bytes = await asyncio.to_thread(compact_files, self.path, through)
+                    self._snapshot_bytes = await asyncio.to_thread(
+                        compact_files, self.path, through
+                    )
                 else:
                     self._snapshot_bytes = await self._compact_in_child(through)
             except BaseException:
@@ -645,8 +657,8 @@ class TinyDBStore(Store):
 
     async def _compact_in_child(self, through: int) -> int:
         # The child holds our lock fd too, so a restart after kill -9 waits for it to finish.
-        root = str(Path(__file__).resolve().parents[2])
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+        paths = [PACKAGE_ROOT, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
         assert self._lock_fd is not None
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -661,7 +673,9 @@ class TinyDBStore(Store):
         )
         out, err = await proc.communicate()
         if proc.returncode != 0:
-            raise StoreError(f"compacting {self.path} failed: {err.decode(errors='replace')[-2000:]}")
+            raise StoreError(
+                f"compacting {self.path} failed: {err.decode(errors='replace')[-2000:]}"
+            )
         return int(out)
 
     # --- claims
