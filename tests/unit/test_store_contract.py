@@ -1,0 +1,235 @@
+"""The Store contract: every backend passes these (PostgreSQL joins the params later)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from rapport.store import Store, TinyDBStore, open_store
+
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+PAIR = {"a": 1, "b": 2, "first_ab": 1_700_000_000, "w": {"reply": 3.2}}
+
+
+class StoreFactory:
+    """Opens stores of one backend over the same data, and abandons them as a crash would."""
+
+    def __init__(self, backend: str, tmp_path: Path) -> None:
+        self.backend = backend
+        self.path = tmp_path / "rapport.json"
+        self.opened: list[Store] = []
+
+    async def open(self) -> Store:
+        store = open_store(self.backend, path=self.path)
+        await store.open()
+        self.opened.append(store)
+        return store
+
+    def abandon(self, store: Store) -> None:
+        """Let go of the store's files without flushing or compacting, like a killed process."""
+        assert isinstance(store, TinyDBStore), "each backend says how it is abandoned"
+        store._closed = True
+        for name in ("_journal_fd", "_lock_fd"):
+            fd = getattr(store, name)
+            if fd is not None:
+                os.close(fd)
+                setattr(store, name, None)
+        store._executor.shutdown()
+
+
+@pytest.fixture(params=["tinydb"])
+async def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreFactory]:
+    """A factory for the backend under test; every store it opened is closed afterwards."""
+    factory = StoreFactory(request.param, tmp_path)
+    yield factory
+    for store in factory.opened:
+        await store.close()
+
+
+async def reopen(factory: StoreFactory, store: Store) -> Store:
+    await store.close()
+    return await factory.open()
+
+
+async def test_documents_survive_close_and_reopen(store_factory: StoreFactory) -> None:
+    """A document put before close is loaded unchanged after reopening."""
+    store = await store_factory.open()
+    store.put("pairs", 10, "1:2", PAIR)
+    store = await reopen(store_factory, store)
+    assert await store.load("pairs", 10) == {"1:2": PAIR}
+
+
+async def test_flushed_documents_survive_a_crash(store_factory: StoreFactory) -> None:
+    """What flush() persisted is there after the process dies without closing."""
+    store = await store_factory.open()
+    store.put("pairs", 10, "1:2", PAIR)
+    stats = await store.flush()
+    store.put("pairs", 10, "3:4", PAIR)  # staged only: lost with the process
+    store_factory.abandon(store)
+    store = await store_factory.open()
+    assert stats.records == 1
+    assert await store.load("pairs", 10) == {"1:2": PAIR}
+
+
+async def test_delete_removes_a_document(store_factory: StoreFactory) -> None:
+    """A deleted document is gone after reopening; deleting a missing one is fine."""
+    store = await store_factory.open()
+    store.put("pairs", 10, "1:2", PAIR)
+    store.put("pairs", 10, "3:4", PAIR)
+    await store.flush()
+    store.delete("pairs", 10, "1:2")
+    store.delete("pairs", 10, "never-there")
+    store = await reopen(store_factory, store)
+    assert await store.load("pairs", 10) == {"3:4": PAIR}
+
+
+async def test_last_write_wins(store_factory: StoreFactory) -> None:
+    """Of several writes to one key, flushed or not, the last one is kept."""
+    store = await store_factory.open()
+    store.put("pairs", 10, "1:2", {"n": 1})
+    await store.flush()
+    store.put("pairs", 10, "1:2", {"n": 2})
+    store.put("pairs", 10, "1:2", {"n": 3})
+    store = await reopen(store_factory, store)
+    assert await store.load("pairs", 10) == {"1:2": {"n": 3}}
+
+
+async def test_same_key_in_two_guilds_stays_separate(store_factory: StoreFactory) -> None:
+    """One key in two guilds is two documents; a change to one leaves the other."""
+    store = await store_factory.open()
+    store.put("pairs", 10, "1:2", {"n": 10})
+    store.put("pairs", 20, "1:2", {"n": 20})
+    await store.flush()
+    store.delete("pairs", 20, "1:2")
+    store = await reopen(store_factory, store)
+    assert await store.load("pairs", 10) == {"1:2": {"n": 10}}
+    assert await store.load("pairs", 20) == {}
+    assert await store.guild_ids() == {10}
+
+
+async def test_delete_guild_removes_only_that_guild(store_factory: StoreFactory) -> None:
+    """delete_guild drops the guild's documents in every table, flushed or staged."""
+    store = await store_factory.open()
+    store.put("pairs", 10, "1:2", PAIR)
+    store.put("members", 10, "1", {"enrolled": True})
+    store.put("pairs", 20, "1:2", PAIR)
+    await store.flush()
+    store.put("members", 10, "2", {"enrolled": True})
+    await store.delete_guild(10)
+    assert await store.guild_ids() == {20}
+    store = await reopen(store_factory, store)
+    assert await store.load("pairs", 10) == {}
+    assert await store.load("members", 10) == {}
+    assert await store.load("pairs", 20) == {"1:2": PAIR}
+    assert await store.guild_ids() == {20}
+
+
+async def test_writes_after_delete_guild_are_kept(store_factory: StoreFactory) -> None:
+    """A guild can be written again after delete_guild, in the same batch."""
+    store = await store_factory.open()
+    store.put("pairs", 10, "old", PAIR)
+    await store.flush()
+    await store.delete_guild(10)
+    store.put("pairs", 10, "new", PAIR)
+    store = await reopen(store_factory, store)
+    assert await store.load("pairs", 10) == {"new": PAIR}
+
+
+async def test_load_includes_staged_changes(store_factory: StoreFactory) -> None:
+    """load() shows puts and deletes that no flush has persisted yet."""
+    store = await store_factory.open()
+    store.put("pairs", 10, "1:2", {"n": 1})
+    store.put("pairs", 10, "3:4", {"n": 1})
+    store = await reopen(store_factory, store)
+    store.put("pairs", 10, "1:2", {"n": 2})
+    store.delete("pairs", 10, "3:4")
+    store.put("pairs", 10, "5:6", {"n": 1})
+    assert await store.load("pairs", 10) == {"1:2": {"n": 2}, "5:6": {"n": 1}}
+
+
+async def test_load_again_after_flushes_sees_every_change(store_factory: StoreFactory) -> None:
+    """Loading a (table, guild) a second time reflects what was flushed and staged since."""
+    store = await store_factory.open()
+    assert await store.load("pairs", 10) == {}
+    store.put("pairs", 10, "1:2", {"n": 1})
+    await store.flush()
+    store.put("pairs", 10, "3:4", {"n": 1})
+    assert await store.load("pairs", 10) == {"1:2": {"n": 1}, "3:4": {"n": 1}}
+    assert await store.load("pairs", 10) == {"1:2": {"n": 1}, "3:4": {"n": 1}}
+
+
+async def test_put_keeps_the_document_as_it_was(store_factory: StoreFactory) -> None:
+    """Changing a document after put() does not change what is stored."""
+    store = await store_factory.open()
+    doc = {"w": {"reply": 1.0}}
+    store.put("pairs", 10, "1:2", doc)
+    doc["w"]["reply"] = 99.0
+    assert await store.load("pairs", 10) == {"1:2": {"w": {"reply": 1.0}}}
+
+
+async def test_unserialisable_value_is_refused_at_put(store_factory: StoreFactory) -> None:
+    """A value JSON can't hold fails at put(), so a later flush never trips on it."""
+    store = await store_factory.open()
+    with pytest.raises(TypeError):
+        store.put("pairs", 10, "1:2", {"when": object()})
+    store.put("pairs", 10, "3:4", PAIR)
+    assert (await store.flush()).records == 1
+
+
+async def test_close_flushes_staged_changes(store_factory: StoreFactory) -> None:
+    """close() persists what is staged, so a graceful shutdown loses nothing."""
+    store = await store_factory.open()
+    for n in range(100):
+        store.put("pairs", 10, f"{n}", {"n": n})
+    await store.close()
+    store = await store_factory.open()
+    assert len(await store.load("pairs", 10)) == 100
+
+
+async def test_claim_is_refused_while_another_owner_holds_it(store_factory: StoreFactory) -> None:
+    """A live claim keeps other owners out."""
+    store = await store_factory.open()
+    assert await store.claim("digest:1", "a", until=NOW + timedelta(minutes=5), now=NOW)
+    assert not await store.claim("digest:1", "b", until=NOW + timedelta(minutes=5), now=NOW)
+
+
+async def test_expired_claim_can_be_taken_over(store_factory: StoreFactory) -> None:
+    """Once its time is past, another owner takes the claim."""
+    store = await store_factory.open()
+    assert await store.claim("digest:1", "a", until=NOW + timedelta(minutes=5), now=NOW)
+    later = NOW + timedelta(minutes=6)
+    assert await store.claim("digest:1", "b", until=later + timedelta(minutes=5), now=later)
+    assert not await store.claim("digest:1", "a", until=later + timedelta(minutes=5), now=later)
+
+
+async def test_same_owner_renews_its_claim(store_factory: StoreFactory) -> None:
+    """Claiming again as the holder extends the claim."""
+    store = await store_factory.open()
+    assert await store.claim("digest:1", "a", until=NOW + timedelta(minutes=5), now=NOW)
+    assert await store.claim("digest:1", "a", until=NOW + timedelta(minutes=30), now=NOW)
+    later = NOW + timedelta(minutes=10)
+    assert not await store.claim("digest:1", "b", until=later + timedelta(minutes=5), now=later)
+
+
+async def test_release_frees_the_claim_for_its_owner_only(store_factory: StoreFactory) -> None:
+    """release() by the holder frees the claim; by anyone else it changes nothing."""
+    store = await store_factory.open()
+    assert await store.claim("digest:1", "a", until=NOW + timedelta(minutes=5), now=NOW)
+    await store.release("digest:1", "b")
+    assert not await store.claim("digest:1", "b", until=NOW + timedelta(minutes=5), now=NOW)
+    await store.release("digest:1", "a")
+    assert await store.claim("digest:1", "b", until=NOW + timedelta(minutes=5), now=NOW)
+
+
+async def test_claim_is_durable_when_granted(store_factory: StoreFactory) -> None:
+    """A granted claim still holds after a crash, so a restart does not send twice."""
+    store = await store_factory.open()
+    assert await store.claim("digest:1", "a", until=NOW + timedelta(minutes=5), now=NOW)
+    store_factory.abandon(store)
+    store = await store_factory.open()
+    assert not await store.claim("digest:1", "b", until=NOW + timedelta(minutes=5), now=NOW)
+    assert await store.guild_ids() == set()
