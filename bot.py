@@ -22,9 +22,12 @@ import discord
 import yarl
 
 from cogs._bot import RapportBot
-from rapport.clock import system_clock
+from rapport.clock import Clock, system_clock
 from rapport.config import ConfigError, Settings, describe, load_settings
 from rapport.errors import StoreError
+from rapport.guilds import GuildService
+from rapport.ledger import Ledger
+from rapport.members import MemberService
 from rapport.persistence import FlushLoop
 from rapport.schedule import JobScheduler
 from rapport.services import Services
@@ -103,12 +106,24 @@ async def configure_endpoints(settings: Settings) -> None:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
 
 
-def build_services(settings: Settings, store: Store) -> Services:
+def build_services(settings: Settings, store: Store, clock: Clock = system_clock) -> Services:
     """Compose the core's services around one store."""
     flusher = FlushLoop(store, settings.storage.flush_interval.total_seconds())
     scheduler = JobScheduler(settings.nudges.zone)
+    guilds = GuildService(store, settings)
+    members = MemberService(store, settings, guilds, clock)
+    ledger = Ledger(store, half_life=settings.tracking.half_life)
+    for service in (ledger, members, guilds):
+        flusher.add_stager(service.stage)
     return Services(
-        settings=settings, store=store, flusher=flusher, scheduler=scheduler, clock=system_clock
+        settings=settings,
+        store=store,
+        flusher=flusher,
+        scheduler=scheduler,
+        clock=clock,
+        guilds=guilds,
+        members=members,
+        ledger=ledger,
     )
 
 
@@ -125,11 +140,15 @@ async def open_configured_store(settings: Settings) -> Store:
     return store
 
 
-async def start_bot(settings: Settings, store: Store) -> RapportBot:
+async def start_bot(settings: Settings, store: Store, clock: Clock = system_clock) -> RapportBot:
     """Build the bot and log in (endpoints configured); the caller connects and closes it."""
     await configure_endpoints(settings)
-    bot = RapportBot(build_services(settings, store))
-    await bot.login(settings.discord.token)
+    bot = RapportBot(build_services(settings, store, clock))
+    try:
+        await bot.login(settings.discord.token)  # runs setup_hook too
+    except BaseException:
+        await bot.close()
+        raise
     return bot
 
 

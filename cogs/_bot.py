@@ -20,7 +20,7 @@ from rapport.services import Services
 log = logging.getLogger(__name__)
 
 COGS_DIR = Path(cogs.__file__).parent
-SYNC_TABLE = "_bot"
+SYNC_TABLE = "bot_meta"
 SYNC_GUILD = 0
 
 
@@ -111,8 +111,21 @@ class RapportBot(commands.AutoShardedBot):
         )
         self.commands_synced: bool | None = None
 
+    def owns_guild(self, guild_id: int) -> bool:
+        """Whether this process's shards carry the guild (always, without a shard config)."""
+        cfg = self.services.settings.discord
+        if not cfg.shard_count or not cfg.shard_ids:
+            return True
+        return (guild_id >> 22) % cfg.shard_count in cfg.shard_ids
+
     async def setup_hook(self) -> None:
-        """Load every cog, start the flush loop and the scheduler, sync commands if they changed."""
+        """Load stored guilds, every cog, start flushing and scheduling, sync commands if changed.
+
+        Stored guilds load before the gateway connects, so no event lands in an empty guild.
+        """
+        for guild_id in sorted(await self.services.store.guild_ids()):
+            if guild_id != SYNC_GUILD and self.owns_guild(guild_id):
+                await self.services.open_guild(guild_id)
         for name in extension_names():
             await self.load_extension(name)
         self.services.flusher.start()

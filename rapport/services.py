@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from rapport.clock import Clock
 from rapport.config import Settings
+from rapport.guilds import GuildService
+from rapport.ledger import Ledger
+from rapport.members import MemberService
 from rapport.persistence import FlushLoop
 from rapport.schedule import JobScheduler
 from rapport.store.base import Store
+
+GuildLoader = Callable[[int], Awaitable[object]]
 
 
 @dataclass
@@ -20,3 +26,14 @@ class Services:
     flusher: FlushLoop
     scheduler: JobScheduler
     clock: Clock
+    guilds: GuildService
+    members: MemberService
+    ledger: Ledger
+    guild_loaders: list[GuildLoader] = field(default_factory=list)
+
+    async def open_guild(self, guild_id: int) -> None:
+        """Load one guild's state into every service (idempotent; called when a guild appears)."""
+        await self.members.ensure(guild_id)
+        await self.ledger.load_guild(guild_id)
+        for load in self.guild_loaders:
+            await load(guild_id)

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 HEARTBEAT_INTERVAL_MS = 41250
 #: Older events are forgotten; a RESUME from before them is refused, as Discord does.
 MAX_REPLAY = 20000
+#: How long ``sync`` waits for a disconnected session to come back before it stops waiting.
+RECONNECT_GRACE = 3.0
 
 GUILDS = 1 << 0
 GUILD_MEMBERS = 1 << 1
@@ -37,7 +39,11 @@ GUILD_MESSAGE_REACTIONS = 1 << 10
 DIRECT_MESSAGES = 1 << 12
 DIRECT_MESSAGE_REACTIONS = 1 << 13
 MESSAGE_CONTENT = 1 << 15
-PRIVILEGED = {"members": GUILD_MEMBERS, "presences": GUILD_PRESENCES, "message_content": MESSAGE_CONTENT}
+PRIVILEGED = {
+    "members": GUILD_MEMBERS,
+    "presences": GUILD_PRESENCES,
+    "message_content": MESSAGE_CONTENT,
+}
 
 
 @dataclass(eq=False)
@@ -108,6 +114,11 @@ class Gateway:
         self.sessions: dict[str, Session] = {}
         self.connections: set[Connection] = set()
         self.refused_intents = 0
+        #: How many connections asked for zlib-stream / plain JSON, and how many RESUMEs succeeded.
+        self.compressed_connections = 0
+        self.plain_connections = 0
+        self.resumes = 0
+        self.identifies = 0
         self._seq_ids = itertools.count(1)
 
     # -- dispatch -------------------------------------------------------------------------
@@ -160,23 +171,26 @@ class Gateway:
             conn.abort()
             self._detach(conn)
 
-    async def sync(self, timeout: float = 10.0) -> None:
+    async def sync(self, within: float) -> None:
         """Return once every live session's client has read everything dispatched so far.
 
         A heartbeat request (op 1) makes discord.py answer from its read loop, in order, with
         the last sequence it read; waiting for that number to reach ours proves it has read up
         to here. Sessions between connections are waited for until they come back.
         """
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             for session in list(self.sessions.values()):
-                if not session.resumable:
-                    continue
                 target = session.seq
-                while True:
-                    await session.attached.wait()
+                while session.resumable:
+                    if session.connection is None:
+                        # A client that was killed never comes back: give up on it after a
+                        # grace period rather than hang every later barrier.
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(session.attached.wait(), RECONNECT_GRACE)
+                        if session.connection is None:
+                            break
                     conn = session.connection
-                    if conn is None:
-                        continue
+                    assert conn is not None
                     if conn.heard_seq >= target:
                         break
                     conn.heartbeat.clear()
@@ -195,6 +209,10 @@ class Gateway:
         await ws.prepare(request)
         conn = Connection(ws, request, request.query.get("compress") == "zlib-stream")
         self.connections.add(conn)
+        if request.query.get("compress") == "zlib-stream":
+            self.compressed_connections += 1
+        else:
+            self.plain_connections += 1
         try:
             await conn.send({"op": 10, "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS}})
             async for msg in ws:
@@ -256,6 +274,7 @@ class Gateway:
                 old.resumable = False
                 self.sessions.pop(old.id)
         session = Session(secrets.token_hex(16), (shard_id, count), intents)
+        self.identifies += 1
         self.sessions[session.id] = session
         self._attach(conn, session)
         guilds = [g for g in emulator.guilds if session.owns(g.id)]
@@ -299,6 +318,7 @@ class Gateway:
             self._detach(old)
             old.abort()
         self._attach(conn, session)
+        self.resumes += 1
         for frame in list(session.log):
             if frame["s"] > seq:
                 await conn.send(frame)

@@ -1,31 +1,25 @@
-"""Interactions: what a member's click or command looks like on the wire, and the bot's answer.
+"""Interactions: a member's command, click or form on the wire, and the bot's answer to it.
 
-Option values are typed from the definitions the bot synced, as a Discord client would type
-them, so a command that was never synced, or an option it does not declare, fails the scenario.
+The Invoker sends INTERACTION_CREATE to the one session that owns the guild and waits the way a
+Discord client does: for the initial response within the deadline, then for a deferred answer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rapport.sandbox.state import Channel, Guild, Member, Message, Role, User
+from rapport.sandbox.options import CommandError, build_options, find_command, modal_submission
+from rapport.sandbox.state import Channel, Guild, Member, Message, User
+
+if TYPE_CHECKING:
+    from rapport.sandbox.emulator import Emulator
 
 UNKNOWN_INTERACTION = "10062 Unknown interaction"
-OPTION_TYPES = {
-    "SUB_COMMAND": 1,
-    "SUB_COMMAND_GROUP": 2,
-    "STRING": 3,
-    "INTEGER": 4,
-    "BOOLEAN": 5,
-    "USER": 6,
-    "CHANNEL": 7,
-    "ROLE": 8,
-    "MENTIONABLE": 9,
-    "NUMBER": 10,
-}
 
 
 @dataclass(eq=False)
@@ -87,6 +81,7 @@ class Interaction:
     expired: bool = False
     original: Message | None = None
     reply: Reply = field(default_factory=Reply)
+    acked: asyncio.Event = field(default_factory=asyncio.Event)
     settled: asyncio.Event = field(default_factory=asyncio.Event)
 
     def payload(self, application_id: int) -> dict[str, Any]:
@@ -127,101 +122,230 @@ class Interaction:
         return data
 
 
-class CommandError(LookupError):
-    """A scenario invoked a command or option the bot never synced."""
+class Invoker:
+    """Turns a member's command, click or form into INTERACTION_CREATE and waits for the answer."""
 
+    def __init__(self, emulator: Emulator) -> None:
+        self.emu = emulator
+        self.by_token: dict[str, Interaction] = {}
 
-def find_command(
-    commands: Sequence[dict[str, Any]], name: str, kind: int
-) -> dict[str, Any] | None:
-    """The synced definition with this name and type."""
-    return next((c for c in commands if c["name"] == name and c.get("type", 1) == kind), None)
-
-
-def build_options(
-    definition: dict[str, Any],
-    path: Sequence[str],
-    options: Mapping[str, Any],
-    *,
-    focused: str | None = None,
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Wire options for ``path`` (subcommand names) and ``options``, plus resolved data."""
-    resolved: dict[str, dict[str, Any]] = {}
-    if path:
-        sub = next(
-            (o for o in definition.get("options", []) if o["name"] == path[0] and o["type"] in (1, 2)),
-            None,
-        )
-        if sub is None:
-            raise CommandError(f"/{definition['name']} has no subcommand {path[0]!r}")
-        inner, resolved = build_options(sub, path[1:], options, focused=focused)
-        return [{"name": sub["name"], "type": sub["type"], "options": inner}], resolved
-    declared = {o["name"]: o for o in definition.get("options", [])}
-    for name in options:
-        if name not in declared:
-            raise CommandError(f"/{definition['name']} has no option {name!r}")
-    missing = [
-        n for n, o in declared.items() if o.get("required") and n not in options and n != focused
-    ]
-    if missing and focused is None:
-        raise CommandError(f"/{definition['name']} needs option(s) {missing}")
-    wire: list[dict[str, Any]] = []
-    for name, value in options.items():
-        kind = declared[name]["type"]
-        option: dict[str, Any] = {"name": name, "type": kind, "value": _wire_value(kind, value)}
-        if name == focused:
-            option["value"] = str(value)
-            option["focused"] = True
+    def definition(
+        self, member: Member, guild: Guild | None, name: str, kind: int
+    ) -> dict[str, Any]:
+        """The synced command as the member's client would offer it, or CommandError."""
+        pools = [self.emu.guild_commands.get(guild.id, [])] if guild else []
+        pools.append(self.emu.global_commands)
+        for pool in pools:
+            found = find_command(pool, name, kind)
+            if found is not None:
+                break
         else:
-            _resolve(value, resolved)
-        wire.append(option)
-    return wire, resolved
+            raise CommandError(f"no synced command {name!r} of type {kind}")
+        contexts = found.get("contexts") or [0, 1, 2]
+        if found.get("dm_permission") is False and found.get("contexts") is None:
+            contexts = [0]
+        if (0 if guild else 1) not in contexts:
+            where = "a guild" if guild else "a DM"
+            raise CommandError(f"/{name} cannot be used in {where} (contexts {contexts})")
+        required = found.get("default_member_permissions")
+        if guild is not None and required is not None:
+            in_guild = guild.members.get(member.id)
+            have = in_guild.permissions() if in_guild else 0
+            if int(required) & ~have:
+                raise CommandError(f"{member.name} lacks the permissions /{name} requires")
+        return found
+
+    def where(
+        self, member: Member, guild: Guild | None, channel: Channel | None
+    ) -> tuple[Channel, Member | None]:
+        """Where the member invokes: the given channel, the guild's first text channel, or DM."""
+        if guild is None:
+            return channel or self.emu.dm_channel(member.user), None
+        if channel is None:
+            channel = next(c for c in guild.channels if c.kind == "text")
+        in_guild = guild.members.get(member.id)
+        if in_guild is None:
+            raise CommandError(f"{member.name} is not a member of {guild.name}")
+        return channel, in_guild
+
+    async def invoke(
+        self,
+        kind: int,
+        member: Member,
+        guild: Guild | None,
+        channel: Channel,
+        data: dict[str, Any],
+        *,
+        message: Message | None = None,
+    ) -> Reply:
+        """Deliver one interaction and wait for its answer (see the module docstring)."""
+        loop = asyncio.get_running_loop()
+        inter = Interaction(
+            id=self.emu.snowflakes.make(),
+            token="aW50ZXJhY3Rpb24" + secrets.token_urlsafe(60),
+            type=kind,
+            user=member.user,
+            member=guild.members.get(member.id) if guild else None,
+            guild=guild,
+            channel=channel,
+            created=loop.time(),
+            data=data,
+            message=message,
+        )
+        self.by_token[inter.token] = inter
+        payload = inter.payload(self.emu.application_id)
+        owners = [
+            s
+            for s in self.emu.gateway.sessions.values()
+            if s.resumable and s.owns(guild.id if guild else None)
+        ]
+        if not owners:
+            inter.reply.error = "no connected bot owns this guild"
+            return inter.reply
+        # Discord delivers an interaction once, to one connection of the owning shard.
+        target = owners[:1]
+        await self.emu.gateway.dispatch(
+            "INTERACTION_CREATE",
+            lambda _: payload,
+            guild_id=guild.id if guild else None,
+            sessions=target,
+        )
+        try:
+            await asyncio.wait_for(inter.acked.wait(), self.emu.interaction_timeout)
+        except TimeoutError:
+            self.expire_if_late(inter, force=True)
+            return inter.reply
+        if not inter.settled.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(inter.settled.wait(), self.emu.deferred_timeout)
+        return inter.reply
+
+    def expire_if_late(self, inter: Interaction, *, force: bool = False) -> bool:
+        """Expire an unanswered interaction once its time is up; True when it is expired."""
+        late = asyncio.get_running_loop().time() - inter.created >= self.emu.interaction_timeout
+        if not inter.acknowledged and (late or force) and not inter.expired:
+            inter.expired = True
+            inter.reply.error = UNKNOWN_INTERACTION
+        return inter.expired
+
+    async def slash(
+        self,
+        member: Member,
+        guild: Guild | None,
+        command: str,
+        options: Mapping[str, Any],
+        *,
+        channel: Channel | None = None,
+    ) -> Reply:
+        """``member`` runs ``/command`` ("group sub" for subcommands); waits for the answer."""
+        name, *path = command.lstrip("/").split()
+        definition = self.definition(member, guild, name, 1)
+        wire, resolved = build_options(definition, path, options)
+        where, _ = self.where(member, guild, channel)
+        data: dict[str, Any] = {
+            "id": definition["id"],
+            "name": name,
+            "type": 1,
+            "options": wire,
+        }
+        if resolved:
+            data["resolved"] = resolved
+        if "guild_id" in definition:
+            data["guild_id"] = definition["guild_id"]
+        return await self.invoke(2, member, guild, where, data)
+
+    async def autocomplete(
+        self,
+        member: Member,
+        guild: Guild | None,
+        command: str,
+        options: Mapping[str, Any],
+        focused: str,
+    ) -> list[dict[str, Any]]:
+        """The choices the bot offers while ``member`` types option ``focused``."""
+        name, *path = command.lstrip("/").split()
+        definition = self.definition(member, guild, name, 1)
+        wire, resolved = build_options(definition, path, options, focused=focused)
+        where, _ = self.where(member, guild, None)
+        data: dict[str, Any] = {"id": definition["id"], "name": name, "type": 1, "options": wire}
+        if "guild_id" in definition:
+            data["guild_id"] = definition["guild_id"]
+        if resolved:
+            data["resolved"] = resolved
+        reply = await self.invoke(4, member, guild, where, data)
+        return reply.choices
+
+    async def user_menu(
+        self, member: Member, guild: Guild | None, name: str, target: Member
+    ) -> Reply:
+        """``member`` runs the user context-menu command ``name`` on ``target``."""
+        definition = self.definition(member, guild, name, 2)
+        resolved: dict[str, Any] = {"users": {str(target.id): target.user.payload()}}
+        if target.guild is not None:
+            member_data = target.payload(with_user=False)
+            member_data["permissions"] = str(target.permissions())
+            resolved["members"] = {str(target.id): member_data}
+        data = {
+            "id": definition["id"],
+            "name": name,
+            "type": 2,
+            "target_id": str(target.id),
+            "resolved": resolved,
+        }
+        if "guild_id" in definition:
+            data["guild_id"] = definition["guild_id"]
+        where, _ = self.where(member, guild, None)
+        return await self.invoke(2, member, guild, where, data)
+
+    async def message_menu(
+        self, member: Member, guild: Guild | None, name: str, target: Message
+    ) -> Reply:
+        """``member`` runs the message context-menu command ``name`` on ``target``."""
+        definition = self.definition(member, guild, name, 3)
+        data = {
+            "id": definition["id"],
+            "name": name,
+            "type": 3,
+            "target_id": str(target.id),
+            "resolved": {"messages": {str(target.id): target.payload()}},
+        }
+        if "guild_id" in definition:
+            data["guild_id"] = definition["guild_id"]
+        return await self.invoke(2, member, guild, target.channel, data)
+
+    async def click(
+        self,
+        member: Member,
+        message: Message,
+        custom_id: str,
+        *,
+        values: Sequence[str] | None = None,
+    ) -> Reply:
+        """``member`` presses a button (or picks ``values`` in a select) on a bot message."""
+        if message.author is not self.emu.bot_user:
+            raise CommandError("only the bot's messages have clickable components")
+        component = message.find_component(custom_id)
+        if component is None:
+            raise CommandError(f"no component {custom_id!r} on the message: {message.custom_ids()}")
+        if component.get("disabled"):
+            raise CommandError(f"component {custom_id!r} is disabled")
+        data: dict[str, Any] = {"custom_id": custom_id, "component_type": component["type"]}
+        if component["type"] != 2:
+            data["values"] = list(values or [])
+        guild = message.channel.guild
+        return await self.invoke(3, member, guild, message.channel, data, message=message)
+
+    async def submit_modal(
+        self, member: Member, reply: Reply, values: Mapping[str, Any], *, guild: Guild | None
+    ) -> Reply:
+        """``member`` fills and submits the modal the bot answered with in ``reply``."""
+        if reply.modal is None:
+            raise CommandError("the bot did not answer with a modal")
+        origin = next((i for i in self.by_token.values() if i.reply is reply), None)
+        if origin is None:
+            raise CommandError("unknown reply")
+        data = modal_submission(reply.modal, values)
+        return await self.invoke(5, member, guild, origin.channel, data, message=origin.message)
 
 
-def _wire_value(kind: int, value: Any) -> Any:
-    if kind in (6, 7, 8, 9):
-        return str(value.id)
-    if kind == 4:
-        return int(value)
-    if kind == 10:
-        return float(value)
-    if kind == 5:
-        return bool(value)
-    return str(value)
-
-
-def _resolve(value: Any, resolved: dict[str, dict[str, Any]]) -> None:
-    """Add a USER/CHANNEL/ROLE value to ``resolved`` as Discord does."""
-    if isinstance(value, Member):
-        resolved.setdefault("users", {})[str(value.id)] = value.user.payload()
-        if value.guild is not None:
-            member = value.payload(with_user=False)
-            member["permissions"] = str(value.permissions())
-            resolved.setdefault("members", {})[str(value.id)] = member
-    elif isinstance(value, User):
-        resolved.setdefault("users", {})[str(value.id)] = value.payload()
-    elif isinstance(value, Channel):
-        channel = value.payload()
-        channel["permissions"] = str((1 << 53) - 1)
-        resolved.setdefault("channels", {})[str(value.id)] = channel
-    elif isinstance(value, Role):
-        resolved.setdefault("roles", {})[str(value.id)] = value.payload()
-
-
-def modal_submission(modal: dict[str, Any], values: Mapping[str, str]) -> dict[str, Any]:
-    """The MODAL_SUBMIT data for a modal the bot showed, filled with ``values`` by custom_id."""
-
-    def fill(item: dict[str, Any]) -> dict[str, Any]:
-        if item.get("type") == 18:  # label wrapping one input
-            return {"type": 18, "id": item.get("id"), "component": fill(item["component"])}
-        if item.get("type") == 1:
-            return {"type": 1, "components": [fill(c) for c in item.get("components", [])]}
-        custom_id = item.get("custom_id", "")
-        if item.get("type") == 4:
-            return {"type": 4, "custom_id": custom_id, "value": values.get(custom_id, "")}
-        return {"type": item.get("type"), "custom_id": custom_id, "values": values.get(custom_id, [])}
-
-    return {
-        "custom_id": modal["custom_id"],
-        "components": [fill(c) for c in modal.get("components", [])],
-    }
+__all__ = ["CommandError", "Interaction", "Invoker", "Reply"]

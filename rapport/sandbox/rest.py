@@ -1,35 +1,23 @@
-"""REST v10 handlers for the routes a bot uses, answering with Discord's shapes and errors."""
+"""REST v10 handlers for what a bot reads and writes, in Discord's shapes and error codes.
+
+Identity, application commands, channels, messages and guilds; the interaction webhooks are in
+webhooks.py and the rules for bot messages in messages.py.
+"""
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from rapport.sandbox.interactions import Interaction
-from rapport.sandbox.server import ApiError, Call, Router
-from rapport.sandbox.state import Channel, Message
+from rapport.sandbox.messages import edit_message, post_bot_message
+from rapport.sandbox.server import ApiError, Call, route
+from rapport.sandbox.state import Channel, Guild, Message
 
 if TYPE_CHECKING:
     from rapport.sandbox.emulator import Emulator
 
-EPHEMERAL = 64
-LOADING = 128
-router = Router()
 
-
-def route(method: str, template: str, *, auth: bool = True):  # noqa: ANN201
-    """Register the decorated handler."""
-
-    def register(handler):  # noqa: ANN001, ANN202
-        router.add(method, template, handler, auth=auth)
-        return handler
-
-    return register
-
-
-def _int(value: str, code: int = 10003, what: str = "Channel") -> int:
+def parse_id(value: str, code: int = 10003, what: str = "Channel") -> int:
     try:
         return int(value)
     except ValueError:
@@ -37,127 +25,16 @@ def _int(value: str, code: int = 10003, what: str = "Channel") -> int:
 
 
 def _channel(emu: Emulator, channel_id: str) -> Channel:
-    channel = emu.channels.get(_int(channel_id))
+    channel = emu.channels.get(parse_id(channel_id))
     if channel is None:
         raise ApiError(404, 10003, "Unknown Channel")
     return channel
 
 
 def _message(emu: Emulator, channel: Channel, message_id: str) -> Message:
-    message = emu.messages.get(_int(message_id, 10008, "Message"))
+    message = emu.messages.get(parse_id(message_id, 10008, "Message"))
     if message is None or message.deleted or message.channel is not channel:
         raise ApiError(404, 10008, "Unknown Message")
-    return message
-
-
-def check_content(body: dict[str, Any], files: list[tuple[str, bytes]]) -> None:
-    """Refuse what Discord refuses: empty messages and content over 2000 characters."""
-    content = body.get("content") or ""
-    if len(content) > 2000:
-        raise ApiError(
-            400,
-            50035,
-            "Invalid Form Body",
-            {
-                "content": {
-                    "_errors": [
-                        {"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2000 or fewer in length."}
-                    ]
-                }
-            },
-        )
-    if not content.strip() and not (
-        body.get("embeds") or files or body.get("components") or body.get("sticker_ids")
-    ) and not body.get("poll"):
-        raise ApiError(400, 50006, "Cannot send an empty message")
-
-
-def apply_body(message: Message, body: dict[str, Any], files: list[tuple[str, bytes]]) -> None:
-    """Write a create/edit body onto a message (fields absent from an edit stay as they were)."""
-    if "content" in body:
-        message.content = body["content"] or ""
-    if "embeds" in body:
-        message.embeds = list(body["embeds"] or [])
-    elif "embed" in body and body["embed"]:
-        message.embeds = [body["embed"]]
-    if "components" in body:
-        message.components = list(body["components"] or [])
-    if "flags" in body and body["flags"] is not None:
-        message.flags = (message.flags & (EPHEMERAL | LOADING)) | (int(body["flags"]) & ~LOADING)
-    if files:
-        message.files = list(files)
-    elif "attachments" in body and not body["attachments"]:
-        message.files = []
-
-
-async def post_bot_message(
-    emu: Emulator,
-    channel: Channel,
-    body: dict[str, Any],
-    files: list[tuple[str, bytes]],
-    *,
-    interaction: Interaction | None = None,
-    ephemeral: bool = False,
-    loading: bool = False,
-) -> Message:
-    """Create a message from the bot and dispatch it (unless only the invoker can see it)."""
-    if not loading:
-        check_content(body, files)
-    reply_to = None
-    reference = body.get("message_reference")
-    if reference and reference.get("message_id"):
-        reply_to = emu.messages.get(int(reference["message_id"]))
-    message = Message(
-        id=emu.snowflakes.make(),
-        channel=channel,
-        author=emu.bot_user,
-        reply_to=reply_to,
-        type=19 if reply_to else (20 if interaction else 0),
-    )
-    apply_body(message, body, files)
-    message.flags |= (EPHEMERAL if ephemeral else 0) | (LOADING if loading else 0)
-    mentioned = {u.id: u for u in _mentioned_users(emu, message.content)}
-    message.mentions = list(mentioned.values())
-    if interaction is not None:
-        message.webhook_id = emu.application_id
-        message.interaction = {
-            "id": str(interaction.id),
-            "type": interaction.type,
-            "user": interaction.user.payload(),
-            "authorizing_integration_owners": {},
-            "application_id": str(emu.application_id),
-        }
-    emu.messages[message.id] = message
-    if not message.ephemeral:
-        channel.messages.append(message)
-        await emu.dispatch_message("MESSAGE_CREATE", message)
-    emu.messages_sent += 1
-    return message
-
-
-def _mentioned_users(emu: Emulator, content: str) -> list[Any]:
-    import re
-
-    found = []
-    for raw in re.findall(r"<@!?(\d+)>", content):
-        user = emu.users.get(int(raw))
-        if user is not None:
-            found.append(user)
-    return found
-
-
-async def edit_message(
-    emu: Emulator, message: Message, body: dict[str, Any], files: list[tuple[str, bytes]]
-) -> Message:
-    """Apply an edit and dispatch MESSAGE_UPDATE for visible messages."""
-    apply_body(message, body, files)
-    message.flags &= ~LOADING
-    content = message.content
-    if len(content) > 2000:
-        check_content({"content": content}, [])
-    message.edited_at = datetime.now(UTC)
-    if not message.ephemeral:
-        await emu.dispatch_message("MESSAGE_UPDATE", message)
     return message
 
 
@@ -215,7 +92,7 @@ async def application(emu: Emulator, call: Call) -> tuple[int, Any]:
 @route("GET", "/users/{user_id}")
 async def get_user(emu: Emulator, call: Call) -> tuple[int, Any]:
     """A user by id."""
-    user = emu.users.get(_int(call.params["user_id"], 10013, "User"))
+    user = emu.users.get(parse_id(call.params["user_id"], 10013, "User"))
     if user is None:
         raise ApiError(404, 10013, "Unknown User")
     return 200, user.payload()
@@ -225,12 +102,12 @@ async def get_user(emu: Emulator, call: Call) -> tuple[int, Any]:
 
 
 def _command_list(emu: Emulator, call: Call) -> tuple[list[dict[str, Any]], int | None]:
-    if _int(call.params["application_id"], 10002, "Application") != emu.application_id:
+    if parse_id(call.params["application_id"], 10002, "Application") != emu.application_id:
         raise ApiError(403, 50001, "Missing Access")
     guild_id = call.params.get("guild_id")
     if guild_id is None:
         return emu.global_commands, None
-    gid = _int(guild_id, 10004, "Guild")
+    gid = parse_id(guild_id, 10004, "Guild")
     if emu.guild_by_id(gid) is None:
         raise ApiError(404, 10004, "Unknown Guild")
     return emu.guild_commands.setdefault(gid, []), gid
@@ -310,7 +187,7 @@ async def command_permissions(emu: Emulator, call: Call) -> tuple[int, Any]:
 @route("POST", "/users/@me/channels")
 async def open_dm(emu: Emulator, call: Call) -> tuple[int, Any]:
     """Open (or reuse) the DM channel with a user."""
-    user = emu.users.get(_int(str((call.json or {}).get("recipient_id", "")), 10013, "User"))
+    user = emu.users.get(parse_id(str((call.json or {}).get("recipient_id", "")), 10013, "User"))
     if user is None:
         raise ApiError(404, 10013, "Unknown User")
     emu.dm_opened_count += 1
@@ -372,6 +249,10 @@ async def patch_message(emu: Emulator, call: Call) -> tuple[int, Any]:
     if message.author is not emu.bot_user:
         raise ApiError(403, 50005, "Cannot edit a message authored by another user")
     await edit_message(emu, message, call.json or {}, call.files)
+    # A deferred click is often finished by editing the clicked message directly.
+    for inter in emu.interactions_by_token.values():
+        if inter.message is message and inter.acknowledged:
+            inter.settled.set()
     return 200, message.payload()
 
 
@@ -394,6 +275,40 @@ async def own_reaction(emu: Emulator, call: Call) -> tuple[int, Any]:
     return 204, None
 
 
+@route("GET", "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}")
+async def reaction_users(emu: Emulator, call: Call) -> tuple[int, Any]:
+    """Who reacted with an emoji, by ascending id after ``after``."""
+    channel = _channel(emu, call.params["channel_id"])
+    message = _message(emu, channel, call.params["message_id"])
+    ids = sorted(message.reactions.get(unquote(call.params["emoji"]), set()))
+    after = int(call.query.get("after", 0))
+    limit = max(1, min(100, int(call.query.get("limit", 25))))
+    chosen = [emu.users[i] for i in ids if i > after and i in emu.users][:limit]
+    return 200, [u.payload() for u in chosen]
+
+
+@route("GET", "/users/@me/guilds")
+async def my_guilds(emu: Emulator, call: Call) -> tuple[int, Any]:
+    """The guilds the bot is in, as partial guilds."""
+    return 200, [
+        {
+            "id": str(g.id),
+            "name": g.name,
+            "icon": None,
+            "banner": None,
+            "owner": False,
+            "permissions": str(guild_member_permissions(emu, g)),
+            "features": [],
+        }
+        for g in emu.guilds
+    ]
+
+
+def guild_member_permissions(emu: Emulator, guild: Guild) -> int:
+    """The bot's permissions in a guild."""
+    return guild.members[emu.bot_user.id].permissions()
+
+
 @route("POST", "/channels/{channel_id}/typing")
 async def typing(emu: Emulator, call: Call) -> tuple[int, Any]:
     """Typing indicators are accepted and forgotten."""
@@ -403,6 +318,7 @@ async def typing(emu: Emulator, call: Call) -> tuple[int, Any]:
 
 @route("GET", "/channels/{channel_id}/threads/archived/public")
 @route("GET", "/channels/{channel_id}/threads/archived/private")
+@route("GET", "/channels/{channel_id}/users/@me/threads/archived/private")
 async def archived_threads(emu: Emulator, call: Call) -> tuple[int, Any]:
     """Threads never archive in the sandbox."""
     _channel(emu, call.params["channel_id"])
@@ -412,8 +328,8 @@ async def archived_threads(emu: Emulator, call: Call) -> tuple[int, Any]:
 # -- guilds ---------------------------------------------------------------------------------
 
 
-def _guild(emu: Emulator, guild_id: str) -> Any:
-    guild = emu.guild_by_id(_int(guild_id, 10004, "Guild"))
+def _guild(emu: Emulator, guild_id: str) -> Guild:
+    guild = emu.guild_by_id(parse_id(guild_id, 10004, "Guild"))
     if guild is None:
         raise ApiError(404, 10004, "Unknown Guild")
     return guild
@@ -453,7 +369,7 @@ async def active_threads(emu: Emulator, call: Call) -> tuple[int, Any]:
 async def get_member(emu: Emulator, call: Call) -> tuple[int, Any]:
     """One member."""
     guild = _guild(emu, call.params["guild_id"])
-    member = guild.members.get(_int(call.params["user_id"], 10007, "Member"))
+    member = guild.members.get(parse_id(call.params["user_id"], 10007, "Member"))
     if member is None:
         raise ApiError(404, 10007, "Unknown Member")
     return 200, member.payload()
@@ -469,147 +385,3 @@ async def list_members(emu: Emulator, call: Call) -> tuple[int, Any]:
     after = int(call.query.get("after", 0))
     members = sorted((m for m in guild.members.values() if m.id > after), key=lambda m: m.id)
     return 200, [m.payload() for m in members[:limit]]
-
-
-# -- interactions ---------------------------------------------------------------------------
-
-
-def _interaction(emu: Emulator, token: str) -> Interaction:
-    found = emu.interactions_by_token.get(token)
-    if found is None or (not found.acknowledged and emu.expire_if_late(found)):
-        raise ApiError(404, 10062, "Unknown interaction")
-    return found
-
-
-@route("POST", "/interactions/{interaction_id}/{token}/callback", auth=False)
-async def callback(emu: Emulator, call: Call) -> tuple[int, Any]:
-    """The initial response: message (4), defer (5/6), update (7), choices (8), modal (9)."""
-    inter = _interaction(emu, call.params["token"])
-    if str(inter.id) != call.params["interaction_id"]:
-        raise ApiError(404, 10062, "Unknown interaction")
-    if inter.acknowledged:
-        raise ApiError(400, 40060, "Interaction has already been acknowledged.")
-    body = call.json or {}
-    kind = int(body.get("type", 0))
-    data = body.get("data") or {}
-    reply = inter.reply
-    ephemeral = bool(int(data.get("flags") or 0) & EPHEMERAL)
-    component = inter.type == 3 or (inter.type == 5 and inter.message is not None)
-    if kind == 4:
-        if inter.type == 4:
-            raise ApiError(400, 50035, "Invalid Form Body")
-        inter.original = await post_bot_message(
-            emu, inter.channel, data, call.files, interaction=inter, ephemeral=ephemeral
-        )
-    elif kind == 5:
-        inter.original = await post_bot_message(
-            emu, inter.channel, {}, [], interaction=inter, ephemeral=ephemeral, loading=True
-        )
-    elif kind in (6, 7):
-        if not component or inter.message is None:
-            raise ApiError(400, 40043, "This interaction type cannot be used with this callback")
-        inter.original = inter.message
-        if kind == 7:
-            check_content({**_current(inter.message), **data}, call.files or inter.message.files)
-            await edit_message(emu, inter.message, data, call.files)
-    elif kind == 8:
-        reply.choices = list(data.get("choices", []))
-    elif kind == 9:
-        reply.modal = data
-    else:
-        raise ApiError(400, 50035, "Invalid Form Body", {"type": {"_errors": []}})
-    inter.acknowledged = True
-    reply.type = kind
-    reply.deferred = kind in (5, 6)
-    reply.ephemeral = ephemeral or bool(inter.original and inter.original.ephemeral)
-    reply.message = inter.original
-    if not reply.deferred:
-        inter.settled.set()
-    if call.query.get("with_response") not in ("1", "true", "True"):
-        return 204, None
-    answer: dict[str, Any] = {
-        "interaction": {
-            "id": str(inter.id),
-            "type": inter.type,
-            "response_message_loading": kind == 5,
-            "response_message_ephemeral": reply.ephemeral,
-        },
-        "resource": {"type": kind},
-    }
-    if inter.original is not None and kind in (4, 5, 7):
-        answer["interaction"]["response_message_id"] = str(inter.original.id)
-        answer["resource"]["message"] = inter.original.payload()
-    return 200, answer
-
-
-def _current(message: Message) -> dict[str, Any]:
-    return {"content": message.content, "embeds": message.embeds, "components": message.components}
-
-
-def _followup_target(emu: Emulator, call: Call) -> Interaction:
-    if _int(call.params["application_id"], 10015, "Webhook") != emu.application_id:
-        raise ApiError(404, 10015, "Unknown Webhook")
-    inter = _interaction(emu, call.params["token"])
-    if not inter.acknowledged:
-        raise ApiError(404, 10015, "Unknown Webhook")
-    return inter
-
-
-def _webhook_message(inter: Interaction, message_id: str) -> Message:
-    if message_id == "@original":
-        if inter.original is None:
-            raise ApiError(404, 10008, "Unknown Message")
-        return inter.original
-    for message in inter.reply.followups:
-        if str(message.id) == message_id and not message.deleted:
-            return message
-    raise ApiError(404, 10008, "Unknown Message")
-
-
-@route("POST", "/webhooks/{application_id}/{token}", auth=False)
-async def followup(emu: Emulator, call: Call) -> tuple[int, Any]:
-    """A followup message after the initial response."""
-    inter = _followup_target(emu, call)
-    body = call.json or {}
-    ephemeral = bool(int(body.get("flags") or 0) & EPHEMERAL)
-    message = await post_bot_message(
-        emu, inter.channel, body, call.files, interaction=inter, ephemeral=ephemeral
-    )
-    inter.reply.followups.append(message)
-    inter.settled.set()
-    if call.query.get("wait") in ("true", "1", "True"):
-        return 200, message.payload()
-    return 204, None
-
-
-@route("GET", "/webhooks/{application_id}/{token}/messages/{message_id}", auth=False)
-async def get_webhook_message(emu: Emulator, call: Call) -> tuple[int, Any]:
-    """The original response or a followup."""
-    inter = _followup_target(emu, call)
-    return 200, _webhook_message(inter, call.params["message_id"]).payload()
-
-
-@route("PATCH", "/webhooks/{application_id}/{token}/messages/{message_id}", auth=False)
-async def edit_webhook_message(emu: Emulator, call: Call) -> tuple[int, Any]:
-    """Edit the original response (this is how a deferred answer arrives) or a followup."""
-    inter = _followup_target(emu, call)
-    message = _webhook_message(inter, call.params["message_id"])
-    body = call.json or {}
-    was_loading = bool(message.flags & LOADING)
-    if was_loading:
-        check_content(body, call.files)
-    await edit_message(emu, message, body, call.files)
-    if was_loading and not message.ephemeral:
-        message.edited_at = None
-    inter.settled.set()
-    return 200, message.payload()
-
-
-@route("DELETE", "/webhooks/{application_id}/{token}/messages/{message_id}", auth=False)
-async def delete_webhook_message(emu: Emulator, call: Call) -> tuple[int, Any]:
-    """Delete the original response or a followup."""
-    inter = _followup_target(emu, call)
-    await emu.delete(_webhook_message(inter, call.params["message_id"]))
-    inter.settled.set()
-    await asyncio.sleep(0)
-    return 204, None

@@ -89,6 +89,10 @@ class Router:
         # Literal segments must win over parameters ("@original" over "{message_id}").
         self._routes.sort(key=lambda r: r[2].count("{"))
 
+    def names(self) -> list[str]:
+        """Every route as "METHOD /template", the names faults are set on."""
+        return sorted(f"{m} {template}" for m, _, template, _, _ in self._routes)
+
     def match(self, method: str, path: str) -> tuple[str, dict[str, str], Handler, bool] | None:
         """The route for a request, with its path parameters."""
         for m, pattern, template, handler, auth in self._routes:
@@ -96,6 +100,28 @@ class Router:
             if m == method and found:
                 return template, found.groupdict(), handler, auth
         return None
+
+
+ROUTER = Router()
+
+
+def route(method: str, template: str, *, auth: bool = True) -> Callable[[Handler], Handler]:
+    """Register the decorated handler on the emulator's router."""
+
+    def register(handler: Handler) -> Handler:
+        ROUTER.add(method, template, handler, auth=auth)
+        return handler
+
+    return register
+
+
+def _json(body: Any, *, status: int, headers: dict[str, str]) -> web.Response:
+    # Exactly "application/json": discord.py compares the header verbatim before decoding.
+    return web.Response(
+        body=json.dumps(body).encode(),
+        status=status,
+        headers={**headers, "Content-Type": "application/json"},
+    )
 
 
 def _headers(bucket: str, *, remaining: int = 4, reset_after: float = 1.0) -> dict[str, str]:
@@ -162,16 +188,20 @@ def build_app(emulator: Emulator, router: Router) -> web.Application:
                 retry = limited[0]
                 headers = _headers(bucket, remaining=0, reset_after=retry)
                 headers.update({"Retry-After": f"{retry:.3f}", "X-RateLimit-Scope": "user"})
-                body = {"message": "You are being rate limited.", "retry_after": retry, "global": False}
-                return web.json_response(body, status=429, headers=headers)
+                body = {
+                    "message": "You are being rate limited.",
+                    "retry_after": retry,
+                    "global": False,
+                }
+                return _json(body, status=429, headers=headers)
             status, body = await handler(
                 emulator, Call(method, path, params, dict(request.query), record.json, record.files)
             )
         except ApiError as error:
-            return web.json_response(error.body(), status=error.status, headers=_headers(bucket))
+            return _json(error.body(), status=error.status, headers=_headers(bucket))
         if status == 204:
             return web.Response(status=204, headers=_headers(bucket))
-        return web.json_response(body, status=status, headers=_headers(bucket))
+        return _json(body, status=status, headers=_headers(bucket))
 
     app = web.Application()
     app.router.add_route("*", "/api/v10/{tail:.*}", rest)

@@ -39,6 +39,12 @@ class Spec:
 
     def __init__(self, path: Path | None = None) -> None:
         self.document: dict[str, Any] = json.loads((path or DEFAULT_SPEC).read_text("utf-8"))
+        # Discord accepts snowflakes as JSON integers too (discord.py sends them so in
+        # message_reference and allowed_mentions); the description only lists strings.
+        schemas = self.document["components"]["schemas"]
+        schemas["SnowflakeType"] = {
+            "oneOf": [schemas["SnowflakeType"], {"type": "integer", "minimum": 0}]
+        }
         self._registry: Registry = Registry().with_resource(
             _BASE_URI, Resource.from_contents(self.document, default_specification=DRAFT202012)
         )
@@ -79,9 +85,7 @@ class Spec:
                         "schema",
                     ]
                 )
-                self._validators[key] = Draft202012Validator(
-                    {"$ref": ref}, registry=self._registry
-                )
+                self._validators[key] = Draft202012Validator({"$ref": ref}, registry=self._registry)
         return self._validators[key]
 
     def check(self, method: str, path: str, body: Any) -> list[Violation]:

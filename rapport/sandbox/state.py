@@ -15,8 +15,8 @@ DISCORD_EPOCH_MS = 1420070400000
 #: Every permission bit, for owners and administrators.
 ALL_PERMISSIONS = (1 << 53) - 1
 #: What @everyone may do in a fresh guild: view, send, embed, attach, history, react, slash.
-EVERYONE_PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 6) | (
-    1 << 31
+EVERYONE_PERMISSIONS = (
+    (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 6) | (1 << 31)
 )
 CHANNEL_TYPES = {"text": 0, "dm": 1, "voice": 2, "category": 4, "thread": 11}
 
@@ -386,7 +386,10 @@ class Message:
             for item in items:
                 if item.get("custom_id") == custom_id:
                     return item
-                inner = walk(item.get("components", []) + [item.get("accessory") or {}])
+                children = list(item.get("components", []))
+                if item.get("accessory"):
+                    children.append(item["accessory"])
+                inner = walk(children)
                 if inner is not None:
                     return inner
             return None

@@ -35,11 +35,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import gc
 import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -99,6 +100,18 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Building a million documents triggers full collections that quadruple the parse time."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _write_all(fd: int, data: bytes | memoryview) -> None:
@@ -202,19 +215,22 @@ def _bad_record(rec: Any) -> bool:
 
 
 def _parse_lines(lines: list[bytes]) -> list[Any]:
-    """Parse complete lines in one C call; find the bad one only when that fails."""
-    try:
-        records = orjson.loads(b"[" + b",".join(lines) + b"]")
-        if len(records) == len(lines):
-            return records
-    except orjson.JSONDecodeError:
-        pass
-    records = []
-    for i, line in enumerate(lines):
+    """Parse CHUNK lines per C call (the GIL comes back between); find a bad one only on failure."""
+    records: list[Any] = []
+    for start in range(0, len(lines), CHUNK):
+        chunk = lines[start : start + CHUNK]
         try:
-            records.append(orjson.loads(line))
-        except orjson.JSONDecodeError as exc:
-            raise ValueError(f"line {i + 1} is not JSON: {exc}") from exc
+            parsed = orjson.loads(b"[" + b",".join(chunk) + b"]")
+            if len(parsed) == len(chunk):  # a line like `1,2` would otherwise pass as two
+                records += parsed
+                continue
+        except orjson.JSONDecodeError:
+            pass
+        for i, line in enumerate(chunk, start=start + 1):
+            try:
+                records.append(orjson.loads(line))
+            except orjson.JSONDecodeError as exc:
+                raise ValueError(f"line {i} is not JSON: {exc}") from exc
     return records
 
 
@@ -267,6 +283,11 @@ def read_store(
     path: Path, *, upto: int | None = None, only: Pair | None = None
 ) -> tuple[State, _ReadInfo]:
     """Snapshot plus committed journal batches; raises StoreError, never writes."""
+    with _gc_paused():
+        return _read_store(path, upto, only)
+
+
+def _read_store(path: Path, upto: int | None, only: Pair | None) -> tuple[State, _ReadInfo]:
     state, info = _read_snapshot(path, only)
     numbers = [n for n in _journal_numbers(path) if n > info.through]
     if numbers and numbers != list(range(info.through + 1, numbers[-1] + 1)):
@@ -303,7 +324,9 @@ def write_snapshot(path: Path, state: State, through: int) -> int:
         out = tables.setdefault(table, {})
         for key, doc in docs.items():
             out[str(len(out) + 1)] = {"_g": guild, "_k": key, **doc}
-    data = orjson.dumps(tables)
+    with _gc_paused():
+        data = orjson.dumps(tables)
+    del tables
     tmp = path.with_name(f"{path.name}.tmp.{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
@@ -341,10 +364,16 @@ def compact_files(path: Path, through: int) -> int:
     return size
 
 
-def _compact_main() -> None:
-    """Entry point of the compaction child: ``python -c ... PATH THROUGH``."""
-    size = compact_files(Path(sys.argv[1]), int(sys.argv[2]))
-    sys.stdout.write(f"{size}\n")
+def _child_main() -> None:
+    """Entry point of the store's child process: ``python -c ... compact|read PATH ARG...``."""
+    gc.disable()  # short-lived and acyclic: collections would only slow it down
+    command, path = sys.argv[1], Path(sys.argv[2])
+    if command == "compact":
+        out = str(compact_files(path, int(sys.argv[3]))).encode()
+    else:
+        pair = (sys.argv[3], int(sys.argv[4]))
+        out = orjson.dumps(read_store(path, only=pair)[0].get(pair, {}))
+    sys.stdout.buffer.write(out)
 
 
 # --- the store ----------------------------------------------------------------------------------
@@ -508,8 +537,12 @@ class TinyDBStore(Store):
         pair = (table, guild_id)
         if pair in self._handed or pair in self._dirty:
             async with self._compact_lock, self._flush_lock:
-                state, _ = await asyncio.to_thread(read_store, self.path, only=pair)
-            docs = state.get(pair, {})
+                if self._snapshot_bytes + self._uncompacted < PROCESS_COMPACTION_BYTES:
+                    state, _ = await asyncio.to_thread(read_store, self.path, only=pair)
+                    docs = state.get(pair, {})
+                else:  # parsing a big snapshot holds the GIL for seconds
+                    out = await self._run_child("read", table, str(guild_id))
+                    docs = orjson.loads(out)
         else:
             docs = self._fresh.pop(pair, {})
             if self._inflight is not None:
@@ -649,13 +682,14 @@ class TinyDBStore(Store):
                         compact_files, self.path, through
                     )
                 else:
-                    self._snapshot_bytes = await self._compact_in_child(through)
+                    self._snapshot_bytes = int(await self._run_child("compact", str(through)))
             except BaseException:
                 self._uncompacted += size - self._snapshot_bytes
                 raise
             self._through = through
 
-    async def _compact_in_child(self, through: int) -> int:
+    async def _run_child(self, command: str, *args: str) -> bytes:
+        """Run _child_main in a new interpreter, so its parsing never holds our GIL."""
         # The child holds our lock fd too, so a restart after kill -9 waits for it to finish.
         paths = [PACKAGE_ROOT, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
@@ -663,9 +697,10 @@ class TinyDBStore(Store):
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-c",
-            "from rapport.store.tinydb import _compact_main; _compact_main()",
+            "from rapport.store.tinydb import _child_main; _child_main()",
+            command,
             str(self.path),
-            str(through),
+            *args,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=env,
@@ -673,10 +708,11 @@ class TinyDBStore(Store):
         )
         out, err = await proc.communicate()
         if proc.returncode != 0:
-            raise StoreError(
-                f"compacting {self.path} failed: {err.decode(errors='replace')[-2000:]}"
-            )
-        return int(out)
+            why = err.decode(errors="replace").strip().splitlines()[-1:] or [
+                f"exit {proc.returncode}"
+            ]
+            raise StoreError(f"{command} of {self.path} failed in a child process: {why[0]}")
+        return out
 
     # --- claims
 

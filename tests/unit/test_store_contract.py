@@ -42,7 +42,9 @@ class StoreFactory:
 
 
 @pytest.fixture(params=["tinydb"])
-async def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreFactory]:
+async def store_factory(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[StoreFactory]:
     """A factory for the backend under test; every store it opened is closed afterwards."""
     factory = StoreFactory(request.param, tmp_path)
     yield factory

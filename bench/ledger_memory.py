@@ -1,0 +1,158 @@
+"""How many bytes the ledger holds per pair of members, and what one message costs to record.
+
+Builds PAIRS pairs in one guild through `Ledger.record_message`, each pair with a reply both
+ways on a few different days (so both directions, the contact-day ring, pending items, period
+counters and activity are all populated), and measures the growth with tracemalloc. The
+process-wide recent window (bounded, `recent_limit`) is counted too.
+
+    .venv/bin/python bench/ledger_memory.py [--pairs 200000] [--members 20000]
+
+Last line: {"bench": "ledger_memory", "pairs": ..., "bytes_per_pair": ...}
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import random
+import sys
+import time
+import tracemalloc
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rapport.ledger import Ledger  # noqa: E402
+from rapport.model import MessageFacts, time_snowflake  # noqa: E402
+from rapport.store.base import Doc, FlushStats, Store  # noqa: E402
+
+GUILD = 1
+START = datetime(2026, 9, 1, tzinfo=UTC)
+
+
+class NullStore(Store):
+    """Takes nothing: the bench measures the ledger, not a backend."""
+
+    async def open(self) -> None:
+        """Nothing to open."""
+
+    async def guild_ids(self) -> set[int]:
+        """No guilds."""
+        return set()
+
+    async def load(self, table: str, guild_id: int) -> dict[str, Doc]:
+        """Nothing stored."""
+        return {}
+
+    def put(self, table: str, guild_id: int, key: str, doc: Mapping[str, Any]) -> None:
+        """Drop the write."""
+
+    def delete(self, table: str, guild_id: int, key: str) -> None:
+        """Drop the removal."""
+
+    async def delete_guild(self, guild_id: int) -> None:
+        """Nothing to remove."""
+
+    async def flush(self) -> FlushStats:
+        """Nothing to flush."""
+        return FlushStats(0, 0.0)
+
+    async def claim(self, key: str, owner: str, until: datetime, now: datetime) -> bool:
+        """Always granted."""
+        return True
+
+    async def release(self, key: str, owner: str) -> None:
+        """Nothing held."""
+
+    async def close(self) -> None:
+        """Nothing open."""
+
+
+def messages(pairs: int, members: int, seed: int = 7) -> list[MessageFacts]:
+    """Replies both ways for `pairs` distinct pairs, spread over 60 days, in time order."""
+    rng = random.Random(seed)
+    ids = [10**17 + i * 7919 for i in range(members)]
+    seen: set[tuple[int, int]] = set()
+    events: list[tuple[datetime, int, int]] = []
+    while len(seen) < pairs:
+        a, b = rng.sample(ids, 2)
+        key = (min(a, b), max(a, b))
+        if key in seen:
+            continue
+        seen.add(key)
+        for _ in range(2):
+            at = START + timedelta(seconds=rng.randrange(60 * 86400))
+            events.append((at, a, b))
+            events.append((at + timedelta(minutes=rng.randrange(1, 3000)), b, a))
+    events.sort()
+    out = []
+    for n, (at, author, target) in enumerate(events):
+        out.append(
+            MessageFacts(
+                guild_id=GUILD,
+                channel_id=500 + n % 20,
+                message_id=time_snowflake(at) + n % 4096,
+                author_id=author,
+                at=at,
+                reply_to_id=target,
+            )
+        )
+    return out
+
+
+def main() -> None:
+    """Print the figures; the last line is JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", type=int, default=200_000)
+    parser.add_argument("--members", type=int, default=20_000)
+    args = parser.parse_args()
+
+    batch = messages(args.pairs, args.members)
+
+    # Speed without tracemalloc (it slows allocation several times).
+    timed = Ledger(NullStore())
+    start = time.perf_counter()
+    for m in batch:
+        timed.record_message(m)
+    per_message_us = (time.perf_counter() - start) / len(batch) * 1e6
+    del timed
+    gc.collect()
+
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    ledger = Ledger(NullStore())
+    for m in batch:
+        ledger.record_message(m)
+    ledger.stage()  # the NullStore drops the docs; clears the dirty sets as in production
+    gc.collect()
+    after = tracemalloc.take_snapshot()
+    grown = sum(s.size_diff for s in after.compare_to(before, "filename"))
+    by_file = sorted(after.compare_to(before, "filename"), key=lambda s: -s.size_diff)[:5]
+    tracemalloc.stop()
+
+    pairs = ledger.pair_count(GUILD)
+    print(f"messages recorded:      {len(batch):,}")
+    print(f"members:                {len(ledger.members(GUILD)):,}")
+    print(f"pairs:                  {pairs:,}")
+    print(f"record_message:         {per_message_us:.2f} µs per message (no tracemalloc)")
+    print(f"ledger memory:          {grown / 2**20:.1f} MiB")
+    for s in by_file:
+        print(f"  {s.size_diff / 2**20:8.1f} MiB  {s.traceback[0].filename}")
+    print(
+        json.dumps(
+            {
+                "bench": "ledger_memory",
+                "pairs": pairs,
+                "bytes_per_pair": round(grown / pairs, 1),
+                "us_per_message": round(per_message_us, 2),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Listen to the gateway and hand the ledger plain facts: who interacted with whom, and when.
+
+Thin by design: a discord object in, `MessageFacts`/`Interaction` out. Times come from the
+message snowflake; message text is read here (thanks, links) and never leaves this function.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord.ext import commands
+
+from cogs._bot import RapportBot
+from cogs._facts import ignored_channel, message_facts
+from rapport.guilds import GuildService
+from rapport.ledger import Ledger
+from rapport.members import MemberService
+from rapport.model import Interaction, Kind, MessageFacts, snowflake_time
+from rapport.signals import is_thanks_emoji
+
+log = logging.getLogger(__name__)
+
+
+class Tracking(commands.Cog):
+    """Records interactions from messages, reactions, threads and member joins."""
+
+    def __init__(
+        self, ledger: Ledger, members: MemberService, guilds: GuildService, bot: RapportBot
+    ) -> None:
+        self.ledger = ledger
+        self.members = members
+        self.guilds = guilds
+        self.bot = bot
+
+    def facts(self, message: discord.Message) -> MessageFacts | None:
+        """The plain facts of a guild message, or None when it must not be tracked."""
+        return message_facts(message, self.members, self.guilds)
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """Record a new message's replies, mentions, thread answer, thanks and share."""
+        facts = self.facts(message)
+        if facts is not None:
+            self.ledger.record_message(facts)
+
+    @commands.Cog.listener()
+    async def on_message_edit(self, before: discord.Message, after: discord.Message) -> None:
+        """An edit that adds a mention counts once (the ledger ignores what it already saw)."""
+        facts = self.facts(after)
+        if facts is not None:
+            self.ledger.record_message(facts)
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        """A deleted message withdraws the pending items it created."""
+        if payload.guild_id is not None:
+            self.ledger.withdraw_message(payload.guild_id, payload.message_id)
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        """A reaction links the reactor to the message's author; 🙏/❤️ also thanks them."""
+        guild_id, author = payload.guild_id, payload.message_author_id
+        if guild_id is None or author is None or not self._reaction_counts(payload, author):
+            return
+        at = snowflake_time(payload.message_id)
+        for kind in (
+            (Kind.REACTION, Kind.THANKS)
+            if is_thanks_emoji(str(payload.emoji))
+            else (Kind.REACTION,)
+        ):
+            self.ledger.record(
+                Interaction(
+                    guild_id,
+                    payload.user_id,
+                    author,
+                    payload.channel_id,
+                    kind,
+                    payload.message_id,
+                    at,
+                )
+            )
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        """Removing a reaction takes it back."""
+        if payload.guild_id is None:
+            return
+        message = discord.utils.get(self.bot.cached_messages, id=payload.message_id)
+        if message is None:
+            channel = self.bot.get_channel(payload.channel_id)
+            if not isinstance(channel, discord.abc.Messageable):
+                return
+            try:
+                message = await channel.fetch_message(payload.message_id)
+            except discord.HTTPException:
+                return  # gone: nothing to take back from
+        if self._reaction_counts(payload, message.author.id):
+            self.ledger.remove_reaction(
+                payload.guild_id,
+                payload.user_id,
+                message.author.id,
+                payload.message_id,
+                snowflake_time(payload.message_id),
+            )
+
+    def _reaction_counts(self, payload: discord.RawReactionActionEvent, author_id: int) -> bool:
+        guild = self.bot.get_guild(payload.guild_id or 0)
+        if guild is None or author_id == payload.user_id:
+            return False
+        actor = payload.member or guild.get_member(payload.user_id)
+        target = guild.get_member(author_id)
+        if actor is None or actor.bot or (target is not None and target.bot):
+            return False
+        if not self.members.is_tracked(guild.id, payload.user_id) or not self.members.is_tracked(
+            guild.id, author_id
+        ):
+            return False
+        channel = guild.get_channel_or_thread(payload.channel_id)
+        return channel is None or not ignored_channel(self.guilds, guild.id, channel)
+
+    @commands.Cog.listener()
+    async def on_member_join(self, member: discord.Member) -> None:
+        """A newcomer: a later rule can see whether anyone greeted them."""
+        if not member.bot and self.members.is_tracked(member.guild.id, member.id):
+            joined = member.joined_at or snowflake_time(member.id)
+            self.ledger.member_joined(member.guild.id, member.id, joined)
+
+    @commands.Cog.listener()
+    async def on_raw_member_remove(self, payload: discord.RawMemberRemoveEvent) -> None:
+        """A member left: nobody is nudged about them (their history stays until retention)."""
+        self.ledger.member_left(payload.guild_id, payload.user.id)
+
+    @commands.Cog.listener()
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        """A new server: start its state."""
+        await self.bot.services.open_guild(guild.id)
+
+
+async def setup(bot: RapportBot) -> None:
+    """Load the listeners with the ledger, member and guild services."""
+    s = bot.services
+    await bot.add_cog(Tracking(s.ledger, s.members, s.guilds, bot))

@@ -1,0 +1,304 @@
+"""One guild's in-memory ledger state and how it maps to store documents.
+
+Kept apart from rapport/ledger.py (the rules) so the rules read without the bookkeeping.
+Tables (all per guild, keys are strings):
+
+- "pairs": "<lo id>:<hi id>" -> {"a": lo, "b": hi, "v": [packed record fields]}
+- "members": "<id>" -> {"left": 0|1, "share": t, "ch": [[chan, last, msgs, shares, drawn]],
+  "cad": [[other, seconds]]}
+- "pending": "<id>" -> {"items": [[from, kind, message, channel, t, warm]]}  (packed in memory)
+- "newcomers": "<id>" -> {"joined": t, "first": [[chan, message, t, thread]], "by": [ids]}
+- "periods": "<period>/<id>" -> {"c": [given, people, inbound, answered, thanks, drew]}
+- "coverage": "<message channel>" -> {"r": [[lo id, hi id]]}
+- "totals": "ledger" -> {"interactions": n}
+"""
+
+from __future__ import annotations
+
+import struct
+from array import array
+from collections.abc import Iterator
+from typing import Any
+
+from rapport import _pairs
+from rapport.store.base import Store
+
+SHIFT = 30
+MASK = (1 << SHIFT) - 1
+
+TABLES = ("pairs", "members", "pending", "newcomers", "periods", "coverage", "totals")
+
+# One pending item: from, kind index, message, message channel, time, warm. Packed so a
+# member's items are one bytearray (~30 bytes an item) rather than lists of ints.
+PENDING = struct.Struct("<QBQQIB")
+_P = PENDING.size
+
+
+def pending_items(buf: bytes | bytearray) -> Iterator[tuple[int, int, int, int, int, int]]:
+    """The items of a packed pending buffer."""
+    return PENDING.iter_unpack(buf)
+
+
+def pending_add(
+    buf: bytearray,
+    other: int,
+    kind: int,
+    message: int,
+    channel: int,
+    t: int,
+    warm: bool,
+    limit: int,
+) -> bool:
+    """Add other's item unless that message already has one (then only warm it); True if new.
+
+    Over `limit` the oldest item goes.
+    """
+    if other.to_bytes(8, "little") in buf:
+        for i, it in enumerate(PENDING.iter_unpack(buf)):
+            if it[0] == other and it[2] == message:
+                if warm:
+                    buf[i * _P + _P - 1] = 1
+                return False
+    buf += PENDING.pack(other, kind, message, channel, t, warm)
+    if len(buf) > limit * _P:
+        oldest = min(range(len(buf) // _P), key=lambda i: PENDING.unpack_from(buf, i * _P)[4])
+        del buf[oldest * _P : oldest * _P + _P]
+    return True
+
+
+def pending_keep(buf: bytearray, drop: Any) -> tuple[bytearray, list[tuple[int, ...]]]:
+    """Split a buffer into the items kept and the items `drop(item)` says go."""
+    kept, gone = bytearray(), []
+    for it in PENDING.iter_unpack(buf):
+        if drop(it):
+            gone.append(it)
+        else:
+            kept += PENDING.pack(*it)
+    return kept, gone
+
+
+class Member:
+    """Per-member activity: channels, last share, left flag, cadence overrides."""
+
+    __slots__ = ("cadence", "channels", "last_share", "left")
+
+    def __init__(self) -> None:
+        self.left = False
+        self.last_share = 0
+        # channel -> [last active, messages, shares, replies drawn by shares]
+        self.channels: dict[int, list[int]] = {}
+        self.cadence: dict[int, int] = {}
+
+    def empty(self) -> bool:
+        """Nothing worth keeping."""
+        return not (self.left or self.last_share or self.channels or self.cadence)
+
+
+class Guild:
+    """Everything the ledger keeps for one guild, plus what changed since the last stage."""
+
+    __slots__ = (
+        "caps",
+        "cov",
+        "d_cov",
+        "d_members",
+        "d_newcomers",
+        "d_pairs",
+        "d_pending",
+        "d_periods",
+        "d_totals",
+        "id",
+        "ids",
+        "idx",
+        "latest",
+        "live",
+        "members",
+        "newcomers",
+        "pairs",
+        "partners",
+        "pending",
+        "periods",
+        "total",
+    )
+
+    def __init__(self, guild_id: int) -> None:
+        self.id = guild_id
+        self.ids: list[int] = []  # member index -> member id
+        self.idx: dict[int, int] = {}  # member id -> member index
+        self.pairs: dict[int, bytes] = {}  # lo index << SHIFT | hi index -> packed record
+        self.partners: list[array] = []  # member index -> indexes of their pair partners
+        self.pending: dict[int, bytearray] = {}
+        self.members: dict[int, Member] = {}
+        self.newcomers: dict[int, list[Any]] = {}  # id -> [joined, [[ch, msg, t, th]], set]
+        self.periods: dict[str, dict[int, list[Any]]] = {}
+        # Cap counts for days older than a pair's current day (out-of-order history only):
+        # day << 64 | direction key << 1 | thanks -> count; pruned after a few days.
+        self.caps: dict[int, int] = {}
+        self.cov: dict[int, list[list[int]]] = {}  # message channel -> id intervals
+        self.live: set[int] = set()  # channels whose last interval is still growing live
+        self.total = 0
+        self.latest = 0
+        self.d_pairs: set[int] = set()
+        self.d_members: set[int] = set()
+        self.d_pending: set[int] = set()
+        self.d_newcomers: set[int] = set()
+        self.d_periods: set[tuple[str, int]] = set()
+        self.d_cov: set[int] = set()
+        self.d_totals = False
+
+    def index(self, member_id: int) -> int:
+        """The member's compact index, assigned on first sight."""
+        i = self.idx.get(member_id)
+        if i is None:
+            i = len(self.ids)
+            if i > MASK:
+                raise OverflowError("more than 2**30 members in one guild")
+            self.idx[member_id] = i
+            self.ids.append(member_id)
+            self.partners.append(array("I"))
+        return i
+
+    def member(self, member_id: int) -> Member:
+        """The member's activity record, created on first use and marked dirty."""
+        m = self.members.get(member_id)
+        if m is None:
+            m = self.members[member_id] = Member()
+        self.d_members.add(member_id)
+        return m
+
+    def pair_key(self, a: int, b: int) -> tuple[int, int]:
+        """The pair's key and the direction offset of a -> b (indexes, not ids)."""
+        if self.ids[a] < self.ids[b]:
+            return a << SHIFT | b, 0
+        return b << SHIFT | a, _pairs.DIR
+
+    def dir_key(self, a: int, b: int) -> int:
+        """A directed key for a -> b (indexes)."""
+        return a << SHIFT | b
+
+    def drop_pair(self, key: int) -> None:
+        """Remove a pair and its partner links."""
+        if self.pairs.pop(key, None) is None:
+            return
+        lo, hi = key >> SHIFT, key & MASK
+        for x, y in ((lo, hi), (hi, lo)):
+            arr = self.partners[x]
+            if y in arr:
+                arr.remove(y)
+        self.d_pairs.add(key)
+
+    def stats(self, period: str, member_id: int) -> list[Any]:
+        """The member's counters for one period, created on first use and marked dirty."""
+        per = self.periods.get(period)
+        if per is None:
+            per = self.periods[period] = {}
+        st = per.get(member_id)
+        if st is None:
+            st = per[member_id] = [0, 0, 0, 0, 0, 0]
+        self.d_periods.add((period, member_id))
+        return st
+
+    # ---- persistence -------------------------------------------------------------------
+
+    async def load(self, store: Store) -> None:
+        """Fill this (empty) guild from its store documents."""
+        g = self.id
+        for doc in (await store.load("pairs", g)).values():
+            a, b = self.index(doc["a"]), self.index(doc["b"])
+            key, _ = self.pair_key(a, b)
+            self.pairs[key] = _pairs.from_doc(doc["v"])
+            self.partners[a].append(b)
+            self.partners[b].append(a)
+        for key, doc in (await store.load("members", g)).items():
+            m = self.members[int(key)] = Member()
+            m.left = bool(doc.get("left"))
+            m.last_share = doc.get("share", 0)
+            m.channels = {c[0]: list(c[1:]) for c in doc.get("ch", [])}
+            m.cadence = dict(doc.get("cad", []))
+        for key, doc in (await store.load("pending", g)).items():
+            self.pending[int(key)] = bytearray(b"".join(PENDING.pack(*it) for it in doc["items"]))
+        for key, doc in (await store.load("newcomers", g)).items():
+            first = [list(f) for f in doc["first"]]
+            self.newcomers[int(key)] = [doc["joined"], first, set(doc["by"])]
+        for key, doc in (await store.load("periods", g)).items():
+            period, member = key.rsplit("/", 1)
+            self.periods.setdefault(period, {})[int(member)] = list(doc["c"])
+        for key, doc in (await store.load("coverage", g)).items():
+            self.cov[int(key)] = [list(r) for r in doc["r"]]
+        totals = (await store.load("totals", g)).get("ledger")
+        if totals:
+            self.total = totals["interactions"]
+            self.latest = totals.get("latest", 0)
+
+    def stage(self, store: Store) -> int:
+        """Put every changed document into the store; how many were put or deleted."""
+        g, n = self.id, 0
+        for key in self.d_pairs:
+            lo, hi = self.ids[key >> SHIFT], self.ids[key & MASK]
+            raw = self.pairs.get(key)
+            if raw is None:
+                store.delete("pairs", g, f"{lo}:{hi}")
+            else:
+                store.put("pairs", g, f"{lo}:{hi}", {"a": lo, "b": hi, "v": _pairs.to_doc(raw)})
+        n += len(self.d_pairs)
+        for mid in self.d_members:
+            m = self.members.get(mid)
+            if m is None or m.empty():
+                store.delete("members", g, str(mid))
+            else:
+                store.put("members", g, str(mid), member_doc(m))
+        n += len(self.d_members)
+        for mid in self.d_pending:
+            items = self.pending.get(mid)
+            if items:
+                doc = {"items": [list(it) for it in pending_items(items)]}
+                store.put("pending", g, str(mid), doc)
+            else:
+                store.delete("pending", g, str(mid))
+        n += len(self.d_pending)
+        for mid in self.d_newcomers:
+            rec = self.newcomers.get(mid)
+            if rec is None:
+                store.delete("newcomers", g, str(mid))
+            else:
+                doc = {"joined": rec[0], "first": [list(f) for f in rec[1]], "by": sorted(rec[2])}
+                store.put("newcomers", g, str(mid), doc)
+        n += len(self.d_newcomers)
+        for period, mid in self.d_periods:
+            st = self.periods.get(period, {}).get(mid)
+            if st is None:
+                store.delete("periods", g, f"{period}/{mid}")
+            else:
+                store.put("periods", g, f"{period}/{mid}", {"c": list(st)})
+        n += len(self.d_periods)
+        for ch in self.d_cov:
+            ranges = self.cov.get(ch)
+            if ranges:
+                store.put("coverage", g, str(ch), {"r": [list(r) for r in ranges]})
+            else:
+                store.delete("coverage", g, str(ch))
+        n += len(self.d_cov)
+        if self.d_totals:
+            store.put("totals", g, "ledger", {"interactions": self.total, "latest": self.latest})
+            n += 1
+        for dirty in (
+            self.d_pairs,
+            self.d_members,
+            self.d_pending,
+            self.d_newcomers,
+            self.d_periods,
+            self.d_cov,
+        ):
+            dirty.clear()
+        self.d_totals = False
+        return n
+
+
+def member_doc(m: Member) -> dict[str, Any]:
+    """A member record as a JSON document."""
+    return {
+        "left": int(m.left),
+        "share": m.last_share,
+        "ch": [[c, *v] for c, v in sorted(m.channels.items())],
+        "cad": sorted([o, s] for o, s in m.cadence.items()),
+    }

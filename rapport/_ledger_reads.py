@@ -1,0 +1,317 @@
+"""The ledger's read side: the views the nudge rules, the leaderboard and /rapport consume.
+
+A mixin of `rapport.ledger.Ledger`, kept apart so the write rules read on their own. Reads
+never change state and never build more than the views they return.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rapport import _pairs
+from rapport._guild import Guild, pending_items
+from rapport.model import (
+    ChannelActivity,
+    FirstMessage,
+    Kind,
+    MemberActivity,
+    Newcomer,
+    PairView,
+    PendingItem,
+    PeriodStats,
+    jump_url,
+)
+
+_KINDS = (Kind.REPLY, Kind.MENTION, Kind.REACTION, Kind.THREAD, Kind.THANKS)
+
+
+def _dt(t: int) -> datetime | None:
+    """Aware UTC datetime of epoch seconds; None for the 0 that means never."""
+    return datetime.fromtimestamp(t, tz=UTC) if t else None
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return None if dt is None else dt.isoformat()
+
+
+class LedgerReads:
+    """Read methods over the ledger's guilds (see `rapport.ledger.Ledger`)."""
+
+    _guilds: dict[int, Guild]
+    half_life: float
+    pending_ttl: int
+
+    def guild_ids(self) -> set[int]:
+        """The guilds in memory."""
+        return set(self._guilds)
+
+    def covered(self, guild_id: int, channel_id: int) -> list[tuple[int, int]]:
+        """The id intervals of a message channel already recorded (to resume backfill)."""
+        g = self._guilds.get(guild_id)
+        return [] if g is None else [(lo, hi) for lo, hi in g.cov.get(channel_id, [])]
+
+    def pairs_of(
+        self, guild_id: int, member_id: int, *, now: datetime | None = None
+    ) -> list[PairView]:
+        """The member's relationships, one view per other person, strongest first.
+
+        Weights are decayed to `now` when given, else to the pair's last interaction.
+        """
+        g = self._guilds.get(guild_id)
+        if g is None or member_id not in g.idx:
+            return []
+        a = g.idx[member_id]
+        t = None if now is None else int(now.timestamp())
+        views = [self._view(g, a, b, t) for b in g.partners[a]]
+        views.sort(key=lambda v: (-v.weight, v.other_id))
+        return views
+
+    def pair(
+        self, guild_id: int, member_id: int, other_id: int, *, now: datetime | None = None
+    ) -> PairView | None:
+        """The member's relationship with one other person, if they have one."""
+        g = self._guilds.get(guild_id)
+        if g is None or member_id not in g.idx or other_id not in g.idx:
+            return None
+        a, b = g.idx[member_id], g.idx[other_id]
+        if g.pair_key(a, b)[0] not in g.pairs:
+            return None
+        return self._view(g, a, b, None if now is None else int(now.timestamp()))
+
+    def _view(self, g: Guild, a: int, b: int, t: int | None) -> PairView:
+        key, d = g.pair_key(a, b)
+        v = _pairs.RECORD.unpack(g.pairs[key])
+        e = _pairs.DIR - d
+        member, other = g.ids[a], g.ids[b]
+        w0, w1 = _pairs.weights_at(v, t, self.half_life)
+        gap = _pairs.usual_gap_days(v)
+        m = g.members.get(member)
+        override = None if m is None else m.cadence.get(other)
+        om = g.members.get(other)
+        c = _pairs.COUNTS
+        return PairView(
+            guild_id=g.id,
+            member_id=member,
+            other_id=other,
+            first_out=_dt(v[_pairs.FIRST + d]),
+            last_out=_dt(v[_pairs.LAST + d]),
+            first_in=_dt(v[_pairs.FIRST + e]),
+            last_in=_dt(v[_pairs.LAST + e]),
+            last_contact=_dt(max(v[_pairs.LAST], v[_pairs.LAST + _pairs.DIR])),
+            counts_out={k: v[c + i + d] for i, k in enumerate(_KINDS)},
+            counts_in={k: v[c + i + e] for i, k in enumerate(_KINDS)},
+            weight_out=w0 if d == 0 else w1,
+            weight_in=w1 if d == 0 else w0,
+            contact_days=v[_pairs.CDAYS],
+            usual_gap=None if gap is None else timedelta(days=gap),
+            cadence_override=None if override is None else timedelta(seconds=override),
+            last_message_url=(
+                jump_url(g.id, v[_pairs.LCHAN], v[_pairs.LMSG]) if v[_pairs.LMSG] else None
+            ),
+            started_out=v[_pairs.STARTS + d],
+            started_in=v[_pairs.STARTS + e],
+            other_left=om is not None and om.left,
+        )
+
+    def pending_for(self, guild_id: int, member_id: int, now: datetime) -> list[PendingItem]:
+        """The member's unanswered inbound items, oldest first (expired and left skipped)."""
+        g = self._guilds.get(guild_id)
+        buf = None if g is None else g.pending.get(member_id)
+        if g is None or not buf:
+            return []
+        cutoff = int(now.timestamp()) - self.pending_ttl
+        out = []
+        for other, ki, mid, chan, t, warm in sorted(pending_items(buf), key=lambda it: it[4]):
+            om = g.members.get(other)
+            if t < cutoff or (om is not None and om.left):
+                continue
+            at = datetime.fromtimestamp(t, tz=UTC)
+            out.append(PendingItem(g.id, member_id, other, _KINDS[ki], mid, chan, at, bool(warm)))
+        return out
+
+    def activity(self, guild_id: int, member_id: int) -> MemberActivity:
+        """The member's own activity (empty when the ledger knows nothing of them)."""
+        g = self._guilds.get(guild_id)
+        m = None if g is None else g.members.get(member_id)
+        if m is None:
+            return MemberActivity(guild_id, member_id, None, None, {})
+        channels = {
+            c: ChannelActivity(c, datetime.fromtimestamp(v[0], tz=UTC), v[1], v[2], v[3])
+            for c, v in m.channels.items()
+        }
+        last = max((v[0] for v in m.channels.values()), default=0)
+        return MemberActivity(guild_id, member_id, _dt(last), _dt(m.last_share), channels, m.left)
+
+    def active_in(self, guild_id: int, channel_id: int, since: datetime) -> set[int]:
+        """Members still here who posted in a channel (its threads included) since a time."""
+        g = self._guilds.get(guild_id)
+        if g is None:
+            return set()
+        t = int(since.timestamp())
+        return {
+            mid
+            for mid, m in g.members.items()
+            if not m.left and (ch := m.channels.get(channel_id)) is not None and ch[0] >= t
+        }
+
+    def newcomers(self, guild_id: int, since: datetime) -> list[Newcomer]:
+        """Members who joined since a time and are still here, earliest first."""
+        g = self._guilds.get(guild_id)
+        if g is None:
+            return []
+        t = int(since.timestamp())
+        out = []
+        for mid, (joined, first, by) in g.newcomers.items():
+            if joined < t:
+                continue
+            msgs = tuple(
+                FirstMessage(c, m, datetime.fromtimestamp(ft, tz=UTC), th or None)
+                for c, m, ft, th in first
+            )
+            joined_at = datetime.fromtimestamp(joined, tz=UTC)
+            out.append(Newcomer(g.id, mid, joined_at, msgs, frozenset(by)))
+        out.sort(key=lambda n: (n.joined_at, n.member_id))
+        return out
+
+    def members(self, guild_id: int) -> set[int]:
+        """Everyone the ledger holds data about in a guild."""
+        g = self._guilds.get(guild_id)
+        if g is None:
+            return set()
+        out = {g.ids[i] for i, p in enumerate(g.partners) if len(p)}
+        out.update(g.members, g.newcomers)
+        for owner, buf in g.pending.items():
+            out.add(owner)
+            out.update(it[0] for it in pending_items(buf))
+        for per in g.periods.values():
+            out.update(per)
+        return out
+
+    def pair_count(self, guild_id: int) -> int:
+        """How many pairs of members have interacted (one pair holds both directions)."""
+        g = self._guilds.get(guild_id)
+        return 0 if g is None else len(g.pairs)
+
+    def interactions_total(self, guild_id: int) -> int:
+        """Interactions recorded in a guild (shares included, taken-back reactions not)."""
+        g = self._guilds.get(guild_id)
+        return 0 if g is None else g.total
+
+    def periods(self, guild_id: int) -> list[str]:
+        """The period keys that have counters, sorted."""
+        g = self._guilds.get(guild_id)
+        return [] if g is None else sorted(g.periods)
+
+    def period_stats(self, guild_id: int, period: str) -> dict[int, PeriodStats]:
+        """Every member's leaderboard counters for one period ("2026-W48" or "2026-11")."""
+        g = self._guilds.get(guild_id)
+        per = {} if g is None else g.periods.get(period, {})
+        return {mid: PeriodStats(*st) for mid, st in per.items()}
+
+    def pair_counts(self, guild_id: int, period: str) -> Counter[tuple[int, int]]:
+        """Who engaged with whom in a period: (smaller id, larger id) -> directions (1 or 2).
+
+        A connection measure, not a volume: one message or fifty count the same, so a burst
+        cannot make a team "most connected". Scans every pair of the guild.
+        """
+        g = self._guilds.get(guild_id)
+        out: Counter[tuple[int, int]] = Counter()
+        if g is None:
+            return out
+        is_week, number = _pairs.period_number(period)
+        for key, raw in g.pairs.items():
+            v = _pairs.RECORD.unpack(raw)
+            n = _pairs.has_period(v, 0, is_week, number) + _pairs.has_period(
+                v, _pairs.DIR, is_week, number
+            )
+            if n:
+                lo, hi = g.ids[key >> 30], g.ids[key & ((1 << 30) - 1)]
+                out[(lo, hi)] = n
+        return out
+
+    def export_member(self, guild_id: int, member_id: int) -> dict[str, Any]:
+        """Everything stored about a member, as actor and as target, as JSON-able values."""
+        g = self._guilds.get(guild_id)
+        out: dict[str, Any] = {"guild_id": guild_id, "member_id": member_id}
+        if g is None:
+            return out
+        out["relationships"] = [
+            {
+                "other_id": v.other_id,
+                "first_out": _iso(v.first_out),
+                "last_out": _iso(v.last_out),
+                "first_in": _iso(v.first_in),
+                "last_in": _iso(v.last_in),
+                "counts_out": {str(k): n for k, n in v.counts_out.items()},
+                "counts_in": {str(k): n for k, n in v.counts_in.items()},
+                "weight_out": round(v.weight_out, 4),
+                "weight_in": round(v.weight_in, 4),
+                "contact_days": v.contact_days,
+                "usual_gap_days": None if v.usual_gap is None else v.usual_gap / timedelta(days=1),
+                "keep_in_touch_days": (
+                    None if v.cadence_override is None else v.cadence_override / timedelta(days=1)
+                ),
+                "exchanges_started_by_member": v.started_out,
+                "exchanges_started_by_other": v.started_in,
+                "last_message_url": v.last_message_url,
+            }
+            for v in self.pairs_of(guild_id, member_id)
+        ]
+
+        def item(owner: int, it: tuple[int, ...]) -> dict[str, Any]:
+            return {
+                "member_id": owner,
+                "from_member_id": it[0],
+                "kind": str(_KINDS[it[1]]),
+                "message_url": jump_url(guild_id, it[3], it[2]),
+                "at": datetime.fromtimestamp(it[4], tz=UTC).isoformat(),
+                "warm": bool(it[5]),
+            }
+
+        buf = g.pending.get(member_id, b"")
+        out["pending_for_member"] = [item(member_id, it) for it in pending_items(buf)]
+        out["pending_from_member"] = [
+            item(owner, it)
+            for owner, other in g.pending.items()
+            for it in pending_items(other)
+            if it[0] == member_id
+        ]
+        act = self.activity(guild_id, member_id)
+        m = g.members.get(member_id)
+        out["activity"] = {
+            "left": act.left,
+            "last_share": _iso(act.last_share),
+            "channels": [
+                {
+                    "channel_id": c.channel_id,
+                    "last_active": c.last_active.isoformat(),
+                    "messages": c.messages,
+                    "shares": c.shares,
+                    "replies_drawn": c.replies_drawn,
+                }
+                for c in act.channels.values()
+            ],
+            "keep_in_touch": {} if m is None else {str(o): s for o, s in m.cadence.items()},
+        }
+        rec = g.newcomers.get(member_id)
+        out["newcomer"] = (
+            None
+            if rec is None
+            else {
+                "joined_at": datetime.fromtimestamp(rec[0], tz=UTC).isoformat(),
+                "first_messages": [jump_url(guild_id, th or c, m) for c, m, _, th in rec[1]],
+                "answered_by": sorted(rec[2]),
+            }
+        )
+        out["greeted_newcomers"] = sorted(
+            mid for mid, rec in g.newcomers.items() if member_id in rec[2]
+        )
+        fields = ("given", "people", "inbound", "answered", "thanks", "shares_drew")
+        out["periods"] = {
+            period: dict(zip(fields, per[member_id], strict=True))
+            for period, per in sorted(g.periods.items())
+            if member_id in per
+        }
+        return out

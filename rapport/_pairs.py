@@ -1,0 +1,260 @@
+"""The packed pair record: one immutable `bytes` of 183 bytes per pair of members.
+
+A record holds both directions of one unordered pair, direction 0 going from the smaller
+member id to the larger. A Python object per field would cost about 1 kB a pair; one
+`bytes` (plus its dict slot and int key) stays under 400 bytes, which bench/ledger_memory.py
+measures. Times are epoch seconds (uint32); days are UTC day numbers since 1970 (uint16);
+weeks are Monday-aligned week numbers since 1970 and months year*12+month-1.
+
+Besides the history each direction carries the leaderboard's per-day cap state (today's
+capped counts) and bitmasks of the last 64 weeks and 16 months in which it gave a reply,
+mention or thread answer: exact "distinct people per period" and "who engaged with whom in
+a period" in any replay order, without a per-period dict of pairs.
+"""
+
+from __future__ import annotations
+
+import struct
+from bisect import insort
+from datetime import date
+from functools import lru_cache
+from itertools import pairwise
+from statistics import median
+
+_DIR_FMT = "9IHBBHQHH"
+RECORD = struct.Struct("<" + _DIR_FMT * 2 + "2dIIQQBH16H")
+DIR = 16  # fields per direction; direction 1 starts here
+FIRST, LAST, REACT, COUNTS, STARTS = 0, 1, 2, 3, 8
+GDAY, GCNT, TCNT, WTOP, WMASK, MTOP, MMASK = 9, 10, 11, 12, 13, 14, 15
+W0, W1, WREF, CDAYS, LMSG, LCHAN, NDAYS, XDAY, DAYS = 32, 33, 34, 35, 36, 37, 38, 39, 40
+RING = 16
+DAY = 86400
+COUNT_MAX = 0xFFFFFFFF
+WEEK_BITS, MONTH_BITS = 64, 16
+
+EMPTY: tuple[int | float, ...] = RECORD.unpack(bytes(RECORD.size))
+
+# What bump says about the leaderboard cap for a reply, mention, thread answer or thanks.
+CAPPED, COUNTED, OLDER_DAY = 0, 1, 2
+
+
+@lru_cache(maxsize=8192)
+def day_info(day: int) -> tuple[str, str, int, int]:
+    """ISO week key, month key, week number and month number of a UTC day number."""
+    d = date.fromordinal(day + 719163)
+    year, week, _ = d.isocalendar()
+    return (
+        f"{year}-W{week:02d}",
+        f"{d.year}-{d.month:02d}",
+        (day + 3) // 7,
+        d.year * 12 + d.month - 1,
+    )
+
+
+def period_number(period: str) -> tuple[bool, int]:
+    """(is_week, number) of a period key, the numbering the masks use."""
+    if "-W" in period:
+        year, week = period.split("-W")
+        day = date.fromisocalendar(int(year), int(week), 1).toordinal() - 719163
+        return True, (day + 3) // 7
+    year, month = (int(x) for x in period.split("-"))
+    return False, year * 12 + month - 1
+
+
+def period_key(is_week: bool, number: int) -> str:
+    """The key ("2026-W48" or "2026-11") of a week or month number."""
+    if is_week:
+        return day_info(number * 7 - 3)[0]
+    return f"{number // 12}-{number % 12 + 1:02d}"
+
+
+def _decay(seconds: int, half_life: float) -> float:
+    """The factor a weight keeps after `seconds` at the given half-life."""
+    return 0.5 ** (seconds / half_life)
+
+
+def _add_day(v: list, day: int) -> None:
+    """Count a contact day once; a burst on one day is one day."""
+    n = v[NDAYS]
+    days = v[DAYS : DAYS + n]
+    if day in days or day == v[XDAY]:
+        return
+    v[CDAYS] += 1
+    if n < RING:
+        insort(days, day)
+        v[DAYS : DAYS + n + 1] = days
+        v[NDAYS] = n + 1
+    elif day > days[0]:
+        del days[0]
+        insort(days, day)
+        v[DAYS : DAYS + RING] = days
+    else:
+        # Older than the whole ring (history read newest-first): remember it so the rest of
+        # that day's burst is not counted again.
+        v[XDAY] = day
+
+
+def _mark(v: list, top_i: int, mask_i: int, n: int, bits: int) -> bool:
+    """Set period n in a (top, mask) window; True when it was not set before."""
+    top, mask = v[top_i], v[mask_i]
+    if top == 0 or n > top:
+        shift = n - top if top else bits
+        v[mask_i] = ((mask << shift) & ((1 << bits) - 1) if shift < bits else 0) | 1
+        v[top_i] = n
+        return True
+    off = top - n
+    if off >= bits:
+        return True  # older than the window: cannot tell, count it
+    if mask >> off & 1:
+        return False
+    v[mask_i] = mask | 1 << off
+    return True
+
+
+def has_period(v: tuple, d: int, is_week: bool, n: int) -> bool:
+    """Whether direction d gave in period n."""
+    top, mask, bits = (
+        (v[WTOP + d], v[WMASK + d], WEEK_BITS)
+        if is_week
+        else (v[MTOP + d], v[MMASK + d], MONTH_BITS)
+    )
+    off = top - n
+    return bool(top) and 0 <= off < bits and bool(mask >> off & 1)
+
+
+def mark_given(v: list, d: int, day: int) -> tuple[bool, bool]:
+    """Record that direction d gave on `day`; (new person this week, new this month)."""
+    _, _, week, month = day_info(day)
+    return (
+        _mark(v, WTOP + d, WMASK + d, week, WEEK_BITS),
+        _mark(v, MTOP + d, MMASK + d, month, MONTH_BITS),
+    )
+
+
+def bump(
+    raw: bytes | None,
+    d: int,
+    kind: int,
+    t: int,
+    message_id: int,
+    channel_id: int,
+    weight: float,
+    half_life: float,
+    cap: int,
+) -> tuple[bytes, int, int, bool, bool]:
+    """One interaction in direction `d` (0 or DIR) of count index `kind` (2 = reaction).
+
+    Returns the new record, the last time anything went the other way before it, the cap
+    verdict (CAPPED, COUNTED or OLDER_DAY for the caller to settle), and whether the
+    direction is new to the week and the month (only when COUNTED and not thanks).
+    """
+    v = list(EMPTY if raw is None else RECORD.unpack(raw))
+    e = DIR - d
+    back = max(v[LAST + e], v[REACT + e])
+    c = COUNTS + kind + d
+    if v[c] < COUNT_MAX:
+        v[c] += 1
+    verdict, new_week, new_month = CAPPED, False, False
+    if kind == 2:
+        if t > v[REACT + d]:
+            v[REACT + d] = t
+    else:
+        prev = max(v[LAST], v[LAST + DIR])
+        if v[FIRST + d] == 0 or t < v[FIRST + d]:
+            v[FIRST + d] = t
+        if t > v[LAST + d]:
+            v[LAST + d] = t
+        # An exchange starts with the first contact after a day of silence either way.
+        if t > prev and (prev == 0 or t - prev >= DAY):
+            v[STARTS + d] += 1
+        if t >= prev:
+            v[LMSG] = message_id
+            v[LCHAN] = channel_id
+        day = t // DAY
+        _add_day(v, day)
+        slot = TCNT + d if kind == 4 else GCNT + d
+        if day > v[GDAY + d]:
+            v[GDAY + d] = day
+            v[GCNT + d] = v[TCNT + d] = 0
+        if day == v[GDAY + d]:
+            if v[slot] < cap:
+                v[slot] += 1
+                verdict = COUNTED
+                if kind != 4:
+                    new_week, new_month = mark_given(v, d, day)
+        else:
+            verdict = OLDER_DAY
+    ref = v[WREF]
+    w = W0 if d == 0 else W1
+    if t >= ref:
+        if ref:
+            f = _decay(t - ref, half_life)
+            v[W0] *= f
+            v[W1] *= f
+        v[WREF] = t
+        v[w] += weight
+    else:
+        v[w] += weight * _decay(ref - t, half_life)
+    return RECORD.pack(*v), back, verdict, new_week, new_month
+
+
+def bump_older_day(raw: bytes, d: int, day: int) -> tuple[bytes, bool, bool]:
+    """Settle a counted give on an older day: mark its week and month."""
+    v = list(RECORD.unpack(raw))
+    new_week, new_month = mark_given(v, d, day)
+    return RECORD.pack(*v), new_week, new_month
+
+
+def take_back(raw: bytes, d: int, kind: int, t: int, weight: float, half_life: float) -> bytes:
+    """The record with one interaction of count index `kind` at `t` removed (reactions)."""
+    v = list(RECORD.unpack(raw))
+    c = COUNTS + kind + d
+    if v[c] == 0:
+        return raw
+    v[c] -= 1
+    w = W0 if d == 0 else W1
+    v[w] = max(0.0, v[w] - weight * _decay(max(0, v[WREF] - t), half_life))
+    return RECORD.pack(*v)
+
+
+def last_activity(v: tuple) -> int:
+    """The last time anything happened in the pair, either way."""
+    return max(v[LAST], v[LAST + DIR], v[REACT], v[REACT + DIR])
+
+
+def usual_gap_days(v: tuple) -> float | None:
+    """Median of the gaps between the recent distinct contact days; None under two days."""
+    n = v[NDAYS]
+    if n < 2:
+        return None
+    return float(median(b - a for a, b in pairwise(v[DAYS : DAYS + n])))
+
+
+def weights_at(v: tuple, t: int | None, half_life: float) -> tuple[float, float]:
+    """Both directions' decayed weights as of `t` (as of the last interaction when None)."""
+    if t is None or t <= v[WREF]:
+        return v[W0], v[W1]
+    f = _decay(t - v[WREF], half_life)
+    return v[W0] * f, v[W1] * f
+
+
+def given_periods(v: tuple, d: int) -> list[tuple[bool, int]]:
+    """Every (is_week, number) period in which direction d gave, as far as the masks reach."""
+    out = []
+    for is_week, top, mask, bits in (
+        (True, v[WTOP + d], v[WMASK + d], WEEK_BITS),
+        (False, v[MTOP + d], v[MMASK + d], MONTH_BITS),
+    ):
+        if top:
+            out += [(is_week, top - off) for off in range(bits) if mask >> off & 1]
+    return out
+
+
+def to_doc(raw: bytes) -> list:
+    """The record as a JSON list (its field order is the persisted layout)."""
+    return list(RECORD.unpack(raw))
+
+
+def from_doc(values: list) -> bytes:
+    """A record from its JSON list."""
+    return RECORD.pack(*values)

@@ -1,0 +1,609 @@
+"""Turns a stream of interactions into per-pair, per-member and per-period aggregates.
+
+One `Ledger` holds every guild the process owns, in memory. Writes are synchronous and cheap
+(the tracking cog calls them from gateway listeners); `stage()` hands what changed to the
+store in one batch, right before the flush loop's `await store.flush()`. Reads live in
+rapport/_ledger_reads.py, the packed pair record in rapport/_pairs.py, the per-guild state
+and its documents in rapport/_guild.py. docs/ledger.md explains the rules for admins.
+
+Decisions:
+
+- A message links its author to each person at most once, strongest first: reply, then
+  mention, then thread answer (only when no reply or mention already links the two). A
+  thanks rides on those links; a thanks reaction is recorded by the cog as a THANKS.
+- Contact (last contact, contact days, usual gap, exchange starts) is replies, mentions,
+  thread answers and thanks either way. Reactions add to counts and weight (0.25 of a
+  reply) and clear pending items, but never create them and count nowhere on the board.
+- Any interaction by a member toward someone clears that someone's pending items to the
+  member that are not newer than it. A deleted message withdraws its pending items;
+  aggregates keep their counts (they hold no message and fade with the half-life).
+- Replays are no-ops. Each message channel keeps the id intervals already recorded: a live
+  interval grows while the gateway session lasts (`live_restarted()` closes it, so a gap is
+  never taken for seen), and backfill marks each page with `record_history`. A message in a
+  recorded interval is skipped, except within the bounded recent window, where only the
+  links it did not have before are recorded (an edit that adds a mention counts once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from rapport import _pairs
+from rapport._guild import SHIFT, Guild, pending_add, pending_keep
+from rapport._ledger_reads import LedgerReads
+from rapport.model import Interaction, Kind, MessageFacts
+from rapport.store.base import Store
+
+# Count index in the pair record per kind; shares and joins have no pair.
+_KI = {Kind.REPLY: 0, Kind.MENTION: 1, Kind.REACTION: 2, Kind.THREAD: 3, Kind.THANKS: 4}
+_REPLY, _MENTION, _REACTION, _THREAD, _THANKS, _SHARE = 0, 1, 2, 3, 4, 5
+_WEIGHT = (1.0, 1.0, 0.25, 1.0, 0.5)
+_ANSWER_WINDOW = 48 * 3600
+_NEWCOMER_DAYS = 7
+_NEWCOMER_KEEP = 30 * 86400
+_FIRST_MESSAGES = 3
+_PERIOD_KEEP_DAYS = 13 * 31
+_CAP_DAYS = 3
+
+
+def _ts(dt: datetime) -> int:
+    """Epoch seconds of an aware datetime."""
+    return int(dt.timestamp())
+
+
+def _link_key(actor: int, target: int, kind: int) -> int:
+    """One int for (actor, target, kind): the recent window keeps many of them."""
+    return actor << 72 | target << 8 | kind
+
+
+def _link_parts(key: int) -> tuple[int, int, int]:
+    return key >> 72, (key >> 8) & 0xFFFFFFFFFFFFFFFF, key & 0xFF
+
+
+def period_keys(at: datetime) -> tuple[str, str]:
+    """The ISO week ("2026-W48") and month ("2026-11") keys of a time, by its UTC date."""
+    week, month, _, _ = _pairs.day_info(_ts(at) // 86400)
+    return week, month
+
+
+class Ledger(LedgerReads):
+    """Every owned guild's interaction aggregates, in memory, persisted through a Store."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        half_life: timedelta = timedelta(days=30),
+        pending_ttl: timedelta = timedelta(days=14),
+        pending_limit: int = 50,
+        daily_pair_cap: int = 3,
+        recent_limit: int = 10_000,
+    ) -> None:
+        self.store = store
+        self.half_life = half_life.total_seconds()
+        self.pending_ttl = int(pending_ttl.total_seconds())
+        self.pending_limit = pending_limit
+        self.daily_pair_cap = daily_pair_cap
+        self.recent_limit = recent_limit
+        self._guilds: dict[int, Guild] = {}
+        # Process-wide, bounded, not persisted (message ids are unique across guilds):
+        # message -> links recorded from it (packed by _link_key); (guild, message, actor)
+        # -> emojis on it; (guild, message) -> [author, channel, t, drawn] of recent shares.
+        self._recent: dict[int, tuple[int, ...]] = {}
+        self._reacts: dict[tuple[int, int, int], int] = {}
+        self._shares: dict[tuple[int, int], list[int]] = {}
+
+    # ---- lifecycle -----------------------------------------------------------------------
+
+    async def load_guild(self, guild_id: int) -> None:
+        """Read one guild from the store; a no-op when it is already in memory."""
+        if guild_id in self._guilds:
+            return
+        g = Guild(guild_id)
+        await g.load(self.store)
+        self._guilds[guild_id] = g
+
+    def unload_guild(self, guild_id: int) -> None:
+        """Drop a guild from memory (the bot left it); stage() first to keep its changes."""
+        self._guilds.pop(guild_id, None)
+
+    def stage(self) -> int:
+        """Put every changed record into the store; returns how many documents were staged."""
+        return sum(g.stage(self.store) for g in self._guilds.values())
+
+    def _g(self, guild_id: int) -> Guild:
+        g = self._guilds.get(guild_id)
+        if g is None:
+            # A guild never loaded is new to the store: start it empty.
+            g = self._guilds[guild_id] = Guild(guild_id)
+        return g
+
+    # ---- writes --------------------------------------------------------------------------
+
+    def record(self, interaction: Interaction) -> bool:
+        """Fold one interaction in; False when ignored (self, duplicate, no target).
+
+        For messages prefer `record_message`, which applies the linking rules; this is for
+        reactions, thanks reactions, joins and callers that already derived interactions.
+        """
+        it = interaction
+        if it.kind is Kind.JOIN:
+            self.member_joined(it.guild_id, it.actor_id, it.at)
+            return True
+        g = self._g(it.guild_id)
+        t = _ts(it.at)
+        if it.kind is Kind.SHARE:
+            if not self._fresh(it.message_id, _link_key(it.actor_id, 0, _SHARE)):
+                return False
+            self._share(g, it.actor_id, it.channel_id, it.message_id, t)
+            return True
+        if it.target_id is None or it.target_id == it.actor_id:
+            return False
+        ki = _KI[it.kind]
+        if ki == _REACTION:
+            rkey = (g.id, it.message_id, it.actor_id)
+            n = self._reacts.get(rkey, 0)
+            self._reacts[rkey] = n + 1
+            if len(self._reacts) > self.recent_limit:
+                del self._reacts[next(iter(self._reacts))]
+            if n:
+                return False  # another emoji from the same member on the same message
+        elif not self._fresh(it.message_id, _link_key(it.actor_id, it.target_id, ki)):
+            return False
+        self._link(
+            g, it.actor_id, it.target_id, ki, t, it.message_id, it.thread_id or it.channel_id
+        )
+        return True
+
+    def record_message(self, msg: MessageFacts, *, live: bool = True) -> int:
+        """Fold in one message: activity, its links, a share; returns interactions recorded.
+
+        Live messages extend their channel's recorded interval; backfill passes live=False
+        through `record_history`. A message seen before records only links it lacked.
+        """
+        g = self._g(msg.guild_id)
+        mid, mchan, author = msg.message_id, msg.message_channel_id, msg.author_id
+        seen = self._recent.get(mid)
+        first_sight = not self._covered(g, mchan, mid)
+        if seen is None:
+            if not first_sight:
+                return 0
+            seen = ()
+        t = _ts(msg.at)
+        if first_sight:
+            self._active(g, msg, t)
+            if live:
+                self._extend_live(g, mchan, mid)
+        reply = msg.reply_to_id if msg.reply_to_id != author else None
+        links: list[tuple[int, int]] = []
+        if reply is not None:
+            links.append((reply, _REPLY))
+        links += [(m, _MENTION) for m in sorted(msg.mentions) if m != author and m != reply]
+        starter = msg.thread_starter_id
+        if (
+            msg.thread_id
+            and starter is not None
+            and starter != author
+            and starter != reply
+            and starter not in msg.mentions
+        ):
+            links.append((starter, _THREAD))
+        if msg.thanks:
+            links += [(target, _THANKS) for target, _ in links]
+        done = list(seen)
+        for target, ki in links:
+            key = _link_key(author, target, ki)
+            if key not in seen:
+                done.append(key)
+                self._link(g, author, target, ki, t, mid, mchan)
+        if msg.has_link or msg.has_file:
+            key = _link_key(author, 0, _SHARE)
+            if key not in seen:
+                done.append(key)
+                self._share(g, author, msg.channel_id, mid, t)
+        n = len(done) - len(seen)
+        if n or mid not in self._recent:
+            self._remember(mid, tuple(done))
+        if reply is not None and msg.reply_to_message_id is not None and first_sight:
+            self._drawn(g, msg.reply_to_message_id, reply)
+        return n
+
+    def record_history(
+        self, guild_id: int, channel_id: int, messages: Iterable[MessageFacts], lo: int, hi: int
+    ) -> int:
+        """Record one page of history and mark ids lo..hi of the channel as recorded.
+
+        `channel_id` is the message channel (the thread, for thread history). Call it with
+        no await between reading the page and this call, so a flush never sees half a page;
+        a replayed page is then a no-op, which makes backfill idempotent and resumable.
+        """
+        g = self._g(guild_id)
+        n = sum(self.record_message(m, live=False) for m in messages)
+        self._mark(g, channel_id, lo, hi)
+        return n
+
+    def mark_covered(self, guild_id: int, channel_id: int, lo: int, hi: int) -> None:
+        """Declare message ids lo..hi of a message channel recorded."""
+        self._mark(self._g(guild_id), channel_id, lo, hi)
+
+    def live_restarted(self, guild_ids: Iterable[int] | None = None) -> None:
+        """A new gateway session began (on_ready, not a resume): events may have been lost.
+
+        Closes the live intervals, so history read later fills the gap instead of being
+        taken for recorded.
+        """
+        for gid in list(self._guilds) if guild_ids is None else guild_ids:
+            g = self._guilds.get(gid)
+            if g is not None:
+                g.live.clear()
+
+    def withdraw_message(self, guild_id: int, message_id: int) -> int:
+        """A message was deleted: drop the pending items it created; returns how many."""
+        g = self._guilds.get(guild_id)
+        if g is None:
+            return 0
+        seen = self._recent.get(message_id)
+        owners = list(g.pending) if seen is None else [_link_parts(k)[1] for k in seen]
+        n = 0
+        for owner in owners:
+            buf = g.pending.get(owner)
+            if buf and message_id.to_bytes(8, "little") in buf:
+                kept, gone = pending_keep(buf, lambda it: it[2] == message_id)
+                n += len(gone)
+                self._set_pending(g, owner, kept)
+        self._shares.pop((guild_id, message_id), None)
+        return n
+
+    def remove_reaction(
+        self, guild_id: int, actor_id: int, target_id: int, message_id: int, at: datetime
+    ) -> bool:
+        """Take a reaction back (called per emoji removed; counts when the member's last goes).
+
+        A thanks item the reaction left on that message is withdrawn too.
+        """
+        g = self._guilds.get(guild_id)
+        if g is None or actor_id == target_id:
+            return False
+        rkey = (guild_id, message_id, actor_id)
+        n = self._reacts.get(rkey)
+        if n is not None:
+            if n > 1:
+                self._reacts[rkey] = n - 1
+                return False
+            del self._reacts[rkey]
+        a, b = g.idx.get(actor_id), g.idx.get(target_id)
+        if a is None or b is None:
+            return False
+        key, d = g.pair_key(a, b)
+        raw = g.pairs.get(key)
+        if raw is None:
+            return False
+        new = _pairs.take_back(raw, d, _REACTION, _ts(at), _WEIGHT[_REACTION], self.half_life)
+        if new is raw:
+            return False
+        g.pairs[key] = new
+        g.d_pairs.add(key)
+        g.total -= 1
+        g.d_totals = True
+        buf = g.pending.get(target_id)
+        if buf:
+            kept, gone = pending_keep(buf, lambda it: it[0] == actor_id and it[2] == message_id)
+            if gone:
+                self._set_pending(g, target_id, kept)
+        return True
+
+    def member_joined(self, guild_id: int, member_id: int, at: datetime) -> None:
+        """A member joined (or came back): start their newcomer record."""
+        g = self._g(guild_id)
+        g.newcomers[member_id] = [_ts(at), [], set()]
+        g.d_newcomers.add(member_id)
+        m = g.members.get(member_id)
+        if m is not None and m.left:
+            g.member(member_id).left = False
+
+    def member_left(self, guild_id: int, member_id: int) -> None:
+        """A member left: keep their history (they may return) but flag them for the rules."""
+        g = self._g(guild_id)
+        g.member(member_id).left = True
+        if g.newcomers.pop(member_id, None) is not None:
+            g.d_newcomers.add(member_id)
+
+    def set_cadence(
+        self, guild_id: int, member_id: int, other_id: int, cadence: timedelta | None
+    ) -> None:
+        """Set (or clear, with None) how often the member wants to keep in touch with other."""
+        m = self._g(guild_id).member(member_id)
+        if cadence is None:
+            m.cadence.pop(other_id, None)
+        else:
+            m.cadence[other_id] = int(cadence.total_seconds())
+
+    # ---- the rules behind the writes -----------------------------------------------------
+
+    def _fresh(self, message_id: int, key: int) -> bool:
+        """True the first time a (message, actor, target, kind) is seen in the recent window."""
+        seen = self._recent.get(message_id, ())
+        if key in seen:
+            return False
+        self._remember(message_id, (*seen, key))
+        return True
+
+    def _remember(self, message_id: int, links: tuple[int, ...]) -> None:
+        recent = self._recent
+        if message_id not in recent and len(recent) >= self.recent_limit:
+            del recent[next(iter(recent))]
+        recent[message_id] = links
+
+    def _link(
+        self, g: Guild, actor: int, target: int, ki: int, t: int, message_id: int, mchan: int
+    ) -> None:
+        """One directed interaction: pair record, pending items, periods, newcomers."""
+        a, b = g.index(actor), g.index(target)
+        key, d = g.pair_key(a, b)
+        raw = g.pairs.get(key)
+        if raw is None:
+            g.partners[a].append(b)
+            g.partners[b].append(a)
+        new, back, verdict, new_week, new_month = _pairs.bump(
+            raw, d, ki, t, message_id, mchan, _WEIGHT[ki], self.half_life, self.daily_pair_cap
+        )
+        g.total += 1
+        if t > g.latest:
+            g.latest = t
+        g.d_totals = True
+        g.d_pairs.add(key)
+        self._clear(g, actor, target, t, answer=ki != _REACTION)
+        if ki == _REACTION:
+            g.pairs[key] = new
+            return
+        day = t // 86400
+        week, month, _, _ = _pairs.day_info(day)
+        if verdict == _pairs.OLDER_DAY:
+            ckey = day << 64 | (a << SHIFT | b) << 1 | (ki == _THANKS)
+            used = g.caps.get(ckey, 0)
+            if used < self.daily_pair_cap:
+                g.caps[ckey] = used + 1
+                verdict = _pairs.COUNTED
+                if ki != _THANKS:
+                    new, new_week, new_month = _pairs.bump_older_day(new, d, day)
+        g.pairs[key] = new
+        if verdict == _pairs.COUNTED:
+            for period, new_person in ((week, new_week), (month, new_month)):
+                st = g.stats(period, actor)
+                if ki == _THANKS:
+                    st[4] += 1
+                else:
+                    st[0] += 1
+                    st[1] += new_person
+        if back < t:
+            buf = g.pending.get(target)
+            if buf is None:
+                buf = g.pending[target] = bytearray()
+            fresh = pending_add(
+                buf, actor, ki, message_id, mchan, t, ki == _THANKS, self.pending_limit
+            )
+            g.d_pending.add(target)
+        else:
+            fresh = False
+        if ki in (_REPLY, _MENTION) and (fresh or back >= t):
+            # Inbound counts once per message (its pending item); one already answered
+            # (history read out of order) is answered when the answer came within 48 h.
+            answered = t < back <= t + _ANSWER_WINDOW
+            for period in (week, month):
+                st = g.stats(period, target)
+                st[2] += 1
+                st[3] += answered
+        if ki != _THANKS:
+            nc = g.newcomers.get(target)
+            if nc is not None and t >= nc[0] and actor not in nc[2]:
+                nc[2].add(actor)
+                g.d_newcomers.add(target)
+
+    def _clear(self, g: Guild, member: int, other: int, t: int, *, answer: bool) -> None:
+        """The member interacted with other at t: other's older items to the member are done.
+
+        With `answer` (anything but a reaction) a reply or mention cleared within 48 h
+        counts as answered on the leaderboard.
+        """
+        buf = g.pending.get(member)
+        if not buf or other.to_bytes(8, "little") not in buf:
+            return
+        kept, gone = pending_keep(buf, lambda it: it[0] == other and it[4] <= t)
+        if not gone:
+            return
+        self._set_pending(g, member, kept)
+        if answer:
+            for it in gone:
+                if it[1] in (_REPLY, _MENTION) and t - it[4] <= _ANSWER_WINDOW:
+                    week, month, _, _ = _pairs.day_info(it[4] // 86400)
+                    g.stats(week, member)[3] += 1
+                    g.stats(month, member)[3] += 1
+
+    def _set_pending(self, g: Guild, member: int, buf: bytearray) -> None:
+        if buf:
+            g.pending[member] = buf
+        else:
+            g.pending.pop(member, None)
+        g.d_pending.add(member)
+
+    def _active(self, g: Guild, msg: MessageFacts, t: int) -> None:
+        """The author was active in the message's (parent) channel at t."""
+        author = msg.author_id
+        m = g.member(author)
+        ch = m.channels.get(msg.channel_id)
+        if ch is None:
+            m.channels[msg.channel_id] = [t, 1, 0, 0]
+        else:
+            if t > ch[0]:
+                ch[0] = t
+            ch[1] += 1
+        nc = g.newcomers.get(author)
+        if nc is not None and nc[0] <= t < nc[0] + _NEWCOMER_DAYS * 86400:
+            first = nc[1]
+            if len(first) < _FIRST_MESSAGES or t < first[-1][2]:
+                first.append([msg.channel_id, msg.message_id, t, msg.thread_id or 0])
+                first.sort(key=lambda f: f[2])
+                del first[_FIRST_MESSAGES:]
+                g.d_newcomers.add(author)
+
+    def _share(self, g: Guild, author: int, channel: int, message_id: int, t: int) -> None:
+        """A link or file from the author in a channel."""
+        m = g.member(author)
+        if t > m.last_share:
+            m.last_share = t
+        ch = m.channels.get(channel)
+        if ch is None:
+            ch = m.channels[channel] = [t, 0, 0, 0]
+        ch[2] += 1
+        self._shares[(g.id, message_id)] = [author, channel, t, 0]
+        if len(self._shares) > self.recent_limit:
+            del self._shares[next(iter(self._shares))]
+        g.total += 1
+        g.d_totals = True
+
+    def _drawn(self, g: Guild, share_message: int, author: int) -> None:
+        """A reply to a recent share of the author's: the share drew a reply."""
+        sh = self._shares.get((g.id, share_message))
+        if sh is None or sh[0] != author:
+            return
+        ch = g.member(author).channels.get(sh[1])
+        if ch is not None:
+            ch[3] += 1
+        if not sh[3]:
+            sh[3] = 1
+            week, month, _, _ = _pairs.day_info(sh[2] // 86400)
+            g.stats(week, author)[5] += 1
+            g.stats(month, author)[5] += 1
+
+    def _covered(self, g: Guild, mchan: int, mid: int) -> bool:
+        ranges = g.cov.get(mchan)
+        return bool(ranges) and any(lo <= mid <= hi for lo, hi in ranges)
+
+    def _extend_live(self, g: Guild, mchan: int, mid: int) -> None:
+        ranges = g.cov.get(mchan)
+        if mchan in g.live and ranges and mid > ranges[-1][1]:
+            ranges[-1][1] = mid
+            g.d_cov.add(mchan)
+        else:
+            self._mark(g, mchan, mid, mid)
+            g.live.add(mchan)
+
+    def _mark(self, g: Guild, mchan: int, lo: int, hi: int) -> None:
+        """Add lo..hi to the channel's recorded intervals, merging overlaps."""
+        merged: list[list[int]] = []
+        for r in sorted([*g.cov.get(mchan, []), [lo, hi]]):
+            if merged and r[0] <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], r[1])
+            else:
+                merged.append(list(r))
+        g.cov[mchan] = merged
+        g.d_cov.add(mchan)
+
+    # ---- retention, privacy --------------------------------------------------------------
+
+    def prune(self, now: datetime, retain: timedelta) -> int:
+        """Drop what is older than retention; returns how many records went.
+
+        Pairs silent longer than `retain`, expired pending items, period counters older than
+        13 months, newcomer records older than 30 days, channel activity older than `retain`
+        and the out-of-order cap counts of past days.
+        """
+        t = _ts(now)
+        cutoff = t - int(retain.total_seconds())
+        today = t // 86400
+        n = 0
+        for g in self._guilds.values():
+            for key, raw in list(g.pairs.items()):
+                if _pairs.last_activity(_pairs.RECORD.unpack(raw)) < cutoff:
+                    g.drop_pair(key)
+                    n += 1
+            for owner, buf in list(g.pending.items()):
+                kept, gone = pending_keep(buf, lambda it: it[4] < t - self.pending_ttl)
+                if gone:
+                    n += len(gone)
+                    self._set_pending(g, owner, kept)
+            oldest_week, oldest_month, _, _ = _pairs.day_info(today - _PERIOD_KEEP_DAYS)
+            for period in list(g.periods):
+                if period < (oldest_week if "-W" in period else oldest_month):
+                    for mid in g.periods.pop(period):
+                        g.d_periods.add((period, mid))
+                        n += 1
+            for mid, rec in list(g.newcomers.items()):
+                if rec[0] < t - _NEWCOMER_KEEP:
+                    del g.newcomers[mid]
+                    g.d_newcomers.add(mid)
+                    n += 1
+            for mid, m in list(g.members.items()):
+                old = [c for c, v in m.channels.items() if v[0] < cutoff]
+                for c in old:
+                    del m.channels[c]
+                if m.last_share and m.last_share < cutoff:
+                    m.last_share = 0
+                    old.append(0)
+                if old:
+                    g.d_members.add(mid)
+                if m.empty():
+                    del g.members[mid]
+                    g.d_members.add(mid)
+                    n += 1
+            g.caps = {k: v for k, v in g.caps.items() if k >> 64 >= today - _CAP_DAYS}
+        return n
+
+    def forget_member(self, guild_id: int, member_id: int) -> None:
+        """Remove everything about a member in a guild, as actor and as target."""
+        g = self._guilds.get(guild_id)
+        if g is None:
+            return
+        a = g.idx.get(member_id)
+        if a is not None:
+            for b in list(g.partners[a]):
+                key, d = g.pair_key(a, b)
+                v = _pairs.RECORD.unpack(g.pairs[key])
+                # The other's "distinct people" counted this member: take them back out.
+                for is_week, number in _pairs.given_periods(v, _pairs.DIR - d):
+                    period = _pairs.period_key(is_week, number)
+                    st = g.periods.get(period, {}).get(g.ids[b])
+                    if st is not None and st[1]:
+                        st[1] -= 1
+                        g.d_periods.add((period, g.ids[b]))
+                g.drop_pair(key)
+            g.caps = {k: v for k, v in g.caps.items() if not self._cap_has(k, a)}
+        if g.pending.pop(member_id, None) is not None:
+            g.d_pending.add(member_id)
+        for owner, buf in list(g.pending.items()):
+            kept, gone = pending_keep(buf, lambda it: it[0] == member_id)
+            if gone:
+                self._set_pending(g, owner, kept)
+        if g.newcomers.pop(member_id, None) is not None:
+            g.d_newcomers.add(member_id)
+        for mid, rec in g.newcomers.items():
+            if member_id in rec[2]:
+                rec[2].discard(member_id)
+                g.d_newcomers.add(mid)
+        for period, per in g.periods.items():
+            if per.pop(member_id, None) is not None:
+                g.d_periods.add((period, member_id))
+        if g.members.pop(member_id, None) is not None:
+            g.d_members.add(member_id)
+        for mid, m in g.members.items():
+            if m.cadence.pop(member_id, None) is not None:
+                g.d_members.add(mid)
+        for mid, seen in self._recent.items():
+            keep = tuple(k for k in seen if member_id not in _link_parts(k)[:2])
+            if len(keep) != len(seen):
+                self._recent[mid] = keep
+        self._reacts = {
+            k: v for k, v in self._reacts.items() if not (k[0] == guild_id and k[2] == member_id)
+        }
+        self._shares = {
+            k: v for k, v in self._shares.items() if not (k[0] == guild_id and v[0] == member_id)
+        }
+
+    @staticmethod
+    def _cap_has(ckey: int, a: int) -> bool:
+        pair = (ckey >> 1) & ((1 << 2 * SHIFT) - 1)
+        return a in (pair >> SHIFT, pair & ((1 << SHIFT) - 1))
+
+
+__all__ = ["Ledger", "period_keys"]

@@ -1,0 +1,239 @@
+"""The sandbox fixture: the real Rapport bot, connected to the Discord emulator, in members' words.
+
+A test speaks as members do (say, react, run a slash command, click a button) and reads what
+they would see (their DMs, a channel's posts). Any request the bot sends that breaks Discord's
+OpenAPI schema, or any route the emulator doesn't know, fails the test that caused it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import discord
+import pytest
+import yarl
+
+import bot as entry
+from cogs._bot import RapportBot
+from rapport.config import Settings, settings_from_mapping
+from rapport.sandbox import Emulator
+from rapport.sandbox.interactions import Reply
+from rapport.sandbox.state import Channel, Guild, Member, Message
+from rapport.store import Store, open_store
+
+CHANNELS = ("general", "design", "help", "resources", "leaderboard", "introductions")
+
+
+def days_ago(days: float, *, now: datetime | None = None) -> datetime:
+    """A moment `days` before now (aware UTC), for laying history in the past."""
+    return (now or datetime.now(UTC)) - timedelta(days=days)
+
+
+def hours_ago(hours: float) -> datetime:
+    """A moment `hours` before now."""
+    return datetime.now(UTC) - timedelta(hours=hours)
+
+
+def merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """Two config mappings, section by section."""
+    out = {k: dict(v) for k, v in base.items()}
+    for section, values in extra.items():
+        out.setdefault(section, {}).update(values)
+    return out
+
+
+class Sandbox:
+    """One emulated server with the real bot in it, and a scenario API in members' words."""
+
+    def __init__(self, emulator: Emulator, guild: Guild, data_dir: Path, config: Mapping) -> None:
+        self.emulator = emulator
+        self.guild = guild
+        self.data_dir = data_dir
+        self.config = dict(config)
+        self.settings: Settings = settings_from_mapping(
+            merge(
+                {
+                    "discord": {
+                        "token": emulator.token,
+                        "api_base": emulator.api_base,
+                        "gateway_url": emulator.gateway_url,
+                    },
+                    "storage": {"path": str(data_dir / "rapport.json"), "flush_interval": "1h"},
+                    # Jobs run when a test says so (run_job), not on the clock.
+                    "schedule": {"nudge_scan": "365d", "leaderboard": "365d", "retention": "365d"},
+                },
+                self.config,
+            )
+        )
+        self.bot: RapportBot | None = None
+        self.store: Store | None = None
+        self._connect: asyncio.Task[None] | None = None
+
+    # --- the bot's life ----------------------------------------------------------------
+
+    async def start(self) -> RapportBot:
+        """Open the store, log the real bot in and wait until it is ready."""
+        storage = self.settings.storage
+        self.store = open_store(storage.backend, path=Path(storage.path), dsn=storage.dsn)
+        await self.store.open()
+        self.bot = await entry.start_bot(self.settings, self.store)
+        self._connect = asyncio.create_task(self.bot.connect(), name="sandbox: bot.connect")
+        ready = asyncio.create_task(self.bot.wait_until_ready())
+        done, _ = await asyncio.wait(
+            {ready, self._connect}, timeout=15, return_when=asyncio.FIRST_COMPLETED
+        )
+        if ready not in done:
+            ready.cancel()
+            if self._connect in done:
+                self._connect.result()
+            raise TimeoutError("the bot never became ready")
+        await self.settle()
+        return self.bot
+
+    async def stop(self) -> None:
+        """Shut the bot down as SIGTERM would: scheduler, flush, close; then close the store."""
+        if self.bot is not None:
+            await self.bot.close()
+        if self._connect is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(self._connect, 5)
+        if self.store is not None:
+            await self.store.close()
+        self.bot = self.store = self._connect = None
+
+    async def restart(self) -> RapportBot:
+        """Stop the bot and start a fresh one on the same data directory."""
+        await self.stop()
+        return await self.start()
+
+    @property
+    def services(self):  # noqa: ANN201 - the bot's Services
+        """The running bot's services (for assertions on aggregates, never to drive it)."""
+        assert self.bot is not None
+        return self.bot.services
+
+    async def settle(self) -> None:
+        """Wait until the bot has read every event sent so far and its listeners finished."""
+        await self.emulator.sync()
+        for _ in range(50):
+            pending = [
+                t
+                for t in asyncio.all_tasks()
+                if not t.done()
+                and t is not asyncio.current_task()
+                and t.get_name().startswith(("discord.py: on_", "CommandTree-invoker"))
+            ]
+            if not pending:
+                return
+            await asyncio.wait(pending, timeout=5)
+
+    async def run_job(self, name: str) -> bool:
+        """Run a scheduled job now, as the scheduler would."""
+        await self.settle()
+        return await self.services.scheduler.run(name)
+
+    async def flush(self) -> None:
+        """Persist everything staged now."""
+        await self.services.flusher.flush()
+
+    # --- the world -------------------------------------------------------------------------
+
+    def channel(self, name: str) -> Channel:
+        """A channel by name ("#design" or "design")."""
+        return self.emulator.channel(self.guild, name.lstrip("#"))
+
+    async def members(self, *names: str, **kwargs: Any) -> tuple[Member, ...]:
+        """Add members to the server (GUILD_MEMBER_ADD reaches the bot)."""
+        added = tuple([await self.emulator.add_member(self.guild, n, **kwargs) for n in names])
+        await self.settle()
+        return added
+
+    async def member(self, name: str, **kwargs: Any) -> Member:
+        """Add one member."""
+        (added,) = await self.members(name, **kwargs)
+        return added
+
+    async def say(
+        self, author: Member, channel: str | Channel, content: str = "", **kwargs: Any
+    ) -> Message:
+        """`author` posts in a channel (or thread); kwargs: at, reply_to, mentions, attachments."""
+        where = self.channel(channel) if isinstance(channel, str) else channel
+        message = await self.emulator.say(author, where, content, **kwargs)
+        await self.settle()
+        return message
+
+    async def thread(
+        self, starter: Member, channel: str, name: str, *, at: datetime | None = None
+    ) -> Channel:
+        """`starter` opens a thread in a channel."""
+        thread = await self.emulator.create_thread(self.channel(channel), starter, name, at=at)
+        await self.settle()
+        return thread
+
+    async def react(self, member: Member, message: Message, emoji: str, **kwargs: Any) -> None:
+        """`member` reacts to a message (remove=True takes it back)."""
+        await self.emulator.react(member, message, emoji, **kwargs)
+        await self.settle()
+
+    async def slash(self, member: Member, command: str, /, **options: Any) -> Reply:
+        """`member` runs a slash command in the server ("rapport settings", options as kwargs)."""
+        channel = options.pop("channel_", None)
+        reply = await self.emulator.slash(member, self.guild, command, options, channel=channel)
+        await self.settle()
+        return reply
+
+    async def slash_in_dm(self, member: Member, command: str, /, **options: Any) -> Reply:
+        """`member` runs a slash command in their DM with the bot."""
+        reply = await self.emulator.slash(member, None, command, options)
+        await self.settle()
+        return reply
+
+    async def click(self, member: Member, message: Message, custom_id: str, **kw: Any) -> Reply:
+        """`member` presses a button (or picks values=[...] in a select) on a bot message."""
+        reply = await self.emulator.click(member, message, custom_id, **kw)
+        await self.settle()
+        return reply
+
+    def dms_to(self, member: Member) -> list[Message]:
+        """What the bot sent the member by DM, oldest first."""
+        return self.emulator.dms_to(member)
+
+    def posts(self, channel: str) -> list[Message]:
+        """What the bot posted in a channel, oldest first."""
+        bot_user = self.emulator.bot_user
+        return [m for m in self.emulator.channel_messages(self.channel(channel)) if m.author is bot_user]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sandbox_config(mapping): config sections merged into the sandbox bot's config"
+    )
+
+
+@pytest.fixture
+async def sandbox(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Sandbox]:
+    """The real bot connected to a fresh emulated server; fails on any spec violation."""
+    marker = request.node.get_closest_marker("sandbox_config")
+    config = marker.args[0] if marker else {}
+    saved = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+    emulator = Emulator(interaction_timeout=3.0)
+    await emulator.start()
+    guild = emulator.add_guild("Rapport Test")
+    for name in CHANNELS:
+        emulator.add_channel(guild, name)
+    box = Sandbox(emulator, guild, tmp_path, config)
+    try:
+        await box.start()
+        yield box
+    finally:
+        await box.stop()
+        await emulator.stop()
+        discord.http.Route.BASE = saved[0]
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(str(saved[1]))
+    assert not emulator.violations, f"requests broke Discord's schema: {emulator.violations}"
+    assert not emulator.unknown_routes, f"unknown routes: {emulator.unknown_routes}"

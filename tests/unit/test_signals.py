@@ -1,0 +1,47 @@
+"""Reading thanks and links from text that is never stored."""
+
+from __future__ import annotations
+
+import pytest
+
+from rapport.signals import has_link, is_thanks_emoji, says_thanks
+
+
+@pytest.mark.parametrize(
+    ("text", "thanks"),
+    [
+        ("thanks!", True),
+        ("Thank you so much", True),
+        ("thank   you", True),
+        ("thx mate", True),
+        ("ty", True),
+        ("ty for the help", True),
+        ("merci beaucoup", True),
+        ("Danke!", True),
+        ("gracias amigo", True),
+        ("obrigado", True),
+        ("twenty tyres", False),
+        ("thanksgiving plans?", False),
+        ("no thanks needed", True),
+        ("", False),
+        ("the party is at 8", False),
+    ],
+)
+def test_thanks_is_recognised_as_a_word_not_a_substring(text: str, thanks: bool) -> None:
+    """Thanks words count on their own, in several languages, not inside other words."""
+    assert says_thanks(text) is thanks
+
+
+@pytest.mark.parametrize(
+    ("text", "link"),
+    [("see https://example.org/x", True), ("http://a.b", True), ("example.org", False), ("", False)],
+)
+def test_links_are_http_urls(text: str, link: bool) -> None:
+    """A share is a message with an http(s) link (or a file)."""
+    assert has_link(text) is link
+
+
+@pytest.mark.parametrize(("emoji", "thanks"), [("🙏", True), ("❤️", True), ("👍", False)])
+def test_thanks_reactions(emoji: str, thanks: bool) -> None:
+    """🙏 and ❤️ reactions say thanks; other emoji are plain reactions."""
+    assert is_thanks_emoji(emoji) is thanks

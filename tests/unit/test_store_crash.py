@@ -1,0 +1,72 @@
+"""kill -9 at random moments never loses a completed flush or leaves an unreadable store."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rapport.store.tinydb import TinyDBStore
+
+ROOT = Path(__file__).resolve().parents[2]
+WRITER = Path(__file__).with_name("_store_writer.py")
+KILLS = 40
+RECORDS, KEEP = 40, 5  # as in _store_writer.py
+
+
+def run_writer_until_killed(path: Path, rng: random.Random) -> int:
+    """Start the writer, SIGKILL it at a random moment; the last batch it reported complete."""
+    child = subprocess.Popen(
+        [sys.executable, str(WRITER), str(path)],
+        stdout=subprocess.PIPE,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
+    assert child.stdout is not None
+    if rng.random() < 0.3:
+        time.sleep(rng.uniform(0.0, 0.3))  # sometimes during start-up, open or the first flush
+    else:
+        child.stdout.readline()
+        time.sleep(rng.uniform(0.0, 0.12))
+    child.send_signal(signal.SIGKILL)
+    out = child.stdout.read()
+    child.stdout.close()
+    child.wait()
+    done = [int(line) for line in out.split() if line.strip()]
+    return max(done, default=0)
+
+
+async def check_store(path: Path, reported: int, previous: int) -> int:
+    """The reopened store holds exactly the state after one whole batch, no older than reported."""
+    store = TinyDBStore(path)
+    await store.open()
+    try:
+        docs = {g: await store.load("rec", g) for g in range(3)}
+    finally:
+        await store.close()
+    latest = docs[0].pop("latest", {"seq": 0})["seq"]
+    assert max(reported, previous) <= latest <= max(reported, previous) + 1
+    for g in range(3):
+        expected = {
+            f"{s}:{j}": {"seq": s, "j": j, "w": {"reply": 3.2}}
+            for s in range(max(1, latest - KEEP + 1), latest + 1)
+            if s % 3 == g
+            for j in range(RECORDS)
+        }
+        assert docs[g] == expected
+    return latest
+
+
+def test_kill_9_at_random_moments_loses_no_completed_flush(tmp_path: Path) -> None:
+    """After each of 40 SIGKILLs the store opens and holds every batch the writer saw flushed."""
+    rng = random.Random(20261126)
+    path = tmp_path / "rapport.json"
+    latest = 0
+    for _ in range(KILLS):
+        reported = run_writer_until_killed(path, rng)
+        latest = asyncio.run(check_store(path, reported, latest))
+    assert latest > KILLS
