@@ -26,9 +26,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rapport.ledger import Ledger  # noqa: E402
-from rapport.model import MessageFacts, time_snowflake  # noqa: E402
-from rapport.store.base import Doc, FlushStats, Store  # noqa: E402
+from rapport.ledger import Ledger
+from rapport.model import MessageFacts, time_snowflake
+from rapport.store.base import Doc, FlushStats, Store
 
 GUILD = 1
 START = datetime(2026, 9, 1, tzinfo=UTC)

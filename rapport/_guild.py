@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import struct
 from array import array
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, TypeVar
 
 from rapport import _pairs
 from rapport.store.base import Store
@@ -27,6 +27,58 @@ SHIFT = 30
 MASK = (1 << SHIFT) - 1
 
 TABLES = ("pairs", "members", "pending", "newcomers", "periods", "coverage", "totals")
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Recent(Generic[K, V]):
+    """A bounded map that forgets the oldest half at once: O(1), at most `limit` entries.
+
+    Two generations instead of an LRU: no per-entry links, and eviction never scans.
+    """
+
+    __slots__ = ("half", "new", "old")
+
+    def __init__(self, limit: int) -> None:
+        self.half = max(1, limit // 2)
+        self.new: dict[K, V] = {}
+        self.old: dict[K, V] = {}
+
+    def get(self, key: K, default: Any = None) -> Any:
+        """The value, from either generation."""
+        v = self.new.get(key)
+        if v is None:
+            v = self.old.get(key, default)
+        return v
+
+    def __setitem__(self, key: K, value: V) -> None:
+        new = self.new
+        if key not in new and len(new) >= self.half:
+            self.old, self.new = new, {}
+            new = self.new
+        new[key] = value
+        self.old.pop(key, None)
+
+    def pop(self, key: K, default: Any = None) -> Any:
+        """Remove a key from both generations."""
+        v = self.new.pop(key, None)
+        w = self.old.pop(key, None)
+        return default if v is None and w is None else (v if v is not None else w)
+
+    def __len__(self) -> int:
+        return len(self.new) + len(self.old)
+
+    def keep_if(self, keep: Callable[[K, V], bool]) -> None:
+        """Drop every entry `keep` refuses (for forgetting a member)."""
+        self.new = {k: v for k, v in self.new.items() if keep(k, v)}
+        self.old = {k: v for k, v in self.old.items() if keep(k, v)}
+
+    def update_values(self, fn: Callable[[V], V]) -> None:
+        """Replace every value with fn(value)."""
+        self.new = {k: fn(v) for k, v in self.new.items()}
+        self.old = {k: fn(v) for k, v in self.old.items()}
+
 
 # One pending item: from, kind index, message, message channel, time, warm. Packed so a
 # member's items are one bytearray (~30 bytes an item) rather than lists of ints.
@@ -77,21 +129,97 @@ def pending_keep(buf: bytearray, drop: Any) -> tuple[bytearray, list[tuple[int, 
     return kept, gone
 
 
+# One channel of a member's activity: channel, last active, messages, shares, replies drawn.
+CHANNEL = struct.Struct("<QIIII")
+_C = CHANNEL.size
+
+
 class Member:
-    """Per-member activity: channels, last share, left flag, cadence overrides."""
+    """Per-member activity: channels (packed), last share, left flag, cadence overrides."""
 
     __slots__ = ("cadence", "channels", "last_share", "left")
 
     def __init__(self) -> None:
         self.left = False
         self.last_share = 0
-        # channel -> [last active, messages, shares, replies drawn by shares]
-        self.channels: dict[int, list[int]] = {}
-        self.cadence: dict[int, int] = {}
+        self.channels = bytearray()
+        self.cadence: dict[int, int] | None = None
 
     def empty(self) -> bool:
         """Nothing worth keeping."""
         return not (self.left or self.last_share or self.channels or self.cadence)
+
+    def _find(self, channel: int) -> int:
+        needle = channel.to_bytes(8, "little")
+        i = self.channels.find(needle)
+        while i != -1 and i % _C:
+            i = self.channels.find(needle, i + 1)
+        return i
+
+    def touch(self, channel: int, t: int, messages: int, shares: int, drawn: int) -> bool:
+        """Add to one channel's activity (created when new); False if the channel is unknown
+        and nothing would be added but a time."""
+        i = self._find(channel)
+        if i == -1:
+            if drawn and not (messages or shares):
+                return False
+            self.channels += CHANNEL.pack(channel, t, messages, shares, drawn)
+            return True
+        _, last, m, sh, dr = CHANNEL.unpack_from(self.channels, i)
+        CHANNEL.pack_into(
+            self.channels, i, channel, max(last, t), m + messages, sh + shares, dr + drawn
+        )
+        return True
+
+    def channel_rows(self) -> list[tuple[int, int, int, int, int]]:
+        """(channel, last active, messages, shares, replies drawn) per channel."""
+        return list(CHANNEL.iter_unpack(self.channels))
+
+    def drop_channels_before(self, cutoff: int) -> bool:
+        """Forget channels idle since before cutoff; True if any went."""
+        rows = self.channel_rows()
+        keep = [r for r in rows if r[1] >= cutoff]
+        if len(keep) == len(rows):
+            return False
+        self.channels = bytearray(b"".join(CHANNEL.pack(*r) for r in keep))
+        return True
+
+
+_ZEROS = array("I", bytes(24))
+
+
+class Period:
+    """One period's leaderboard counters: a slot of six uint32 per member."""
+
+    __slots__ = ("counts", "dirty", "slots")
+    FIELDS = 6  # given, people, inbound, answered, thanks, shares drew
+
+    def __init__(self) -> None:
+        self.slots: dict[int, int] = {}
+        self.counts = array("I")
+        self.dirty: set[int] = set()
+
+    def add(self, member_id: int, field: int, n: int = 1) -> None:
+        """Add to one counter (member_id should be the guild's canonical int)."""
+        i = self.slots.get(member_id)
+        if i is None:
+            i = self.slots[member_id] = len(self.counts) // 6
+            self.counts.extend(_ZEROS)
+        self.counts[i * 6 + field] += n
+        self.dirty.add(member_id)
+
+    def row(self, member_id: int) -> list[int] | None:
+        """The member's six counters, or None."""
+        i = self.slots.get(member_id)
+        return None if i is None else self.counts[i * 6 : i * 6 + 6].tolist()
+
+    def set_row(self, member_id: int, row: list[int]) -> None:
+        i = self.slots.get(member_id)
+        if i is None:
+            i = self.slots[member_id] = len(self.counts) // 6
+            self.counts.extend(row)
+        else:
+            self.counts[i * 6 : i * 6 + 6] = array("I", row)
 
 
 class Guild:
@@ -116,8 +244,11 @@ class Guild:
         "newcomers",
         "pairs",
         "partners",
+        "pday",
         "pending",
         "periods",
+        "pmonth",
+        "pweek",
         "total",
     )
 
@@ -130,7 +261,9 @@ class Guild:
         self.pending: dict[int, bytearray] = {}
         self.members: dict[int, Member] = {}
         self.newcomers: dict[int, list[Any]] = {}  # id -> [joined, [[ch, msg, t, th]], set]
-        self.periods: dict[str, dict[int, list[Any]]] = {}
+        self.periods: dict[str, Period] = {}
+        self.pday = -1  # the day whose week and month Period objects are cached below
+        self.pweek = self.pmonth = Period()
         # Cap counts for days older than a pair's current day (out-of-order history only):
         # day << 64 | direction key << 1 | thanks -> count; pruned after a few days.
         self.caps: dict[int, int] = {}
@@ -158,10 +291,15 @@ class Guild:
             self.partners.append(array("I"))
         return i
 
+    def canon(self, member_id: int) -> int:
+        """The one int object this guild uses for a member id (saves an int per dict key)."""
+        return self.ids[self.index(member_id)]
+
     def member(self, member_id: int) -> Member:
         """The member's activity record, created on first use and marked dirty."""
         m = self.members.get(member_id)
         if m is None:
+            member_id = self.canon(member_id)
             m = self.members[member_id] = Member()
         self.d_members.add(member_id)
         return m
@@ -187,16 +325,23 @@ class Guild:
                 arr.remove(y)
         self.d_pairs.add(key)
 
-    def stats(self, period: str, member_id: int) -> list[Any]:
-        """The member's counters for one period, created on first use and marked dirty."""
-        per = self.periods.get(period)
+    def period(self, key: str) -> Period:
+        """The counters of one period, created on first use."""
+        per = self.periods.get(key)
         if per is None:
-            per = self.periods[period] = {}
-        st = per.get(member_id)
-        if st is None:
-            st = per[member_id] = [0, 0, 0, 0, 0, 0]
-        self.d_periods.add((period, member_id))
-        return st
+            per = self.periods[key] = Period()
+        return per
+
+    def periods_of(self, day: int) -> tuple[Period, Period]:
+        """The week and month counters a UTC day falls in (cached: events cluster by day)."""
+        if day != self.pday:
+            week, month, _, _ = _pairs.day_info(day)
+            self.pweek, self.pmonth, self.pday = self.period(week), self.period(month), day
+        return self.pweek, self.pmonth
+
+    def add_stat(self, period: str, member_id: int, field: int, n: int = 1) -> None:
+        """Add to one of the member's counters for one period (slow path, any period)."""
+        self.period(period).add(self.canon(member_id), field, n)
 
     # ---- persistence -------------------------------------------------------------------
 
@@ -210,19 +355,21 @@ class Guild:
             self.partners[a].append(b)
             self.partners[b].append(a)
         for key, doc in (await store.load("members", g)).items():
-            m = self.members[int(key)] = Member()
+            m = self.members[self.canon(int(key))] = Member()
             m.left = bool(doc.get("left"))
             m.last_share = doc.get("share", 0)
-            m.channels = {c[0]: list(c[1:]) for c in doc.get("ch", [])}
-            m.cadence = dict(doc.get("cad", []))
+            m.channels = bytearray(b"".join(CHANNEL.pack(*c) for c in doc.get("ch", [])))
+            m.cadence = dict(doc["cad"]) if doc.get("cad") else None
         for key, doc in (await store.load("pending", g)).items():
-            self.pending[int(key)] = bytearray(b"".join(PENDING.pack(*it) for it in doc["items"]))
+            self.pending[self.canon(int(key))] = bytearray(
+                b"".join(PENDING.pack(*it) for it in doc["items"])
+            )
         for key, doc in (await store.load("newcomers", g)).items():
             first = [list(f) for f in doc["first"]]
-            self.newcomers[int(key)] = [doc["joined"], first, set(doc["by"])]
+            self.newcomers[self.canon(int(key))] = [doc["joined"], first, set(doc["by"])]
         for key, doc in (await store.load("periods", g)).items():
             period, member = key.rsplit("/", 1)
-            self.periods.setdefault(period, {})[int(member)] = list(doc["c"])
+            self.periods.setdefault(period, Period()).set_row(self.canon(int(member)), doc["c"])
         for key, doc in (await store.load("coverage", g)).items():
             self.cov[int(key)] = [list(r) for r in doc["r"]]
         totals = (await store.load("totals", g)).get("ledger")
@@ -264,12 +411,16 @@ class Guild:
                 doc = {"joined": rec[0], "first": [list(f) for f in rec[1]], "by": sorted(rec[2])}
                 store.put("newcomers", g, str(mid), doc)
         n += len(self.d_newcomers)
+        for key, per in self.periods.items():
+            self.d_periods.update((key, mid) for mid in per.dirty)
+            per.dirty.clear()
         for period, mid in self.d_periods:
-            st = self.periods.get(period, {}).get(mid)
-            if st is None:
+            per = self.periods.get(period)
+            row = None if per is None else per.row(mid)
+            if row is None:
                 store.delete("periods", g, f"{period}/{mid}")
             else:
-                store.put("periods", g, f"{period}/{mid}", {"c": list(st)})
+                store.put("periods", g, f"{period}/{mid}", {"c": row})
         n += len(self.d_periods)
         for ch in self.d_cov:
             ranges = self.cov.get(ch)
@@ -299,6 +450,6 @@ def member_doc(m: Member) -> dict[str, Any]:
     return {
         "left": int(m.left),
         "share": m.last_share,
-        "ch": [[c, *v] for c, v in sorted(m.channels.items())],
-        "cad": sorted([o, s] for o, s in m.cadence.items()),
+        "ch": sorted(list(r) for r in m.channel_rows()),
+        "cad": sorted([o, s] for o, s in (m.cadence or {}).items()),
     }

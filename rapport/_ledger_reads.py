@@ -88,7 +88,7 @@ class LedgerReads:
         w0, w1 = _pairs.weights_at(v, t, self.half_life)
         gap = _pairs.usual_gap_days(v)
         m = g.members.get(member)
-        override = None if m is None else m.cadence.get(other)
+        override = None if m is None or not m.cadence else m.cadence.get(other)
         om = g.members.get(other)
         c = _pairs.COUNTS
         return PairView(
@@ -137,11 +137,12 @@ class LedgerReads:
         m = None if g is None else g.members.get(member_id)
         if m is None:
             return MemberActivity(guild_id, member_id, None, None, {})
+        rows = m.channel_rows()
         channels = {
-            c: ChannelActivity(c, datetime.fromtimestamp(v[0], tz=UTC), v[1], v[2], v[3])
-            for c, v in m.channels.items()
+            c: ChannelActivity(c, datetime.fromtimestamp(last, tz=UTC), n, shares, drawn)
+            for c, last, n, shares, drawn in rows
         }
-        last = max((v[0] for v in m.channels.values()), default=0)
+        last = max((r[1] for r in rows), default=0)
         return MemberActivity(guild_id, member_id, _dt(last), _dt(m.last_share), channels, m.left)
 
     def active_in(self, guild_id: int, channel_id: int, since: datetime) -> set[int]:
@@ -153,7 +154,7 @@ class LedgerReads:
         return {
             mid
             for mid, m in g.members.items()
-            if not m.left and (ch := m.channels.get(channel_id)) is not None and ch[0] >= t
+            if not m.left and any(c == channel_id and last >= t for c, last, *_ in m.channel_rows())
         }
 
     def newcomers(self, guild_id: int, since: datetime) -> list[Newcomer]:
@@ -186,7 +187,7 @@ class LedgerReads:
             out.add(owner)
             out.update(it[0] for it in pending_items(buf))
         for per in g.periods.values():
-            out.update(per)
+            out.update(per.slots)
         return out
 
     def pair_count(self, guild_id: int) -> int:
@@ -207,8 +208,11 @@ class LedgerReads:
     def period_stats(self, guild_id: int, period: str) -> dict[int, PeriodStats]:
         """Every member's leaderboard counters for one period ("2026-W48" or "2026-11")."""
         g = self._guilds.get(guild_id)
-        per = {} if g is None else g.periods.get(period, {})
-        return {mid: PeriodStats(*st) for mid, st in per.items()}
+        per = None if g is None else g.periods.get(period)
+        if per is None:
+            return {}
+        c = per.counts
+        return {mid: PeriodStats(*c[i * 6 : i * 6 + 6]) for mid, i in per.slots.items()}
 
     def pair_counts(self, guild_id: int, period: str) -> Counter[tuple[int, int]]:
         """Who engaged with whom in a period: (smaller id, larger id) -> directions (1 or 2).
@@ -293,7 +297,7 @@ class LedgerReads:
                 }
                 for c in act.channels.values()
             ],
-            "keep_in_touch": {} if m is None else {str(o): s for o, s in m.cadence.items()},
+            "keep_in_touch": {str(o): s for o, s in ((m and m.cadence) or {}).items()},
         }
         rec = g.newcomers.get(member_id)
         out["newcomer"] = (
@@ -310,8 +314,8 @@ class LedgerReads:
         )
         fields = ("given", "people", "inbound", "answered", "thanks", "shares_drew")
         out["periods"] = {
-            period: dict(zip(fields, per[member_id], strict=True))
+            period: dict(zip(fields, per.row(member_id) or (), strict=True))
             for period, per in sorted(g.periods.items())
-            if member_id in per
+            if member_id in per.slots
         }
         return out

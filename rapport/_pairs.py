@@ -1,4 +1,4 @@
-"""The packed pair record: one immutable `bytes` of 183 bytes per pair of members.
+"""The packed pair record: one immutable `bytes` of 157 bytes per pair of members.
 
 A record holds both directions of one unordered pair, direction 0 going from the smaller
 member id to the larger. A Python object per field would cost about 1 kB a pair; one
@@ -21,15 +21,20 @@ from functools import lru_cache
 from itertools import pairwise
 from statistics import median
 
-_DIR_FMT = "9IHBBHQHH"
-RECORD = struct.Struct("<" + _DIR_FMT * 2 + "2dIIQQBH16H")
+# first, last, last reaction (I); replies, mentions (I); reactions, thread answers, thanks,
+# exchange starts (H); cap day (H), capped gives and thanks that day (B); week top (H) and
+# mask (Q); month top (H) and mask (H).
+_DIR_FMT = "3I2I4HHBBHQHH"
+RECORD = struct.Struct("<" + _DIR_FMT * 2 + "2fIHQQBH16H")
 DIR = 16  # fields per direction; direction 1 starts here
 FIRST, LAST, REACT, COUNTS, STARTS = 0, 1, 2, 3, 8
 GDAY, GCNT, TCNT, WTOP, WMASK, MTOP, MMASK = 9, 10, 11, 12, 13, 14, 15
 W0, W1, WREF, CDAYS, LMSG, LCHAN, NDAYS, XDAY, DAYS = 32, 33, 34, 35, 36, 37, 38, 39, 40
 RING = 16
 DAY = 86400
-COUNT_MAX = 0xFFFFFFFF
+COUNT_MAX = (0xFFFFFFFF, 0xFFFFFFFF, 0xFFFF, 0xFFFF, 0xFFFF)
+STARTS_MAX = 0xFFFF
+DAYS_MAX = 0xFFFF
 WEEK_BITS, MONTH_BITS = 64, 16
 
 EMPTY: tuple[int | float, ...] = RECORD.unpack(bytes(RECORD.size))
@@ -79,7 +84,8 @@ def _add_day(v: list, day: int) -> None:
     days = v[DAYS : DAYS + n]
     if day in days or day == v[XDAY]:
         return
-    v[CDAYS] += 1
+    if v[CDAYS] < DAYS_MAX:
+        v[CDAYS] += 1
     if n < RING:
         insort(days, day)
         v[DAYS : DAYS + n + 1] = days
@@ -152,7 +158,7 @@ def bump(
     e = DIR - d
     back = max(v[LAST + e], v[REACT + e])
     c = COUNTS + kind + d
-    if v[c] < COUNT_MAX:
+    if v[c] < COUNT_MAX[kind]:
         v[c] += 1
     verdict, new_week, new_month = CAPPED, False, False
     if kind == 2:
@@ -165,7 +171,7 @@ def bump(
         if t > v[LAST + d]:
             v[LAST + d] = t
         # An exchange starts with the first contact after a day of silence either way.
-        if t > prev and (prev == 0 or t - prev >= DAY):
+        if t > prev and (prev == 0 or t - prev >= DAY) and v[STARTS + d] < STARTS_MAX:
             v[STARTS + d] += 1
         if t >= prev:
             v[LMSG] = message_id

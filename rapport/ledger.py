@@ -26,11 +26,12 @@ Decisions:
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from rapport import _pairs
-from rapport._guild import SHIFT, Guild, pending_add, pending_keep
+from rapport._guild import SHIFT, Guild, Recent, pending_add, pending_keep
 from rapport._ledger_reads import LedgerReads
 from rapport.model import Interaction, Kind, MessageFacts
 from rapport.store.base import Store
@@ -90,9 +91,9 @@ class Ledger(LedgerReads):
         # Process-wide, bounded, not persisted (message ids are unique across guilds):
         # message -> links recorded from it (packed by _link_key); (guild, message, actor)
         # -> emojis on it; (guild, message) -> [author, channel, t, drawn] of recent shares.
-        self._recent: dict[int, tuple[int, ...]] = {}
-        self._reacts: dict[tuple[int, int, int], int] = {}
-        self._shares: dict[tuple[int, int], list[int]] = {}
+        self._recent: Recent[int, tuple[int, ...]] = Recent(recent_limit)
+        self._reacts: Recent[tuple[int, int, int], int] = Recent(recent_limit)
+        self._shares: Recent[tuple[int, int], list[int]] = Recent(recent_limit)
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -145,8 +146,6 @@ class Ledger(LedgerReads):
             rkey = (g.id, it.message_id, it.actor_id)
             n = self._reacts.get(rkey, 0)
             self._reacts[rkey] = n + 1
-            if len(self._reacts) > self.recent_limit:
-                del self._reacts[next(iter(self._reacts))]
             if n:
                 return False  # another emoji from the same member on the same message
         elif not self._fresh(it.message_id, _link_key(it.actor_id, it.target_id, ki)):
@@ -162,24 +161,35 @@ class Ledger(LedgerReads):
         Live messages extend their channel's recorded interval; backfill passes live=False
         through `record_history`. A message seen before records only links it lacked.
         """
-        g = self._g(msg.guild_id)
-        mid, mchan, author = msg.message_id, msg.message_channel_id, msg.author_id
+        g = self._guilds.get(msg.guild_id) or self._g(msg.guild_id)
+        mid, author = msg.message_id, msg.author_id
+        mchan = msg.thread_id or msg.channel_id
         seen = self._recent.get(mid)
-        first_sight = not self._covered(g, mchan, mid)
+        ranges = g.cov.get(mchan)
+        # Live messages are newer than every interval: check the last one before scanning.
+        first_sight = not ranges or (
+            mid > ranges[-1][1] or not any(lo <= mid <= hi for lo, hi in ranges)
+        )
         if seen is None:
             if not first_sight:
                 return 0
             seen = ()
-        t = _ts(msg.at)
+        t = int(msg.at.timestamp())
         if first_sight:
             self._active(g, msg, t)
             if live:
-                self._extend_live(g, mchan, mid)
+                if ranges and mchan in g.live and mid > ranges[-1][1]:
+                    ranges[-1][1] = mid
+                    g.d_cov.add(mchan)
+                else:
+                    self._mark(g, mchan, mid, mid)
+                    g.live.add(mchan)
         reply = msg.reply_to_id if msg.reply_to_id != author else None
         links: list[tuple[int, int]] = []
         if reply is not None:
             links.append((reply, _REPLY))
-        links += [(m, _MENTION) for m in sorted(msg.mentions) if m != author and m != reply]
+        if msg.mentions:
+            links += [(m, _MENTION) for m in sorted(msg.mentions) if m != author and m != reply]
         starter = msg.thread_starter_id
         if (
             msg.thread_id
@@ -193,7 +203,7 @@ class Ledger(LedgerReads):
             links += [(target, _THANKS) for target, _ in links]
         done = list(seen)
         for target, ki in links:
-            key = _link_key(author, target, ki)
+            key = author << 72 | target << 8 | ki
             if key not in seen:
                 done.append(key)
                 self._link(g, author, target, ki, t, mid, mchan)
@@ -203,8 +213,8 @@ class Ledger(LedgerReads):
                 done.append(key)
                 self._share(g, author, msg.channel_id, mid, t)
         n = len(done) - len(seen)
-        if n or mid not in self._recent:
-            self._remember(mid, tuple(done))
+        if n or not seen:
+            self._recent[mid] = tuple(done)
         if reply is not None and msg.reply_to_message_id is not None and first_sight:
             self._drawn(g, msg.reply_to_message_id, reply)
         return n
@@ -271,7 +281,7 @@ class Ledger(LedgerReads):
             if n > 1:
                 self._reacts[rkey] = n - 1
                 return False
-            del self._reacts[rkey]
+            self._reacts.pop(rkey)
         a, b = g.idx.get(actor_id), g.idx.get(target_id)
         if a is None or b is None:
             return False
@@ -296,6 +306,7 @@ class Ledger(LedgerReads):
     def member_joined(self, guild_id: int, member_id: int, at: datetime) -> None:
         """A member joined (or came back): start their newcomer record."""
         g = self._g(guild_id)
+        member_id = g.canon(member_id)
         g.newcomers[member_id] = [_ts(at), [], set()]
         g.d_newcomers.add(member_id)
         m = g.members.get(member_id)
@@ -315,8 +326,11 @@ class Ledger(LedgerReads):
         """Set (or clear, with None) how often the member wants to keep in touch with other."""
         m = self._g(guild_id).member(member_id)
         if cadence is None:
-            m.cadence.pop(other_id, None)
+            if m.cadence:
+                m.cadence.pop(other_id, None)
         else:
+            if m.cadence is None:
+                m.cadence = {}
             m.cadence[other_id] = int(cadence.total_seconds())
 
     # ---- the rules behind the writes -----------------------------------------------------
@@ -326,21 +340,26 @@ class Ledger(LedgerReads):
         seen = self._recent.get(message_id, ())
         if key in seen:
             return False
-        self._remember(message_id, (*seen, key))
+        self._recent[message_id] = (*seen, key)
         return True
-
-    def _remember(self, message_id: int, links: tuple[int, ...]) -> None:
-        recent = self._recent
-        if message_id not in recent and len(recent) >= self.recent_limit:
-            del recent[next(iter(recent))]
-        recent[message_id] = links
 
     def _link(
         self, g: Guild, actor: int, target: int, ki: int, t: int, message_id: int, mchan: int
     ) -> None:
         """One directed interaction: pair record, pending items, periods, newcomers."""
-        a, b = g.index(actor), g.index(target)
-        key, d = g.pair_key(a, b)
+        idx = g.idx
+        a = idx.get(actor)
+        if a is None:
+            a = g.index(actor)
+        b = idx.get(target)
+        if b is None:
+            b = g.index(target)
+        ids = g.ids
+        actor, target = ids[a], ids[b]  # the guild's own int objects, for dict keys
+        if actor < target:
+            key, d = a << SHIFT | b, 0
+        else:
+            key, d = b << SHIFT | a, _pairs.DIR
         raw = g.pairs.get(key)
         if raw is None:
             g.partners[a].append(b)
@@ -353,12 +372,14 @@ class Ledger(LedgerReads):
             g.latest = t
         g.d_totals = True
         g.d_pairs.add(key)
-        self._clear(g, actor, target, t, answer=ki != _REACTION)
+        pending = g.pending
+        buf = pending.get(actor)
+        if buf:
+            self._clear(g, actor, target, t, answer=ki != _REACTION)
         if ki == _REACTION:
             g.pairs[key] = new
             return
         day = t // 86400
-        week, month, _, _ = _pairs.day_info(day)
         if verdict == _pairs.OLDER_DAY:
             ckey = day << 64 | (a << SHIFT | b) << 1 | (ki == _THANKS)
             used = g.caps.get(ckey, 0)
@@ -368,33 +389,33 @@ class Ledger(LedgerReads):
                 if ki != _THANKS:
                     new, new_week, new_month = _pairs.bump_older_day(new, d, day)
         g.pairs[key] = new
+        pw, pm = g.periods_of(day)
         if verdict == _pairs.COUNTED:
-            for period, new_person in ((week, new_week), (month, new_month)):
-                st = g.stats(period, actor)
-                if ki == _THANKS:
-                    st[4] += 1
-                else:
-                    st[0] += 1
-                    st[1] += new_person
+            field = 4 if ki == _THANKS else 0
+            pw.add(actor, field)
+            pm.add(actor, field)
+            if new_week:
+                pw.add(actor, 1)
+            if new_month:
+                pm.add(actor, 1)
+        fresh = False
         if back < t:
-            buf = g.pending.get(target)
+            buf = pending.get(target)
             if buf is None:
-                buf = g.pending[target] = bytearray()
+                buf = pending[target] = bytearray()
             fresh = pending_add(
                 buf, actor, ki, message_id, mchan, t, ki == _THANKS, self.pending_limit
             )
             g.d_pending.add(target)
-        else:
-            fresh = False
-        if ki in (_REPLY, _MENTION) and (fresh or back >= t):
+        if ki <= _MENTION and (fresh or back >= t):
             # Inbound counts once per message (its pending item); one already answered
             # (history read out of order) is answered when the answer came within 48 h.
-            answered = t < back <= t + _ANSWER_WINDOW
-            for period in (week, month):
-                st = g.stats(period, target)
-                st[2] += 1
-                st[3] += answered
-        if ki != _THANKS:
+            pw.add(target, 2)
+            pm.add(target, 2)
+            if t < back <= t + _ANSWER_WINDOW:
+                pw.add(target, 3)
+                pm.add(target, 3)
+        if ki != _THANKS and g.newcomers:
             nc = g.newcomers.get(target)
             if nc is not None and t >= nc[0] and actor not in nc[2]:
                 nc[2].add(actor)
@@ -417,10 +438,11 @@ class Ledger(LedgerReads):
             for it in gone:
                 if it[1] in (_REPLY, _MENTION) and t - it[4] <= _ANSWER_WINDOW:
                     week, month, _, _ = _pairs.day_info(it[4] // 86400)
-                    g.stats(week, member)[3] += 1
-                    g.stats(month, member)[3] += 1
+                    g.add_stat(week, member, 3)
+                    g.add_stat(month, member, 3)
 
     def _set_pending(self, g: Guild, member: int, buf: bytearray) -> None:
+        member = g.canon(member)
         if buf:
             g.pending[member] = buf
         else:
@@ -431,13 +453,7 @@ class Ledger(LedgerReads):
         """The author was active in the message's (parent) channel at t."""
         author = msg.author_id
         m = g.member(author)
-        ch = m.channels.get(msg.channel_id)
-        if ch is None:
-            m.channels[msg.channel_id] = [t, 1, 0, 0]
-        else:
-            if t > ch[0]:
-                ch[0] = t
-            ch[1] += 1
+        m.touch(msg.channel_id, t, 1, 0, 0)
         nc = g.newcomers.get(author)
         if nc is not None and nc[0] <= t < nc[0] + _NEWCOMER_DAYS * 86400:
             first = nc[1]
@@ -452,13 +468,8 @@ class Ledger(LedgerReads):
         m = g.member(author)
         if t > m.last_share:
             m.last_share = t
-        ch = m.channels.get(channel)
-        if ch is None:
-            ch = m.channels[channel] = [t, 0, 0, 0]
-        ch[2] += 1
+        m.touch(channel, t, 0, 1, 0)
         self._shares[(g.id, message_id)] = [author, channel, t, 0]
-        if len(self._shares) > self.recent_limit:
-            del self._shares[next(iter(self._shares))]
         g.total += 1
         g.d_totals = True
 
@@ -467,27 +478,12 @@ class Ledger(LedgerReads):
         sh = self._shares.get((g.id, share_message))
         if sh is None or sh[0] != author:
             return
-        ch = g.member(author).channels.get(sh[1])
-        if ch is not None:
-            ch[3] += 1
+        g.member(author).touch(sh[1], 0, 0, 0, 1)
         if not sh[3]:
             sh[3] = 1
             week, month, _, _ = _pairs.day_info(sh[2] // 86400)
-            g.stats(week, author)[5] += 1
-            g.stats(month, author)[5] += 1
-
-    def _covered(self, g: Guild, mchan: int, mid: int) -> bool:
-        ranges = g.cov.get(mchan)
-        return bool(ranges) and any(lo <= mid <= hi for lo, hi in ranges)
-
-    def _extend_live(self, g: Guild, mchan: int, mid: int) -> None:
-        ranges = g.cov.get(mchan)
-        if mchan in g.live and ranges and mid > ranges[-1][1]:
-            ranges[-1][1] = mid
-            g.d_cov.add(mchan)
-        else:
-            self._mark(g, mchan, mid, mid)
-            g.live.add(mchan)
+            g.add_stat(week, author, 5)
+            g.add_stat(month, author, 5)
 
     def _mark(self, g: Guild, mchan: int, lo: int, hi: int) -> None:
         """Add lo..hi to the channel's recorded intervals, merging overlaps."""
@@ -526,7 +522,8 @@ class Ledger(LedgerReads):
             oldest_week, oldest_month, _, _ = _pairs.day_info(today - _PERIOD_KEEP_DAYS)
             for period in list(g.periods):
                 if period < (oldest_week if "-W" in period else oldest_month):
-                    for mid in g.periods.pop(period):
+                    g.pday = -1
+                    for mid in g.periods.pop(period).slots:
                         g.d_periods.add((period, mid))
                         n += 1
             for mid, rec in list(g.newcomers.items()):
@@ -535,13 +532,11 @@ class Ledger(LedgerReads):
                     g.d_newcomers.add(mid)
                     n += 1
             for mid, m in list(g.members.items()):
-                old = [c for c, v in m.channels.items() if v[0] < cutoff]
-                for c in old:
-                    del m.channels[c]
+                changed = m.drop_channels_before(cutoff)
                 if m.last_share and m.last_share < cutoff:
                     m.last_share = 0
-                    old.append(0)
-                if old:
+                    changed = True
+                if changed:
                     g.d_members.add(mid)
                 if m.empty():
                     del g.members[mid]
@@ -563,10 +558,10 @@ class Ledger(LedgerReads):
                 # The other's "distinct people" counted this member: take them back out.
                 for is_week, number in _pairs.given_periods(v, _pairs.DIR - d):
                     period = _pairs.period_key(is_week, number)
-                    st = g.periods.get(period, {}).get(g.ids[b])
-                    if st is not None and st[1]:
-                        st[1] -= 1
-                        g.d_periods.add((period, g.ids[b]))
+                    per = g.periods.get(period)
+                    row = None if per is None else per.row(g.ids[b])
+                    if row is not None and row[1]:
+                        g.add_stat(period, g.ids[b], 1, -1)
                 g.drop_pair(key)
             g.caps = {k: v for k, v in g.caps.items() if not self._cap_has(k, a)}
         if g.pending.pop(member_id, None) is not None:
@@ -582,23 +577,20 @@ class Ledger(LedgerReads):
                 rec[2].discard(member_id)
                 g.d_newcomers.add(mid)
         for period, per in g.periods.items():
-            if per.pop(member_id, None) is not None:
+            i = per.slots.pop(member_id, None)
+            if i is not None:
+                per.counts[i * 6 : i * 6 + 6] = array("I", bytes(24))
                 g.d_periods.add((period, member_id))
         if g.members.pop(member_id, None) is not None:
             g.d_members.add(member_id)
         for mid, m in g.members.items():
-            if m.cadence.pop(member_id, None) is not None:
+            if m.cadence and m.cadence.pop(member_id, None) is not None:
                 g.d_members.add(mid)
-        for mid, seen in self._recent.items():
-            keep = tuple(k for k in seen if member_id not in _link_parts(k)[:2])
-            if len(keep) != len(seen):
-                self._recent[mid] = keep
-        self._reacts = {
-            k: v for k, v in self._reacts.items() if not (k[0] == guild_id and k[2] == member_id)
-        }
-        self._shares = {
-            k: v for k, v in self._shares.items() if not (k[0] == guild_id and v[0] == member_id)
-        }
+        self._recent.update_values(
+            lambda seen: tuple(k for k in seen if member_id not in _link_parts(k)[:2])
+        )
+        self._reacts.keep_if(lambda k, _: not (k[0] == guild_id and k[2] == member_id))
+        self._shares.keep_if(lambda k, v: not (k[0] == guild_id and v[0] == member_id))
 
     @staticmethod
     def _cap_has(ckey: int, a: int) -> bool:

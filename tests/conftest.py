@@ -24,6 +24,7 @@ from rapport.config import Settings, settings_from_mapping
 from rapport.sandbox import Emulator
 from rapport.sandbox.interactions import Reply
 from rapport.sandbox.state import Channel, Guild, Member, Message
+from rapport.services import Services
 from rapport.store import Store, open_store
 
 CHANNELS = ("general", "design", "help", "resources", "leaderboard", "introductions")
@@ -112,7 +113,7 @@ class Sandbox:
         return await self.start()
 
     @property
-    def services(self):  # noqa: ANN201 - the bot's Services
+    def services(self) -> Services:
         """The running bot's services (for assertions on aggregates, never to drive it)."""
         assert self.bot is not None
         return self.bot.services
@@ -206,7 +207,9 @@ class Sandbox:
     def posts(self, channel: str) -> list[Message]:
         """What the bot posted in a channel, oldest first."""
         bot_user = self.emulator.bot_user
-        return [m for m in self.emulator.channel_messages(self.channel(channel)) if m.author is bot_user]
+        return [
+            m for m in self.emulator.channel_messages(self.channel(channel)) if m.author is bot_user
+        ]
 
 
 def pytest_configure(config: pytest.Config) -> None:

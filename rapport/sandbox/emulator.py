@@ -131,7 +131,10 @@ class Emulator:
     def add_channel(
         self, guild: Guild, name: str, *, kind: str = "text", parent: Channel | None = None
     ) -> Channel:
-        """A channel ("text", "voice" or "category"); sent in GUILD_CREATE on the next IDENTIFY."""
+        """A channel ("text", "voice" or "category"); sent in GUILD_CREATE on the next IDENTIFY.
+
+        Once bots are connected use create_channel, which dispatches CHANNEL_CREATE.
+        """
         channel = Channel(self.snowflakes.make(), name.lstrip("#"), kind, guild, parent=parent)
         guild.channels.append(channel)
         self.channels[channel.id] = channel
@@ -148,9 +151,22 @@ class Emulator:
         return channel
 
     def add_role(self, guild: Guild, name: str, *, permissions: int = 0) -> Role:
-        """A role; ``permissions`` is Discord's bit field (e.g. 1 << 5 for manage_guild)."""
+        """A role; ``permissions`` is Discord's bit field (e.g. 1 << 5 for manage_guild).
+
+        Sent in GUILD_CREATE on the next IDENTIFY; once bots are connected use create_role.
+        """
         role = Role(self.snowflakes.make(), name, guild, permissions, position=len(guild.roles))
         guild.roles.append(role)
+        return role
+
+    async def create_role(self, guild: Guild, name: str, *, permissions: int = 0) -> Role:
+        """A role made while bots are connected (GUILD_ROLE_CREATE)."""
+        role = self.add_role(guild, name, permissions=permissions)
+        if guild.id in self.guilds_sent:
+            payload = {"guild_id": str(guild.id), "role": role.payload()}
+            await self.gateway.dispatch(
+                "GUILD_ROLE_CREATE", lambda _: payload, guild_id=guild.id, intent=GUILDS
+            )
         return role
 
     def guild_by_id(self, guild_id: int) -> Guild | None:
@@ -196,6 +212,22 @@ class Emulator:
                 "GUILD_MEMBER_ADD", lambda _: payload, guild_id=guild.id, intent=GUILD_MEMBERS
             )
         return member
+
+    async def update_member(
+        self, member: Member, *, roles: Sequence[Role] | None = None, nick: str | None = None
+    ) -> None:
+        """Change a member's roles or nickname (GUILD_MEMBER_UPDATE)."""
+        guild = member.guild
+        assert guild is not None
+        if roles is not None:
+            member.roles = list(roles)
+        if nick is not None:
+            member.nick = nick or None
+        if guild.id in self.guilds_sent:
+            payload = {**member.payload(), "guild_id": str(guild.id)}
+            await self.gateway.dispatch(
+                "GUILD_MEMBER_UPDATE", lambda _: payload, guild_id=guild.id, intent=GUILD_MEMBERS
+            )
 
     async def remove_member(self, guild: Guild, member: Member) -> None:
         """The member leaves (GUILD_MEMBER_REMOVE)."""

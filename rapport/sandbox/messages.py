@@ -21,24 +21,30 @@ EPHEMERAL = 64
 LOADING = 128
 
 
+def _form_error(field: str, code: str, message: str) -> ApiError:
+    return ApiError(
+        400, 50035, "Invalid Form Body", {field: {"_errors": [{"code": code, "message": message}]}}
+    )
+
+
+def _embed_size(embed: dict[str, Any]) -> int:
+    size = len(embed.get("title") or "") + len(embed.get("description") or "")
+    size += len((embed.get("footer") or {}).get("text") or "")
+    size += len((embed.get("author") or {}).get("name") or "")
+    for field in embed.get("fields") or []:
+        size += len(field.get("name") or "") + len(field.get("value") or "")
+    return size
+
+
 def check_content(body: dict[str, Any], files: list[tuple[str, bytes]]) -> None:
-    """Refuse what Discord refuses: empty messages and content over 2000 characters."""
+    """Refuse what Discord refuses beyond the schema: empty, over 2000, embeds over 6000."""
     content = body.get("content") or ""
     if len(content) > 2000:
-        raise ApiError(
-            400,
-            50035,
-            "Invalid Form Body",
-            {
-                "content": {
-                    "_errors": [
-                        {
-                            "code": "BASE_TYPE_MAX_LENGTH",
-                            "message": "Must be 2000 or fewer in length.",
-                        }
-                    ]
-                }
-            },
+        raise _form_error("content", "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer in length.")
+    embeds = body.get("embeds") or []
+    if sum(_embed_size(e) for e in embeds if isinstance(e, dict)) > 6000:
+        raise _form_error(
+            "embeds", "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000"
         )
     if (
         not content.strip()

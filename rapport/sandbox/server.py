@@ -177,8 +177,6 @@ def build_app(emulator: Emulator, router: Router) -> web.Application:
             header = request.headers.get("Authorization", "")
             if auth and header.removeprefix("Bot ") != emulator.token:
                 raise ApiError(401, 0, "401: Unauthorized")
-            if VALIDATED.match(template) and record.json is not None:
-                emulator.violations.extend(emulator.spec.check(method, path, record.json))
             delay = emulator.slow_routes.get(record.route)
             if delay:
                 await asyncio.sleep(delay)
@@ -194,6 +192,8 @@ def build_app(emulator: Emulator, router: Router) -> web.Application:
                     "global": False,
                 }
                 return _json(body, status=429, headers=headers)
+            if VALIDATED.match(template) and record.json is not None:
+                emulator.violations.extend(emulator.spec.check(method, path, record.json))
             status, body = await handler(
                 emulator, Call(method, path, params, dict(request.query), record.json, record.files)
             )
@@ -203,8 +203,14 @@ def build_app(emulator: Emulator, router: Router) -> web.Application:
             return web.Response(status=204, headers=_headers(bucket))
         return _json(body, status=status, headers=_headers(bucket))
 
+    async def elsewhere(request: web.Request) -> web.Response:
+        # Another API version or a stray URL is as unknown to the bot as a missing route.
+        emulator.unknown_routes.append(f"{request.method} {request.path}")
+        return _json({"code": 0, "message": "404: Not Found"}, status=404, headers={})
+
     app = web.Application()
     app.router.add_route("*", "/api/v10/{tail:.*}", rest)
     app.router.add_get("/gateway", emulator.gateway.handle)
     app.router.add_get("/gateway/", emulator.gateway.handle)
+    app.router.add_route("*", "/{tail:.*}", elsewhere)
     return app

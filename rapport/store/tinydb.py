@@ -367,6 +367,7 @@ def compact_files(path: Path, through: int) -> int:
 def _child_main() -> None:
     """Entry point of the store's child process: ``python -c ... compact|read PATH ARG...``."""
     gc.disable()  # short-lived and acyclic: collections would only slow it down
+    os.nice(10)  # background work: on a busy machine the bot's event loop goes first
     command, path = sys.argv[1], Path(sys.argv[2])
     if command == "compact":
         out = str(compact_files(path, int(sys.argv[3]))).encode()

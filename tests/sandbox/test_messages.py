@@ -63,16 +63,26 @@ async def test_without_message_content_intent_guild_content_is_blank(
     assert seen[0].attachments == []
 
 
-@pytest.mark.parametrize(("content", "code"), [("", 50006), ("x" * 2001, 50035)])
+def _big_embed() -> discord.Embed:
+    embed = discord.Embed(title="big")
+    for n in range(7):
+        embed.add_field(name=f"field {n}", value="v" * 1000)
+    return embed
+
+
+@pytest.mark.parametrize(
+    ("content", "embed", "code"),
+    [("", None, 50006), ("x" * 2001, None, 50035), ("", _big_embed(), 50035)],
+)
 async def test_empty_or_overlong_messages_are_refused(
-    emulator: Emulator, guild: Guild, content: str, code: int
+    emulator: Emulator, guild: Guild, content: str, embed: discord.Embed | None, code: int
 ) -> None:
-    """Discord refuses an empty message (50006) and one over 2000 characters (50035)."""
+    """Discord refuses an empty message (50006), and content over 2000 or embeds over 6000."""
     bot = make_bot()
     async with running(emulator, bot):
         channel = bot.get_channel(emulator.channel(guild, "general").id)
         with pytest.raises(discord.HTTPException) as refused:
-            await channel.send(content)
+            await channel.send(content, embed=embed)
         assert refused.value.code == code
         assert emulator.channel_messages(emulator.channel(guild, "general")) == []
 

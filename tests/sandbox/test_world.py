@@ -120,3 +120,21 @@ async def test_member_chunks_answer_op_8(emulator: Emulator, guild: Guild) -> No
         assert sorted(m.display_name for m in found) == ["Ana", "Andre"]
         await cached.chunk()
         assert len(cached.members) == 4
+
+
+async def test_roles_and_channels_made_while_connected_reach_the_cache(
+    emulator: Emulator, guild: Guild
+) -> None:
+    """A new role, a member joining it, and a new channel all update the client's cache."""
+    ana = await emulator.add_member(guild, "Ana")
+    bot = make_bot()
+    async with running(emulator, bot):
+        team = await emulator.create_role(guild, "Aurora")
+        await emulator.update_member(ana, roles=[team], nick="Ana A.")
+        channel = await emulator.create_channel(guild, "resources")
+        await emulator.sync()
+        cached = bot.get_guild(guild.id)
+        member = cached.get_member(ana.id)
+        assert [r.name for r in member.roles if not r.is_default()] == ["Aurora"]
+        assert member.display_name == "Ana A."
+        assert cached.get_channel(channel.id).name == "resources"

@@ -1,0 +1,145 @@
+"""Buttons and selects on Rapport's private answers; each works for the member who asked only."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+
+import discord
+
+log = logging.getLogger(__name__)
+
+PAGE_PREV = "rapport:page:prev"
+PAGE_NEXT = "rapport:page:next"
+FORGET_CONFIRM = "rapport:forget:confirm"
+FORGET_CANCEL = "rapport:forget:cancel"
+CADENCE_SELECT = "rapport:cadence"
+
+CADENCES: dict[str, tuple[str, timedelta | None]] = {
+    "weekly": ("Weekly", timedelta(weeks=1)),
+    "2w": ("Every 2 weeks", timedelta(weeks=2)),
+    "monthly": ("Monthly", timedelta(days=30)),
+    "quarterly": ("Quarterly", timedelta(days=91)),
+    "clear": ("Clear (use what Rapport learned)", None),
+}
+
+
+class OwnedView(discord.ui.View):
+    """A view whose components answer only the member it was shown to."""
+
+    def __init__(self, owner_id: int, *, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self.owner_id = owner_id
+        self.message: discord.InteractionMessage | None = None
+        self.origin: discord.Interaction | None = None
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Refuse anyone but the owner, privately."""
+        if interaction.user.id == self.owner_id:
+            return True
+        await interaction.response.send_message(
+            "These buttons belong to someone else's private answer.", ephemeral=True
+        )
+        return False
+
+    def disable_all(self) -> None:
+        """Grey out every component (after a choice, or when time is up)."""
+        for item in self.children:
+            if isinstance(item, discord.ui.Button | discord.ui.Select):
+                item.disabled = True
+
+    async def on_timeout(self) -> None:
+        """Grey the components out so a late click isn't met with "interaction failed"."""
+        if self.origin is None:
+            return
+        self.disable_all()
+        try:
+            await self.origin.edit_original_response(view=self)
+        except discord.HTTPException:
+            log.debug("could not disable an expired view (message gone or token expired)")
+
+
+class Pages(OwnedView):
+    """Previous / next buttons over a list of embeds."""
+
+    def __init__(self, owner_id: int, pages: Sequence[discord.Embed], *, timeout: float = 600):
+        super().__init__(owner_id, timeout=timeout)
+        self.pages = list(pages)
+        self.index = 0
+        self._sync()
+
+    def _sync(self) -> None:
+        self.prev.disabled = self.index == 0
+        self.next.disabled = self.index >= len(self.pages) - 1
+
+    async def _show(self, interaction: discord.Interaction, step: int) -> None:
+        self.index = max(0, min(len(self.pages) - 1, self.index + step))
+        self._sync()
+        await interaction.response.edit_message(embed=self.pages[self.index], view=self)
+
+    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary, custom_id=PAGE_PREV)
+    async def prev(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        """Show the previous page."""
+        await self._show(interaction, -1)
+
+    @discord.ui.button(label="Next", style=discord.ButtonStyle.secondary, custom_id=PAGE_NEXT)
+    async def next(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        """Show the next page."""
+        await self._show(interaction, +1)
+
+
+class ConfirmForget(OwnedView):
+    """The one step between `/rapport forget` and deleting the member's data."""
+
+    def __init__(
+        self,
+        owner_id: int,
+        on_confirm: Callable[[], Awaitable[str]],
+        *,
+        timeout: float = 120,
+    ) -> None:
+        super().__init__(owner_id, timeout=timeout)
+        self.on_confirm = on_confirm
+
+    @discord.ui.button(label="Forget me", style=discord.ButtonStyle.danger, custom_id=FORGET_CONFIRM)
+    async def confirm(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        """Delete the data, then say what happened."""
+        self.stop()
+        self.disable_all()
+        text = await self.on_confirm()
+        await interaction.response.edit_message(content=text, view=self)
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary, custom_id=FORGET_CANCEL)
+    async def cancel(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        """Leave everything as it is."""
+        self.stop()
+        self.disable_all()
+        await interaction.response.edit_message(content="Nothing was deleted.", view=self)
+
+
+class CadencePicker(OwnedView):
+    """Choose how often to keep in touch with one person."""
+
+    def __init__(
+        self,
+        owner_id: int,
+        on_pick: Callable[[timedelta | None, str], Awaitable[str]],
+        *,
+        timeout: float = 300,
+    ) -> None:
+        super().__init__(owner_id, timeout=timeout)
+        self.on_pick = on_pick
+
+    @discord.ui.select(
+        custom_id=CADENCE_SELECT,
+        placeholder="How often?",
+        options=[discord.SelectOption(label=label, value=key) for key, (label, _) in CADENCES.items()],
+    )
+    async def pick(self, interaction: discord.Interaction, select: discord.ui.Select) -> None:
+        """Save the cadence and confirm it in place."""
+        label, cadence = CADENCES[select.values[0]]
+        text = await self.on_pick(cadence, label)
+        self.stop()
+        self.disable_all()
+        await interaction.response.edit_message(content=text, view=self)
