@@ -210,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{args.check_config}: OK")
         return 0
     if args.demo:
-        from rapport.sandbox.demo import run_demo  # imported late: only the demo needs it
+        from demo import run_demo  # imported late: only the demo needs the emulator
 
         return asyncio.run(run_demo(seed=args.seed))
     path = args.config or (Path("config.toml") if Path("config.toml").exists() else None)

@@ -8,8 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from zoneinfo import available_timezones
 
 import discord
+from discord import app_commands
 
 from rapport.members import Preferences
 from rapport.model import PairView, PendingItem
@@ -76,6 +79,19 @@ def mention(name: str, command_ids: Mapping[str, int]) -> str:
     top = name.split()[0]
     found = command_ids.get(top)
     return f"</{name}:{found}>" if found else f"`/{name}`"
+
+
+@cache
+def _zones() -> tuple[str, ...]:
+    return tuple(sorted(available_timezones()))
+
+
+def zone_choices(current: str) -> list[app_commands.Choice[str]]:
+    """Up to 25 IANA zones containing what was typed (any case), names starting with it first."""
+    typed = current.strip().lower().replace(" ", "_")
+    found = [z for z in _zones() if typed in z.lower()]
+    found.sort(key=lambda z: (not z.lower().startswith(typed), z))
+    return [app_commands.Choice(name=z, value=z) for z in found[:25]]
 
 
 # --- member answers -------------------------------------------------------------------------
@@ -242,7 +258,9 @@ def _paginate(sections: Iterable[tuple[str, list[str]]]) -> list[discord.Embed]:
     total = len(pages)
     embeds = []
     for n, lines in enumerate(pages, start=1):
-        embed = discord.Embed(title="Your Rapport picture", description="\n".join(lines), colour=COLOUR)
+        embed = discord.Embed(
+            title="Your Rapport picture", description="\n".join(lines), colour=COLOUR
+        )
         if total > 1:
             embed.set_footer(text=f"Page {n} of {total} · only you can see this")
         else:
@@ -255,7 +273,9 @@ def help_embed(command_ids: Mapping[str, int], *, admin: bool) -> discord.Embed:
     """What Rapport does, every command as a clickable mention, and the privacy statement."""
     embed = discord.Embed(title="Rapport", description=ABOUT, colour=COLOUR)
     members = "\n".join(f"{mention(n, command_ids)} — {what}" for n, what in MEMBER_COMMANDS)
-    members += "\nRight-click a member → Apps → **Keep in touch** — choose how often to stay in touch."
+    members += (
+        "\nRight-click a member → Apps → **Keep in touch** — choose how often to stay in touch."
+    )
     embed.add_field(name="Commands", value=members, inline=False)
     if admin:
         admins = "\n".join(f"{mention(n, command_ids)} — {what}" for n, what in ADMIN_COMMANDS)
@@ -280,7 +300,9 @@ FORGOTTEN = (
 
 def guild_settings_embed(lines: Sequence[str], *, changed: bool) -> discord.Embed:
     """The answer to /rapport-admin setup."""
-    title = "Saved — this server's Rapport settings" if changed else "This server's Rapport settings"
+    title = (
+        "Saved — this server's Rapport settings" if changed else "This server's Rapport settings"
+    )
     return discord.Embed(title=title, description="\n".join(lines), colour=COLOUR)
 
 

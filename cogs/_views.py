@@ -102,7 +102,9 @@ class ConfirmForget(OwnedView):
         super().__init__(owner_id, timeout=timeout)
         self.on_confirm = on_confirm
 
-    @discord.ui.button(label="Forget me", style=discord.ButtonStyle.danger, custom_id=FORGET_CONFIRM)
+    @discord.ui.button(
+        label="Forget me", style=discord.ButtonStyle.danger, custom_id=FORGET_CONFIRM
+    )
     async def confirm(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
         """Delete the data, then say what happened."""
         self.stop()
@@ -134,7 +136,9 @@ class CadencePicker(OwnedView):
     @discord.ui.select(
         custom_id=CADENCE_SELECT,
         placeholder="How often?",
-        options=[discord.SelectOption(label=label, value=key) for key, (label, _) in CADENCES.items()],
+        options=[
+            discord.SelectOption(label=label, value=key) for key, (label, _) in CADENCES.items()
+        ],
     )
     async def pick(self, interaction: discord.Interaction, select: discord.ui.Select) -> None:
         """Save the cadence and confirm it in place."""

@@ -8,7 +8,8 @@ Tables (all per guild, keys are strings):
   "cad": [[other, seconds]]}
 - "pending": "<id>" -> {"items": [[from, kind, message, channel, t, warm]]}  (packed in memory)
 - "newcomers": "<id>" -> {"joined": t, "first": [[chan, message, t, thread]], "by": [ids]}
-- "periods": "<period>/<id>" -> {"c": [given, people, inbound, answered, thanks, drew]}
+- "periods": "<week>/<month>/<id>" -> {"c": [given, new people in the week, in the month,
+  inbound, answered, thanks, shares drew]}
 - "coverage": "<message channel>" -> {"r": [[lo id, hi id]]}
 - "totals": "ledger" -> {"interactions": n}
 """
@@ -185,41 +186,57 @@ class Member:
         return True
 
 
-_ZEROS = array("I", bytes(24))
+_ZEROS = array("I", bytes(28))
+NF = 7  # fields per member row of a segment
 
 
 class Period:
-    """One period's leaderboard counters: a slot of six uint32 per member."""
+    """Leaderboard counters of one segment (a week within a month): a row per member.
 
-    __slots__ = ("counts", "dirty", "slots")
-    FIELDS = 6  # given, people, inbound, answered, thanks, shares drew
+    A row is given, new people this week, new people this month, inbound, answered,
+    thanks, shares that drew a reply. A week or month is the sum of its segments, so an
+    event updates one row rather than a week's and a month's.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("counts", "dirty", "month", "slots", "week")
+
+    def __init__(self, week: str, month: str) -> None:
+        self.week, self.month = week, month
         self.slots: dict[int, int] = {}
         self.counts = array("I")
         self.dirty: set[int] = set()
 
-    def add(self, member_id: int, field: int, n: int = 1) -> None:
-        """Add to one counter (member_id should be the guild's canonical int)."""
+    def slot(self, member_id: int) -> int:
+        """The member's row offset (member_id should be the guild's canonical int)."""
         i = self.slots.get(member_id)
         if i is None:
-            i = self.slots[member_id] = len(self.counts) // 6
+            i = self.slots[member_id] = len(self.counts)
             self.counts.extend(_ZEROS)
-        self.counts[i * 6 + field] += n
+        return i
+
+    def add(self, member_id: int, field: int, n: int = 1) -> None:
+        """Add to one counter."""
+        self.counts[self.slot(member_id) + field] += n
         self.dirty.add(member_id)
 
     def row(self, member_id: int) -> list[int] | None:
-        """The member's six counters, or None."""
+        """The member's counters, or None."""
         i = self.slots.get(member_id)
-        return None if i is None else self.counts[i * 6 : i * 6 + 6].tolist()
+        return None if i is None else self.counts[i : i + NF].tolist()
 
     def set_row(self, member_id: int, row: list[int]) -> None:
-        i = self.slots.get(member_id)
+        """Replace the member's counters (loading)."""
+        i = self.slot(member_id)
+        self.counts[i : i + NF] = array("I", row)
+
+    def drop(self, member_id: int) -> bool:
+        """Remove the member's row; True if there was one."""
+        i = self.slots.pop(member_id, None)
         if i is None:
-            i = self.slots[member_id] = len(self.counts) // 6
-            self.counts.extend(row)
-        else:
-            self.counts[i * 6 : i * 6 + 6] = array("I", row)
+            return False
+        self.counts[i : i + NF] = _ZEROS
+        self.dirty.discard(member_id)
+        return True
 
 
 class Guild:
@@ -247,8 +264,7 @@ class Guild:
         "pday",
         "pending",
         "periods",
-        "pmonth",
-        "pweek",
+        "pseg",
         "total",
     )
 
@@ -263,7 +279,7 @@ class Guild:
         self.newcomers: dict[int, list[Any]] = {}  # id -> [joined, [[ch, msg, t, th]], set]
         self.periods: dict[str, Period] = {}
         self.pday = -1  # the day whose week and month Period objects are cached below
-        self.pweek = self.pmonth = Period()
+        self.pseg = Period("", "")
         # Cap counts for days older than a pair's current day (out-of-order history only):
         # day << 64 | direction key << 1 | thanks -> count; pruned after a few days.
         self.caps: dict[int, int] = {}
@@ -325,23 +341,16 @@ class Guild:
                 arr.remove(y)
         self.d_pairs.add(key)
 
-    def period(self, key: str) -> Period:
-        """The counters of one period, created on first use."""
-        per = self.periods.get(key)
-        if per is None:
-            per = self.periods[key] = Period()
-        return per
-
-    def periods_of(self, day: int) -> tuple[Period, Period]:
-        """The week and month counters a UTC day falls in (cached: events cluster by day)."""
+    def segment(self, day: int) -> Period:
+        """The counters of the week-in-month a UTC day falls in (cached: events cluster)."""
         if day != self.pday:
             week, month, _, _ = _pairs.day_info(day)
-            self.pweek, self.pmonth, self.pday = self.period(week), self.period(month), day
-        return self.pweek, self.pmonth
-
-    def add_stat(self, period: str, member_id: int, field: int, n: int = 1) -> None:
-        """Add to one of the member's counters for one period (slow path, any period)."""
-        self.period(period).add(self.canon(member_id), field, n)
+            key = f"{week}/{month}"
+            seg = self.periods.get(key)
+            if seg is None:
+                seg = self.periods[key] = Period(week, month)
+            self.pseg, self.pday = seg, day
+        return self.pseg
 
     # ---- persistence -------------------------------------------------------------------
 
@@ -368,8 +377,11 @@ class Guild:
             first = [list(f) for f in doc["first"]]
             self.newcomers[self.canon(int(key))] = [doc["joined"], first, set(doc["by"])]
         for key, doc in (await store.load("periods", g)).items():
-            period, member = key.rsplit("/", 1)
-            self.periods.setdefault(period, Period()).set_row(self.canon(int(member)), doc["c"])
+            seg, member = key.rsplit("/", 1)
+            per = self.periods.get(seg)
+            if per is None:
+                per = self.periods[seg] = Period(*seg.split("/"))
+            per.set_row(self.canon(int(member)), doc["c"])
         for key, doc in (await store.load("coverage", g)).items():
             self.cov[int(key)] = [list(r) for r in doc["r"]]
         totals = (await store.load("totals", g)).get("ledger")

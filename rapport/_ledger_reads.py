@@ -186,8 +186,8 @@ class LedgerReads:
         for owner, buf in g.pending.items():
             out.add(owner)
             out.update(it[0] for it in pending_items(buf))
-        for per in g.periods.values():
-            out.update(per.slots)
+        for seg in g.periods.values():
+            out.update(seg.slots)
         return out
 
     def pair_count(self, guild_id: int) -> int:
@@ -203,16 +203,31 @@ class LedgerReads:
     def periods(self, guild_id: int) -> list[str]:
         """The period keys that have counters, sorted."""
         g = self._guilds.get(guild_id)
-        return [] if g is None else sorted(g.periods)
+        if g is None:
+            return []
+        return sorted({s.week for s in g.periods.values()} | {s.month for s in g.periods.values()})
 
     def period_stats(self, guild_id: int, period: str) -> dict[int, PeriodStats]:
         """Every member's leaderboard counters for one period ("2026-W48" or "2026-11")."""
         g = self._guilds.get(guild_id)
-        per = None if g is None else g.periods.get(period)
-        if per is None:
+        if g is None:
             return {}
-        c = per.counts
-        return {mid: PeriodStats(*c[i * 6 : i * 6 + 6]) for mid, i in per.slots.items()}
+        is_week = "-W" in period
+        rows: dict[int, list[int]] = {}
+        for seg in g.periods.values():
+            if (seg.week if is_week else seg.month) != period:
+                continue
+            c = seg.counts
+            for mid, i in seg.slots.items():
+                row = rows.setdefault(mid, [0] * 7)
+                for f in range(7):
+                    row[f] += c[i + f]
+        people = 1 if is_week else 2
+        return {
+            mid: PeriodStats(r[0], r[people], r[3], r[4], r[5], r[6])
+            for mid, r in rows.items()
+            if any(r)
+        }
 
     def pair_counts(self, guild_id: int, period: str) -> Counter[tuple[int, int]]:
         """Who engaged with whom in a period: (smaller id, larger id) -> directions (1 or 2).
@@ -312,10 +327,9 @@ class LedgerReads:
         out["greeted_newcomers"] = sorted(
             mid for mid, rec in g.newcomers.items() if member_id in rec[2]
         )
-        fields = ("given", "people", "inbound", "answered", "thanks", "shares_drew")
-        out["periods"] = {
-            period: dict(zip(fields, per.row(member_id) or (), strict=True))
-            for period, per in sorted(g.periods.items())
-            if member_id in per.slots
-        }
+        out["periods"] = {}
+        for period in self.periods(guild_id):
+            st = self.period_stats(guild_id, period).get(member_id)
+            if st is not None:
+                out["periods"][period] = {f: getattr(st, f) for f in PeriodStats.__slots__}
         return out

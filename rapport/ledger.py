@@ -26,7 +26,6 @@ Decisions:
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -389,15 +388,19 @@ class Ledger(LedgerReads):
                 if ki != _THANKS:
                     new, new_week, new_month = _pairs.bump_older_day(new, d, day)
         g.pairs[key] = new
-        pw, pm = g.periods_of(day)
+        seg = g.segment(day)
+        counts = seg.counts
         if verdict == _pairs.COUNTED:
-            field = 4 if ki == _THANKS else 0
-            pw.add(actor, field)
-            pm.add(actor, field)
-            if new_week:
-                pw.add(actor, 1)
-            if new_month:
-                pm.add(actor, 1)
+            i = seg.slot(actor)
+            if ki == _THANKS:
+                counts[i + 5] += 1
+            else:
+                counts[i] += 1
+                if new_week:
+                    counts[i + 1] += 1
+                if new_month:
+                    counts[i + 2] += 1
+            seg.dirty.add(actor)
         fresh = False
         if back < t:
             buf = pending.get(target)
@@ -410,11 +413,11 @@ class Ledger(LedgerReads):
         if ki <= _MENTION and (fresh or back >= t):
             # Inbound counts once per message (its pending item); one already answered
             # (history read out of order) is answered when the answer came within 48 h.
-            pw.add(target, 2)
-            pm.add(target, 2)
+            i = seg.slot(target)
+            counts[i + 3] += 1
             if t < back <= t + _ANSWER_WINDOW:
-                pw.add(target, 3)
-                pm.add(target, 3)
+                counts[i + 4] += 1
+            seg.dirty.add(target)
         if ki != _THANKS and g.newcomers:
             nc = g.newcomers.get(target)
             if nc is not None and t >= nc[0] and actor not in nc[2]:
@@ -437,9 +440,7 @@ class Ledger(LedgerReads):
         if answer:
             for it in gone:
                 if it[1] in (_REPLY, _MENTION) and t - it[4] <= _ANSWER_WINDOW:
-                    week, month, _, _ = _pairs.day_info(it[4] // 86400)
-                    g.add_stat(week, member, 3)
-                    g.add_stat(month, member, 3)
+                    g.segment(it[4] // 86400).add(g.canon(member), 4)
 
     def _set_pending(self, g: Guild, member: int, buf: bytearray) -> None:
         member = g.canon(member)
@@ -481,9 +482,7 @@ class Ledger(LedgerReads):
         g.member(author).touch(sh[1], 0, 0, 0, 1)
         if not sh[3]:
             sh[3] = 1
-            week, month, _, _ = _pairs.day_info(sh[2] // 86400)
-            g.add_stat(week, author, 5)
-            g.add_stat(month, author, 5)
+            g.segment(sh[2] // 86400).add(g.canon(author), 6)
 
     def _mark(self, g: Guild, mchan: int, lo: int, hi: int) -> None:
         """Add lo..hi to the channel's recorded intervals, merging overlaps."""
@@ -519,13 +518,13 @@ class Ledger(LedgerReads):
                 if gone:
                     n += len(gone)
                     self._set_pending(g, owner, kept)
-            oldest_week, oldest_month, _, _ = _pairs.day_info(today - _PERIOD_KEEP_DAYS)
-            for period in list(g.periods):
-                if period < (oldest_week if "-W" in period else oldest_month):
+            _, oldest_month, _, _ = _pairs.day_info(today - _PERIOD_KEEP_DAYS)
+            for key, seg in list(g.periods.items()):
+                if seg.month < oldest_month:
                     g.pday = -1
-                    for mid in g.periods.pop(period).slots:
-                        g.d_periods.add((period, mid))
-                        n += 1
+                    del g.periods[key]
+                    g.d_periods.update((key, mid) for mid in seg.slots)
+                    n += len(seg.slots)
             for mid, rec in list(g.newcomers.items()):
                 if rec[0] < t - _NEWCOMER_KEEP:
                     del g.newcomers[mid]
@@ -557,11 +556,7 @@ class Ledger(LedgerReads):
                 v = _pairs.RECORD.unpack(g.pairs[key])
                 # The other's "distinct people" counted this member: take them back out.
                 for is_week, number in _pairs.given_periods(v, _pairs.DIR - d):
-                    period = _pairs.period_key(is_week, number)
-                    per = g.periods.get(period)
-                    row = None if per is None else per.row(g.ids[b])
-                    if row is not None and row[1]:
-                        g.add_stat(period, g.ids[b], 1, -1)
+                    self._unpeople(g, g.ids[b], _pairs.period_key(is_week, number), is_week)
                 g.drop_pair(key)
             g.caps = {k: v for k, v in g.caps.items() if not self._cap_has(k, a)}
         if g.pending.pop(member_id, None) is not None:
@@ -576,11 +571,9 @@ class Ledger(LedgerReads):
             if member_id in rec[2]:
                 rec[2].discard(member_id)
                 g.d_newcomers.add(mid)
-        for period, per in g.periods.items():
-            i = per.slots.pop(member_id, None)
-            if i is not None:
-                per.counts[i * 6 : i * 6 + 6] = array("I", bytes(24))
-                g.d_periods.add((period, member_id))
+        for key, seg in g.periods.items():
+            if seg.drop(member_id):
+                g.d_periods.add((key, member_id))
         if g.members.pop(member_id, None) is not None:
             g.d_members.add(member_id)
         for mid, m in g.members.items():
@@ -591,6 +584,17 @@ class Ledger(LedgerReads):
         )
         self._reacts.keep_if(lambda k, _: not (k[0] == guild_id and k[2] == member_id))
         self._shares.keep_if(lambda k, v: not (k[0] == guild_id and v[0] == member_id))
+
+    @staticmethod
+    def _unpeople(g: Guild, member: int, period: str, is_week: bool) -> None:
+        """Take one person out of the member's distinct people of a period."""
+        field = 1 if is_week else 2
+        for seg in g.periods.values():
+            if (seg.week if is_week else seg.month) == period:
+                i = seg.slots.get(member)
+                if i is not None and seg.counts[i + field]:
+                    seg.add(member, field, -1)
+                    return
 
     @staticmethod
     def _cap_has(ckey: int, a: int) -> bool:

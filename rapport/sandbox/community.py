@@ -7,7 +7,7 @@ from `now`, so the history always ends just before the demo runs.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 NAMES = [
@@ -174,7 +174,7 @@ def generate(seed: int = 7, *, weeks: int = 7) -> Community:
         for _ in range(rng.randint(3, 7)):
             author = rng.choice(regulars)
             channel = rng.choice(TALK_CHANNELS)
-            t = day_index - rng.uniform(0.05, 0.6)
+            t = day_index - rng.uniform(0.3, 0.8)  # days ago; later moments are smaller
             post = len(events)
             events.append(Event("say", author, t, channel, rng.choice(OPENERS)))
             for _ in range(rng.randint(0, 3)):
@@ -182,24 +182,24 @@ def generate(seed: int = 7, *, weeks: int = 7) -> Community:
                 pair = tuple(sorted((author, replier)))
                 if pair in drifted and day_index < 21:
                     continue
-                t += rng.uniform(0.01, 0.2)
+                t -= rng.uniform(0.005, 0.03)
                 answer = len(events)
                 events.append(Event("say", replier, t, channel, rng.choice(ANSWERS), reply_to=post))
                 roll = rng.random()
                 if roll < 0.3:
-                    t += rng.uniform(0.01, 0.1)
+                    t -= rng.uniform(0.002, 0.01)
                     events.append(
                         Event("say", author, t, channel, rng.choice(THANKS), reply_to=answer)
                     )
                 elif roll < 0.6:
-                    events.append(Event("react", author, t + 0.01, emoji="👍", target=answer))
+                    events.append(Event("react", author, t - 0.001, emoji="👍", target=answer))
             if rng.random() < 0.2:
                 mentioned = partner(author, day_index)
                 events.append(
                     Event(
                         "say",
                         author,
-                        t + 0.05,
+                        t - 0.01,
                         channel,
                         "what do you think?",
                         mentions=(mentioned,),
@@ -216,7 +216,7 @@ def generate(seed: int = 7, *, weeks: int = 7) -> Community:
             )
             helper = partner(asker, day_index)
             events.append(
-                Event("say", helper, day_index - 0.35, "help", rng.choice(ANSWERS), reply_to=thread)
+                Event("say", helper, day_index - 0.45, "help", rng.choice(ANSWERS), reply_to=thread)
             )
 
     for person in people:
@@ -244,6 +244,19 @@ def generate(seed: int = 7, *, weeks: int = 7) -> Community:
                         reply_to=greeting,
                     )
                 )
-    # The replay follows list order (replies point at earlier indexes); times come from
-    # days_ago, so the newcomers' events appended last still land on their own days.
+    community.events = chronological(events)
     return community
+
+
+def chronological(events: list[Event]) -> list[Event]:
+    """Order events oldest first (as a live gateway delivers them), keeping references intact."""
+    order = sorted(range(len(events)), key=lambda i: (-events[i].days_ago, i))
+    new_index = {old: new for new, old in enumerate(order)}
+
+    def moved(index: int | None) -> int | None:
+        return None if index is None else new_index[index]
+
+    return [
+        replace(events[i], reply_to=moved(events[i].reply_to), target=moved(events[i].target))
+        for i in order
+    ]

@@ -96,11 +96,8 @@ class Emulator:
         """Serve on loopback; ``port`` 0 picks a free one."""
         self._runner = web.AppRunner(build_app(self, ROUTER), access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        server = site._server
-        assert server is not None
-        bound = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        await web.TCPSite(self._runner, host, port).start()
+        bound = self._runner.addresses[0][1]
         self.api_base = f"http://{host}:{bound}"
         self.gateway_url = f"ws://{host}:{bound}/gateway"
 
@@ -271,12 +268,11 @@ class Emulator:
         system: bool = False,
     ) -> Message:
         """``author`` posts in ``channel`` (MESSAGE_CREATE); mentions are rendered as <@id>."""
-        text = " ".join([content, *(m.mention for m in mentions if m.mention not in content)])
         message = Message(
             id=self.snowflakes.make(at),
             channel=channel,
             author=author.user,
-            content=text.strip(),
+            content=_with_mentions(content, mentions),
             files=[(name, b"") for name in attachments],
             mentions=[m.user for m in mentions],
             reply_to=reply_to,
@@ -294,10 +290,11 @@ class Emulator:
     async def edit(
         self, message: Message, content: str, *, mentions: Sequence[Member] | None = None
     ) -> None:
-        """The author edits the message (MESSAGE_UPDATE)."""
-        message.content = content
+        """The author edits the message (MESSAGE_UPDATE); mentions are rendered as in ``say``."""
         if mentions is not None:
+            content = _with_mentions(content, mentions)
             message.mentions = [m.user for m in mentions]
+        message.content = content
         message.edited_at = max(message.created_at, datetime.now(message.created_at.tzinfo))
         await self.dispatch_message("MESSAGE_UPDATE", message)
 
@@ -312,7 +309,8 @@ class Emulator:
         payload: dict[str, Any] = {"id": str(message.id), "channel_id": str(channel.id)}
         if channel.guild is not None:
             payload["guild_id"] = str(channel.guild.id)
-        await self._dispatch_in(channel, "MESSAGE_DELETE", lambda _: payload, GUILD_MESSAGES)
+        intent = GUILD_MESSAGES if channel.guild else DIRECT_MESSAGES
+        await self._dispatch_in(channel, "MESSAGE_DELETE", lambda _: payload, intent)
 
     async def react(
         self, member: Member, message: Message, emoji: str, *, remove: bool = False
@@ -344,7 +342,7 @@ class Emulator:
                 payload["message_author_id"] = str(message.author.id)
         event = "MESSAGE_REACTION_REMOVE" if remove else "MESSAGE_REACTION_ADD"
         intent = GUILD_MESSAGE_REACTIONS if channel.guild else DIRECT_MESSAGE_REACTIONS
-        await self._dispatch_in(channel, event, lambda _: payload, intent, raw_intent=True)
+        await self._dispatch_in(channel, event, lambda _: payload, intent)
 
     # -- gateway plumbing -----------------------------------------------------------------
 
@@ -372,9 +370,7 @@ class Emulator:
             intent,
         )
 
-    async def _dispatch_in(
-        self, channel: Channel, event: str, build: Any, intent: int, *, raw_intent: bool = False
-    ) -> None:
+    async def _dispatch_in(self, channel: Channel, event: str, build: Any, intent: int) -> None:
         guild_id = channel.guild.id if channel.guild else None
         if guild_id is not None and guild_id not in self.guilds_sent:
             return
@@ -517,3 +513,8 @@ class Emulator:
         for name in privileged:
             bits |= PRIVILEGED[name]
         self.gateway.refused_intents = bits
+
+
+def _with_mentions(content: str, mentions: Sequence[Member]) -> str:
+    """Append the <@id> markup of each mentioned member the text does not already contain."""
+    return " ".join([content, *(m.mention for m in mentions if m.mention not in content)]).strip()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import json
 import logging
 import secrets
@@ -119,7 +118,6 @@ class Gateway:
         self.plain_connections = 0
         self.resumes = 0
         self.identifies = 0
-        self._seq_ids = itertools.count(1)
 
     # -- dispatch -------------------------------------------------------------------------
 

@@ -1,0 +1,414 @@
+"""/rapport ...: members choose how they are nudged, see their own picture, export or erase it.
+
+Every answer here is about one member and is therefore ephemeral. The privacy commands
+(export, forget, track) live here too: Discord allows one group per name, so a second cog
+cannot add to /rapport; their core is rapport/privacy.py.
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import json
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs import _embeds as render
+from cogs._bot import RapportBot
+from cogs._respond import reply_private
+from cogs._views import CadencePicker, ConfirmForget, Pages
+from rapport.clock import Clock
+from rapport.config import NUDGE_KINDS
+from rapport.errors import UserFacingError
+from rapport.ledger import Ledger, period_keys
+from rapport.members import MemberService
+from rapport.model import PairView
+from rapport.privacy import Privacy
+from rapport.timeparse import DURATION_HINT, parse_duration
+
+log = logging.getLogger(__name__)
+
+STRONGEST = 30
+SHOWN = 10
+
+
+def drifting(pairs: list[PairView], now: datetime, drift_after: timedelta) -> list[PairView]:
+    """Relationships silent for drift_after and three usual gaps (or past a chosen cadence)."""
+    out = []
+    for p in pairs:
+        if p.last_contact is None or p.other_left or p.cadence is None:
+            continue
+        silent = now - p.last_contact
+        due = p.cadence_override if p.cadence_override else max(drift_after, 3 * p.usual_gap)
+        if silent >= due:
+            out.append(p)
+    out.sort(key=lambda p: -p.weight)
+    return out
+
+
+@app_commands.guild_only()
+class Members(commands.GroupCog, group_name="rapport"):
+    """Choose how Rapport nudges you, and see where your relationships stand."""
+
+    def __init__(
+        self,
+        bot: RapportBot,
+        members: MemberService,
+        ledger: Ledger,
+        privacy: Privacy,
+        clock: Clock,
+    ) -> None:
+        self.bot = bot
+        self.members = members
+        self.ledger = ledger
+        self.privacy = privacy
+        self.clock = clock
+        self._command_ids: dict[str, int] = {}
+        self.keep_menu = app_commands.ContextMenu(name="Keep in touch", callback=self.keep_in_touch)
+        self.keep_menu.guild_only = True
+        super().__init__()
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    async def cog_load(self) -> None:
+        """Register the user context menu (discord.py cogs cannot declare one in the class)."""
+        self.bot.tree.add_command(self.keep_menu)
+
+    async def cog_unload(self) -> None:
+        """Take the context menu back out of the tree."""
+        self.bot.tree.remove_command(self.keep_menu.name, type=self.keep_menu.type)
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Refuse DMs: Discord hides guild-only commands there, but an old client may not."""
+        if interaction.guild_id is None:
+            raise app_commands.NoPrivateMessage()
+        await self.members.ensure(interaction.guild_id)
+        return True
+
+    @staticmethod
+    def _ids(interaction: discord.Interaction) -> tuple[int, int]:
+        assert interaction.guild_id is not None  # interaction_check refused DMs
+        return interaction.guild_id, interaction.user.id
+
+    @property
+    def _nudges(self) -> Any:
+        return getattr(self.bot.services, "nudges", None)
+
+    @property
+    def _leaderboard(self) -> Any:
+        return getattr(self.bot.services, "leaderboard", None)
+
+    def _name(self, guild: discord.Guild | None, member_id: int) -> str:
+        found = guild.get_member(member_id) if guild else None
+        return found.display_name if found else f"<@{member_id}>"
+
+    # --- enrollment ---------------------------------------------------------------------------
+
+    @app_commands.command(name="join")
+    async def join(self, interaction: discord.Interaction) -> None:
+        """Start getting a short DM digest about people worth reaching out to."""
+        gid, mid = self._ids(interaction)
+        now = self.clock()
+        # enroll() clears the closed-DMs mark, so read it first to tell the member.
+        closed = self.members.preferences(gid, mid).dms_closed
+        await self.members.enroll(gid, mid)
+        prefs = self.members.preferences(gid, mid)
+        preview = None
+        if self._nudges is not None:
+            digest = await _settled(self._nudges.preview(gid, mid, now))
+            preview = _digest_lines(digest)
+        embed = render.welcome_embed(prefs, now, preview, dms_closed=closed)
+        await reply_private(interaction, embed=embed)
+
+    @app_commands.command(name="leave")
+    async def leave(self, interaction: discord.Interaction) -> None:
+        """Stop the digests (Rapport keeps tracking until you use /rapport forget)."""
+        gid, mid = self._ids(interaction)
+        await self.members.leave(gid, mid)
+        await reply_private(
+            interaction,
+            "No more digests. Rapport still notices your interactions (for others' digests and "
+            "the leaderboard); `/rapport forget` deletes them and stops that too.",
+        )
+
+    # --- your picture -----------------------------------------------------------------------
+
+    @app_commands.command(name="status")
+    async def status(self, interaction: discord.Interaction) -> None:
+        """See who you're drifting from, what awaits your answer and your strongest ties."""
+        gid, mid = self._ids(interaction)
+        now = self.clock()
+        prefs = self.members.preferences(gid, mid)
+        pairs = self.ledger.pairs_of(gid, mid, now=now)
+        drift_after = self.bot.services.settings.nudges.drift_after
+        position = None
+        if self._leaderboard is not None and prefs.on_leaderboard:
+            week, month = period_keys(now)
+            period = month if self.bot.services.settings.leaderboard.period == "month" else week
+            position = await _settled(self._leaderboard.position(gid, mid, period))
+        outcomes = None
+        if self._nudges is not None:
+            outcomes = await _settled(self._nudges.member_outcomes(gid, mid))
+        picture = render.Picture(
+            drifting=[
+                p for p in drifting(pairs, now, drift_after) if p.other_id not in prefs.muted
+            ][:SHOWN],
+            pending=self.ledger.pending_for(gid, mid, now)[-SHOWN * 2 :],
+            strongest=pairs[:STRONGEST],
+            position=position,
+            on_leaderboard=prefs.on_leaderboard,
+            outcomes=outcomes,
+        )
+        pages = render.status_pages(picture, lambda m: self._name(interaction.guild, m))
+        if len(pages) == 1:
+            await reply_private(interaction, embed=pages[0])
+            return
+        view = Pages(mid, pages)
+        view.origin = interaction
+        await reply_private(interaction, embed=pages[0], view=view)
+
+    # --- settings -----------------------------------------------------------------------------
+
+    @app_commands.command(name="settings")
+    @app_commands.describe(
+        timezone="Your IANA time zone, e.g. Europe/Paris",
+        digest_hour="The hour (0–23) your digest arrives, or “any”",
+        quiet_hours="No DMs in this span, e.g. 22:00-08:00, or “off”",
+        max_dms_per_week="At most this many digests a week (0–14)",
+        kinds="Which nudges, comma-separated: drifting, unanswered, thanks, share, welcome (or all)",
+        leaderboard="Show me on the leaderboard",
+    )
+    async def settings(
+        self,
+        interaction: discord.Interaction,
+        timezone: str | None = None,
+        digest_hour: str | None = None,
+        quiet_hours: str | None = None,
+        max_dms_per_week: app_commands.Range[int, 0, 14] | None = None,
+        kinds: str | None = None,
+        leaderboard: bool | None = None,
+    ) -> None:
+        """See or change your time zone, digest hour, quiet hours, limits and nudge kinds."""
+        gid, mid = self._ids(interaction)
+        options = {
+            "timezone": timezone,
+            "digest_hour": digest_hour,
+            "quiet_hours": quiet_hours,
+            "max_dms_per_week": max_dms_per_week,
+            "kinds": _kinds(kinds),
+            "on_leaderboard": leaderboard,
+        }
+        changed = any(v is not None for v in options.values())
+        if changed:
+            await self.members.configure(gid, mid, **options)
+        prefs = self.members.preferences(gid, mid)
+        embed = render.settings_embed(prefs, self.clock(), changed=changed)
+        await reply_private(interaction, embed=embed)
+
+    @settings.autocomplete("timezone")
+    async def _timezone_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return render.zone_choices(current)
+
+    @settings.autocomplete("digest_hour")
+    async def _hour_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        values = ["any", *(str(h) for h in range(24))]
+        typed = current.strip().lower()
+        return [
+            app_commands.Choice(name=v if v == "any" else f"{int(v):02d}:00", value=v)
+            for v in values
+            if v.startswith(typed)
+        ][:25]
+
+    @settings.autocomplete("kinds")
+    async def _kind_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        *done, last = [k.strip().lower() for k in current.split(",")]
+        chosen = [k for k in done if k]
+        prefix = ", ".join(chosen)
+        out = [] if chosen else ["all"]
+        out += [
+            f"{prefix}, {k}" if prefix else k
+            for k in NUDGE_KINDS
+            if k not in chosen and k.startswith(last)
+        ]
+        return [app_commands.Choice(name=v, value=v) for v in out][:25]
+
+    @app_commands.command(name="snooze")
+    @app_commands.describe(duration="How long: 1h, 3d, 2w … up to 90d; “off” resumes now")
+    async def snooze(self, interaction: discord.Interaction, duration: str) -> None:
+        """Pause your digests for a while."""
+        gid, mid = self._ids(interaction)
+        if duration.strip().lower() in ("off", "0", "resume"):
+            await self.members.unsnooze(gid, mid)
+            await reply_private(interaction, "Snooze is off — your digests resume.")
+            return
+        try:
+            span = parse_duration(duration)
+        except ValueError:
+            raise UserFacingError(
+                f"“{duration}” isn't a duration I understand — {DURATION_HINT}, up to 90d "
+                "(or “off” to resume)."
+            ) from None
+        settings = await self.members.snooze(gid, mid, span)
+        await reply_private(
+            interaction, f"Snoozed — no digests until {render.when(settings.snoozed_until)}."
+        )
+
+    @app_commands.command(name="mute")
+    @app_commands.describe(member="Never nudge me about this person")
+    async def mute(self, interaction: discord.Interaction, member: discord.User) -> None:
+        """Never be nudged about this person."""
+        gid, mid = self._ids(interaction)
+        if member.bot:
+            raise UserFacingError(
+                f"{member.display_name} is a bot — Rapport never nudges about bots."
+            )
+        await self.members.mute(gid, mid, member.id)
+        await reply_private(
+            interaction,
+            f"Muted — Rapport won't nudge you about {member.display_name}. "
+            "`/rapport unmute` undoes it.",
+        )
+
+    @app_commands.command(name="unmute")
+    @app_commands.describe(member="Allow nudges about this person again")
+    async def unmute(self, interaction: discord.Interaction, member: discord.User) -> None:
+        """Allow nudges about this person again."""
+        gid, mid = self._ids(interaction)
+        if member.bot:
+            raise UserFacingError(
+                f"{member.display_name} is a bot — bots are never muted or nudged about."
+            )
+        await self.members.unmute(gid, mid, member.id)
+        await reply_private(
+            interaction, f"Unmuted — {member.display_name} can show up in your digests again."
+        )
+
+    # --- privacy ------------------------------------------------------------------------------
+
+    @app_commands.command(name="export")
+    async def export(self, interaction: discord.Interaction) -> None:
+        """Get a JSON file of everything Rapport stores about you here."""
+        gid, mid = self._ids(interaction)
+        data = await self.privacy.export(gid, mid)
+        blob = json.dumps(data, indent=2, sort_keys=True).encode()
+        file = discord.File(io.BytesIO(blob), filename=f"rapport-export-{gid}-{mid}.json")
+        await reply_private(
+            interaction,
+            "Everything Rapport holds about you in this server (ids, times and counts — never "
+            "message text).",
+            file=file,
+        )
+
+    @app_commands.command(name="forget")
+    async def forget(self, interaction: discord.Interaction) -> None:
+        """Delete everything Rapport holds about you here and stop tracking you."""
+        gid, mid = self._ids(interaction)
+
+        async def confirmed() -> str:
+            await self.privacy.forget(gid, mid)
+            log.info("forgot a member on request in guild %s", gid)
+            return render.FORGOTTEN
+
+        view = ConfirmForget(mid, confirmed)
+        view.origin = interaction
+        await reply_private(interaction, render.FORGET_WARNING, view=view)
+
+    @app_commands.command(name="track")
+    async def track(self, interaction: discord.Interaction) -> None:
+        """Let Rapport track your interactions again, from now on."""
+        gid, mid = self._ids(interaction)
+        await self.members.track(gid, mid)
+        await reply_private(
+            interaction,
+            "Tracking is back on from now (nothing from before returns). `/rapport join` "
+            "starts digests too.",
+        )
+
+    @app_commands.command(name="help")
+    async def help(self, interaction: discord.Interaction) -> None:
+        """What Rapport does, every command, and what it stores about you."""
+        ids = await self._mention_ids(interaction.guild)
+        admin = bool(interaction.permissions.manage_guild)
+        await reply_private(interaction, embed=render.help_embed(ids, admin=admin))
+
+    async def _mention_ids(self, guild: discord.Guild | None) -> dict[str, int]:
+        """Synced command ids by name, fetched once (a sync keeps the ids of unchanged names)."""
+        if "rapport" not in self._command_ids:
+            try:
+                synced = await self.bot.tree.fetch_commands()
+                if not any(c.name == "rapport" for c in synced) and guild is not None:
+                    synced = await self.bot.tree.fetch_commands(guild=guild)
+            except discord.HTTPException:
+                log.warning("could not fetch the synced commands; /rapport help shows plain names")
+                return {}
+            self._command_ids = {
+                c.name: c.id for c in synced if c.type is discord.AppCommandType.chat_input
+            }
+        return self._command_ids
+
+    # --- context menu -------------------------------------------------------------------------
+
+    async def keep_in_touch(self, interaction: discord.Interaction, user: discord.User) -> None:
+        """Choose how often you want to keep in touch with this person."""
+        if interaction.guild_id is None:
+            raise app_commands.NoPrivateMessage()
+        gid, mid = self._ids(interaction)
+        if user.bot:
+            raise UserFacingError("That's a bot — Rapport keeps you in touch with people.")
+        if user.id == mid:
+            raise UserFacingError("That's you — pick someone else to keep in touch with.")
+        await self.members.ensure(gid)
+        name = user.display_name
+
+        async def picked(cadence: timedelta | None, label: str) -> str:
+            self.ledger.set_cadence(gid, mid, user.id, cadence)
+            if cadence is None:
+                return f"Cleared — Rapport goes back to your usual rhythm with {name}."
+            return f"Saved — Rapport will nudge you to keep in touch with {name}: {label.lower()}."
+
+        view = CadencePicker(mid, picked)
+        view.origin = interaction
+        await reply_private(
+            interaction, f"How often do you want to keep in touch with {name}?", view=view
+        )
+
+
+def _kinds(text: str | None) -> list[str] | None:
+    """The kinds option as a list ("all" means every kind); validation is the core's."""
+    if text is None:
+        return None
+    if text.strip().lower() == "all":
+        return list(NUDGE_KINDS)
+    return text.split(",")
+
+
+def _digest_lines(digest: Any) -> list[str] | None:
+    """The lines of a preview digest, or None when there is nothing to say."""
+    if digest is None:
+        return None
+    items = getattr(digest, "nudges", None) or getattr(digest, "items", None) or ()
+    lines = [getattr(n, "text", None) or str(n) for n in items]
+    return lines or None
+
+
+async def _settled(value: Any) -> Any:
+    """Await what a service answered when it is awaitable (services may be sync or async)."""
+    return await value if inspect.isawaitable(value) else value
+
+
+async def setup(bot: RapportBot) -> None:
+    """Load the member commands and the "Keep in touch" menu with the services they use."""
+    s = bot.services
+    privacy = Privacy(s.ledger, s.members, s.clock, getattr(s, "nudges", None))
+    await bot.add_cog(Members(bot, s.members, s.ledger, privacy, s.clock))
