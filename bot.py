@@ -16,18 +16,22 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import discord
 import yarl
 
 from cogs._bot import RapportBot
+from rapport.backfill import BackfillService
 from rapport.clock import Clock, system_clock
 from rapport.config import ConfigError, Settings, describe, load_settings
 from rapport.errors import StoreError
 from rapport.guilds import GuildService
+from rapport.leaderboard import LeaderboardService
 from rapport.ledger import Ledger
 from rapport.members import MemberService
+from rapport.outbox import NudgeService
 from rapport.persistence import FlushLoop
 from rapport.schedule import JobScheduler
 from rapport.services import Services
@@ -113,9 +117,15 @@ def build_services(settings: Settings, store: Store, clock: Clock = system_clock
     guilds = GuildService(store, settings)
     members = MemberService(store, settings, guilds, clock)
     ledger = Ledger(store, half_life=settings.tracking.half_life)
-    for service in (ledger, members, guilds):
+    leaderboard = LeaderboardService(store, settings, ledger, members, guilds, clock)
+    flusher.add_stager(leaderboard.stage)
+    backfill = BackfillService(store, ledger, clock)
+    for service in (ledger, members, guilds, backfill):
         flusher.add_stager(service.stage)
-    return Services(
+    nudges = NudgeService(store, settings, members, ledger, flusher, clock)
+    flusher.add_stager(nudges.stage)
+    scheduler.add("send_due_digests", nudges.scan, settings.schedule.nudge_scan)
+    services = Services(
         settings=settings,
         store=store,
         flusher=flusher,
@@ -124,7 +134,13 @@ def build_services(settings: Settings, store: Store, clock: Clock = system_clock
         guilds=guilds,
         members=members,
         ledger=ledger,
+        leaderboard=leaderboard,
+        backfill=backfill,
+        nudges=nudges,
     )
+    services.guild_loaders.append(nudges.ensure)
+    services.guild_loaders.append(leaderboard.ensure)
+    return services
 
 
 async def open_configured_store(settings: Settings) -> Store:
@@ -140,10 +156,12 @@ async def open_configured_store(settings: Settings) -> Store:
     return store
 
 
-async def start_bot(settings: Settings, store: Store, clock: Clock = system_clock) -> RapportBot:
+async def start_bot(
+    settings: Settings, store: Store, clock: Clock = system_clock, **options: Any
+) -> RapportBot:
     """Build the bot and log in (endpoints configured); the caller connects and closes it."""
     await configure_endpoints(settings)
-    bot = RapportBot(build_services(settings, store, clock))
+    bot = RapportBot(build_services(settings, store, clock), **options)
     try:
         await bot.login(settings.discord.token)  # runs setup_hook too
     except BaseException:

@@ -156,7 +156,7 @@ async def run_demo(seed: int = 7) -> int:
         settings = demo_settings(emulator, data_dir, community)
         store = open_store("tinydb", path=settings.storage.path)
         await store.open()
-        bot = await entry.start_bot(settings, store)
+        bot = await entry.start_bot(settings, store, guild_ready_timeout=0.05)
         connect = asyncio.create_task(bot.connect())
         try:
             await asyncio.wait_for(bot.wait_until_ready(), 15)

@@ -7,6 +7,7 @@ import json
 import logging
 import pkgutil
 from pathlib import Path
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -95,7 +96,8 @@ def error_message(error: Exception) -> str | None:
 class RapportBot(commands.AutoShardedBot):
     """The bot, built with the core's services (see discord.py's advanced_startup example)."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, **options: Any) -> None:
+        """`options` go to discord.py (tests shorten guild_ready_timeout, for example)."""
         settings = services.settings
         self.services = services
         super().__init__(
@@ -108,6 +110,7 @@ class RapportBot(commands.AutoShardedBot):
             shard_ids=list(settings.discord.shard_ids) if settings.discord.shard_ids else None,
             allowed_mentions=discord.AllowedMentions.none(),
             max_messages=1000,
+            **options,
         )
         self.commands_synced: bool | None = None
 

@@ -7,12 +7,11 @@ cannot add to /rapport; their core is rapport/privacy.py.
 
 from __future__ import annotations
 
-import inspect
 import io
 import json
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 import discord
 from discord import app_commands
@@ -22,12 +21,14 @@ from cogs import _embeds as render
 from cogs._bot import RapportBot
 from cogs._respond import reply_private
 from cogs._views import CadencePicker, ConfirmForget, Pages
+from rapport import nudges as rules
 from rapport.clock import Clock
 from rapport.config import NUDGE_KINDS
 from rapport.errors import UserFacingError
-from rapport.ledger import Ledger, period_keys
+from rapport.leaderboard import LeaderboardService
+from rapport.ledger import Ledger
 from rapport.members import MemberService
-from rapport.model import PairView
+from rapport.outbox import NudgeService
 from rapport.privacy import Privacy
 from rapport.timeparse import DURATION_HINT, parse_duration
 
@@ -35,20 +36,6 @@ log = logging.getLogger(__name__)
 
 STRONGEST = 30
 SHOWN = 10
-
-
-def drifting(pairs: list[PairView], now: datetime, drift_after: timedelta) -> list[PairView]:
-    """Relationships silent for drift_after and three usual gaps (or past a chosen cadence)."""
-    out = []
-    for p in pairs:
-        if p.last_contact is None or p.other_left or p.cadence is None:
-            continue
-        silent = now - p.last_contact
-        due = p.cadence_override if p.cadence_override else max(drift_after, 3 * p.usual_gap)
-        if silent >= due:
-            out.append(p)
-    out.sort(key=lambda p: -p.weight)
-    return out
 
 
 @app_commands.guild_only()
@@ -61,12 +48,16 @@ class Members(commands.GroupCog, group_name="rapport"):
         members: MemberService,
         ledger: Ledger,
         privacy: Privacy,
+        nudges: NudgeService,
+        board: LeaderboardService,
         clock: Clock,
     ) -> None:
         self.bot = bot
         self.members = members
         self.ledger = ledger
         self.privacy = privacy
+        self.nudges = nudges
+        self.board = board
         self.clock = clock
         self._command_ids: dict[str, int] = {}
         self.keep_menu = app_commands.ContextMenu(name="Keep in touch", callback=self.keep_in_touch)
@@ -95,17 +86,15 @@ class Members(commands.GroupCog, group_name="rapport"):
         assert interaction.guild_id is not None  # interaction_check refused DMs
         return interaction.guild_id, interaction.user.id
 
-    @property
-    def _nudges(self) -> Any:
-        return getattr(self.bot.services, "nudges", None)
+    @staticmethod
+    def _namer(guild: discord.Guild | None) -> Callable[[int], str]:
+        """Display names from the guild cache; a mention (rendered by the client) otherwise."""
 
-    @property
-    def _leaderboard(self) -> Any:
-        return getattr(self.bot.services, "leaderboard", None)
+        def name(member_id: int) -> str:
+            found = guild.get_member(member_id) if guild else None
+            return found.display_name if found else f"<@{member_id}>"
 
-    def _name(self, guild: discord.Guild | None, member_id: int) -> str:
-        found = guild.get_member(member_id) if guild else None
-        return found.display_name if found else f"<@{member_id}>"
+        return name
 
     # --- enrollment ---------------------------------------------------------------------------
 
@@ -118,10 +107,11 @@ class Members(commands.GroupCog, group_name="rapport"):
         closed = self.members.preferences(gid, mid).dms_closed
         await self.members.enroll(gid, mid)
         prefs = self.members.preferences(gid, mid)
+        digest = self.nudges.preview(gid, mid, now)
         preview = None
-        if self._nudges is not None:
-            digest = await _settled(self._nudges.preview(gid, mid, now))
-            preview = _digest_lines(digest)
+        if digest is not None and digest.items:
+            name = self._namer(interaction.guild)
+            preview = [_line(n, name, now) for n in digest.items]
         embed = render.welcome_embed(prefs, now, preview, dms_closed=closed)
         await reply_private(interaction, embed=embed)
 
@@ -145,26 +135,27 @@ class Members(commands.GroupCog, group_name="rapport"):
         now = self.clock()
         prefs = self.members.preferences(gid, mid)
         pairs = self.ledger.pairs_of(gid, mid, now=now)
+        by_other = {p.other_id: p for p in pairs}
+
+        def allowed(other: int) -> bool:
+            return other not in prefs.muted and self.members.is_tracked(gid, other)
+
         drift_after = self.bot.services.settings.nudges.drift_after
+        drifting = rules.drifting(pairs, now, drift_after, allowed)
+        drifting.sort(key=lambda n: -n.strength)
         position = None
-        if self._leaderboard is not None and prefs.on_leaderboard:
-            week, month = period_keys(now)
-            period = month if self.bot.services.settings.leaderboard.period == "month" else week
-            position = await _settled(self._leaderboard.position(gid, mid, period))
-        outcomes = None
-        if self._nudges is not None:
-            outcomes = await _settled(self._nudges.member_outcomes(gid, mid))
+        if prefs.on_leaderboard:
+            period = self.bot.services.settings.leaderboard.period
+            position = self.board.position(gid, mid, period)
         picture = render.Picture(
-            drifting=[
-                p for p in drifting(pairs, now, drift_after) if p.other_id not in prefs.muted
-            ][:SHOWN],
+            drifting=[by_other[n.about_id] for n in drifting[:SHOWN] if n.about_id in by_other],
             pending=self.ledger.pending_for(gid, mid, now)[-SHOWN * 2 :],
             strongest=pairs[:STRONGEST],
             position=position,
             on_leaderboard=prefs.on_leaderboard,
-            outcomes=outcomes,
+            outcomes=self.nudges.member_outcomes(gid, mid),
         )
-        pages = render.status_pages(picture, lambda m: self._name(interaction.guild, m))
+        pages = render.status_pages(picture, self._namer(interaction.guild))
         if len(pages) == 1:
             await reply_private(interaction, embed=pages[0])
             return
@@ -393,22 +384,14 @@ def _kinds(text: str | None) -> list[str] | None:
     return text.split(",")
 
 
-def _digest_lines(digest: Any) -> list[str] | None:
-    """The lines of a preview digest, or None when there is nothing to say."""
-    if digest is None:
-        return None
-    items = getattr(digest, "nudges", None) or getattr(digest, "items", None) or ()
-    lines = [getattr(n, "text", None) or str(n) for n in items]
-    return lines or None
-
-
-async def _settled(value: Any) -> Any:
-    """Await what a service answered when it is awaitable (services may be sync or async)."""
-    return await value if inspect.isawaitable(value) else value
+def _line(nudge: rules.Nudge, name: Callable[[int], str], now: datetime) -> str:
+    """One preview line, in the digest's own words, with its link."""
+    text = rules.describe(nudge, name, now)
+    return f"{text} [jump]({nudge.url})" if nudge.url else text
 
 
 async def setup(bot: RapportBot) -> None:
     """Load the member commands and the "Keep in touch" menu with the services they use."""
     s = bot.services
-    privacy = Privacy(s.ledger, s.members, s.clock, getattr(s, "nudges", None))
-    await bot.add_cog(Members(bot, s.members, s.ledger, privacy, s.clock))
+    privacy = Privacy(s.ledger, s.members, s.clock, s.nudges)
+    await bot.add_cog(Members(bot, s.members, s.ledger, privacy, s.nudges, s.leaderboard, s.clock))

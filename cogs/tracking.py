@@ -132,6 +132,11 @@ class Tracking(commands.Cog):
         self.ledger.member_left(payload.guild_id, payload.user.id)
 
     @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """A new gateway session: events may have been missed, so history read later fills in."""
+        self.ledger.live_restarted([g.id for g in self.bot.guilds])
+
+    @commands.Cog.listener()
     async def on_guild_join(self, guild: discord.Guild) -> None:
         """A new server: start its state."""
         await self.bot.services.open_guild(guild.id)

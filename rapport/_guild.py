@@ -119,6 +119,23 @@ def pending_add(
     return True
 
 
+def pending_clear(buf: bytearray, other: int, t: int) -> list[tuple[int, ...]]:
+    """Remove (in place) other's items not newer than t; returns the removed items."""
+    needle = other.to_bytes(8, "little")
+    gone = []
+    i = buf.find(needle)
+    while i != -1:
+        if i % _P == 0:
+            it = PENDING.unpack_from(buf, i)
+            if it[4] <= t:
+                gone.append(it)
+                del buf[i : i + _P]
+                i = buf.find(needle, i)
+                continue
+        i = buf.find(needle, i + 1)
+    return gone
+
+
 def pending_keep(buf: bytearray, drop: Any) -> tuple[bytearray, list[tuple[int, ...]]]:
     """Split a buffer into the items kept and the items `drop(item)` says go."""
     kept, gone = bytearray(), []

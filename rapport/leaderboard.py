@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -29,6 +29,7 @@ from rapport.config import Settings
 from rapport.guilds import GuildService
 from rapport.ledger import Ledger
 from rapport.members import MemberService
+from rapport.model import PeriodStats
 from rapport.scoring import ALL, Board, build_board, previous_period, sum_stats
 from rapport.store.base import Store
 from rapport.timeparse import Schedule
@@ -171,28 +172,40 @@ class LeaderboardService:
         period: str,
         teams: Mapping[str, Collection[int]] | None = None,
         *,
-        excluded: Collection[int] = (),
+        keep: Callable[[int], bool] | None = None,
     ) -> Board:
-        """The board of one period; `excluded` adds ids the caller knows are out (bots, gone)."""
-        out = self.excluded(guild_id) | set(excluded)
+        """The board of one period; `keep` says who may appear (the cog: still in the server).
+
+        Members who opted out or hid themselves are always left out.
+        """
         weights = self.settings.leaderboard.weights
+        previous: Mapping[int, PeriodStats] | None = None
+        before: str | None = None
         if period == ALL:
             months = [p for p in self.ledger.periods(guild_id) if "-W" not in p]
             stats = sum_stats([self.ledger.period_stats(guild_id, p) for p in months])
             pairs: dict[tuple[int, int], int] = {}
-            for p in months:
-                for pair, n in self.ledger.pair_counts(guild_id, p).items():
-                    pairs[pair] = max(pairs.get(pair, 0), n)
-            return build_board(ALL, stats, weights, teams=teams, pairs=pairs, excluded=out)
-        before = previous_period(period)
+            if teams:
+                for p in months:
+                    for pair, n in self.ledger.pair_counts(guild_id, p).items():
+                        pairs[pair] = max(pairs.get(pair, 0), n)
+        else:
+            stats = self.ledger.period_stats(guild_id, period)
+            before = previous_period(period)
+            previous = self.ledger.period_stats(guild_id, before) if before else None
+            pairs = dict(self.ledger.pair_counts(guild_id, period)) if teams else {}
+        out = self.excluded(guild_id)
+        if keep is not None:
+            seen = set(stats) | set(previous or ())
+            out |= {m for m in seen if not keep(m)}
         return build_board(
             period,
-            self.ledger.period_stats(guild_id, period),
+            stats,
             weights,
-            previous=self.ledger.period_stats(guild_id, before) if before else None,
+            previous=previous,
             previous_key=before,
             teams=teams,
-            pairs=self.ledger.pair_counts(guild_id, period) if teams else None,
+            pairs=pairs,
             excluded=out,
         )
 

@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from rapport import _pairs
-from rapport._guild import SHIFT, Guild, Recent, pending_add, pending_keep
+from rapport._guild import SHIFT, Guild, Recent, pending_add, pending_clear, pending_keep
 from rapport._ledger_reads import LedgerReads
 from rapport.model import Interaction, Kind, MessageFacts
 from rapport.store.base import Store
@@ -431,12 +431,12 @@ class Ledger(LedgerReads):
         counts as answered on the leaderboard.
         """
         buf = g.pending.get(member)
-        if not buf or other.to_bytes(8, "little") not in buf:
+        if not buf:
             return
-        kept, gone = pending_keep(buf, lambda it: it[0] == other and it[4] <= t)
+        gone = pending_clear(buf, other, t)
         if not gone:
             return
-        self._set_pending(g, member, kept)
+        self._set_pending(g, member, buf)
         if answer:
             for it in gone:
                 if it[1] in (_REPLY, _MENTION) and t - it[4] <= _ANSWER_WINDOW:

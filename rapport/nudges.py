@@ -22,7 +22,13 @@ from rapport.members import Preferences
 from rapport.model import FirstMessage, Kind, MemberActivity, Newcomer, PairView, PendingItem
 from rapport.model import jump_url as _jump_url
 
-DRIFTING, UNANSWERED, THANKS, SHARE, WELCOME = "drifting", "unanswered", "thanks", "share", "welcome"
+DRIFTING, UNANSWERED, THANKS, SHARE, WELCOME = (
+    "drifting",
+    "unanswered",
+    "thanks",
+    "share",
+    "welcome",
+)
 REMINDER = "reminder"
 RANK = {UNANSWERED: 0, THANKS: 1, DRIFTING: 2, WELCOME: 3, SHARE: 4, REMINDER: 0}
 """Issue 5's order: unanswered > thanks-back > drifting > welcome > share."""
@@ -356,7 +362,11 @@ def describe(nudge: Nudge, name_of: Callable[[int], str], now: datetime) -> str:
     ago = human_duration(now - nudge.at)
     where = f"<#{nudge.channel_id}>" if nudge.channel_id else "the server"
     if nudge.kind == DRIFTING:
-        gap = f" — you used to talk every ~{human_duration(nudge.usual_gap)}" if nudge.usual_gap else ""
+        gap = (
+            f" — you used to talk every ~{human_duration(nudge.usual_gap)}"
+            if nudge.usual_gap
+            else ""
+        )
         return f"You haven't talked with {who} in {ago}{gap}."
     if nudge.kind == UNANSWERED:
         verb = {

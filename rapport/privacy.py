@@ -8,7 +8,6 @@ nobody is nudged about them again. docs/privacy.md is the statement members read
 
 from __future__ import annotations
 
-import inspect
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -24,18 +23,13 @@ NOT_STORED = (
 
 
 class NudgeState(Protocol):
-    """The part of the nudge service privacy needs (rapport/nudges.py provides it)."""
+    """The part of the nudge service privacy needs (rapport.outbox.NudgeService)."""
 
-    def member_outcomes(self, guild_id: int, member_id: int) -> Any:
+    def member_outcomes(self, guild_id: int, member_id: int) -> dict[str, int]:
         """How many nudges were sent to the member and how many they acted on."""
 
-    def forget_member(self, guild_id: int, member_id: int) -> Any:
+    def forget_member(self, guild_id: int, member_id: int) -> None:
         """Drop every nudge record for or about the member."""
-
-
-async def _settled(value: Any) -> Any:
-    """The value, awaited when the service answered with an awaitable."""
-    return await value if inspect.isawaitable(value) else value
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -86,7 +80,7 @@ class Privacy:
             "nudges": None,
         }
         if self.nudges is not None:
-            out["nudges"] = await _settled(self.nudges.member_outcomes(guild_id, member_id))
+            out["nudges"] = self.nudges.member_outcomes(guild_id, member_id)
         return out
 
     async def forget(self, guild_id: int, member_id: int) -> None:
@@ -99,4 +93,4 @@ class Privacy:
         self.ledger.forget_member(guild_id, member_id)
         await self.members.opt_out(guild_id, member_id)
         if self.nudges is not None:
-            await _settled(self.nudges.forget_member(guild_id, member_id))
+            self.nudges.forget_member(guild_id, member_id)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from rapport.backfill import BackfillService
 from rapport.clock import Clock
 from rapport.config import Settings
 from rapport.guilds import GuildService
+from rapport.leaderboard import LeaderboardService
 from rapport.ledger import Ledger
 from rapport.members import MemberService
+from rapport.outbox import NudgeService
 from rapport.persistence import FlushLoop
 from rapport.schedule import JobScheduler
 from rapport.store.base import Store
@@ -29,11 +32,15 @@ class Services:
     guilds: GuildService
     members: MemberService
     ledger: Ledger
+    leaderboard: LeaderboardService
+    backfill: BackfillService
+    nudges: NudgeService
     guild_loaders: list[GuildLoader] = field(default_factory=list)
 
     async def open_guild(self, guild_id: int) -> None:
         """Load one guild's state into every service (idempotent; called when a guild appears)."""
         await self.members.ensure(guild_id)
         await self.ledger.load_guild(guild_id)
+        await self.backfill.ensure(guild_id)
         for load in self.guild_loaders:
             await load(guild_id)

@@ -82,7 +82,7 @@ class Sandbox:
         storage = self.settings.storage
         self.store = open_store(storage.backend, path=Path(storage.path), dsn=storage.dsn)
         await self.store.open()
-        self.bot = await entry.start_bot(self.settings, self.store)
+        self.bot = await entry.start_bot(self.settings, self.store, guild_ready_timeout=0.05)
         self._connect = asyncio.create_task(self.bot.connect(), name="sandbox: bot.connect")
         ready = asyncio.create_task(self.bot.wait_until_ready())
         done, _ = await asyncio.wait(

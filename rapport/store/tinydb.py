@@ -19,12 +19,18 @@ Files beside ``path`` (e.g. ``data/rapport.json``):
   compaction, so restoring it loses nothing that was flushed.
 - ``rapport.json.lock``: held (flock) while a process, or its compaction, uses the store.
 
+put() serialises the document at once (orjson, about 1 µs): a value JSON can't hold fails there
+with TypeError, later changes to the caller's dict don't leak in, and flush() only joins bytes in
+a worker thread, CHUNK records at a time so the event loop gets the GIL back in between.
+
 Compaction folds the journals into a new snapshot when they outgrow max(64 MiB, snapshot) and on
-close; large ones run in a child process so the event loop is not stalled by the GIL.
+close; stores over PROCESS_COMPACTION_BYTES are compacted by a child process, since parsing and
+dumping hundreds of MiB in one orjson call would hold the GIL for seconds.
 
 The store keeps no image of the tables: ``open()`` reads everything once and ``load()`` hands each
 (table, guild) out and forgets it. Loading the same (table, guild) again, or one that a flush has
-touched since it was read, re-reads the files in a thread: slow, but correct.
+touched since it was read, re-reads the files (in a thread, or a child process for big stores):
+slow, but correct. Services are expected to load each (table, guild) once and keep it.
 
 Documents hold ids, kinds, counts and times only, never message text; the store cannot check
 that, so every service that writes here must keep to it.
@@ -266,7 +272,7 @@ def _replay_journal(file: Path, state: State, info: _ReadInfo, only: Pair | None
 def _apply(state: State, op: dict[str, Any], only: Pair | None) -> None:
     if "drop_guild" in op:
         guild = op["drop_guild"]
-        for pair in [p for p in state if p[1] == guild]:
+        for pair in [p for p in state if p[1] == guild and p[0] != CLAIMS]:
             del state[pair]
         return
     pair = (op["t"], op["g"])
@@ -394,6 +400,7 @@ class _Batch:
         return len(self.drops) + sum(len(d) for d in self.docs.values())
 
     def overlay(self, pair: Pair, base: dict[str, Doc]) -> dict[str, Doc]:
+        """``base`` as this batch leaves it."""
         if pair[1] in self.drops:
             base = {}
         for key, data in self.docs.get(pair, {}).items():
@@ -405,7 +412,7 @@ class _Batch:
 
     def merge_newer(self, newer: _Batch) -> None:
         """Put back a batch whose flush failed, under the changes staged since."""
-        for pair in [p for p in self.docs if p[1] in newer.drops]:
+        for pair in [p for p in self.docs if p[1] in newer.drops and p[0] != CLAIMS]:
             del self.docs[pair]
         for pair, docs in newer.docs.items():
             self.docs.setdefault(pair, {}).update(docs)
@@ -521,10 +528,10 @@ class TinyDBStore(Store):
                 await self.compact()
         finally:
             self._closed = True
+            self._executor.shutdown(wait=True)  # before closing the fd it may still write to
             if self._journal_fd is not None:
                 os.close(self._journal_fd)
                 self._journal_fd = None
-            self._executor.shutdown(wait=True)
             self._release_lock()
 
     # --- reading
@@ -579,7 +586,7 @@ class TinyDBStore(Store):
         if self._closed:
             raise StoreError(f"{self.path} is closed")
         staged = self._staged.docs
-        for pair in [p for p in staged if p[1] == guild_id]:
+        for pair in [p for p in staged if p[1] == guild_id and p[0] != CLAIMS]:
             del staged[pair]
         self._staged.drops.add(guild_id)
         self._guilds.discard(guild_id)
@@ -659,6 +666,14 @@ class TinyDBStore(Store):
             self._journal_fd = fd
         return self._journal_fd
 
+    def _rotate_journal(self) -> int:
+        """Close the journal being appended to; the next flush starts the next one."""
+        if self._journal_fd is not None:
+            os.close(self._journal_fd)
+            self._journal_fd = None
+        self._journal_no += 1
+        return self._journal_no - 1
+
     # --- compaction
 
     async def _compact_in_background(self) -> None:
@@ -671,11 +686,10 @@ class TinyDBStore(Store):
         """Start a new journal and fold the old ones into a new snapshot, off the event loop."""
         async with self._compact_lock:
             async with self._flush_lock:
-                through = self._journal_no
-                if self._journal_fd is not None:
-                    os.close(self._journal_fd)
-                    self._journal_fd = None
-                self._journal_no += 1
+                # On the writer thread: a write left running by a cancelled flush finishes first.
+                through = await asyncio.get_running_loop().run_in_executor(
+                    self._executor, self._rotate_journal
+                )
                 size, self._uncompacted = self._snapshot_bytes + self._uncompacted, 0
             try:
                 if size < PROCESS_COMPACTION_BYTES:

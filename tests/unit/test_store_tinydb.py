@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,8 @@ async def opened(path: Path, **kwargs: int) -> TinyDBStore:
 def abandon(store: TinyDBStore) -> None:
     """Let go of the files as a killed process would: no flush, no compaction."""
     store._closed = True
+    if store._autoflush is not None:
+        store._autoflush.cancel()
     for name in ("_journal_fd", "_lock_fd"):
         fd = getattr(store, name)
         if fd is not None:
@@ -264,4 +267,41 @@ async def test_store_names_are_reserved(tmp_path: Path, table: str, doc: dict[st
     store = await opened(tmp_path / "rapport.json")
     with pytest.raises(ValueError, match="_"):
         store.put(table, 10, "1", doc)
+    await store.close()
+
+
+async def test_journal_from_a_newer_rapport_is_refused(tmp_path: Path) -> None:
+    """A journal written with a newer schema is not replayed by older code."""
+    path = tmp_path / "rapport.json"
+    journal(path, 1).write_bytes(b'{"journal": 1, "schema": 2}\n')
+    with pytest.raises(StoreError, match="journal schema 2"):
+        await opened(path)
+
+
+async def test_leftovers_of_a_killed_compaction_are_ignored_then_removed(tmp_path: Path) -> None:
+    """A temp snapshot from a compaction killed before its rename changes nothing and is cleaned."""
+    path = tmp_path / "rapport.json"
+    await two_flushed_batches(path)
+    leftover = path.with_name("rapport.json.tmp.999999")
+    leftover.write_bytes(b'{"pairs": {"1": {"_g": 10, "_k": "half')
+    store = await opened(path)
+    assert await store.load("pairs", 10) == {"1": PAIR, "2": PAIR}
+    await store.close()
+    assert not leftover.exists()
+
+
+async def test_autoflush_persists_without_an_explicit_flush(tmp_path: Path) -> None:
+    """With autoflush started, staged changes reach the journal on their own."""
+    path = tmp_path / "rapport.json"
+    store = await opened(path)
+    store.flush_interval = 0.01
+    await store.start_autoflush()
+    store.put("pairs", 10, "1", PAIR)
+    for _ in range(500):
+        if not store._staged and store._inflight is None:
+            break
+        await asyncio.sleep(0.01)
+    abandon(store)
+    store = await opened(path)
+    assert await store.load("pairs", 10) == {"1": PAIR}
     await store.close()

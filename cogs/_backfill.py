@@ -1,0 +1,136 @@
+"""Read a guild's history through the API (discord.py paces the requests) into the ledger.
+
+Each page of up to 100 messages is recorded and marked in one synchronous call, so a flush never
+sees half a page, a second run skips what is marked, and a restart resumes where reading stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+import discord
+
+from cogs._facts import message_facts
+from rapport.backfill import BackfillJob, BackfillService
+from rapport.guilds import GuildService
+from rapport.ledger import Ledger
+from rapport.members import MemberService
+
+log = logging.getLogger(__name__)
+
+PAGE = 100
+Progress = Callable[[BackfillJob, int, int], Awaitable[None]]
+Readable = discord.TextChannel | discord.Thread
+
+
+async def readable_channels(guild: discord.Guild) -> list[Readable]:
+    """Text channels and threads (active and archived) whose history the bot may read."""
+    me = guild.me
+    channels: list[Readable] = []
+    for channel in guild.text_channels:
+        perms = channel.permissions_for(me)
+        if not (perms.view_channel and perms.read_message_history):
+            continue
+        channels.append(channel)
+        try:
+            async for thread in channel.archived_threads(limit=None):
+                channels.append(thread)
+        except discord.HTTPException as exc:
+            log.info("cannot list archived threads of #%s: %s", channel.name, exc)
+    channels.extend(t for t in guild.threads if t not in channels)
+    return channels
+
+
+async def backfill_guild(
+    guild: discord.Guild,
+    service: BackfillService,
+    ledger: Ledger,
+    members: MemberService,
+    guilds: GuildService,
+    progress: Progress | None = None,
+) -> BackfillJob:
+    """Read the job's window in every readable channel, then mark the job finished."""
+    channels = await readable_channels(guild)
+    for done, channel in enumerate(channels, start=1):
+        job = service.job(guild.id)
+        assert job is not None
+        if channel.id not in job.channels_done:
+            await _read_channel(guild, channel, service, ledger, members, guilds)
+            service.channel_done(guild.id, channel.id)
+        if progress is not None:
+            await progress(service.job(guild.id), done, len(channels))  # type: ignore[arg-type]
+    return service.finish(guild.id)
+
+
+async def _read_channel(
+    guild: discord.Guild,
+    channel: Readable,
+    service: BackfillService,
+    ledger: Ledger,
+    members: MemberService,
+    guilds: GuildService,
+) -> None:
+    after = service.resume_point(guild.id, channel.id)
+    page: list[discord.Message] = []
+
+    def record() -> None:
+        nonlocal after
+        facts = [f for m in page if (f := message_facts(m, members, guilds)) is not None]
+        ledger.record_history(guild.id, channel.id, facts, after + 1, page[-1].id)
+        service.read(guild.id, len(page))
+        after = page[-1].id
+        page.clear()
+
+    try:
+        async for message in channel.history(
+            limit=None, after=discord.Object(after), oldest_first=True
+        ):
+            page.append(message)
+            if len(page) == PAGE:
+                record()
+    except discord.Forbidden:
+        log.info("no access to the history of %s; skipping it", channel.name)
+    if page:
+        record()
+
+
+async def backfill_command(
+    interaction: discord.Interaction, days: int, bot: discord.Client
+) -> None:
+    """The body of /rapport-admin backfill: start, then report progress by editing the answer."""
+    s = bot.services  # type: ignore[attr-defined]
+    guild = interaction.guild
+    assert guild is not None
+    job = s.backfill.start(guild.id, days)  # UserFacingError on a bad range or a running job
+    await interaction.response.send_message(
+        f"Reading the last {days} days of history…", ephemeral=True
+    )
+    last_edit = 0.0
+
+    async def progress(job: BackfillJob, done: int, total: int) -> None:
+        nonlocal last_edit
+        now = asyncio.get_running_loop().time()
+        if done < total and now - last_edit < 2:
+            return
+        last_edit = now
+        # An answer 15 minutes old can't be edited any more; the backfill carries on regardless.
+        with contextlib.suppress(discord.HTTPException):
+            await interaction.edit_original_response(
+                content=f"Reading history: {done}/{total} channels, {job.messages:,} messages."
+            )
+
+    job = await backfill_guild(guild, s.backfill, s.ledger, s.members, s.guilds, progress)
+    await s.flusher.flush()
+    try:
+        await interaction.edit_original_response(
+            content=(
+                f"Backfill done: {job.messages:,} messages from the last {days} days read into "
+                f"{s.ledger.pair_count(guild.id):,} relationships. Running it again is safe: "
+                "nothing is counted twice."
+            )
+        )
+    except discord.HTTPException:
+        log.info("backfill of %s finished after its answer expired", guild.name)

@@ -1,0 +1,155 @@
+"""The leaderboard's Discord face: the embed, the card attachment, and roles turned into teams.
+
+Shared by the scheduled post and /leaderboard so both read the same.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+
+import discord
+
+from rapport.card import render_card
+from rapport.scoring import Board, period_label
+
+COLOR = 0xF2C14E
+_FIELD = 1024
+
+
+def card_filename(period: str) -> str:
+    """The attachment's name (the embed's image points at it)."""
+    return f"leaderboard-{period}.png"
+
+
+def _clip(lines: Sequence[str], limit: int = _FIELD) -> str:
+    """Join lines, dropping the tail (with a note) to stay under Discord's field limit."""
+    out: list[str] = []
+    used = 0
+    for i, line in enumerate(lines):
+        more = f"… and {len(lines) - i} more"
+        if used + len(line) + 1 > limit - len(more) - 1:
+            out.append(more)
+            break
+        out.append(line)
+        used += len(line) + 1
+    return "\n".join(out)
+
+
+def names_for(guild: discord.Guild, board: Board) -> dict[int, str]:
+    """Display names of everyone the board mentions (members not in the cache stay out)."""
+    ids = {s.member_id for s in board.standings}
+    if board.most_improved is not None:
+        ids.add(board.most_improved.member_id)
+    out = {}
+    for mid in ids:
+        member = guild.get_member(mid)
+        if member is not None:
+            out[mid] = member.display_name
+    return out
+
+
+def _name(names: Mapping[int, str], member_id: int) -> str:
+    return discord.utils.escape_markdown(names.get(member_id, f"member {member_id}"))
+
+
+def embed(
+    board: Board,
+    names: Mapping[int, str],
+    *,
+    top: int,
+    team: str | None = None,
+    with_card: bool = True,
+) -> discord.Embed:
+    """Top members with movement, team standings, most improved and most connected."""
+    title = f"Leaderboard — {period_label(board.period)}"
+    if team:
+        title += f" · {team}"
+    has_prev = board.previous is not None
+    lines = []
+    for s in board.top(top):
+        move = s.movement(has_prev)
+        lines.append(
+            f"`{s.rank:>2}.` **{_name(names, s.member_id)}** · {s.score:.1f}"
+            + (f" {move}" if move else "")
+        )
+    description = "\n".join(lines) or "Nobody has a score for this period yet."
+    out = discord.Embed(title=title, description=description, color=COLOR)
+    if board.teams:
+        out.add_field(
+            name="Teams (mean score · taking part)",
+            value=_clip(
+                [
+                    f"{t.rank}. **{discord.utils.escape_markdown(t.name)}** · {t.score:.1f} · "
+                    f"{t.active}/{t.size} ({t.participation:.0%})"
+                    for t in board.teams
+                ]
+            ),
+            inline=False,
+        )
+    if board.most_improved is not None:
+        s = board.most_improved
+        out.add_field(
+            name="Most improved",
+            value=f"{_name(names, s.member_id)} · {s.previous_score:.1f} → {s.score:.1f}"
+            f" ({s.movement(has_prev)})",
+            inline=True,
+        )
+    if board.most_connected is not None:
+        t = board.most_connected
+        out.add_field(
+            name="Most connected team",
+            value=f"{discord.utils.escape_markdown(t.name)} · {t.cross_links} links with "
+            "other teams",
+            inline=True,
+        )
+    if with_card:
+        out.set_image(url=f"attachment://{card_filename(board.period)}")
+    out.set_footer(text=board.formula)
+    return out
+
+
+def card(board: Board, names: Mapping[int, str], *, top: int) -> bytes:
+    """The PNG card (call it off the event loop: drawing takes a few tens of ms)."""
+    return render_card(board, names, top=top)
+
+
+def attachment(board: Board, png: bytes) -> discord.File:
+    """The card as the file the embed's image points at."""
+    return discord.File(io.BytesIO(png), filename=card_filename(board.period))
+
+
+def find_role(guild: discord.Guild, spec: str | int) -> discord.Role | None:
+    """A role by id, or by name (case-insensitive, "@" optional)."""
+    if isinstance(spec, int) or (isinstance(spec, str) and spec.isdigit()):
+        return guild.get_role(int(spec))
+    wanted = spec.lstrip("@").casefold()
+    return next((r for r in guild.roles if r.name.casefold() == wanted), None)
+
+
+def resolve_teams(guild: discord.Guild, specs: Sequence[str | int]) -> dict[str, set[int]]:
+    """Configured team roles as {role name: member ids}, bots left out; unknown roles skipped."""
+    out: dict[str, set[int]] = {}
+    for spec in specs:
+        role = find_role(guild, spec)
+        if role is not None:
+            out[role.name] = {m.id for m in role.members if not m.bot}
+    return out
+
+
+def find_channel(guild: discord.Guild, spec: str | int) -> discord.TextChannel | None:
+    """The leaderboard channel by id or by name ("#" optional)."""
+    if isinstance(spec, int) or (isinstance(spec, str) and spec.isdigit()):
+        found = guild.get_channel(int(spec))
+        return found if isinstance(found, discord.TextChannel) else None
+    wanted = spec.lstrip("#").casefold()
+    return next((c for c in guild.text_channels if c.name.casefold() == wanted), None)
+
+
+NEEDED = ("view_channel", "send_messages", "embed_links", "attach_files")
+
+
+def missing_permissions(channel: discord.TextChannel) -> list[str]:
+    """What the bot lacks to post the board in a channel."""
+    perms = channel.permissions_for(channel.guild.me)
+    return [p.replace("_", " ") for p in NEEDED if not getattr(perms, p)]

@@ -1,0 +1,301 @@
+"""/rapport-admin ...: set Rapport up for a server and see how it is doing, in totals only.
+
+Discord's default permission (Manage Server) is only a hint admins can change, so every
+command checks the permission in code too. Nothing here shows one member's data.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from cogs import _embeds as render
+from cogs._bot import RapportBot
+from cogs._respond import reply_private
+from rapport.errors import UserFacingError
+from rapport.guilds import GuildPolicy, GuildService
+from rapport.leaderboard import LeaderboardService
+from rapport.ledger import Ledger
+from rapport.members import MemberService
+from rapport.outbox import NudgeService
+
+log = logging.getLogger(__name__)
+
+ROLE_MENTION = re.compile(r"<@&(\d+)>")
+MAX_TEAMS = 10
+NO_TEAMS = ("none", "off", "clear")
+# What the leaderboard needs in its channel.
+POST_PERMISSIONS = ("view_channel", "send_messages", "embed_links", "attach_files")
+# What tracking and backfill need in every tracked channel.
+READ_PERMISSIONS = ("view_channel", "read_message_history")
+
+
+def owner_or_manage_guild() -> Any:
+    """Allow the bot's owners anywhere and members with Manage Server in their server."""
+
+    async def predicate(interaction: discord.Interaction) -> bool:
+        if interaction.permissions.manage_guild or await interaction.client.is_owner(
+            interaction.user
+        ):
+            return True
+        raise app_commands.MissingPermissions(["manage_guild"])
+
+    return app_commands.check(predicate)
+
+
+def _missing(perms: discord.Permissions, needed: tuple[str, ...]) -> list[str]:
+    return [p.replace("_", " ").title() for p in needed if not getattr(perms, p)]
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class Admin(commands.GroupCog, group_name="rapport-admin"):
+    """Set Rapport up for this server and see how it is doing."""
+
+    def __init__(
+        self,
+        bot: RapportBot,
+        guilds: GuildService,
+        members: MemberService,
+        ledger: Ledger,
+        nudges: NudgeService,
+        board: LeaderboardService,
+    ) -> None:
+        self.bot = bot
+        self.guilds = guilds
+        self.members = members
+        self.ledger = ledger
+        self.nudges = nudges
+        self.board = board
+        super().__init__()
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Refuse DMs: Discord hides guild-only commands there, but an old client may not."""
+        if interaction.guild_id is None or interaction.guild is None:
+            raise app_commands.NoPrivateMessage()
+        await self.members.ensure(interaction.guild_id)
+        return True
+
+    @staticmethod
+    def _guild(interaction: discord.Interaction) -> discord.Guild:
+        assert interaction.guild is not None  # interaction_check refused DMs
+        return interaction.guild
+
+    @app_commands.command(name="setup")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    @app_commands.describe(
+        leaderboard_channel="Where the weekly leaderboard is posted",
+        enrollment="opt-in: members /rapport join; opt-out: everyone gets digests until they leave",
+        teams="Team roles, comma-separated (@Design, @Eng or role names); “none” for no teams",
+        timezone="The server's default time zone (IANA, e.g. Europe/Paris)",
+    )
+    async def setup(
+        self,
+        interaction: discord.Interaction,
+        leaderboard_channel: discord.TextChannel | None = None,
+        enrollment: Literal["opt-in", "opt-out"] | None = None,
+        teams: str | None = None,
+        timezone: str | None = None,
+    ) -> None:
+        """Choose the leaderboard channel, enrollment mode, team roles and default time zone."""
+        guild = self._guild(interaction)
+        changes: dict[str, Any] = {}
+        if leaderboard_channel is not None:
+            missing = _missing(leaderboard_channel.permissions_for(guild.me), POST_PERMISSIONS)
+            if missing:
+                raise UserFacingError(
+                    f"I can't post in {leaderboard_channel.mention}: I'm missing "
+                    f"{', '.join(missing)} there. Give Rapport those permissions in the "
+                    "channel's settings, or pick another channel."
+                )
+            changes["leaderboard_channel"] = leaderboard_channel.id
+        if enrollment is not None:
+            changes["enrollment"] = enrollment
+        if teams is not None:
+            changes["teams"] = _team_roles(guild, teams)
+        if timezone is not None:
+            changes["timezone"] = timezone.strip()
+        if changes:
+            await self.guilds.update(guild.id, **changes)
+        lines = _policy_lines(guild, self.guilds.policy(guild.id))
+        await reply_private(
+            interaction, embed=render.guild_settings_embed(lines, changed=bool(changes))
+        )
+
+    @setup.autocomplete("timezone")
+    async def _timezone_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return render.zone_choices(current)
+
+    @app_commands.command(name="exclude-channel")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    @app_commands.describe(channel="Stop tracking interactions here (its threads included)")
+    async def exclude_channel(
+        self, interaction: discord.Interaction, channel: discord.TextChannel
+    ) -> None:
+        """Stop tracking interactions in a channel, from now on."""
+        guild = self._guild(interaction)
+        if channel.id in self.guilds.policy(guild.id).excluded_channels:
+            raise UserFacingError(f"{channel.mention} is already excluded.")
+        await self.guilds.exclude_channels(guild.id, [channel.id])
+        await reply_private(
+            interaction,
+            f"Rapport no longer tracks {channel.mention} (nor its threads). What it recorded "
+            "before stays until it fades; `/rapport-admin include-channel` undoes this.",
+        )
+
+    @app_commands.command(name="include-channel")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    @app_commands.describe(channel="Track interactions here again")
+    async def include_channel(
+        self, interaction: discord.Interaction, channel: discord.TextChannel
+    ) -> None:
+        """Track interactions in an excluded channel again."""
+        guild = self._guild(interaction)
+        own = self.guilds.get(guild.id).excluded_channels
+        if channel.id not in own:
+            if channel.id in self.guilds.policy(guild.id).excluded_channels:
+                raise UserFacingError(
+                    f"{channel.mention} is excluded in Rapport's config file "
+                    "([tracking] ignore_channels); the bot's operator can change that."
+                )
+            raise UserFacingError(f"{channel.mention} isn't excluded — Rapport tracks it already.")
+        await self.guilds.exclude_channels(guild.id, [channel.id], exclude=False)
+        await reply_private(interaction, f"Rapport tracks {channel.mention} again, from now on.")
+
+    @app_commands.command(name="stats")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def stats(self, interaction: discord.Interaction) -> None:
+        """See server totals — engagement, digests, acted-on rate — and what needs fixing."""
+        guild = self._guild(interaction)
+        gid = guild.id
+        humans = [m.id for m in guild.members if not m.bot]
+        figures = self.nudges.guild_stats(gid)
+        rows = [
+            ("Members tracked", str(len(self.ledger.members(gid)))),
+            ("Enrolled in digests", str(len(self.members.enrolled_members(gid, humans)))),
+            ("Pairs who interacted", str(self.ledger.pair_count(gid))),
+            ("Interactions recorded", str(self.ledger.interactions_total(gid))),
+            ("Digests sent", str(figures["digests_sent"])),
+            ("Nudges sent", str(figures["nudges_sent"])),
+            ("Nudges acted on", str(figures["acted_on"])),
+            ("Acted-on rate", f"{figures['acted_on_rate']:.0%}" if figures["nudges_sent"] else "—"),
+            ("Members with DMs closed", str(figures["dms_closed"])),
+        ]
+        problems = self._problems(guild)
+        await reply_private(interaction, embed=render.stats_embed(rows, problems))
+
+    def _problems(self, guild: discord.Guild) -> list[str]:
+        """What stops Rapport from working fully here, in words an admin can act on."""
+        out = []
+        intents = self.bot.intents
+        if not intents.message_content:
+            out.append(
+                "The Message Content intent is off: thanks and shares aren't recognised "
+                "(turn it on in the Developer Portal and set [discord] message_content = true)."
+            )
+        if not intents.members:
+            out.append(
+                "The Server Members intent is off: joins aren't seen, so welcome nudges are off "
+                "(turn it on in the Developer Portal and set [discord] members_intent = true)."
+            )
+        policy = self.guilds.policy(guild.id)
+        unreadable = [
+            c.mention
+            for c in guild.text_channels
+            if not policy.ignores_channel(c.id, c.name)
+            and _missing(c.permissions_for(guild.me), READ_PERMISSIONS)
+        ]
+        if unreadable:
+            shown = ", ".join(unreadable[:10]) + (" …" if len(unreadable) > 10 else "")
+            out.append(f"I can't read {shown} (View Channel / Read Message History).")
+        out += _leaderboard_problems(guild, policy)
+        problem = self.board.problem(guild.id)
+        if problem:
+            out.append(f"The last leaderboard post failed: {problem}")
+        return out
+
+    @app_commands.command(name="sync")
+    @owner_or_manage_guild()
+    @app_commands.checks.cooldown(1, 60.0, key=lambda i: i.guild_id)
+    async def sync(self, interaction: discord.Interaction) -> None:
+        """Re-sync Rapport's slash commands with Discord (after an update)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        count = await self.bot.sync_commands()
+        log.info("commands re-synced by request from guild %s", interaction.guild_id)
+        await reply_private(interaction, f"Synced {count} commands with Discord.")
+
+
+def _team_roles(guild: discord.Guild, text: str) -> tuple[int, ...]:
+    """Role ids from "@Design, Eng, 1234"; a name or id that matches no role is refused."""
+    if text.strip().lower() in NO_TEAMS:
+        return ()
+    ids: list[int] = []
+    for raw in (part.strip() for part in text.split(",")):
+        if not raw:
+            continue
+        match = ROLE_MENTION.fullmatch(raw)
+        role = None
+        if match or raw.isdigit():
+            role = guild.get_role(int(match[1] if match else raw))
+        else:
+            name = raw.lstrip("@").lower()
+            role = next((r for r in guild.roles if r.name.lower() == name), None)
+        if role is None or role.is_default():
+            raise UserFacingError(f"“{raw}” isn't a role in this server (use @Role or its name).")
+        if role.id not in ids:
+            ids.append(role.id)
+    if not ids:
+        raise UserFacingError("Name at least one team role, or “none” for no teams.")
+    if len(ids) > MAX_TEAMS:
+        raise UserFacingError(f"At most {MAX_TEAMS} teams.")
+    return tuple(ids)
+
+
+def _leaderboard_channel(guild: discord.Guild, ref: str | int) -> discord.TextChannel | None:
+    if isinstance(ref, int) or str(ref).isdigit():
+        found = guild.get_channel(int(ref))
+        return found if isinstance(found, discord.TextChannel) else None
+    return discord.utils.get(guild.text_channels, name=str(ref).lstrip("#"))
+
+
+def _leaderboard_problems(guild: discord.Guild, policy: GuildPolicy) -> list[str]:
+    channel = _leaderboard_channel(guild, policy.leaderboard_channel)
+    if channel is None:
+        return [
+            f"The leaderboard channel ({policy.leaderboard_channel}) doesn't exist: choose one "
+            "with /rapport-admin setup."
+        ]
+    missing = _missing(channel.permissions_for(guild.me), POST_PERMISSIONS)
+    if missing:
+        return [f"I can't post the leaderboard in {channel.mention}: missing {', '.join(missing)}."]
+    return []
+
+
+def _policy_lines(guild: discord.Guild, policy: GuildPolicy) -> list[str]:
+    channel = _leaderboard_channel(guild, policy.leaderboard_channel)
+    where = channel.mention if channel else f"{policy.leaderboard_channel} (not found)"
+    teams = [
+        (r.mention if (r := guild.get_role(t) if isinstance(t, int) else None) else str(t))
+        for t in policy.teams
+    ]
+    excluded = [f"<#{c}>" for c in sorted(policy.excluded_channels)]
+    return [
+        f"**Leaderboard channel:** {where}",
+        f"**Enrollment:** {policy.enrollment}",
+        f"**Teams:** {', '.join(teams) or 'none'}",
+        f"**Default time zone:** {policy.zone.key}",
+        f"**Excluded channels:** {', '.join(excluded) or 'none'}",
+    ]
+
+
+async def setup(bot: RapportBot) -> None:
+    """Load the admin commands with the services whose totals they show."""
+    s = bot.services
+    await bot.add_cog(Admin(bot, s.guilds, s.members, s.ledger, s.nudges, s.leaderboard))
