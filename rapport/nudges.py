@@ -356,11 +356,16 @@ def human_duration(delta: timedelta) -> str:
     return humanize.naturaldelta(timedelta(days=round(days)))
 
 
-def describe(nudge: Nudge, name_of: Callable[[int], str], now: datetime) -> str:
+def describe(
+    nudge: Nudge,
+    name_of: Callable[[int], str],
+    now: datetime,
+    channel_of: Callable[[int], str] = lambda c: f"<#{c}>",
+) -> str:
     """One digest line in plain words (names resolved by the caller, links added by it)."""
     who = name_of(nudge.about_id) if nudge.about_id is not None else ""
     ago = human_duration(now - nudge.at)
-    where = f"<#{nudge.channel_id}>" if nudge.channel_id else "the server"
+    where = channel_of(nudge.channel_id) if nudge.channel_id else "the server"
     if nudge.kind == DRIFTING:
         gap = (
             f" — you used to talk every ~{human_duration(nudge.usual_gap)}"

@@ -1,0 +1,176 @@
+"""The digest DM as members see it, and its persistent buttons (custom ids, not callbacks).
+
+Every component is a `discord.ui.DynamicItem`: its custom id carries what the click needs
+(the guild, since the DM has none, and the digest id), so a button pressed after a restart
+still works. Formats:
+
+- ``rapport:<done|snooze|keep|fewer|stop>:<guild_id>:<digest_id>`` — buttons
+- ``rapport:notabout:<guild_id>:<digest_id>`` — select, values are member ids
+- ``rapport:remind:<guild_id>:<channel_id>:<message_id>:<author_id>`` — select, values
+  1h / 4h / tomorrow / week
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import discord
+
+from rapport.nudges import Digest, describe
+
+COLOUR = discord.Colour(0x5865F2)
+ACTIONS = {
+    "done": ("Done", discord.ButtonStyle.success),
+    "snooze": ("Snooze 1 week", discord.ButtonStyle.secondary),
+    "keep": ("Keep them coming", discord.ButtonStyle.primary),
+    "fewer": ("Fewer", discord.ButtonStyle.secondary),
+    "stop": ("Stop", discord.ButtonStyle.danger),
+}
+REMIND_OPTIONS = (("1h", "In 1 hour"), ("4h", "In 4 hours"), ("tomorrow", "Tomorrow morning"),
+                  ("week", "Next week"))
+
+
+def _handler(interaction: discord.Interaction) -> Any:
+    """The Nudges cog, which does the work (an item never holds a service itself)."""
+    return interaction.client.get_cog("Nudges")  # type: ignore[attr-defined]
+
+
+class DigestButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"rapport:(?P<action>done|snooze|keep|fewer|stop):(?P<guild>[0-9]+):(?P<digest>[0-9a-f]+)",
+):
+    """Done, Snooze 1 week, and the keep / fewer / stop answers of the back-off question."""
+
+    def __init__(self, action: str, guild_id: int, digest_id: str) -> None:
+        label, style = ACTIONS[action]
+        super().__init__(
+            discord.ui.Button(
+                label=label, style=style, custom_id=f"rapport:{action}:{guild_id}:{digest_id}"
+            )
+        )
+        self.action, self.guild_id, self.digest_id = action, guild_id, digest_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> DigestButton:
+        return cls(match["action"], int(match["guild"]), match["digest"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await _handler(interaction).on_digest_button(
+            interaction, self.action, self.guild_id, self.digest_id
+        )
+
+
+class NotAboutSelect(
+    discord.ui.DynamicItem[discord.ui.Select],
+    template=r"rapport:notabout:(?P<guild>[0-9]+):(?P<digest>[0-9a-f]+)",
+):
+    """"Not about…": never nudge me about this person again (a mute)."""
+
+    def __init__(
+        self, guild_id: int, digest_id: str, people: list[tuple[int, str]] | None = None
+    ) -> None:
+        options = [discord.SelectOption(label=f"Not about {name}"[:100], value=str(uid))
+                   for uid, name in (people or [])]
+        super().__init__(
+            discord.ui.Select(
+                placeholder="Don't nudge me about…",
+                custom_id=f"rapport:notabout:{guild_id}:{digest_id}",
+                options=options,
+                min_values=1,
+                max_values=1,
+            )
+        )
+        self.guild_id, self.digest_id = guild_id, digest_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> NotAboutSelect:
+        return cls(int(match["guild"]), match["digest"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        values = self.item.values
+        await _handler(interaction).on_not_about(
+            interaction, self.guild_id, self.digest_id, int(values[0]) if values else 0
+        )
+
+
+class RemindSelect(
+    discord.ui.DynamicItem[discord.ui.Select],
+    template=r"rapport:remind:(?P<guild>[0-9]+):(?P<channel>[0-9]+):(?P<message>[0-9]+):(?P<author>[0-9]+)",
+):
+    """When to be reminded to reply to a message."""
+
+    def __init__(self, guild_id: int, channel_id: int, message_id: int, author_id: int) -> None:
+        super().__init__(
+            discord.ui.Select(
+                placeholder="Remind me…",
+                custom_id=f"rapport:remind:{guild_id}:{channel_id}:{message_id}:{author_id}",
+                options=[discord.SelectOption(label=label, value=v) for v, label in REMIND_OPTIONS],
+            )
+        )
+        self.ids = (guild_id, channel_id, message_id, author_id)
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> RemindSelect:
+        return cls(*(int(match[k]) for k in ("guild", "channel", "message", "author")))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        values = self.item.values
+        await _handler(interaction).on_remind_choice(interaction, *self.ids, values[0] if values else "")
+
+
+DYNAMIC_ITEMS = (DigestButton, NotAboutSelect, RemindSelect)
+
+
+def render(
+    digest: Digest,
+    guild_name: str,
+    name_of: Callable[[int], str],
+    channel_of: Callable[[int], str],
+    now: datetime,
+) -> tuple[discord.Embed, discord.ui.View | None]:
+    """The digest's embed (one line per item, jump links) and its persistent components."""
+    lines = []
+    for n in digest.items:
+        line = describe(n, name_of, now, channel_of)
+        lines.append(f"• {line}" + (f" [Jump to it]({n.url})" if n.url else ""))
+    reminder = digest.items[0].kind == "reminder"
+    embed = discord.Embed(
+        title="Your reminder" if reminder else "A few people worth a moment",
+        description="\n".join(lines),
+        colour=COLOUR,
+    )
+    if reminder:
+        return embed.set_footer(text=f"From {guild_name}"), None
+    g, d = digest.guild_id, digest.digest_id
+    view = discord.ui.View(timeout=None)
+    view.add_item(DigestButton("done", g, d))
+    view.add_item(DigestButton("snooze", g, d))
+    people = [(n.about_id, name_of(n.about_id)) for n in digest.items if n.about_id is not None]
+    if people:
+        view.add_item(NotAboutSelect(g, d, list(dict(people).items())))
+    if digest.ask_feedback:
+        embed.add_field(
+            name="Are these digests useful?",
+            value="You haven't acted on the last few. Keep them coming, get fewer, or stop?",
+            inline=False,
+        )
+        for action in ("keep", "fewer", "stop"):
+            view.add_item(DigestButton(action, g, d))
+    embed.set_footer(text=f"From {guild_name} · /rapport settings to change when and what")
+    return embed, view
+
+
+def remind_view(guild_id: int, channel_id: int, message_id: int, author_id: int) -> discord.ui.View:
+    """The select a member picks a reminder time from."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(RemindSelect(guild_id, channel_id, message_id, author_id))
+    return view
