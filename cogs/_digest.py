@@ -29,8 +29,12 @@ ACTIONS = {
     "fewer": ("Fewer", discord.ButtonStyle.secondary),
     "stop": ("Stop", discord.ButtonStyle.danger),
 }
-REMIND_OPTIONS = (("1h", "In 1 hour"), ("4h", "In 4 hours"), ("tomorrow", "Tomorrow morning"),
-                  ("week", "Next week"))
+REMIND_OPTIONS = (
+    ("1h", "In 1 hour"),
+    ("4h", "In 4 hours"),
+    ("tomorrow", "Tomorrow morning"),
+    ("week", "Next week"),
+)
 
 
 def _handler(interaction: discord.Interaction) -> Any:
@@ -69,13 +73,15 @@ class NotAboutSelect(
     discord.ui.DynamicItem[discord.ui.Select],
     template=r"rapport:notabout:(?P<guild>[0-9]+):(?P<digest>[0-9a-f]+)",
 ):
-    """"Not about…": never nudge me about this person again (a mute)."""
+    """ "Not about…": never nudge me about this person again (a mute)."""
 
     def __init__(
         self, guild_id: int, digest_id: str, people: list[tuple[int, str]] | None = None
     ) -> None:
-        options = [discord.SelectOption(label=f"Not about {name}"[:100], value=str(uid))
-                   for uid, name in (people or [])]
+        options = [
+            discord.SelectOption(label=f"Not about {name}"[:100], value=str(uid))
+            for uid, name in (people or [])
+        ]
         super().__init__(
             discord.ui.Select(
                 placeholder="Don't nudge me about…",
@@ -124,7 +130,9 @@ class RemindSelect(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         values = self.item.values
-        await _handler(interaction).on_remind_choice(interaction, *self.ids, values[0] if values else "")
+        await _handler(interaction).on_remind_choice(
+            interaction, *self.ids, values[0] if values else ""
+        )
 
 
 DYNAMIC_ITEMS = (DigestButton, NotAboutSelect, RemindSelect)

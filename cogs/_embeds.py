@@ -5,7 +5,7 @@ Nothing here calls a service or Discord; the cogs gather the values and send wha
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -14,6 +14,7 @@ from zoneinfo import available_timezones
 import discord
 from discord import app_commands
 
+from rapport.config import NUDGE_KINDS
 from rapport.members import Preferences
 from rapport.model import PairView, PendingItem
 
@@ -56,8 +57,20 @@ ADMIN_COMMANDS = (
     ("rapport-admin setup", "leaderboard channel, enrollment, teams, default time zone"),
     ("rapport-admin exclude-channel", "stop tracking a channel"),
     ("rapport-admin include-channel", "track it again"),
+    ("rapport-admin backfill", "read recent history so Rapport starts with a picture"),
     ("rapport-admin stats", "server totals and anything that needs fixing"),
     ("rapport-admin sync", "re-sync Rapport's commands"),
+)
+# Context menus cannot be mentioned; help says where to find them.
+MENUS = (
+    (
+        "Keep in touch",
+        "Right-click a member → Apps → **Keep in touch** — how often to stay in touch.",
+    ),
+    (
+        "Remind me to reply",
+        "Right-click a message → Apps → **Remind me to reply** — a DM reminder.",
+    ),
 )
 
 
@@ -92,6 +105,31 @@ def zone_choices(current: str) -> list[app_commands.Choice[str]]:
     found = [z for z in _zones() if typed in z.lower()]
     found.sort(key=lambda z: (not z.lower().startswith(typed), z))
     return [app_commands.Choice(name=z, value=z) for z in found[:25]]
+
+
+def hour_choices(current: str) -> list[app_commands.Choice[str]]:
+    """The hours 0–23, and “any”, that start with what was typed."""
+    typed = current.strip().lower()
+    values = ["any", *(str(h) for h in range(24))]
+    return [
+        app_commands.Choice(name=v if v == "any" else f"{int(v):02d}:00", value=v)
+        for v in values
+        if v.startswith(typed)
+    ][:25]
+
+
+def kind_choices(current: str) -> list[app_commands.Choice[str]]:
+    """Complete the last of the comma-separated nudge kinds typed so far (or offer "all")."""
+    *done, last = [k.strip().lower() for k in current.split(",")]
+    chosen = [k for k in done if k]
+    prefix = ", ".join(chosen)
+    out = [] if chosen or not "all".startswith(last) else ["all"]
+    out += [
+        f"{prefix}, {k}" if prefix else k
+        for k in NUDGE_KINDS
+        if k not in chosen and k.startswith(last)
+    ]
+    return [app_commands.Choice(name=v, value=v) for v in out][:25]
 
 
 # --- member answers -------------------------------------------------------------------------
@@ -137,7 +175,7 @@ def welcome_embed(
     if preview is None:
         first = "Nothing yet — Rapport needs a little history first. Your first digest comes when there is something worth a nudge."
     else:
-        first = "\n".join(f"• {line}" for line in preview)[:1000]
+        first = _fit([f"• {line}" for line in preview], 1000)
     embed.add_field(name="Your first digest would say", value=first, inline=False)
     if dms_closed:
         embed.add_field(
@@ -148,6 +186,18 @@ def welcome_embed(
         )
     embed.set_footer(text="Change anything with /rapport settings · /rapport leave stops the DMs")
     return embed
+
+
+def _fit(lines: Sequence[str], limit: int) -> str:
+    """As many whole lines as fit in `limit` characters (a cut link would not open)."""
+    out: list[str] = []
+    size = 0
+    for line in lines:
+        size += len(line) + 1
+        if size > limit:
+            break
+        out.append(line)
+    return "\n".join(out) or lines[0][:limit]
 
 
 def reciprocity(pair: PairView) -> str:
@@ -202,7 +252,8 @@ def status_pages(picture: Picture, name: Callable[[int], str]) -> list[discord.E
             "Drifting apart",
             [
                 f"**{name(p.other_id)}** — last contact {when(p.last_contact)} "
-                f"(you used to talk every {days(p.cadence)})"
+                f"({'you asked for' if p.cadence_override else 'you used to talk'} "
+                f"every {days(p.cadence)})"
                 for p in picture.drifting
             ]
             or ["No one — your usual rhythms are holding."],
@@ -269,17 +320,28 @@ def _paginate(sections: Iterable[tuple[str, list[str]]]) -> list[discord.Embed]:
     return embeds
 
 
-def help_embed(command_ids: Mapping[str, int], *, admin: bool) -> discord.Embed:
-    """What Rapport does, every command as a clickable mention, and the privacy statement."""
-    embed = discord.Embed(title="Rapport", description=ABOUT, colour=COLOUR)
-    members = "\n".join(f"{mention(n, command_ids)} — {what}" for n, what in MEMBER_COMMANDS)
-    members += (
-        "\nRight-click a member → Apps → **Keep in touch** — choose how often to stay in touch."
+def help_embed(
+    command_ids: Mapping[str, int], available: Collection[str], *, admin: bool
+) -> discord.Embed:
+    """What Rapport does, each command in this build as a clickable mention, and the privacy terms.
+
+    `available` holds the qualified names of the commands and menus the bot has, so help never
+    links a command another part of Rapport didn't ship.
+    """
+
+    def listed(commands: Sequence[tuple[str, str]]) -> str:
+        return "\n".join(
+            f"{mention(n, command_ids)} — {what}" for n, what in commands if n in available
+        )
+
+    # The command list goes in the description: a field holds only 1024 characters.
+    members = [listed(MEMBER_COMMANDS), *(how for n, how in MENUS if n in available)]
+    commands = "\n".join(m for m in members if m)
+    embed = discord.Embed(
+        title="Rapport", description=f"{ABOUT}\n\n**Commands**\n{commands}", colour=COLOUR
     )
-    embed.add_field(name="Commands", value=members, inline=False)
     if admin:
-        admins = "\n".join(f"{mention(n, command_ids)} — {what}" for n, what in ADMIN_COMMANDS)
-        embed.add_field(name="For admins", value=admins, inline=False)
+        embed.add_field(name="For admins", value=listed(ADMIN_COMMANDS) or "—", inline=False)
     embed.add_field(name="Privacy", value=PRIVACY_SHORT, inline=False)
     return embed
 

@@ -59,10 +59,13 @@ def embed(
     *,
     top: int,
     team: str | None = None,
+    so_far: bool = False,
     with_card: bool = True,
 ) -> discord.Embed:
     """Top members with movement, team standings, most improved and most connected."""
     title = f"Leaderboard — {period_label(board.period)}"
+    if so_far:
+        title += " (so far)"
     if team:
         title += f" · {team}"
     has_prev = board.previous is not None

@@ -87,7 +87,9 @@ class Leaderboard(commands.Cog):
                     log.exception("posting the leaderboard failed in guild %s", guild.id)
 
     def _problem(self, guild: discord.Guild, text: str, now: datetime) -> None:
-        log.warning("leaderboard not posted in guild %s: %s", guild.id, text)
+        # The hourly catch-up meets the same problem again: log it when it changes.
+        if self.service.problem(guild.id) != text:
+            log.warning("leaderboard not posted in guild %s: %s", guild.id, text)
         self.service.set_problem(guild.id, text, now)
 
     async def post_guild(self, guild: discord.Guild, now: datetime) -> discord.Message | None:
@@ -107,17 +109,21 @@ class Leaderboard(commands.Cog):
         if not board.standings:
             log.info("no leaderboard for %s in guild %s: nobody scored", period, guild.id)
             return None
-        if not await self.service.claim(guild.id, period, now):
-            return None
         names = render.names_for(guild, board)
         top = self.settings.leaderboard.top
         png = await asyncio.to_thread(render.card, board, names, top=top)
+        embed = render.embed(board, names, top=top)
+        # Claimed last, right before sending: only the send can leave the outcome unknown.
+        if not await self.service.claim(guild.id, period, now):
+            return None
         try:
-            message = await channel.send(
-                embed=render.embed(board, names, top=top), file=render.attachment(board, png)
-            )
+            message = await channel.send(embed=embed, file=render.attachment(board, png))
+        except discord.DiscordServerError as exc:
+            # It may have gone out: keep the claim, so the period is never posted twice.
+            self._problem(guild, f"Discord failed while posting {period} (not retried): {exc}", now)
+            return None
         except discord.HTTPException as exc:
-            # Refused for sure (missing channel or permission, bad request): free the period.
+            # Refused for sure (channel gone, permission, bad request): free the period.
             await self.service.release(guild.id, period)
             self._problem(guild, f"Discord refused the post in #{channel.name}: {exc.text}", now)
             return None
@@ -163,30 +169,30 @@ class Leaderboard(commands.Cog):
         kind = period.value if period is not None else self.settings.leaderboard.period
         key = self.service.period_key(guild.id, kind, self.clock())
         teams = render.resolve_teams(guild, self.bot.services.guilds.policy(guild.id).teams)
+        keep = self._keep(guild)
         if team is not None:
             match = next((n for n in teams if n.casefold() == team.casefold()), None)
             if match is None:
                 known = ", ".join(sorted(teams)) or "none are set up yet"
                 raise UserFacingError(f"There's no team called “{team}”. Teams: {known}.")
-            members = teams[match]
-            keep = self._keep(guild)
-            board = self.service.board(
-                guild.id,
-                key,
-                {match: members},
-                keep=lambda m: m in members and (keep is None or keep(m)),
-            )
-            team = match
-        else:
-            board = self.service.board(guild.id, key, teams, keep=self._keep(guild))
+            team, members = match, teams[match]
+            teams = {match: members}
+            keep = _within(members, keep)
+        # Public, like the post; deferred because a big guild's board takes a moment.
         await interaction.response.defer(thinking=True)
+        board = self.service.board(guild.id, key, teams, keep=keep)
         names = render.names_for(guild, board)
         top = self.settings.leaderboard.top
         png = await asyncio.to_thread(render.card, board, names, top=top)
         await interaction.followup.send(
-            embed=render.embed(board, names, top=top, team=team),
+            embed=render.embed(board, names, top=top, team=team, so_far=kind != "all"),
             file=render.attachment(board, png),
         )
+
+
+def _within(members: set[int], keep: Callable[[int], bool] | None) -> Callable[[int], bool]:
+    """Keep only a team's members (and, when known, only those still in the server)."""
+    return lambda m: m in members and (keep is None or keep(m))
 
 
 async def setup(bot: RapportBot) -> None:

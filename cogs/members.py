@@ -61,7 +61,7 @@ class Members(commands.GroupCog, group_name="rapport"):
         self.clock = clock
         self._command_ids: dict[str, int] = {}
         self.keep_menu = app_commands.ContextMenu(name="Keep in touch", callback=self.keep_in_touch)
-        self.keep_menu.guild_only = True
+        app_commands.guild_only(self.keep_menu)
         super().__init__()
 
     # --- plumbing ---------------------------------------------------------------------------
@@ -211,28 +211,13 @@ class Members(commands.GroupCog, group_name="rapport"):
     async def _hour_choices(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        values = ["any", *(str(h) for h in range(24))]
-        typed = current.strip().lower()
-        return [
-            app_commands.Choice(name=v if v == "any" else f"{int(v):02d}:00", value=v)
-            for v in values
-            if v.startswith(typed)
-        ][:25]
+        return render.hour_choices(current)
 
     @settings.autocomplete("kinds")
     async def _kind_choices(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        *done, last = [k.strip().lower() for k in current.split(",")]
-        chosen = [k for k in done if k]
-        prefix = ", ".join(chosen)
-        out = [] if chosen else ["all"]
-        out += [
-            f"{prefix}, {k}" if prefix else k
-            for k in NUDGE_KINDS
-            if k not in chosen and k.startswith(last)
-        ]
-        return [app_commands.Choice(name=v, value=v) for v in out][:25]
+        return render.kind_choices(current)
 
     @app_commands.command(name="snooze")
     @app_commands.describe(duration="How long: 1h, 3d, 2w … up to 90d; “off” resumes now")
@@ -331,7 +316,11 @@ class Members(commands.GroupCog, group_name="rapport"):
         """What Rapport does, every command, and what it stores about you."""
         ids = await self._mention_ids(interaction.guild)
         admin = bool(interaction.permissions.manage_guild)
-        await reply_private(interaction, embed=render.help_embed(ids, admin=admin))
+        available = {c.qualified_name for c in self.bot.tree.walk_commands()}
+        for kind in (discord.AppCommandType.user, discord.AppCommandType.message):
+            available.update(c.name for c in self.bot.tree.walk_commands(type=kind))
+        embed = render.help_embed(ids, available, admin=admin)
+        await reply_private(interaction, embed=embed)
 
     async def _mention_ids(self, guild: discord.Guild | None) -> dict[str, int]:
         """Synced command ids by name, fetched once (a sync keeps the ids of unchanged names)."""

@@ -293,7 +293,7 @@ class LedgerReads:
         out["pending_for_member"] = [item(member_id, it) for it in pending_items(buf)]
         out["pending_from_member"] = [
             item(owner, it)
-            for owner, other in g.pending.items()
+            for owner, other in sorted(g.pending.items())
             for it in pending_items(other)
             if it[0] == member_id
         ]

@@ -81,6 +81,20 @@ def _decay(seconds: int, half_life: float) -> float:
 def _add_day(v: list, day: int) -> None:
     """Count a contact day once; a burst on one day is one day."""
     n = v[NDAYS]
+    if n:
+        newest = v[DAYS + n - 1]
+        if day == newest:
+            return  # the common case: another message today
+        if day > newest:
+            if v[CDAYS] < DAYS_MAX:
+                v[CDAYS] += 1
+            if n < RING:
+                v[DAYS + n] = day
+                v[NDAYS] = n + 1
+            else:
+                v[DAYS : DAYS + RING - 1] = v[DAYS + 1 : DAYS + RING]
+                v[DAYS + RING - 1] = day
+            return
     days = v[DAYS : DAYS + n]
     if day in days or day == v[XDAY]:
         return
@@ -156,7 +170,9 @@ def bump(
     """
     v = list(EMPTY if raw is None else RECORD.unpack(raw))
     e = DIR - d
-    back = max(v[LAST + e], v[REACT + e])
+    back = v[LAST + e]
+    if v[REACT + e] > back:
+        back = v[REACT + e]
     c = COUNTS + kind + d
     if v[c] < COUNT_MAX[kind]:
         v[c] += 1
@@ -186,7 +202,8 @@ def bump(
             if v[slot] < cap:
                 v[slot] += 1
                 verdict = COUNTED
-                if kind != 4:
+                # The day's first give sets its week and month bits; later ones find them set.
+                if kind != 4 and v[slot] == 1:
                     new_week, new_month = mark_given(v, d, day)
         else:
             verdict = OLDER_DAY

@@ -1,14 +1,17 @@
 """The leaderboard card: the standings drawn with Pillow as PNG bytes (no Discord here).
 
 The card is opaque with its own dark background and light text (contrast above 12:1), so it
-reads the same in Discord's dark and light themes. Its font is the one Pillow ships
-(`ImageFont.load_default(size=...)`), so it renders on any machine without system fonts;
-movement arrows are drawn as shapes because that font has no arrow glyphs.
+reads the same in Discord's dark and light themes. It uses DejaVu Sans when the machine has it
+(most Linux images; wide Latin, Greek and Cyrillic coverage) and otherwise the font Pillow
+ships (`ImageFont.load_default(size=...)`, ASCII only), so it renders anywhere. Characters the
+font lacks are drawn as their base letter ("ö" -> "o") or "?", never as empty boxes; movement
+arrows are drawn as shapes.
 """
 
 from __future__ import annotations
 
 import io
+import unicodedata
 from collections.abc import Mapping
 from functools import cache
 
@@ -39,10 +42,41 @@ _MOVE_X = WIDTH - PAD - 80
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
 
+_PREFERRED = "DejaVuSans.ttf"
+_SPELLED = {"ß": "ss", "Æ": "AE", "æ": "ae", "Ø": "O", "ø": "o", "Ł": "L", "ł": "l", "Đ": "D",
+            "đ": "d", "Œ": "OE", "œ": "oe", "–": "-", "—": "-", "’": "'", "“": '"', "”": '"'}  # fmt: skip
+
+
 @cache
 def font(size: int) -> Font:
-    """Pillow's bundled font at a size (cached: loading it costs more than drawing)."""
-    return ImageFont.load_default(size=size)
+    """The card's font at a size: DejaVu Sans if installed, else Pillow's own (cached)."""
+    try:
+        return ImageFont.truetype(_PREFERRED, size)
+    except OSError:
+        return ImageFont.load_default(size=size)
+
+
+@cache
+def _has_glyph(size: int, ch: str) -> bool:
+    """Whether the font draws `ch` as itself rather than its missing-glyph box."""
+    f = font(size)
+    missing = f.getmask("\ue000")
+    mask = f.getmask(ch)
+    return ch.isspace() or (mask.size, bytes(mask)) != (missing.size, bytes(missing))
+
+
+def printable(text: str, size: int = 18) -> str:
+    """The text as the card draws it: unknown characters as base letters, else "?"."""
+    out = []
+    for ch in text:
+        if _has_glyph(size, ch):
+            out.append(ch)
+            continue
+        plain = _SPELLED.get(ch) or "".join(
+            c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c)
+        )
+        out.append(plain if plain and all(_has_glyph(size, c) for c in plain) else "?")
+    return "".join(out)
 
 
 def card_size(rows: int, teams: int) -> tuple[int, int]:
@@ -63,8 +97,10 @@ def team_row_top(rows: int, index: int) -> int:
     return HEADER + max(rows, 1) * ROW + SECTION + index * ROW
 
 
-def _fit(text: str, f: Font, width: float) -> str:
-    """The text, shortened with an ellipsis until it fits `width` pixels."""
+def _fit(text: str, size: int, width: float) -> str:
+    """The text as drawable, shortened with an ellipsis until it fits `width` pixels."""
+    f = font(size)
+    text = printable(text, size)
     if f.getlength(text) <= width:
         return text
     while text and f.getlength(text + "…") > width:
@@ -99,9 +135,7 @@ def render_card(
     image = Image.new("RGB", size, BG)
     draw = ImageDraw.Draw(image)
     draw.text((PAD, 22), title, font=font(26), fill=TEXT)
-    # The bundled font has no en dash.
-    label = period_label(board.period).replace("–", "-")
-    draw.text((PAD, 56), label, font=font(15), fill=MUTED)
+    draw.text((PAD, 56), printable(period_label(board.period), 15), font=font(15), fill=MUTED)
     name_font, score_font = font(NAME_SIZE), font(17)
     has_prev = board.previous is not None
     if not shown:
@@ -115,7 +149,7 @@ def render_card(
         draw.text((PAD, mid), f"{s.rank}.", font=score_font,
                   fill=GOLD if s.rank <= 3 else MUTED, anchor="lm")  # fmt: skip
         name = names.get(s.member_id, f"member {s.member_id}")
-        text = _fit(name, name_font, _SCORE_RIGHT - _NAME_X - 70)
+        text = _fit(name, NAME_SIZE, _SCORE_RIGHT - _NAME_X - 70)
         draw.text((_NAME_X, mid), text, font=name_font, fill=TEXT, anchor="lm")
         draw.text((_SCORE_RIGHT, mid), f"{s.score:.1f}", font=score_font, fill=TEXT, anchor="rm")
         _movement(draw, _MOVE_X, y, s.movement(has_prev))
@@ -129,7 +163,7 @@ def render_card(
                 draw.rectangle((0, y, WIDTH, y + ROW - 1), fill=ZEBRA)
             mid = y + ROW // 2
             draw.text((PAD, mid), f"{t.rank}.", font=score_font, fill=MUTED, anchor="lm")
-            text = _fit(t.name, name_font, _SCORE_RIGHT - _NAME_X - 70)
+            text = _fit(t.name, NAME_SIZE, _SCORE_RIGHT - _NAME_X - 70)
             draw.text((_NAME_X, mid), text, font=name_font, fill=TEXT, anchor="lm")
             draw.text((_SCORE_RIGHT, mid), f"{t.score:.1f}", font=score_font, fill=TEXT,
                       anchor="rm")  # fmt: skip
@@ -142,4 +176,4 @@ def render_card(
     return out.getvalue()
 
 
-__all__ = ["WIDTH", "card_size", "font", "render_card", "row_top", "team_row_top"]
+__all__ = ["WIDTH", "card_size", "font", "printable", "render_card", "row_top", "team_row_top"]

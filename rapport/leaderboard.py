@@ -30,7 +30,7 @@ from rapport.guilds import GuildService
 from rapport.ledger import Ledger
 from rapport.members import MemberService
 from rapport.model import PeriodStats
-from rapport.scoring import ALL, Board, build_board, previous_period, sum_stats
+from rapport.scoring import ALL, Board, build_board, previous_period, render_text, sum_stats
 from rapport.store.base import Store
 from rapport.timeparse import Schedule
 
@@ -114,20 +114,22 @@ class LeaderboardService:
         self._posted: dict[int, dict[str, dict]] = {}
         self._problems: dict[int, dict] = {}
         self._dirty: set[tuple[int, str]] = set()
+        self._loaded: set[int] = set()
         self.last_card: Path | None = None
 
     # ---- state -----------------------------------------------------------------------------
 
     async def ensure(self, guild_id: int) -> None:
         """Load a guild's posted records and problem once (a guild loader)."""
-        if guild_id in self._posted:
+        if guild_id in self._loaded:
             return
         docs = await self.store.load(TABLE, guild_id)
-        self._posted[guild_id] = {
-            k.removeprefix("posted:"): d for k, d in docs.items() if k.startswith("posted:")
-        }
-        if docs.get("problem"):
+        stored = {k.removeprefix("posted:"): d for k, d in docs.items() if k.startswith("posted:")}
+        # Anything recorded in memory before the load is newer than the store.
+        self._posted[guild_id] = stored | self._posted.get(guild_id, {})
+        if docs.get("problem") and guild_id not in self._problems:
             self._problems[guild_id] = docs["problem"]
+        self._loaded.add(guild_id)
 
     def stage(self) -> int:
         """Put changed records into the store; returns how many."""
@@ -208,6 +210,18 @@ class LeaderboardService:
             pairs=pairs,
             excluded=out,
         )
+
+    def text(
+        self,
+        guild_id: int,
+        period: str | None = None,
+        names: Mapping[int, str] | None = None,
+        teams: Mapping[str, Collection[int]] | None = None,
+    ) -> str:
+        """The board as terminal text (the demo); by default the period the post would show."""
+        period = period or self.due_period(guild_id, self.clock())
+        board = self.board(guild_id, period, teams)
+        return render_text(board, names, top=self.settings.leaderboard.top)
 
     def position(self, guild_id: int, member_id: int, period_key: str) -> tuple[int, int] | None:
         """(rank, out of how many) for /rapport status; None when not on that board.

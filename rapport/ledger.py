@@ -3,8 +3,9 @@
 One `Ledger` holds every guild the process owns, in memory. Writes are synchronous and cheap
 (the tracking cog calls them from gateway listeners); `stage()` hands what changed to the
 store in one batch, right before the flush loop's `await store.flush()`. Reads live in
-rapport/_ledger_reads.py, the packed pair record in rapport/_pairs.py, the per-guild state
-and its documents in rapport/_guild.py. docs/ledger.md explains the rules for admins.
+rapport/_ledger_reads.py, retention and forgetting in rapport/_ledger_retention.py, the
+packed pair record in rapport/_pairs.py, the per-guild state and its store documents in
+rapport/_guild.py, the other packed records in rapport/_records.py.
 
 Decisions:
 
@@ -30,8 +31,10 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from rapport import _pairs
-from rapport._guild import SHIFT, Guild, Recent, pending_add, pending_clear, pending_keep
+from rapport._guild import SHIFT, Guild
 from rapport._ledger_reads import LedgerReads
+from rapport._ledger_retention import LedgerRetention
+from rapport._records import Recent, pending_add, pending_clear, pending_keep
 from rapport.model import Interaction, Kind, MessageFacts
 from rapport.store.base import Store
 
@@ -41,10 +44,7 @@ _REPLY, _MENTION, _REACTION, _THREAD, _THANKS, _SHARE = 0, 1, 2, 3, 4, 5
 _WEIGHT = (1.0, 1.0, 0.25, 1.0, 0.5)
 _ANSWER_WINDOW = 48 * 3600
 _NEWCOMER_DAYS = 7
-_NEWCOMER_KEEP = 30 * 86400
 _FIRST_MESSAGES = 3
-_PERIOD_KEEP_DAYS = 13 * 31
-_CAP_DAYS = 3
 
 
 def _ts(dt: datetime) -> int:
@@ -67,7 +67,7 @@ def period_keys(at: datetime) -> tuple[str, str]:
     return week, month
 
 
-class Ledger(LedgerReads):
+class Ledger(LedgerReads, LedgerRetention):
     """Every owned guild's interaction aggregates, in memory, persisted through a Store."""
 
     def __init__(
@@ -260,7 +260,7 @@ class Ledger(LedgerReads):
             if buf and message_id.to_bytes(8, "little") in buf:
                 kept, gone = pending_keep(buf, lambda it: it[2] == message_id)
                 n += len(gone)
-                self._set_pending(g, owner, kept)
+                g.set_pending(owner, kept)
         self._shares.pop((guild_id, message_id), None)
         return n
 
@@ -299,7 +299,7 @@ class Ledger(LedgerReads):
         if buf:
             kept, gone = pending_keep(buf, lambda it: it[0] == actor_id and it[2] == message_id)
             if gone:
-                self._set_pending(g, target_id, kept)
+                g.set_pending(target_id, kept)
         return True
 
     def member_joined(self, guild_id: int, member_id: int, at: datetime) -> None:
@@ -388,10 +388,12 @@ class Ledger(LedgerReads):
                 if ki != _THANKS:
                     new, new_week, new_month = _pairs.bump_older_day(new, d, day)
         g.pairs[key] = new
-        seg = g.segment(day)
+        seg = g.pseg if day == g.pday else g.segment(day)
         counts = seg.counts
         if verdict == _pairs.COUNTED:
-            i = seg.slot(actor)
+            i = seg.slots.get(actor)
+            if i is None:
+                i = seg.slot(actor)
             if ki == _THANKS:
                 counts[i + 5] += 1
             else:
@@ -413,7 +415,9 @@ class Ledger(LedgerReads):
         if ki <= _MENTION and (fresh or back >= t):
             # Inbound counts once per message (its pending item); one already answered
             # (history read out of order) is answered when the answer came within 48 h.
-            i = seg.slot(target)
+            i = seg.slots.get(target)
+            if i is None:
+                i = seg.slot(target)
             counts[i + 3] += 1
             if t < back <= t + _ANSWER_WINDOW:
                 counts[i + 4] += 1
@@ -436,26 +440,22 @@ class Ledger(LedgerReads):
         gone = pending_clear(buf, other, t)
         if not gone:
             return
-        self._set_pending(g, member, buf)
+        g.set_pending(member, buf)
         if answer:
             for it in gone:
                 if it[1] in (_REPLY, _MENTION) and t - it[4] <= _ANSWER_WINDOW:
                     g.segment(it[4] // 86400).add(g.canon(member), 4)
 
-    def _set_pending(self, g: Guild, member: int, buf: bytearray) -> None:
-        member = g.canon(member)
-        if buf:
-            g.pending[member] = buf
-        else:
-            g.pending.pop(member, None)
-        g.d_pending.add(member)
-
     def _active(self, g: Guild, msg: MessageFacts, t: int) -> None:
         """The author was active in the message's (parent) channel at t."""
         author = msg.author_id
-        m = g.member(author)
+        m = g.members.get(author)
+        if m is None:
+            m = g.member(author)
+        else:
+            g.d_members.add(author)
         m.touch(msg.channel_id, t, 1, 0, 0)
-        nc = g.newcomers.get(author)
+        nc = g.newcomers.get(author) if g.newcomers else None
         if nc is not None and nc[0] <= t < nc[0] + _NEWCOMER_DAYS * 86400:
             first = nc[1]
             if len(first) < _FIRST_MESSAGES or t < first[-1][2]:
@@ -494,112 +494,6 @@ class Ledger(LedgerReads):
                 merged.append(list(r))
         g.cov[mchan] = merged
         g.d_cov.add(mchan)
-
-    # ---- retention, privacy --------------------------------------------------------------
-
-    def prune(self, now: datetime, retain: timedelta) -> int:
-        """Drop what is older than retention; returns how many records went.
-
-        Pairs silent longer than `retain`, expired pending items, period counters older than
-        13 months, newcomer records older than 30 days, channel activity older than `retain`
-        and the out-of-order cap counts of past days.
-        """
-        t = _ts(now)
-        cutoff = t - int(retain.total_seconds())
-        today = t // 86400
-        n = 0
-        for g in self._guilds.values():
-            for key, raw in list(g.pairs.items()):
-                if _pairs.last_activity(_pairs.RECORD.unpack(raw)) < cutoff:
-                    g.drop_pair(key)
-                    n += 1
-            for owner, buf in list(g.pending.items()):
-                kept, gone = pending_keep(buf, lambda it: it[4] < t - self.pending_ttl)
-                if gone:
-                    n += len(gone)
-                    self._set_pending(g, owner, kept)
-            _, oldest_month, _, _ = _pairs.day_info(today - _PERIOD_KEEP_DAYS)
-            for key, seg in list(g.periods.items()):
-                if seg.month < oldest_month:
-                    g.pday = -1
-                    del g.periods[key]
-                    g.d_periods.update((key, mid) for mid in seg.slots)
-                    n += len(seg.slots)
-            for mid, rec in list(g.newcomers.items()):
-                if rec[0] < t - _NEWCOMER_KEEP:
-                    del g.newcomers[mid]
-                    g.d_newcomers.add(mid)
-                    n += 1
-            for mid, m in list(g.members.items()):
-                changed = m.drop_channels_before(cutoff)
-                if m.last_share and m.last_share < cutoff:
-                    m.last_share = 0
-                    changed = True
-                if changed:
-                    g.d_members.add(mid)
-                if m.empty():
-                    del g.members[mid]
-                    g.d_members.add(mid)
-                    n += 1
-            g.caps = {k: v for k, v in g.caps.items() if k >> 64 >= today - _CAP_DAYS}
-        return n
-
-    def forget_member(self, guild_id: int, member_id: int) -> None:
-        """Remove everything about a member in a guild, as actor and as target."""
-        g = self._guilds.get(guild_id)
-        if g is None:
-            return
-        a = g.idx.get(member_id)
-        if a is not None:
-            for b in list(g.partners[a]):
-                key, d = g.pair_key(a, b)
-                v = _pairs.RECORD.unpack(g.pairs[key])
-                # The other's "distinct people" counted this member: take them back out.
-                for is_week, number in _pairs.given_periods(v, _pairs.DIR - d):
-                    self._unpeople(g, g.ids[b], _pairs.period_key(is_week, number), is_week)
-                g.drop_pair(key)
-            g.caps = {k: v for k, v in g.caps.items() if not self._cap_has(k, a)}
-        if g.pending.pop(member_id, None) is not None:
-            g.d_pending.add(member_id)
-        for owner, buf in list(g.pending.items()):
-            kept, gone = pending_keep(buf, lambda it: it[0] == member_id)
-            if gone:
-                self._set_pending(g, owner, kept)
-        if g.newcomers.pop(member_id, None) is not None:
-            g.d_newcomers.add(member_id)
-        for mid, rec in g.newcomers.items():
-            if member_id in rec[2]:
-                rec[2].discard(member_id)
-                g.d_newcomers.add(mid)
-        for key, seg in g.periods.items():
-            if seg.drop(member_id):
-                g.d_periods.add((key, member_id))
-        if g.members.pop(member_id, None) is not None:
-            g.d_members.add(member_id)
-        for mid, m in g.members.items():
-            if m.cadence and m.cadence.pop(member_id, None) is not None:
-                g.d_members.add(mid)
-        self._recent.update_values(
-            lambda seen: tuple(k for k in seen if member_id not in _link_parts(k)[:2])
-        )
-        self._reacts.keep_if(lambda k, _: not (k[0] == guild_id and k[2] == member_id))
-        self._shares.keep_if(lambda k, v: not (k[0] == guild_id and v[0] == member_id))
-
-    @staticmethod
-    def _unpeople(g: Guild, member: int, period: str, is_week: bool) -> None:
-        """Take one person out of the member's distinct people of a period."""
-        field = 1 if is_week else 2
-        for seg in g.periods.values():
-            if (seg.week if is_week else seg.month) == period:
-                i = seg.slots.get(member)
-                if i is not None and seg.counts[i + field]:
-                    seg.add(member, field, -1)
-                    return
-
-    @staticmethod
-    def _cap_has(ckey: int, a: int) -> bool:
-        pair = (ckey >> 1) & ((1 << 2 * SHIFT) - 1)
-        return a in (pair >> SHIFT, pair & ((1 << SHIFT) - 1))
 
 
 __all__ = ["Ledger", "period_keys"]

@@ -124,16 +124,21 @@ def drifting(
     A burst on one day is not history (contact days count, not messages).
     """
     out = []
+    # Cheapest test first: most pairs are not silent at all.
+    shortest = drift_after
     for p in pairs:
-        if p.other_left or p.last_contact is None or not allowed(p.other_id):
+        if p.last_contact is None or p.contact_days < MIN_CONTACT_DAYS:
             continue
-        if p.contact_days < MIN_CONTACT_DAYS or not _contact_both_ways(p):
+        silence = now - p.last_contact
+        if silence < shortest and (p.cadence_override is None or silence < p.cadence_override):
             continue
         if p.cadence_override is not None:
             threshold = p.cadence_override
         else:
             threshold = max(drift_after, 3 * p.usual_gap) if p.usual_gap else drift_after
-        if now - p.last_contact < threshold:
+        if silence < threshold or p.other_left or not _contact_both_ways(p):
+            continue
+        if not allowed(p.other_id):
             continue
         out.append(
             Nudge(

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from time import perf_counter
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
@@ -47,8 +48,8 @@ TABLE = "nudge_state"
 ACT_WINDOW = timedelta(days=7)
 SENT_KEEP = timedelta(days=90)
 DIGESTS_KEEP = timedelta(days=30)
-CHUNK = 250
-"""Members planned between two yields to the event loop (keeps each stall well under 50 ms)."""
+SLICE = 0.02
+"""Seconds of planning between two yields to the event loop (each stall stays under 50 ms)."""
 REMIND_CHOICES = {"1h": timedelta(hours=1), "4h": timedelta(hours=4), "week": timedelta(days=7)}
 
 Sender = Any  # Callable[[Digest], Awaitable[SendResult]]: the cog's DM sender
@@ -363,11 +364,14 @@ class NudgeService:
         return planned
 
     async def plan_due(self, now: datetime) -> int:
-        """Queue every due digest and reminder; yields to the loop every CHUNK members."""
+        """Queue every due digest and reminder; yields to the loop every SLICE seconds."""
         planned = 0
-        seen = 0
-        for guild_id in list(self._states):
+        slice_end = perf_counter() + SLICE
+        # Guilds the ledger holds but nobody opened yet (present before the first READY)
+        # are opened here too.
+        for guild_id in sorted(set(self._states) | self.ledger.guild_ids()):
             await self.members.ensure(guild_id)
+            await self.ensure(guild_id)
             newcomers = rules.unanswered_newcomers(
                 self.ledger.newcomers(guild_id, now - rules.NEWCOMER_WINDOW), now
             )
@@ -376,9 +380,9 @@ class NudgeService:
                 ids = sorted(set(ids) | self.ledger.members(guild_id))
             per = self._states[guild_id]
             for member_id in ids:
-                seen += 1
-                if seen % CHUNK == 0:
+                if perf_counter() > slice_end:
                     await asyncio.sleep(0)
+                    slice_end = perf_counter() + SLICE
                 try:
                     planned += self._plan_member(
                         guild_id, member_id, per.get(member_id), now, newcomers

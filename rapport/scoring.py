@@ -175,15 +175,15 @@ def _teams(
     members = {name: frozenset(m for m in ids if m not in excluded) for name, ids in teams.items()}
     members = {name: ids for name, ids in members.items() if ids}
     links = dict.fromkeys(members, 0)
+    teams_of: dict[int, set[str]] = {}
+    for name, ids in members.items():
+        for m in ids:
+            teams_of.setdefault(m, set()).add(name)
     for (a, b), directions in pairs.items():
-        if a in excluded or b in excluded:
-            continue
-        for name, ids in members.items():
-            inside_a, inside_b = a in ids, b in ids
-            if inside_a == inside_b:
-                continue
-            other = b if inside_a else a
-            if any(other in o for n, o in members.items() if n != name):
+        ta, tb = teams_of.get(a), teams_of.get(b)
+        # Cross-team: each side counts the link for its teams the other side isn't in.
+        if ta and tb and ta != tb:
+            for name in ta ^ tb:
                 links[name] += directions
     rows = []
     for name, ids in members.items():

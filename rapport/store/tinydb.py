@@ -419,6 +419,15 @@ class _Batch:
         self.drops |= newer.drops
 
 
+def _dispose(garbage: list[dict[Any, Any]]) -> None:
+    """Empty nested dicts one entry at a time, so this thread gives the GIL back as it goes."""
+    for outer in garbage:
+        while outer:
+            _, inner = outer.popitem()
+            while isinstance(inner, dict) and inner:
+                inner.popitem()
+
+
 class TinyDBStore(Store):
     """One process's store under data/: write-behind batches, journal + snapshot."""
 
@@ -611,12 +620,13 @@ class TinyDBStore(Store):
                 self._inflight = None
             self._seq += 1
             self._uncompacted += written
-            for pair in batch.docs:
-                self._fresh.pop(pair, None)
-                self._dirty.add(pair)
-            for pair in [p for p in self._fresh if p[1] in batch.drops]:
-                del self._fresh[pair]
+            stale = [self._fresh.pop(p) for p in batch.docs if p in self._fresh]
+            stale += [self._fresh.pop(p) for p in list(self._fresh) if p[1] in batch.drops]
+            self._dirty.update(batch.docs)
             stats = FlushStats(batch.count(), time.perf_counter() - started)
+            # Freeing a million documents is one long C call; do it where it can't stall the loop.
+            self._executor.submit(_dispose, [batch.docs, *stale])
+            del batch, stale
         if self._uncompacted > max(self.compact_bytes, self._snapshot_bytes) and (
             self._compaction is None or self._compaction.done()
         ):

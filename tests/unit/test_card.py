@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 
+import pytest
 from PIL import Image, ImageChops, ImageDraw
 
-from rapport.card import NAME_SIZE, WIDTH, card_size, font, render_card, row_top, team_row_top
+from rapport import card
+from rapport.card import (
+    NAME_SIZE,
+    WIDTH,
+    card_size,
+    font,
+    printable,
+    render_card,
+    row_top,
+    team_row_top,
+)
 from rapport.config import LeaderboardWeights
 from rapport.model import PeriodStats
 from rapport.scoring import build_board
@@ -78,7 +90,7 @@ def test_every_listed_name_is_drawn_in_its_row() -> None:
         left, top, right, bottom = box
         assert row_top(i) <= top, f"{name} is outside row {i}"
         assert bottom <= row_top(i + 1), f"{name} is outside row {i}"
-        assert abs((right - left) - ink_width(name)) <= 1, name
+        assert abs((right - left) - ink_width(printable(name))) <= 1, name
 
 
 def test_team_names_are_drawn_below_the_members() -> None:
@@ -99,3 +111,31 @@ def test_an_empty_board_still_renders() -> None:
     empty = build_board("2026-W47", {}, LeaderboardWeights())
     image = Image.open(io.BytesIO(render_card(empty, {}, top=10)))
     assert image.size == card_size(0, 0)
+
+
+@pytest.fixture
+def bundled_font(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Pretend the machine has no DejaVu Sans: the card falls back to Pillow's own font."""
+    monkeypatch.setattr(card, "_PREFERRED", "no-such-font.ttf")
+    card.font.cache_clear()
+    card._has_glyph.cache_clear()
+    yield
+    card.font.cache_clear()
+    card._has_glyph.cache_clear()
+
+
+@pytest.mark.parametrize("name", ["Dörte", "Łukasz", "Zoë", "Straße", "Ana"])
+def test_every_character_drawn_has_a_glyph(name: str) -> None:
+    """Whatever the font, the card draws no missing-glyph boxes."""
+    drawn = printable(name)
+    assert all(card._has_glyph(NAME_SIZE, c) for c in drawn)
+
+
+@pytest.mark.usefixtures("bundled_font")
+def test_without_system_fonts_accents_become_base_letters() -> None:
+    """With only Pillow's ASCII font, "Dörte" is drawn as "Dorte" and the card still renders."""
+    assert printable("Dörte") == "Dorte"
+    assert printable("Straße") == "Strasse"
+    assert printable("\ue000") == "?"
+    png = render_card(board(), {**NAMES, 4: "Dörte"}, top=10)
+    assert Image.open(io.BytesIO(png)).size == card_size(10, 2)

@@ -152,3 +152,14 @@ def test_the_card_is_saved_under_the_data_dir(tmp_path: Path) -> None:
     assert path == tmp_path / "leaderboard-1-2026-W47.png"
     assert path.read_bytes() == b"\x89PNG"
     assert svc.last_card == path
+
+
+async def test_the_terminal_text_shows_the_period_the_post_would_show() -> None:
+    """The demo's text names last week's members in rank order, with the formula."""
+    ledger = Ledger(MemoryStore())
+    replies(ledger, 10, [20, 30], LAST_WEEK)
+    replies(ledger, 20, [30], LAST_WEEK)
+    text = service(ledger=ledger).text(G, names={10: "Ana", 20: "Bob"})
+    assert "week 47" in text
+    assert text.index("Ana") < text.index("Bob")
+    assert "score =" in text

@@ -1,0 +1,172 @@
+"""How long the nudge scan takes over a big guild, and how long it ever holds the event loop.
+
+Builds MEMBERS enrolled members and PAIRS pairs directly in a Ledger and a MemberService over
+a MemoryStore (not through Discord): each pair has replies both ways on a few days, some long
+silent (drifting), and every tenth member has an unanswered reply. Every member may get a
+digest at any hour (the worst case: all of them are due in the same run). Times the planning
+part of the scan (`NudgeService.plan_due`: rules, planner, queueing; delivery is paced at
+1 DM/s and not part of it) while a 1 ms ticker coroutine records how late it wakes up.
+
+    .venv/bin/python bench/scan.py [--quick] [--members N --pairs N]
+
+Last line: {"bench": "scan", "members", "pairs", "scan_s", "max_stall_ms"}
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import random
+import sys
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rapport.config import NudgeSettings, Settings
+from rapport.guilds import GuildService
+from rapport.ledger import Ledger
+from rapport.members import MemberService, MemberSettings
+from rapport.model import MessageFacts, time_snowflake
+from rapport.outbox import NudgeService
+from rapport.persistence import FlushLoop
+from rapport.store.memory import MemoryStore
+
+GUILD = 1
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+CHANNELS = (11, 12, 13, 14)
+
+
+def build(members: int, pairs: int, seed: int = 7) -> tuple[NudgeService, float]:
+    """The services with the world in them; returns them and the build time."""
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    store = MemoryStore()
+    cfg = replace(NudgeSettings(), digest_hour=None, quiet_hours=None)
+    settings = replace(Settings(), nudges=cfg)
+    guilds = GuildService(store, settings)
+    service = MemberService(store, settings, guilds, lambda: NOW)
+    ledger = Ledger(store, recent_limit=1000)
+    ids = [10_000 + i for i in range(members)]
+    seen: set[tuple[int, int]] = set()
+    mid = time_snowflake(NOW - timedelta(days=90))
+    while len(seen) < pairs:
+        a, b = rng.sample(ids, 2)
+        key = (min(a, b), max(a, b))
+        if key in seen:
+            continue
+        seen.add(key)
+        last = NOW - timedelta(days=rng.choice((1, 3, 10, 30, 45)))
+        channel = rng.choice(CHANNELS)
+        for back in (10, 5, 0):
+            at = last - timedelta(days=back)
+            for actor, target in ((a, b), (b, a)):
+                mid += 1
+                ledger.record_message(
+                    MessageFacts(GUILD, channel, mid, actor, at, reply_to_id=target)
+                )
+    for m in ids[::10]:  # someone waits for an answer from every tenth member
+        other = rng.choice(ids)
+        if other != m:
+            mid += 1
+            at = NOW - timedelta(days=2)
+            ledger.record_message(MessageFacts(GUILD, CHANNELS[0], mid, other, at, reply_to_id=m))
+    service._members[GUILD] = {m: MemberSettings(m, enrolled=True) for m in ids}
+    nudges = NudgeService(store, settings, service, ledger, FlushLoop(store, 3600), lambda: NOW)
+    return nudges, time.perf_counter() - started
+
+
+async def measure(nudges: NudgeService) -> tuple[float, float, int]:
+    """Scan time, longest stall of a 1 ms ticker during it, digests planned."""
+    await nudges.members.ensure(GUILD)
+    await nudges.ensure(GUILD)
+    stall = 0.0
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal stall
+        while not done.is_set():
+            t = time.perf_counter()
+            await asyncio.sleep(0.001)
+            stall = max(stall, time.perf_counter() - t - 0.001)
+
+    tick = asyncio.create_task(ticker())
+    await asyncio.sleep(0.01)
+    started = time.perf_counter()
+    planned = await nudges.plan_due(NOW)
+    took = time.perf_counter() - started
+    done.set()
+    await tick
+    return took, stall * 1000, planned
+
+
+def ledger_reads(nudges: NudgeService, members: int) -> dict[str, float]:
+    """Seconds the ledger's read calls take over every member, one call kind at a time."""
+    ledger, ids = nudges.ledger, nudges.members.known(GUILD)
+    out = {}
+    for name, call in (
+        ("pairs_of", lambda m: ledger.pairs_of(GUILD, m, now=NOW)),
+        ("pending_for", lambda m: ledger.pending_for(GUILD, m, NOW)),
+        ("activity", lambda m: ledger.activity(GUILD, m)),
+    ):
+        started = time.perf_counter()
+        for m in ids:
+            call(m)
+        out[name] = time.perf_counter() - started
+    return out
+
+
+class GcPauses:
+    """The longest garbage-collector pause (a stall the scan cannot yield around)."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._t = 0.0
+        gc.callbacks.append(self)
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._t = time.perf_counter()
+        else:
+            self.longest = max(self.longest, time.perf_counter() - self._t)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10,000 members, 100,000 pairs")
+    parser.add_argument("--members", type=int, default=None)
+    parser.add_argument("--pairs", type=int, default=None)
+    args = parser.parse_args()
+    members = args.members or (10_000 if args.quick else 100_000)
+    pairs = args.pairs or (100_000 if args.quick else 1_000_000)
+    nudges, built = build(members, pairs)
+    print(f"built {members:,} members and {pairs:,} pairs in {built:.1f} s")
+    pauses = GcPauses()
+    took, stall, planned = asyncio.run(measure(nudges))
+    print(f"scan: {took:.2f} s for {members:,} members, {planned:,} digests planned")
+    print(f"longest event-loop stall during the scan: {stall:.1f} ms")
+    print(f"longest garbage-collector pause during the scan: {pauses.longest * 1000:.1f} ms")
+    reads = ledger_reads(nudges, members)
+    print(
+        "ledger reads over every member: "
+        + ", ".join(f"{name} {secs:.2f} s" for name, secs in reads.items())
+    )
+    print(
+        json.dumps(
+            {
+                "bench": "scan",
+                "members": members,
+                "pairs": pairs,
+                "scan_s": round(took, 3),
+                "max_stall_ms": round(stall, 1),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""Nudge digests as members receive them: one DM, readable, with buttons that survive restarts."""
+
+from __future__ import annotations
+
+import pytest
+
+from rapport.sandbox.state import Member, Message
+from tests.conftest import Sandbox, days_ago, hours_ago
+
+ANY_TIME = {"nudges": {"digest_hour": "any", "quiet_hours": ""}}
+pytestmark = pytest.mark.sandbox_config(ANY_TIME)
+
+
+async def enroll(sandbox: Sandbox, *members: Member) -> None:
+    """Members join digests the way they would (/rapport join)."""
+    for m in members:
+        reply = await sandbox.slash(m, "rapport join")
+        assert reply.ephemeral
+
+
+async def unanswered_reply(sandbox: Sandbox, author: Member, replier: Member) -> Message:
+    """`author` posts, `replier` answers two days ago; returns the reply."""
+    post = await sandbox.say(author, "#design", "draft is up", at=days_ago(3))
+    return await sandbox.say(replier, "#design", "looks great", reply_to=post, at=days_ago(2))
+
+
+async def digest_of(sandbox: Sandbox, member: Member) -> Message:
+    """Run the scan and return the one DM it sent the member."""
+    await sandbox.run_job("send_due_digests")
+    (dm,) = sandbox.dms_to(member)
+    return dm
+
+
+async def test_unanswered_reply_reaches_the_author_in_one_digest(sandbox: Sandbox) -> None:
+    """A reply left unanswered past the grace period shows up in the author's next digest."""
+    ana, bob = await sandbox.members("Ana", "Bob")
+    reply = await unanswered_reply(sandbox, ana, bob)
+    await enroll(sandbox, ana)
+    dm = await digest_of(sandbox, ana)
+    assert "Bob replied to you 2 days ago" in dm.text
+    assert reply.jump_url in dm.text
+    assert "0:00" not in dm.text  # human durations only
+    assert {"rapport:done", "rapport:snooze", "rapport:notabout"} <= {
+        ":".join(c.split(":")[:2]) for c in dm.custom_ids()
+    }
+    await sandbox.run_job("send_due_digests")
+    assert len(sandbox.dms_to(ana)) == 1  # the same situation is never nudged twice
+
+
+async def test_a_drifting_friend_reads_in_weeks(sandbox: Sandbox) -> None:
+    """A relationship silent for three weeks is described in weeks, with the usual rhythm."""
+    ana, sam = await sandbox.members("Ana", "Sam")
+    last = None
+    for day in (60, 55, 50, 45, 40, 35, 30, 25, 22):
+        post = await sandbox.say(ana, "#general", "hey", at=days_ago(day, now=None), reply_to=last)
+        last = await sandbox.say(sam, "#general", "hi!", reply_to=post, at=days_ago(day - 0.1))
+    await enroll(sandbox, ana)
+    dm = await digest_of(sandbox, ana)
+    assert "You haven't talked with Sam in 3 weeks — you used to talk every ~5 days" in dm.text
+    assert last.jump_url in dm.text
+
+
+async def test_nobody_is_nudged_about_someone_who_left(sandbox: Sandbox) -> None:
+    """A member who left the server never appears in anyone's digest."""
+    ana, bob = await sandbox.members("Ana", "Bob")
+    await unanswered_reply(sandbox, ana, bob)
+    await sandbox.emulator.remove_member(sandbox.guild, bob)
+    await sandbox.settle()
+    await enroll(sandbox, ana)
+    await sandbox.run_job("send_due_digests")
+    assert not any("Bob" in dm.text for dm in sandbox.dms_to(ana))
+
+
+async def test_done_after_a_restart_counts_as_acted_on(sandbox: Sandbox) -> None:
+    """Done still works after the bot restarts, and the member's status counts it."""
+    ana, bob = await sandbox.members("Ana", "Bob")
+    await unanswered_reply(sandbox, ana, bob)
+    await enroll(sandbox, ana)
+    dm = await digest_of(sandbox, ana)
+    await sandbox.restart()
+    done = next(c for c in dm.custom_ids() if c.startswith("rapport:done:"))
+    reply = await sandbox.click(ana, dm, done)
+    assert "marked as done" in reply.text
+    outcomes = sandbox.services.nudges.member_outcomes(sandbox.guild.id, ana.id)
+    items = dm.embeds[0]["description"].count("• ")
+    assert outcomes["acted_on"] == outcomes["sent"] == items
+
+
+async def test_snooze_after_a_restart_pauses_digests(sandbox: Sandbox) -> None:
+    """Snooze 1 week works after a restart and holds the next digest back."""
+    ana, bob, cat = await sandbox.members("Ana", "Bob", "Cat")
+    await unanswered_reply(sandbox, ana, bob)
+    await enroll(sandbox, ana)
+    dm = await digest_of(sandbox, ana)
+    await sandbox.restart()
+    snooze = next(c for c in dm.custom_ids() if c.startswith("rapport:snooze:"))
+    reply = await sandbox.click(ana, dm, snooze)
+    assert "Snoozed" in reply.text
+    await sandbox.say(cat, "#design", f"<@{ana.id}> ping", mentions=[ana], at=days_ago(2))
+    await sandbox.run_job("send_due_digests")
+    assert len(sandbox.dms_to(ana)) == 1
+
+
+async def test_not_about_after_a_restart_mutes_that_person(sandbox: Sandbox) -> None:
+    """Picking "Not about Bob" after a restart stops every later nudge about Bob."""
+    ana, bob = await sandbox.members("Ana", "Bob")
+    await unanswered_reply(sandbox, ana, bob)
+    await enroll(sandbox, ana)
+    dm = await digest_of(sandbox, ana)
+    await sandbox.restart()
+    select = next(c for c in dm.custom_ids() if c.startswith("rapport:notabout:"))
+    reply = await sandbox.click(ana, dm, select, values=[str(bob.id)])
+    assert "won't nudge you about Bob" in reply.text
+    assert bob.id in sandbox.services.members.preferences(sandbox.guild.id, ana.id).muted
+    later = await sandbox.say(ana, "#design", "v2 is up", at=hours_ago(40))
+    await sandbox.say(bob, "#design", "nice", reply_to=later, at=hours_ago(30))
+    await sandbox.run_job("send_due_digests")
+    assert len(sandbox.dms_to(ana)) == 1
+
+
+async def test_closed_dms_are_recorded_and_not_retried(sandbox: Sandbox) -> None:
+    """A member whose DMs refuse the bot (50007) is recorded and not tried again."""
+    ana, bob = await sandbox.members("Ana", "Bob")
+    await unanswered_reply(sandbox, ana, bob)
+    await enroll(sandbox, ana)
+    sandbox.emulator.refuse_dms(ana)
+    await sandbox.run_job("send_due_digests")
+    assert sandbox.services.members.preferences(sandbox.guild.id, ana.id).dms_closed
+    assert sandbox.services.nudges.guild_stats(sandbox.guild.id)["dms_closed"] == 1
+    sent = sandbox.emulator.messages_sent
+    await sandbox.run_job("send_due_digests")
+    assert sandbox.emulator.messages_sent == sent
+
+
+async def test_remind_me_to_reply_lets_the_member_pick_a_time(sandbox: Sandbox) -> None:
+    """The message menu offers 1 h / 4 h / tomorrow / next week and confirms the choice."""
+    ana, bob = await sandbox.members("Ana", "Bob")
+    msg = await sandbox.say(bob, "#help", "can you review my PR?")
+    menu = await sandbox.emulator.message_menu(ana, sandbox.guild, "Remind me to reply", msg)
+    assert menu.ephemeral
+    (custom_id,) = menu.message.custom_ids()
+    assert custom_id == f"rapport:remind:{sandbox.guild.id}:{msg.channel.id}:{msg.id}:{bob.id}"
+    await sandbox.restart()
+    picked = await sandbox.click(ana, menu.message, custom_id, values=["4h"])
+    assert "remind you" in picked.text
+    await sandbox.run_job("send_due_digests")
+    assert sandbox.dms_to(ana) == []  # not due yet
+
+
+async def test_remind_me_refuses_a_members_own_message(sandbox: Sandbox) -> None:
+    """A member can't set a reply reminder on their own message."""
+    (ana,) = await sandbox.members("Ana")
+    msg = await sandbox.say(ana, "#help", "anyone?")
+    menu = await sandbox.emulator.message_menu(ana, sandbox.guild, "Remind me to reply", msg)
+    assert "your own message" in menu.text

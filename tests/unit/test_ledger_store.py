@@ -1,0 +1,48 @@
+"""The ledger persists through the real embedded store and reads back the same."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from rapport.ledger import Ledger
+from rapport.model import Interaction, Kind, MessageFacts, time_snowflake
+from rapport.store.tinydb import TinyDBStore
+
+G = 77
+ANA, BOB, CAT = 2**62 + 1, 2**62 + 2, 2**62 + 3  # large snowflakes survive JSON
+T0 = datetime(2026, 11, 23, 10, tzinfo=UTC)
+
+
+def _facts(author: int, at: datetime, n: int, **kw: object) -> MessageFacts:
+    return MessageFacts(
+        guild_id=G, channel_id=9, message_id=time_snowflake(at) + n, author_id=author, at=at, **kw
+    )
+
+
+async def test_a_ledger_reloads_from_tinydb_with_equal_reads(tmp_path: Path) -> None:
+    """stage -> flush -> close -> reopen -> load_guild gives the same pairs, items and periods."""
+    store = TinyDBStore(tmp_path / "rapport.db")
+    await store.open()
+    ledger = Ledger(store)
+    ledger.member_joined(G, CAT, T0)
+    ledger.record_message(_facts(ANA, T0, 1, reply_to_id=BOB, has_link=True))
+    ledger.record_message(_facts(BOB, T0 + timedelta(hours=1), 2, mentions=frozenset({ANA, CAT})))
+    ledger.record(Interaction(G, CAT, ANA, 9, Kind.REACTION, 5, T0 + timedelta(hours=2)))
+    ledger.set_cadence(G, ANA, BOB, timedelta(days=10))
+    ledger.stage()
+    await store.flush()
+    await store.close()
+
+    reopened = TinyDBStore(tmp_path / "rapport.db")
+    await reopened.open()
+    again = Ledger(reopened)
+    await again.load_guild(G)
+    now = T0 + timedelta(days=1)
+    for member in (ANA, BOB, CAT):
+        assert again.pairs_of(G, member, now=now) == ledger.pairs_of(G, member, now=now)
+        assert again.pending_for(G, member, now) == ledger.pending_for(G, member, now)
+        assert again.export_member(G, member) == ledger.export_member(G, member)
+    assert again.period_stats(G, "2026-W48") == ledger.period_stats(G, "2026-W48")
+    assert again.newcomers(G, T0) == ledger.newcomers(G, T0)
+    await reopened.close()

@@ -1,0 +1,103 @@
+"""Export and forget over the real core services: what a member gets, and what is left after."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from rapport.config import Settings
+from rapport.guilds import GuildService
+from rapport.ledger import Ledger
+from rapport.members import MemberService
+from rapport.model import MessageFacts, time_snowflake
+from rapport.outbox import NudgeService
+from rapport.persistence import FlushLoop
+from rapport.privacy import EXPORT_FORMAT, Privacy
+from rapport.store.memory import MemoryStore
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+G, CHAN = 1, 500
+ANA, BOB, CY = 10, 20, 30
+
+
+def build() -> tuple[Ledger, MemberService, NudgeService, Privacy]:
+    store = MemoryStore()
+    settings = Settings()
+    guilds = GuildService(store, settings)
+    members = MemberService(store, settings, guilds, lambda: NOW)
+    ledger = Ledger(store)
+    nudges = NudgeService(store, settings, members, ledger, FlushLoop(store, 60), lambda: NOW)
+    return ledger, members, nudges, Privacy(ledger, members, lambda: NOW, nudges)
+
+
+def message(author: int, *, days_ago: float, reply_to: int | None = None, mention: int = 0):
+    at = NOW - timedelta(days=days_ago)
+    return MessageFacts(
+        guild_id=G,
+        channel_id=CHAN,
+        message_id=time_snowflake(at) + author,
+        author_id=author,
+        at=at,
+        reply_to_id=reply_to,
+        mentions=frozenset({mention} if mention else ()),
+    )
+
+
+def history(ledger: Ledger) -> None:
+    """Bob replies to Ana; Ana mentions Cy; Cy replies to Bob (nothing of Ana's)."""
+    ledger.record_message(message(BOB, days_ago=3, reply_to=ANA))
+    ledger.record_message(message(ANA, days_ago=2, mention=CY))
+    ledger.record_message(message(CY, days_ago=1, reply_to=BOB))
+
+
+async def test_export_holds_both_directions_settings_and_nudges_as_json() -> None:
+    """The export names the member's pairs as actor and as target, their settings and outcomes."""
+    ledger, members, _, privacy = build()
+    history(ledger)
+    await members.configure(G, ANA, timezone="Europe/Paris", kinds=["drifting"])
+    data = await privacy.export(G, ANA)
+    json.dumps(data)  # every value is JSON-able
+    assert data["format"] == EXPORT_FORMAT
+    assert data["member_id"] == ANA
+    rels = {r["other_id"]: r for r in data["ledger"]["relationships"]}
+    assert rels[BOB]["counts_in"]["reply"] == 1
+    assert rels[CY]["counts_out"]["mention"] == 1
+    assert set(rels) == {BOB, CY}
+    assert data["settings"]["timezone"] == "Europe/Paris"
+    assert data["effective_settings"]["kinds"] == ["drifting"]
+    assert data["nudges"] == {"digests": 0, "sent": 0, "acted_on": 0}
+
+
+async def test_forget_erases_the_member_from_everyone_and_stops_tracking() -> None:
+    """After forget nobody's pairs or pending items name the member, and tracking is off."""
+    ledger, members, _, privacy = build()
+    history(ledger)
+    await privacy.forget(G, ANA)
+    assert ledger.pairs_of(G, ANA) == []
+    assert [p.other_id for p in ledger.pairs_of(G, BOB)] == [CY]
+    assert ledger.pending_for(G, CY, NOW) == []
+    assert ANA not in ledger.members(G)
+    assert not members.is_tracked(G, ANA)
+    assert not members.preferences(G, ANA).enrolled
+    data = await privacy.export(G, ANA)
+    assert data["ledger"]["relationships"] == []
+    assert data["ledger"]["pending_from_member"] == []
+
+
+async def test_forget_leaves_other_members_untouched() -> None:
+    """Forgetting one member leaves the pairs between the others as they were."""
+    ledger, _, _, privacy = build()
+    history(ledger)
+    before = ledger.pair(G, BOB, CY)
+    await privacy.forget(G, ANA)
+    assert ledger.pair(G, BOB, CY) == before
+
+
+async def test_forget_works_without_a_nudge_service() -> None:
+    """The privacy core needs only the ledger and member settings; nudges are optional."""
+    ledger, members, _, _ = build()
+    history(ledger)
+    privacy = Privacy(ledger, members, lambda: NOW)
+    await privacy.forget(G, ANA)
+    assert ledger.pairs_of(G, ANA) == []
+    assert (await privacy.export(G, ANA))["nudges"] is None
