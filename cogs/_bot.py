@@ -48,7 +48,11 @@ class RapportTree(app_commands.CommandTree):
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         """Refuse politely a command from a guild this bot does not know."""
-        if interaction.guild_id is not None and interaction.guild is None:
+        # discord.py fills interaction.guild with a placeholder for unknown guilds: ask the cache.
+        if (
+            interaction.guild_id is not None
+            and interaction.client.get_guild(interaction.guild_id) is None
+        ):
             await reply_private(
                 interaction,
                 "I don't have this server's data yet — ask an admin to re-invite Rapport.",
@@ -77,11 +81,11 @@ def error_message(error: Exception) -> str | None:
     if isinstance(original, UserFacingError):
         return str(original)
     if isinstance(error, app_commands.MissingPermissions):
-        perms = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
-        return f"You need the {perms} permission to use this command."
+        return f"You need the {permission_names(error.missing_permissions)} permission to use this command."
     if isinstance(error, app_commands.BotMissingPermissions):
-        perms = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
-        return f"I need the {perms} permission here to do that."
+        return (
+            f"I need the {permission_names(error.missing_permissions)} permission here to do that."
+        )
     if isinstance(error, app_commands.NoPrivateMessage):
         return "This command works in a server, not in DMs."
     if isinstance(error, app_commands.CommandOnCooldown):
@@ -91,6 +95,15 @@ def error_message(error: Exception) -> str | None:
     if isinstance(error, app_commands.CheckFailure):
         return "You can't use this command here."
     return None
+
+
+# Discord's interface names a few permissions differently from the API.
+PERMISSION_LABELS = {"manage_guild": "Manage Server", "view_channel": "View Channels"}
+
+
+def permission_names(names: list[str]) -> str:
+    """Permissions as Discord's interface labels them ("Manage Server", not "Manage Guild")."""
+    return ", ".join(PERMISSION_LABELS.get(p, p.replace("_", " ").title()) for p in names)
 
 
 class RapportBot(commands.AutoShardedBot):

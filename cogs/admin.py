@@ -15,6 +15,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs import _embeds as render
+from cogs._backfill import backfill_command
 from cogs._bot import RapportBot
 from cogs._respond import reply_private
 from rapport.errors import UserFacingError
@@ -220,6 +221,15 @@ class Admin(commands.GroupCog, group_name="rapport-admin"):
         if problem:
             out.append(f"The last leaderboard post failed: {problem}")
         return out
+
+    @app_commands.command(name="backfill")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    @app_commands.describe(days="How many days of history to read (1–365)")
+    async def backfill(
+        self, interaction: discord.Interaction, days: app_commands.Range[int, 1, 365]
+    ) -> None:
+        """Read past messages into Rapport (safe to run twice; resumes after a restart)."""
+        await backfill_command(interaction, days, self.bot)
 
     @app_commands.command(name="sync")
     @owner_or_manage_guild()

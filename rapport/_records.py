@@ -75,6 +75,11 @@ def pending_items(buf: bytes | bytearray) -> Iterator[tuple[int, int, int, int, 
     return PENDING.iter_unpack(buf)
 
 
+_AT = struct.Struct("<I")
+_AT_OFFSET = 25  # where the time sits inside an item
+_MSG_OFFSET = 9  # where the message id sits inside an item
+
+
 def pending_add(
     buf: bytearray,
     other: int,
@@ -87,18 +92,28 @@ def pending_add(
 ) -> bool:
     """Add other's item unless that message already has one (then only warm it); True if new.
 
-    Over `limit` the oldest item goes.
+    Items stay in time order; over `limit` the oldest goes.
     """
-    if other.to_bytes(8, "little") in buf:
-        for i, it in enumerate(PENDING.iter_unpack(buf)):
-            if it[0] == other and it[2] == message:
-                if warm:
-                    buf[i * _P + _P - 1] = 1
-                return False
-    buf += PENDING.pack(other, kind, message, channel, t, warm)
+    needle = message.to_bytes(8, "little")
+    i = buf.find(needle)
+    while i != -1:
+        start = i - _MSG_OFFSET
+        if start % _P == 0 and PENDING.unpack_from(buf, start)[0] == other:
+            if warm:
+                buf[start + _P - 1] = 1
+            return False
+        i = buf.find(needle, i + 1)
+    item = PENDING.pack(other, kind, message, channel, t, warm)
+    end = len(buf)
+    if end and _AT.unpack_from(buf, end - _P + _AT_OFFSET)[0] > t:
+        # Out of order (history): walk back to the item's place.
+        while end and _AT.unpack_from(buf, end - _P + _AT_OFFSET)[0] > t:
+            end -= _P
+        buf[end:end] = item
+    else:
+        buf += item
     if len(buf) > limit * _P:
-        oldest = min(range(len(buf) // _P), key=lambda i: PENDING.unpack_from(buf, i * _P)[4])
-        del buf[oldest * _P : oldest * _P + _P]
+        del buf[:_P]
     return True
 
 

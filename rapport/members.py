@@ -235,15 +235,15 @@ class MemberService:
         return await self._change(guild_id, member_id, muted=current.muted - {other_id})
 
     async def opt_out(self, guild_id: int, member_id: int) -> MemberSettings:
-        """Stop tracking and nudging this member (their data is deleted by the caller)."""
-        return await self._change(
-            guild_id,
-            member_id,
-            tracked=False,
-            enrolled=False,
-            on_leaderboard=True,
-            muted=frozenset(),
-        )
+        """Stop tracking and nudging this member and drop every choice they made.
+
+        Only the fact "don't track this member" is kept (their data is deleted by the caller).
+        """
+        await self.ensure(guild_id)
+        forgotten = MemberSettings(member_id, enrolled=False, tracked=False)
+        self._members[guild_id][member_id] = forgotten
+        self._dirty.add((guild_id, member_id))
+        return forgotten
 
     async def track(self, guild_id: int, member_id: int) -> MemberSettings:
         """Undo an opt-out, for interactions from now on."""

@@ -290,8 +290,10 @@ def blocked(prefs: Preferences, history: History, now: datetime, *, preview: boo
     local = now.astimezone(prefs.zone)
     if prefs.quiet_hours is not None and prefs.quiet_hours.contains(local.time()):
         return "quiet hours"
-    if prefs.digest_hour is not None and local.hour != prefs.digest_hour:
-        return "not the digest hour"
+    # From the digest hour on, not only within it: when many members share an hour, the
+    # paced queue (1 DM/s) needs longer than that hour to reach them all.
+    if prefs.digest_hour is not None and local.hour < prefs.digest_hour:
+        return "before the digest hour"
     if any(t.astimezone(prefs.zone).date() == local.date() for t in history.digest_times):
         return "already had one today"
     week = sum(1 for t in history.digest_times if now - t < timedelta(days=7))

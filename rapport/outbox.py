@@ -185,6 +185,11 @@ class NudgeService:
         self._states: dict[int, dict[int, MemberState]] = {}
         self._dirty: set[tuple[int, int]] = set()
         self._sender: Sender | None = None
+        self._cursor: dict[int, int] = {}
+        interval = settings.schedule.nudge_scan.interval
+        window = min(interval.total_seconds(), 3600) if interval is not None else 900
+        self.budget = max(1, int(cfg.dms_per_second * window))
+        """DMs one scan may queue: what the paced queue sends before the next scan."""
         self.queue: DmQueue[Outgoing] = DmQueue(
             cfg.dms_per_second,
             self.deliver,
@@ -363,9 +368,16 @@ class NudgeService:
         await self.queue.join()
         return planned
 
-    async def plan_due(self, now: datetime) -> int:
-        """Queue every due digest and reminder; yields to the loop every SLICE seconds."""
-        planned = 0
+    async def plan_due(self, now: datetime, *, budget: int | None = None) -> int:
+        """Queue the digests and reminders due now; returns how many were queued.
+
+        At most `budget` DMs wait in the queue (default: what the paced queue sends before
+        the next scan) and at most 5 x budget members are read from the ledger per run;
+        the next scan carries on from where this one stopped, so everyone gets their turn.
+        Yields to the event loop every SLICE seconds.
+        """
+        budget = self.budget if budget is None else budget
+        planned = reads = 0
         slice_end = perf_counter() + SLICE
         # Guilds the ledger holds but nobody opened yet (present before the first READY)
         # are opened here too.
@@ -379,36 +391,48 @@ class NudgeService:
             if self.members.guilds.policy(guild_id).enrollment == "opt-out":
                 ids = sorted(set(ids) | self.ledger.members(guild_id))
             per = self._states[guild_id]
-            for member_id in ids:
+            start = self._cursor.get(guild_id, 0) % max(len(ids), 1)
+            self._cursor[guild_id] = start
+            for i, member_id in enumerate(ids[start:] + ids[:start]):
+                if len(self.queue) >= budget or reads >= 5 * budget:
+                    self._cursor[guild_id] = start + i
+                    break
                 if perf_counter() > slice_end:
                     await asyncio.sleep(0)
                     slice_end = perf_counter() + SLICE
                 try:
-                    planned += self._plan_member(
+                    read, queued = self._plan_member(
                         guild_id, member_id, per.get(member_id), now, newcomers
                     )
                 except Exception:
                     log.exception("planning nudges for member %s failed; skipping", member_id)
+                    continue
+                reads += read
+                planned += queued
             for member_id, st in list(per.items()):
+                if perf_counter() > slice_end:
+                    await asyncio.sleep(0)
+                    slice_end = perf_counter() + SLICE
                 if st.reminders:
                     planned += self._due_reminders(guild_id, member_id, st, now)
         return planned
 
     def _plan_member(
         self, guild_id: int, member_id: int, st: MemberState | None, now: datetime, newcomers: list
-    ) -> int:
+    ) -> tuple[bool, int]:
+        """(whether the ledger was read, digests queued) for one member."""
         if st is not None and st.open_items():
             self._settle_outcomes(guild_id, member_id, st, now)
         prefs = self.members.preferences(guild_id, member_id)
         in_flight = self.queue.queued((guild_id, member_id))
         history = st.history(in_flight) if st is not None else History(in_flight=in_flight)
         if rules.blocked(prefs, history, now):
-            return 0
+            return False, 0
         found = self.candidates(guild_id, prefs, now, newcomers)
         digest = rules.plan(guild_id, prefs, history, found, now, self.rules)
         if digest is None:
-            return 0
-        return int(self.queue.put(Outgoing(digest)))
+            return True, 0
+        return True, int(self.queue.put(Outgoing(digest)))
 
     def _due_reminders(self, guild_id: int, member_id: int, st: MemberState, now: datetime) -> int:
         if self.queue.queued((guild_id, member_id)) or st.pending is not None:

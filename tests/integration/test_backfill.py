@@ -23,7 +23,7 @@ async def lay_history_while_offline(sandbox: Sandbox) -> tuple:
     return ana, bob, cy
 
 
-async def run(sandbox: Sandbox, days: int):  # noqa: ANN201
+async def run(sandbox: Sandbox, days: int):
     s = sandbox.services
     guild = sandbox.bot.get_guild(sandbox.guild.id)
     s.backfill.start(guild.id, days)
@@ -73,4 +73,22 @@ async def test_an_interrupted_backfill_resumes_after_a_restart(sandbox: Sandbox)
 
         await asyncio.sleep(0.05)
     assert sandbox.services.backfill.job(g).finished is not None
+    assert sandbox.services.ledger.pair(g, bob.id, ana.id).counts_out[Kind.REPLY] == 30
+
+
+async def test_the_admin_command_reads_history_once_however_often_it_runs(sandbox: Sandbox) -> None:
+    """/rapport-admin backfill answers privately with what it read, and a re-run adds nothing."""
+    ana, bob, _ = await lay_history_while_offline(sandbox)
+    emu = sandbox.emulator
+    admins = await emu.create_role(sandbox.guild, "Admins", permissions=1 << 5)
+    boss = await sandbox.member("Boss", roles=[admins])
+    reply = await sandbox.slash(boss, "rapport-admin backfill", days=60)
+    assert reply.ephemeral
+    assert "Backfill done" in reply.text
+    assert "60 days" in reply.text
+    g = sandbox.guild.id
+    assert sandbox.services.ledger.pair(g, bob.id, ana.id).counts_out[Kind.REPLY] == 30
+
+    again = await sandbox.slash(boss, "rapport-admin backfill", days=60)
+    assert "Backfill done" in again.text
     assert sandbox.services.ledger.pair(g, bob.id, ana.id).counts_out[Kind.REPLY] == 30

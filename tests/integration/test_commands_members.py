@@ -347,11 +347,6 @@ async def test_guild_only_commands_are_refused_in_dms(sandbox: Sandbox) -> None:
     assert "works in a server, not in DMs" in reply.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cogs/_bot.py RapportTree.interaction_check tests interaction.guild, which discord.py "
-    "fills with a placeholder guild; it should test interaction.client.get_guild(guild_id)",
-)
 async def test_a_command_from_an_unknown_guild_is_refused(sandbox: Sandbox) -> None:
     """A guild the bot never received gets a polite refusal, not someone else's data."""
     emu = sandbox.emulator

@@ -10,11 +10,11 @@ from rapport.model import Kind
 from tests.conftest import Sandbox, days_ago
 
 
-def pair(sandbox: Sandbox, member, other):  # noqa: ANN001, ANN201
+def pair(sandbox: Sandbox, member, other):
     return sandbox.services.ledger.pair(sandbox.guild.id, member.id, other.id)
 
 
-def pending(sandbox: Sandbox, member) -> list:  # noqa: ANN001
+def pending(sandbox: Sandbox, member) -> list:
     return sandbox.services.ledger.pending_for(sandbox.guild.id, member.id, datetime.now(UTC))
 
 

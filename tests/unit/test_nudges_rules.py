@@ -265,21 +265,22 @@ NEW_YORK = ZoneInfo("America/New_York")
     ("now", "zone", "hour", "due"),
     [
         (datetime(2026, 11, 26, 17, 5, tzinfo=UTC), PARIS, 18, True),  # 18:05 in Paris (CET)
-        (datetime(2026, 11, 26, 18, 5, tzinfo=UTC), PARIS, 18, False),
+        (datetime(2026, 11, 26, 16, 55, tzinfo=UTC), PARIS, 18, False),  # 17:55
+        (datetime(2026, 11, 26, 19, 30, tzinfo=UTC), PARIS, 18, True),  # later the same evening
         # DST ended on 2026-10-25 in Paris: 18:00 local is 17:00 UTC that day, 16:00 the day before
         (datetime(2026, 10, 24, 16, 30, tzinfo=UTC), PARIS, 18, True),
-        (datetime(2026, 10, 25, 17, 30, tzinfo=UTC), PARIS, 18, True),
         (datetime(2026, 10, 25, 16, 30, tzinfo=UTC), PARIS, 18, False),
-        # New York springs forward on 2026-03-08: 18:00 EDT is 22:00 UTC
+        (datetime(2026, 10, 25, 17, 30, tzinfo=UTC), PARIS, 18, True),
+        # New York springs forward on 2026-03-08: 18:00 EDT is 22:00 UTC, not 23:00
+        (datetime(2026, 3, 8, 21, 50, tzinfo=UTC), NEW_YORK, 18, False),
         (datetime(2026, 3, 8, 22, 10, tzinfo=UTC), NEW_YORK, 18, True),
-        (datetime(2026, 3, 8, 23, 10, tzinfo=UTC), NEW_YORK, 18, False),
         (datetime(2026, 3, 8, 3, 0, tzinfo=UTC), NEW_YORK, None, True),
     ],
 )
 def test_digests_go_out_at_the_members_hour_in_their_zone(
     now: datetime, zone: ZoneInfo, hour: int | None, due: bool
 ) -> None:
-    """The digest hour is wall-clock time where the member lives, DST changes included."""
+    """Digests go out from the digest hour on, wall-clock time where the member lives, DST included."""
     p = prefs(zone=zone, digest_hour=hour)
     assert (n.blocked(p, History(), now) == "") is due
 

@@ -34,7 +34,12 @@ def test_thanks_is_recognised_as_a_word_not_a_substring(text: str, thanks: bool)
 
 @pytest.mark.parametrize(
     ("text", "link"),
-    [("see https://example.org/x", True), ("http://a.b", True), ("example.org", False), ("", False)],
+    [
+        ("see https://example.org/x", True),
+        ("http://a.b", True),
+        ("example.org", False),
+        ("", False),
+    ],
 )
 def test_links_are_http_urls(text: str, link: bool) -> None:
     """A share is a message with an http(s) link (or a file)."""
