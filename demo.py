@@ -45,7 +45,8 @@ def demo_settings(emulator: Emulator, data_dir: Path, community: Community) -> A
             },
             "storage": {"path": str(data_dir / "rapport.json"), "flush_interval": "5s"},
             "schedule": {"nudge_scan": "365d", "leaderboard": "365d", "retention": "365d"},
-            "nudges": {"digest_hour": "any", "quiet_hours": ""},
+            # Digests are due whatever the hour; the emulator has no DM rate limit to respect.
+            "nudges": {"digest_hour": "any", "quiet_hours": "", "dms_per_second": 50.0},
             "leaderboard": {"channel": "leaderboard", "teams": list(community.teams)},
             "logging": {"level": "WARNING"},
         }
@@ -72,7 +73,15 @@ def render_message(message: Message) -> str:
     if buttons:
         lines.append("  ".join(f"[reverse] {b} [/reverse]" for b in buttons if b))
     text = "\n".join(lines)
-    return _hide_urls(text)
+    return _markdown(_hide_urls(text))
+
+
+def _markdown(text: str) -> str:
+    """Discord's bold and code spans as terminal styles."""
+    import re
+
+    text = re.sub(r"\*\*(.+?)\*\*", r"[bold]\1[/bold]", text)
+    return re.sub(r"`([^`]+)`", r"\1", text)
 
 
 def _hide_urls(text: str) -> str:
@@ -88,7 +97,7 @@ async def replay(
     """Create the server and replay its history through the gateway, with a progress bar."""
     guild = emulator.guilds[0]
     now = datetime.now(UTC)
-    roles = {team: emulator.add_role(guild, team) for team in community.teams}
+    roles = {team: await emulator.create_role(guild, team) for team in community.teams}
     members: dict[str, Member] = {}
     for person in community.people:
         if person.joined_days_ago > 7:
@@ -144,6 +153,7 @@ async def run_demo(seed: int = 7) -> int:
     started = time.perf_counter()
     console = Console(highlight=False)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("discord.client").setLevel(logging.ERROR)  # "voice will NOT be supported"
     data_dir = Path("data") / f"demo-{seed}"
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
@@ -186,7 +196,8 @@ async def run_demo(seed: int = 7) -> int:
         problems = emulator.violations + emulator.unknown_routes
     for problem in problems:
         console.print(f"[red]emulator: {problem}[/red]")
-    console.print(f"[dim]finished in {time.perf_counter() - started:.1f} s[/dim]")
+    # On stderr, so that one seed prints one output on stdout.
+    Console(stderr=True).print(f"[dim]finished in {time.perf_counter() - started:.1f} s[/dim]")
     console.print(
         f"demo: {len(members)} members, {interactions} interactions, {digests} digests sent, "
         f"{'leaderboard posted' if posted else 'no leaderboard posted'}"

@@ -1,9 +1,10 @@
 """How many bytes the ledger holds per pair of members, and what one message costs to record.
 
-Builds PAIRS pairs in one guild through `Ledger.record_message`, each pair with a reply both
-ways on a few different days (so both directions, the contact-day ring, pending items, period
-counters and activity are all populated), and measures the growth with tracemalloc. The
-process-wide recent window (bounded, `recent_limit`) is counted too.
+Builds PAIRS pairs among MEMBERS members in one guild through `Ledger.record_message`, each
+pair with a reply both ways within four weeks (both directions, pending items, period counters
+and channel activity all populated), and measures the growth with tracemalloc: everything the
+ledger holds, the process-wide bounded recent window included. It also prints the pair store
+alone, since the rest grows with members, not pairs.
 
     .venv/bin/python bench/ledger_memory.py [--pairs 200000] [--members 20000]
 
@@ -73,9 +74,13 @@ class NullStore(Store):
 
 
 def messages(pairs: int, members: int, seed: int = 7) -> list[MessageFacts]:
-    """Replies both ways for `pairs` distinct pairs, spread over 60 days, in time order."""
+    """A reply each way for `pairs` distinct pairs over four weeks, in time order.
+
+    Each member posts in three "home" channels of 40, as people do.
+    """
     rng = random.Random(seed)
     ids = [10**17 + i * 7919 for i in range(members)]
+    homes = {m: rng.sample(range(500, 540), 3) for m in ids}
     seen: set[tuple[int, int]] = set()
     events: list[tuple[datetime, int, int]] = []
     while len(seen) < pairs:
@@ -84,24 +89,31 @@ def messages(pairs: int, members: int, seed: int = 7) -> list[MessageFacts]:
         if key in seen:
             continue
         seen.add(key)
-        for _ in range(2):
-            at = START + timedelta(seconds=rng.randrange(60 * 86400))
-            events.append((at, a, b))
-            events.append((at + timedelta(minutes=rng.randrange(1, 3000)), b, a))
+        at = START + timedelta(seconds=rng.randrange(28 * 86400))
+        events.append((at, a, b))
+        events.append((at + timedelta(minutes=rng.randrange(1, 3000)), b, a))
     events.sort()
-    out = []
-    for n, (at, author, target) in enumerate(events):
-        out.append(
-            MessageFacts(
-                guild_id=GUILD,
-                channel_id=500 + n % 20,
-                message_id=time_snowflake(at) + n % 4096,
-                author_id=author,
-                at=at,
-                reply_to_id=target,
-            )
+    return [
+        MessageFacts(
+            guild_id=GUILD,
+            channel_id=rng.choice(homes[author]),
+            message_id=time_snowflake(at) + n % 4096,
+            author_id=author,
+            at=at,
+            reply_to_id=target,
         )
-    return out
+        for n, (at, author, target) in enumerate(events)
+    ]
+
+
+def pair_store_bytes(ledger: Ledger) -> int:
+    """What the pairs alone hold: the dict, its int keys, the records, the partner arrays."""
+    g = ledger._guilds[GUILD]
+    return (
+        sys.getsizeof(g.pairs)
+        + sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in g.pairs.items())
+        + sum(sys.getsizeof(a) for a in g.partners)
+    )
 
 
 def main() -> None:
@@ -113,12 +125,13 @@ def main() -> None:
 
     batch = messages(args.pairs, args.members)
 
-    # Speed without tracemalloc (it slows allocation several times).
+    # Speed without tracemalloc (it slows allocation several times); CPU time, because the
+    # machine is shared.
     timed = Ledger(NullStore())
-    start = time.perf_counter()
+    start = time.process_time()
     for m in batch:
         timed.record_message(m)
-    per_message_us = (time.perf_counter() - start) / len(batch) * 1e6
+    per_message_us = (time.process_time() - start) / len(batch) * 1e6
     del timed
     gc.collect()
 
@@ -138,8 +151,15 @@ def main() -> None:
     print(f"messages recorded:      {len(batch):,}")
     print(f"members:                {len(ledger.members(GUILD)):,}")
     print(f"pairs:                  {pairs:,}")
-    print(f"record_message:         {per_message_us:.2f} µs per message (no tracemalloc)")
-    print(f"ledger memory:          {grown / 2**20:.1f} MiB")
+    store_bytes = pair_store_bytes(ledger)
+    print(f"record_message:         {per_message_us:.2f} µs CPU per message (no tracemalloc)")
+    print(f"ledger memory:          {grown / 2**20:.1f} MiB, {grown / pairs:.0f} bytes per pair")
+    print(f"  pairs alone:          {store_bytes / pairs:.0f} bytes per pair (sys.getsizeof)")
+    print(f"  the rest:             per member (activity, periods, pending, index) and bounded")
+    print(
+        f"                        windows: {(grown - store_bytes) / len(ledger.members(GUILD)):.0f}"
+        " bytes per member"
+    )
     for s in by_file:
         print(f"  {s.size_diff / 2**20:8.1f} MiB  {s.traceback[0].filename}")
     print(
@@ -148,6 +168,7 @@ def main() -> None:
                 "bench": "ledger_memory",
                 "pairs": pairs,
                 "bytes_per_pair": round(grown / pairs, 1),
+                "pair_store_bytes_per_pair": round(store_bytes / pairs, 1),
                 "us_per_message": round(per_message_us, 2),
             }
         )

@@ -145,6 +145,8 @@ def has_period(v: tuple, d: int, is_week: bool, n: int) -> bool:
 def mark_given(v: list, d: int, day: int) -> tuple[bool, bool]:
     """Record that direction d gave on `day`; (new person this week, new this month)."""
     _, _, week, month = day_info(day)
+    if week == v[WTOP + d] and v[WMASK + d] & 1 and month == v[MTOP + d] and v[MMASK + d] & 1:
+        return False, False  # already engaged this week and month
     return (
         _mark(v, WTOP + d, WMASK + d, week, WEEK_BITS),
         _mark(v, MTOP + d, MMASK + d, month, MONTH_BITS),

@@ -373,7 +373,7 @@ class Ledger(LedgerReads, LedgerRetention):
         g.d_pairs.add(key)
         pending = g.pending
         buf = pending.get(actor)
-        if buf:
+        if buf and target.to_bytes(8, "little") in buf:
             self._clear(g, actor, target, t, answer=ki != _REACTION)
         if ki == _REACTION:
             g.pairs[key] = new

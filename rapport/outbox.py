@@ -24,15 +24,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from time import perf_counter
 import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from time import perf_counter
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rapport import nudges as rules
 from rapport._dm_queue import DmQueue, SendResult
+from rapport._nudge_state import (
+    ACT_WINDOW,
+    TABLE,
+    MemberState,
+    Outgoing,
+    dt,
+    reminder_due,
+    ts,
+)
 from rapport.clock import Clock
 from rapport.config import Settings
 from rapport.ledger import Ledger
@@ -40,119 +48,17 @@ from rapport.members import MemberService, Preferences
 from rapport.model import jump_url
 from rapport.nudges import Digest, History, Nudge, RuleSettings
 from rapport.persistence import FlushLoop
-from rapport.store.base import Doc, Store
+from rapport.store.base import Store
 
 log = logging.getLogger(__name__)
 
-TABLE = "nudge_state"
-ACT_WINDOW = timedelta(days=7)
-SENT_KEEP = timedelta(days=90)
-DIGESTS_KEEP = timedelta(days=30)
-SLICE = 0.02
-"""Seconds of planning between two yields to the event loop (each stall stays under 50 ms)."""
-REMIND_CHOICES = {"1h": timedelta(hours=1), "4h": timedelta(hours=4), "week": timedelta(days=7)}
+SLICE = 0.01
+"""Seconds of planning between two yields to the event loop. A callback that became ready
+during a slice can wait up to two slices (asyncio runs the scan's next step first), so 10 ms
+keeps every wait well under 50 ms."""
 
-Sender = Any  # Callable[[Digest], Awaitable[SendResult]]: the cog's DM sender
-
-
-def _ts(dt: datetime) -> int:
-    return int(dt.timestamp())
-
-
-def _dt(t: int) -> datetime:
-    return datetime.fromtimestamp(t, UTC)
-
-
-@dataclass
-class MemberState:
-    """One member's nudge history in one guild (stored form: ids, keys and epoch seconds)."""
-
-    sent: dict[str, list[int]] = field(default_factory=dict)  # key -> [at, about or 0]
-    digests: list[dict[str, Any]] = field(default_factory=list)
-    totals: dict[str, int] = field(default_factory=lambda: {"digests": 0, "nudges": 0, "acted": 0})
-    reset_at: int = 0
-    feedback: str | None = None
-    pending: dict[str, Any] | None = None
-    reminders: list[dict[str, int]] = field(default_factory=list)
-
-    def to_doc(self) -> Doc:
-        """The stored form."""
-        return {
-            "sent": self.sent,
-            "digests": self.digests,
-            "totals": self.totals,
-            "reset_at": self.reset_at,
-            "feedback": self.feedback,
-            "pending": self.pending,
-            "reminders": self.reminders,
-        }
-
-    @classmethod
-    def from_doc(cls, doc: Doc) -> MemberState:
-        """Read the stored form back."""
-        return cls(
-            sent={k: list(v) for k, v in doc.get("sent", {}).items()},
-            digests=list(doc.get("digests", [])),
-            totals={"digests": 0, "nudges": 0, "acted": 0, **doc.get("totals", {})},
-            reset_at=doc.get("reset_at", 0),
-            feedback=doc.get("feedback"),
-            pending=doc.get("pending"),
-            reminders=list(doc.get("reminders", [])),
-        )
-
-    def history(self, in_flight: bool) -> History:
-        """What the planner needs."""
-        streak = 0
-        for d in reversed(self.digests):
-            if d["at"] < self.reset_at or any(it[3] for it in d["items"]):
-                break
-            streak += 1
-        return History(
-            sent_keys=frozenset(self.sent),
-            digest_times=tuple(_dt(d["at"]) for d in self.digests),
-            ignored_streak=streak,
-            feedback_pending=self.feedback is not None,
-            in_flight=in_flight or self.pending is not None,
-            digests_total=self.totals["digests"],
-        )
-
-    def open_items(self) -> bool:
-        """Whether some sent item still waits for its outcome."""
-        return any(it[3] is None for d in self.digests for it in d["items"])
-
-    def record(self, marker: dict[str, Any]) -> None:
-        """The digest of this marker was (or may have been) sent: remember its situations."""
-        at = marker["at"]
-        for key, _kind, about, _ in marker["items"]:
-            self.sent[key] = [at, about or 0]
-        if marker.get("reminder"):
-            self.reminders = [r for r in self.reminders if r["id"] != marker["reminder"]]
-        else:
-            self.digests.append({"id": marker["id"], "at": at, "items": marker["items"]})
-            self.totals["digests"] += 1
-            self.totals["nudges"] += len(marker["items"])
-            if marker.get("ask"):
-                self.feedback = marker["id"]
-        self.pending = None
-
-    def prune(self, now: datetime) -> None:
-        """Forget situations and digests too old to matter (outcomes are settled by then)."""
-        t = _ts(now)
-        self.sent = {k: v for k, v in self.sent.items() if v[0] >= t - SENT_KEEP.total_seconds()}
-        self.digests = [
-            d
-            for d in self.digests
-            if d["at"] >= t - DIGESTS_KEEP.total_seconds()
-            or any(it[3] is None for it in d["items"])
-        ]
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """One DM waiting in the queue."""
-
-    digest: Digest
-    reminder: int = 0  # the reminder id when this is a "remind me to reply"
+Sender = Callable[[Digest], Awaitable[SendResult]]
+"""The cog's DM sender."""
 
 
 class NudgeService:
@@ -339,19 +245,19 @@ class NudgeService:
         last_share = None
         for d in st.digests:
             at = d["at"]
-            expired = _ts(now) > at + ACT_WINDOW.total_seconds()
+            expired = ts(now) > at + ACT_WINDOW.total_seconds()
             for it in d["items"]:
                 if it[3] is not None:
                     continue
                 if it[1] == rules.SHARE:
                     if last_share is None:
                         share = self.ledger.activity(guild_id, member_id).last_share
-                        last_share = _ts(share) if share else 0
+                        last_share = ts(share) if share else 0
                     acted = last_share > at
                 else:
                     pair = self.ledger.pair(guild_id, member_id, it[2]) if it[2] else None
                     acted = (
-                        pair is not None and pair.last_out is not None and _ts(pair.last_out) > at
+                        pair is not None and pair.last_out is not None and ts(pair.last_out) > at
                     )
                 if acted or expired:
                     it[3] = acted
@@ -437,13 +343,13 @@ class NudgeService:
     def _due_reminders(self, guild_id: int, member_id: int, st: MemberState, now: datetime) -> int:
         if self.queue.queued((guild_id, member_id)) or st.pending is not None:
             return 0
-        t = _ts(now)
+        t = ts(now)
         for r in list(st.reminders):
             if r["due"] > t:
                 continue
             pair = self.ledger.pair(guild_id, member_id, r["author"])
             answered = (
-                pair is not None and pair.last_out is not None and _ts(pair.last_out) > r["at"]
+                pair is not None and pair.last_out is not None and ts(pair.last_out) > r["at"]
             )
             if answered or not self.members.is_tracked(guild_id, r["author"]):
                 st.reminders.remove(r)
@@ -454,7 +360,7 @@ class NudgeService:
                 member_id,
                 r["author"],
                 f"r:{r['message']}:{r['id']}",
-                _dt(r["at"]),
+                dt(r["at"]),
                 url=jump_url(guild_id, r["channel"], r["message"]),
                 channel_id=r["channel"],
             )
@@ -511,7 +417,7 @@ class NudgeService:
             return SendResult.SKIPPED
         st.pending = {
             "id": digest.digest_id,
-            "at": _ts(now),
+            "at": ts(now),
             "items": [[n.situation, n.kind, n.about_id or 0, None] for n in digest.items],
             "ask": digest.ask_feedback,
             "reminder": out.reminder,
@@ -562,7 +468,7 @@ class NudgeService:
         await self.ensure(guild_id)
         st = self._state(guild_id, member_id)
         st.feedback = None
-        st.reset_at = _ts(self.clock())
+        st.reset_at = ts(self.clock())
         self._touch(guild_id, member_id)
         if choice == "fewer":
             cap = self.members.preferences(guild_id, member_id).max_dms_per_week
@@ -588,23 +494,13 @@ class NudgeService:
         st.reminders = [r for r in st.reminders if r["message"] != message_id]
         st.reminders.append(
             {
-                "id": _ts(now) * 1000 + len(st.reminders),
+                "id": ts(now) * 1000 + len(st.reminders),
                 "channel": channel_id,
                 "message": message_id,
                 "author": author_id,
-                "at": _ts(message_at),
-                "due": _ts(due),
+                "at": ts(message_at),
+                "due": ts(due),
             }
         )
         self._touch(guild_id, member_id)
         return due
-
-
-def reminder_due(choice: str, now: datetime, zone: ZoneInfo) -> datetime:
-    """When a reminder is due: 1h, 4h, tomorrow (9:00 in the member's zone), week."""
-    if choice == "tomorrow":
-        day = now.astimezone(zone).date() + timedelta(days=1)
-        return datetime.combine(day, time(9, 0), tzinfo=zone).astimezone(UTC)
-    if choice not in REMIND_CHOICES:
-        raise ValueError(f"unknown reminder choice {choice!r}")
-    return now + REMIND_CHOICES[choice]

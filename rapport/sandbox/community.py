@@ -151,7 +151,7 @@ def generate(seed: int = 7, *, weeks: int = 7) -> Community:
     regulars = [p.name for p in people if p.name not in newcomers]
     # Affinity: teammates talk more; a few close pairs talk a lot; some pairs drift apart.
     close = {tuple(sorted(rng.sample(regulars, 2))) for _ in range(size // 2)}
-    drifted = set(list(close)[: max(2, len(close) // 3)])
+    drifted = set(sorted(close)[: max(2, len(close) // 3)])
     team_of = {p.name: p.team for p in people}
     community = Community(seed, people)
     events = community.events

@@ -27,13 +27,14 @@ def run_writer_until_killed(path: Path, rng: random.Random) -> int:
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
     )
     assert child.stdout is not None
+    first = b""
     if rng.random() < 0.3:
         time.sleep(rng.uniform(0.0, 0.3))  # sometimes during start-up, open or the first flush
     else:
-        child.stdout.readline()
+        first = child.stdout.readline()
         time.sleep(rng.uniform(0.0, 0.12))
     child.send_signal(signal.SIGKILL)
-    out = child.stdout.read()
+    out = first + child.stdout.read()
     child.stdout.close()
     child.wait()
     done = [int(line) for line in out.split() if line.strip()]
