@@ -3,6 +3,8 @@
 python bot.py --config config.toml      run the bot (token from DISCORD_TOKEN or the config)
 python bot.py --check-config FILE       validate a config and print the effective settings
 python bot.py --demo [--seed N]         the real bot against the local emulator, no token needed
+python bot.py --shards 0-3 --shard-count 8 ...   run these shards only (one process of a cluster)
+python bot.py --health                  exit 0 when the running bot's heartbeat is fresh (Docker)
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +29,13 @@ import yarl
 from cogs._bot import RapportBot
 from rapport.backfill import BackfillService
 from rapport.clock import Clock, system_clock
+from rapport.cluster import (
+    check_heartbeat,
+    heartbeat_path,
+    keep_heartbeat,
+    ownership,
+    with_shards,
+)
 from rapport.config import ConfigError, Settings, describe, load_settings
 from rapport.errors import StoreError
 from rapport.guilds import GuildService
@@ -123,6 +134,8 @@ def build_services(settings: Settings, store: Store, clock: Clock = system_clock
     for service in (ledger, members, guilds, backfill):
         flusher.add_stager(service.stage)
     nudges = NudgeService(store, settings, members, ledger, flusher, clock)
+    # In a cluster, this process scans only its shards' guilds (clicks may load others).
+    nudges.owns = ownership(settings)
     flusher.add_stager(nudges.stage)
     scheduler.add("send_due_digests", nudges.scan, settings.schedule.nudge_scan)
     services = Services(
@@ -183,7 +196,14 @@ async def run(settings: Settings) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, lambda s=sig: _shutdown(bot, s))
-        await bot.connect()
+        beats = asyncio.create_task(
+            keep_heartbeat(heartbeat_path(settings), partial(heartbeat, bot)), name="heartbeat"
+        )
+        try:
+            await bot.connect()
+        finally:
+            beats.cancel()
+            await asyncio.gather(beats, return_exceptions=True)
         return 0
     except discord.PrivilegedIntentsRequired:
         log.error("%s", privileged_intents_message(settings))
@@ -197,6 +217,23 @@ async def run(settings: Settings) -> int:
         await store.close()
 
 
+def heartbeat(bot: RapportBot) -> dict[str, Any] | None:
+    """What the health check reads: only while every shard of this process is connected."""
+    if not bot.is_ready() or bot.is_closed():
+        return None
+    shards = bot.shards
+    if not shards or any(info.is_closed() for info in shards.values()):
+        return None
+    return {
+        "at": datetime.now(UTC).timestamp(),
+        "pid": os.getpid(),
+        "shards": sorted(shards),
+        "shard_count": bot.shard_count,
+        "guilds": len(bot.guilds),
+        "latency_ms": round(bot.latency * 1000) if bot.latency == bot.latency else None,
+    }
+
+
 def _shutdown(bot: RapportBot, sig: signal.Signals) -> None:
     log.info("received %s; shutting down", sig.name)
     asyncio.get_running_loop().create_task(bot.close())
@@ -208,7 +245,43 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--check-config", type=Path, metavar="FILE", help="validate and print FILE")
     parser.add_argument("--demo", action="store_true", help="run against the local emulator")
     parser.add_argument("--seed", type=int, default=7, help="the demo community's seed")
+    parser.add_argument(
+        "--migrate-store",
+        nargs=2,
+        metavar=("SRC", "DST"),
+        help="copy and verify a whole store, e.g. tinydb:data/rapport.json postgres:postgresql://...",
+    )
+    parser.add_argument("--force", action="store_true", help="--migrate-store into a non-empty DST")
+    cluster = parser.add_argument_group("cluster (overrides [discord] shard_ids / shard_count)")
+    # The environment too, so Docker's HEALTHCHECK finds the same process's heartbeat.
+    cluster.add_argument(
+        "--shards",
+        metavar="IDS",
+        default=os.environ.get("RAPPORT_SHARDS") or None,
+        help='this process\'s shards: "0-3", "0,2,4" (env RAPPORT_SHARDS)',
+    )
+    cluster.add_argument(
+        "--shard-count",
+        type=int,
+        metavar="N",
+        default=os.environ.get("RAPPORT_SHARD_COUNT") or None,
+        help="shards in the whole cluster (env RAPPORT_SHARD_COUNT)",
+    )
+    parser.add_argument(
+        "--health", action="store_true", help="exit 0 if the running bot's heartbeat is fresh"
+    )
     return parser.parse_args(argv)
+
+
+def apply_shards_or_exit(settings: Settings, args: argparse.Namespace) -> Settings:
+    """The command line's shards over the config's, or a clear message and exit status 2."""
+    if args.shards is None and args.shard_count is None:
+        return settings
+    try:
+        return with_shards(settings, args.shards, args.shard_count)
+    except ValueError as exc:
+        print(f"Cluster options: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
 
 
 def load_or_exit(path: Path | None) -> Settings:
@@ -223,16 +296,24 @@ def load_or_exit(path: Path | None) -> Settings:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.check_config is not None:
-        settings = load_or_exit(args.check_config)
+        settings = apply_shards_or_exit(load_or_exit(args.check_config), args)
         print(describe(settings))
         print(f"{args.check_config}: OK")
         return 0
+    if args.migrate_store:
+        from rapport.store.migrate import run as migrate_store
+
+        return asyncio.run(migrate_store(*args.migrate_store, force=args.force))
     if args.demo:
         from demo import run_demo  # imported late: only the demo needs the emulator
 
         return asyncio.run(run_demo(seed=args.seed))
     path = args.config or (Path("config.toml") if Path("config.toml").exists() else None)
-    settings = load_or_exit(path)
+    settings = apply_shards_or_exit(load_or_exit(path), args)
+    if args.health:
+        healthy, why = check_heartbeat(heartbeat_path(settings), datetime.now(UTC))
+        print(why, file=sys.stdout if healthy else sys.stderr)
+        return 0 if healthy else 1
     setup_logging(settings)
     if not settings.discord.token:
         print(MISSING_TOKEN, file=sys.stderr)

@@ -106,14 +106,48 @@ def messages(pairs: int, members: int, seed: int = 7) -> list[MessageFacts]:
     ]
 
 
+_PAYLOAD = json.dumps(
+    {
+        "op": 0,
+        "t": "MESSAGE_CREATE",
+        "s": 42,
+        "d": {
+            "id": "1311111111111111111",
+            "channel_id": "1311111111111111112",
+            "guild_id": "1311111111111111113",
+            "author": {"id": "1311111111111111114", "username": "ana", "avatar": "a" * 32},
+            "member": {"roles": ["1311111111111111115"], "joined_at": "2026-01-01T00:00:00+00:00"},
+            "content": "sounds good, thanks for the review!",
+            "timestamp": "2026-11-26T07:00:00.000000+00:00",
+            "mentions": [{"id": "1311111111111111116", "username": "bob", "avatar": None}],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": [],
+            "type": 19,
+            "message_reference": {"message_id": "1311111111111111100"},
+        },
+    }
+)
+
+
+def json_loads_us(n: int = 50_000) -> float:
+    """CPU µs for the stdlib to decode one small MESSAGE_CREATE payload.
+
+    A yardstick of this machine's speed at the time of the run (the machines are shared),
+    so µs per message can be compared across runs.
+    """
+    start = time.process_time()
+    for _ in range(n):
+        json.loads(_PAYLOAD)
+    return (time.process_time() - start) / n * 1e6
+
+
 def pair_store_bytes(ledger: Ledger) -> int:
-    """What the pairs alone hold: the dict, its int keys, the records, the partner arrays."""
+    """What the pairs alone hold: the records and the per-member partner arrays."""
     g = ledger._guilds[GUILD]
-    return (
-        sys.getsizeof(g.pairs)
-        + sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in g.pairs.items())
-        + sum(sys.getsizeof(a) for a in g.partners)
-    )
+    return sum(
+        sys.getsizeof(x) for arrays in (g.up, g.recs, g.down) for x in arrays if x is not None
+    ) + sum(sys.getsizeof(raw) for _, _, raw in g.iter_pairs())
 
 
 def main() -> None:
@@ -134,6 +168,7 @@ def main() -> None:
     per_message_us = (time.process_time() - start) / len(batch) * 1e6
     del timed
     gc.collect()
+    yardstick = json_loads_us()
 
     tracemalloc.start()
     before = tracemalloc.take_snapshot()
@@ -153,9 +188,10 @@ def main() -> None:
     print(f"pairs:                  {pairs:,}")
     store_bytes = pair_store_bytes(ledger)
     print(f"record_message:         {per_message_us:.2f} µs CPU per message (no tracemalloc)")
+    print(f"json.loads yardstick:   {yardstick:.2f} µs CPU per MESSAGE_CREATE payload")
     print(f"ledger memory:          {grown / 2**20:.1f} MiB, {grown / pairs:.0f} bytes per pair")
     print(f"  pairs alone:          {store_bytes / pairs:.0f} bytes per pair (sys.getsizeof)")
-    print(f"  the rest:             per member (activity, periods, pending, index) and bounded")
+    print("  the rest:             per member (activity, periods, pending, index) and bounded")
     print(
         f"                        windows: {(grown - store_bytes) / len(ledger.members(GUILD)):.0f}"
         " bytes per member"
@@ -170,6 +206,7 @@ def main() -> None:
                 "bytes_per_pair": round(grown / pairs, 1),
                 "pair_store_bytes_per_pair": round(store_bytes / pairs, 1),
                 "us_per_message": round(per_message_us, 2),
+                "json_loads_us": round(yardstick, 2),
             }
         )
     )

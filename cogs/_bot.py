@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -15,6 +16,7 @@ from discord.ext import commands
 
 import cogs
 from cogs._respond import reply_private
+from rapport.cluster import owns
 from rapport.errors import UserFacingError
 from rapport.services import Services
 
@@ -130,9 +132,12 @@ class RapportBot(commands.AutoShardedBot):
     def owns_guild(self, guild_id: int) -> bool:
         """Whether this process's shards carry the guild (always, without a shard config)."""
         cfg = self.services.settings.discord
-        if not cfg.shard_count or not cfg.shard_ids:
-            return True
-        return (guild_id >> 22) % cfg.shard_count in cfg.shard_ids
+        return owns(guild_id, cfg.shard_ids, cfg.shard_count)
+
+    def runs_shard_zero(self) -> bool:
+        """Whether this process runs shard 0 (DMs and their button clicks arrive there)."""
+        ids = self.services.settings.discord.shard_ids
+        return not ids or 0 in ids
 
     async def setup_hook(self) -> None:
         """Load stored guilds, every cog, start flushing and scheduling, sync commands if changed.
@@ -142,6 +147,10 @@ class RapportBot(commands.AutoShardedBot):
         for guild_id in sorted(await self.services.store.guild_ids()):
             if guild_id != SYNC_GUILD and self.owns_guild(guild_id):
                 await self.services.open_guild(guild_id)
+        # The loaded state lives as long as the process: keep the collector from rescanning it
+        # (a full collection over millions of objects stalls the event loop).
+        gc.collect()
+        gc.freeze()
         for name in extension_names():
             await self.load_extension(name)
         self.services.flusher.start()
@@ -183,6 +192,11 @@ class RapportBot(commands.AutoShardedBot):
         """Sync only when the tree differs from the last sync (Discord caps creates per day)."""
         mode = self.services.settings.discord.sync_commands
         if mode == "off":
+            self.commands_synced = False
+            return
+        if not self.runs_shard_zero():
+            # Commands are per application, not per shard: one process of a cluster syncs.
+            log.info("not syncing application commands: the shard 0 process does")
             self.commands_synced = False
             return
         stored = await self.services.store.load(SYNC_TABLE, SYNC_GUILD)

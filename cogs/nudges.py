@@ -79,7 +79,7 @@ class Nudges(commands.Cog):
             guild.name if guild else "your server",
             lambda uid: names.get(uid, "someone"),
             channel_of,
-            datetime.now(UTC),
+            self.nudges.clock(),
         )
         try:
             user = self.bot.get_user(digest.member_id) or await self.bot.fetch_user(

@@ -137,6 +137,11 @@ class Tracking(commands.Cog):
         self.ledger.live_restarted([g.id for g in self.bot.guilds])
 
     @commands.Cog.listener()
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        """Make sure every service holds the guild's state (stored guilds loaded before connect)."""
+        await self.bot.services.open_guild(guild.id)
+
+    @commands.Cog.listener()
     async def on_guild_join(self, guild: discord.Guild) -> None:
         """A new server: start its state."""
         await self.bot.services.open_guild(guild.id)

@@ -112,8 +112,10 @@ class DmQueue(Generic[T]):
         """Wait until every queued DM has had its turn (returns at once if not running)."""
         while self.running and not self._idle.is_set():
             idle = asyncio.create_task(self._idle.wait())
-            await asyncio.wait({idle, self._task}, return_when=asyncio.FIRST_COMPLETED)  # type: ignore[arg-type]
-            idle.cancel()
+            try:
+                await asyncio.wait({idle, self._task}, return_when=asyncio.FIRST_COMPLETED)  # type: ignore[arg-type]
+            finally:
+                idle.cancel()
 
     def _settle(self) -> None:
         if not self._items and not self._busy:

@@ -17,6 +17,8 @@ Tables (all per guild, keys are strings):
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left
+from collections.abc import Iterator
 from typing import Any
 
 from rapport import _pairs
@@ -42,6 +44,7 @@ class Guild:
         "d_pending",
         "d_periods",
         "d_totals",
+        "down",
         "id",
         "ids",
         "idx",
@@ -49,21 +52,27 @@ class Guild:
         "live",
         "members",
         "newcomers",
-        "pairs",
-        "partners",
+        "npairs",
         "pday",
         "pending",
         "periods",
         "pseg",
+        "recs",
         "total",
+        "up",
     )
 
     def __init__(self, guild_id: int) -> None:
         self.id = guild_id
         self.ids: list[int] = []  # member index -> member id
         self.idx: dict[int, int] = {}  # member id -> member index
-        self.pairs: dict[int, bytes] = {}  # lo index << SHIFT | hi index -> packed record
-        self.partners: list[array] = []  # member index -> indexes of their pair partners
+        # Pairs without a dict (a dict slot and an int key cost ~80 bytes a pair): for member
+        # index lo, up[lo] is the sorted array of partner indexes above lo and recs[lo] their
+        # packed records in the same order; down[hi] lists the partners below hi.
+        self.up: list[array | None] = []
+        self.recs: list[list[bytes] | None] = []
+        self.down: list[array | None] = []
+        self.npairs = 0
         self.pending: dict[int, bytearray] = {}
         self.members: dict[int, Member] = {}
         self.newcomers: dict[int, list[Any]] = {}  # id -> [joined, [[ch, msg, t, th]], set]
@@ -94,7 +103,9 @@ class Guild:
                 raise OverflowError("more than 2**30 members in one guild")
             self.idx[member_id] = i
             self.ids.append(member_id)
-            self.partners.append(array("I"))
+            self.up.append(None)
+            self.recs.append(None)
+            self.down.append(None)
         return i
 
     def canon(self, member_id: int) -> int:
@@ -119,26 +130,64 @@ class Guild:
             self.pending.pop(member_id, None)
         self.d_pending.add(member_id)
 
-    def pair_key(self, a: int, b: int) -> tuple[int, int]:
-        """The pair's key and the direction offset of a -> b (indexes, not ids)."""
-        if self.ids[a] < self.ids[b]:
-            return a << SHIFT | b, 0
-        return b << SHIFT | a, _pairs.DIR
+    def direction(self, a: int, b: int) -> int:
+        """The record offset of direction a -> b (0 when a has the smaller member id)."""
+        return 0 if self.ids[a] < self.ids[b] else _pairs.DIR
 
-    def dir_key(self, a: int, b: int) -> int:
-        """A directed key for a -> b (indexes)."""
-        return a << SHIFT | b
+    def find(self, lo: int, hi: int) -> tuple[int, bytes | None]:
+        """Where pair (lo < hi) sits in lo's arrays, and its record if it exists."""
+        ups = self.up[lo]
+        if ups is None:
+            return 0, None
+        i = bisect_left(ups, hi)
+        if i < len(ups) and ups[i] == hi:
+            return i, self.recs[lo][i]  # type: ignore[index]
+        return i, None
 
-    def drop_pair(self, key: int) -> None:
-        """Remove a pair and its partner links."""
-        if self.pairs.pop(key, None) is None:
+    def get_pair(self, a: int, b: int) -> bytes | None:
+        """The record of pair {a, b} (indexes, either order), or None."""
+        return self.find(a, b)[1] if a < b else self.find(b, a)[1]
+
+    def put_pair(self, lo: int, hi: int, i: int, raw: bytes, new: bool) -> None:
+        """Store pair (lo < hi) at position i found by `find`, inserting it when new."""
+        if new:
+            ups = self.up[lo]
+            if ups is None:
+                ups = self.up[lo] = array("I")
+                self.recs[lo] = []
+            ups.insert(i, hi)
+            self.recs[lo].insert(i, raw)  # type: ignore[union-attr]
+            down = self.down[hi]
+            if down is None:
+                down = self.down[hi] = array("I")
+            down.insert(bisect_left(down, lo), lo)
+            self.npairs += 1
+        else:
+            self.recs[lo][i] = raw  # type: ignore[index]
+        self.d_pairs.add(lo << SHIFT | hi)
+
+    def partners(self, a: int) -> list[int]:
+        """Indexes of everyone a has a pair with."""
+        return [*(self.down[a] or ()), *(self.up[a] or ())]
+
+    def iter_pairs(self) -> Iterator[tuple[int, int, bytes]]:
+        """Every pair as (lo index, hi index, record)."""
+        for lo, ups in enumerate(self.up):
+            if ups:
+                yield from ((lo, hi, raw) for hi, raw in zip(ups, self.recs[lo], strict=True))  # type: ignore[arg-type]
+
+    def drop_pair(self, a: int, b: int) -> None:
+        """Remove pair {a, b} (indexes, either order)."""
+        lo, hi = (a, b) if a < b else (b, a)
+        i, raw = self.find(lo, hi)
+        if raw is None:
             return
-        lo, hi = key >> SHIFT, key & MASK
-        for x, y in ((lo, hi), (hi, lo)):
-            arr = self.partners[x]
-            if y in arr:
-                arr.remove(y)
-        self.d_pairs.add(key)
+        del self.up[lo][i]  # type: ignore[index]
+        del self.recs[lo][i]  # type: ignore[index]
+        down = self.down[hi]
+        del down[bisect_left(down, lo)]  # type: ignore[arg-type, union-attr]
+        self.npairs -= 1
+        self.d_pairs.add(lo << SHIFT | hi)
 
     def segment(self, day: int) -> Period:
         """The counters of the week-in-month a UTC day falls in (cached: events cluster)."""
@@ -158,10 +207,9 @@ class Guild:
         g = self.id
         for doc in (await store.load("pairs", g)).values():
             a, b = self.index(doc["a"]), self.index(doc["b"])
-            key, _ = self.pair_key(a, b)
-            self.pairs[key] = _pairs.from_doc(doc["v"])
-            self.partners[a].append(b)
-            self.partners[b].append(a)
+            lo, hi = (a, b) if a < b else (b, a)
+            i, raw = self.find(lo, hi)
+            self.put_pair(lo, hi, i, _pairs.from_doc(doc["v"]), raw is None)
         for key, doc in (await store.load("members", g)).items():
             m = self.members[self.canon(int(key))] = Member()
             m.left = bool(doc.get("left"))
@@ -192,12 +240,13 @@ class Guild:
         """Put every changed document into the store; how many were put or deleted."""
         g, n = self.id, 0
         for key in self.d_pairs:
-            lo, hi = self.ids[key >> SHIFT], self.ids[key & MASK]
-            raw = self.pairs.get(key)
+            x, y = key >> SHIFT, key & MASK
+            raw = self.find(x, y)[1]
+            a, b = sorted((self.ids[x], self.ids[y]))  # documents are keyed by member ids
             if raw is None:
-                store.delete("pairs", g, f"{lo}:{hi}")
+                store.delete("pairs", g, f"{a}:{b}")
             else:
-                store.put("pairs", g, f"{lo}:{hi}", {"a": lo, "b": hi, "v": _pairs.to_doc(raw)})
+                store.put("pairs", g, f"{a}:{b}", {"a": a, "b": b, "v": _pairs.to_doc(raw)})
         n += len(self.d_pairs)
         for mid in self.d_members:
             m = self.members.get(mid)

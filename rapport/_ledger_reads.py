@@ -25,11 +25,23 @@ from rapport.model import (
 )
 
 _KINDS = (Kind.REPLY, Kind.MENTION, Kind.REACTION, Kind.THREAD, Kind.THANKS)
+_RECORD, _DIR, _FIRST, _LAST, _COUNTS, _STARTS = (
+    _pairs.RECORD,
+    _pairs.DIR,
+    _pairs.FIRST,
+    _pairs.LAST,
+    _pairs.COUNTS,
+    _pairs.STARTS,
+)
+_CDAYS, _LCHAN, _LMSG = _pairs.CDAYS, _pairs.LCHAN, _pairs.LMSG
 
 
 def _dt(t: int) -> datetime | None:
     """Aware UTC datetime of epoch seconds; None for the 0 that means never."""
-    return datetime.fromtimestamp(t, tz=UTC) if t else None
+    return _fromtimestamp(t, UTC) if t else None
+
+
+_fromtimestamp = datetime.fromtimestamp
 
 
 def _iso(dt: datetime | None) -> str | None:
@@ -64,7 +76,7 @@ class LedgerReads:
             return []
         a = g.idx[member_id]
         t = None if now is None else int(now.timestamp())
-        views = [self._view(g, a, b, t) for b in g.partners[a]]
+        views = [self._view(g, a, b, t) for b in g.partners(a)]
         views.sort(key=lambda v: (-v.weight, v.other_id))
         return views
 
@@ -76,43 +88,43 @@ class LedgerReads:
         if g is None or member_id not in g.idx or other_id not in g.idx:
             return None
         a, b = g.idx[member_id], g.idx[other_id]
-        if g.pair_key(a, b)[0] not in g.pairs:
+        if g.get_pair(a, b) is None:
             return None
         return self._view(g, a, b, None if now is None else int(now.timestamp()))
 
     def _view(self, g: Guild, a: int, b: int, t: int | None) -> PairView:
-        key, d = g.pair_key(a, b)
-        v = _pairs.RECORD.unpack(g.pairs[key])
-        e = _pairs.DIR - d
+        lo, hi = (a, b) if a < b else (b, a)
+        v = _RECORD.unpack(g.find(lo, hi)[1])  # type: ignore[arg-type]
         member, other = g.ids[a], g.ids[b]
+        d = 0 if member < other else _DIR
+        e = _DIR - d
         w0, w1 = _pairs.weights_at(v, t, self.half_life)
         gap = _pairs.usual_gap_days(v)
-        m = g.members.get(member)
-        override = None if m is None or not m.cadence else m.cadence.get(other)
-        om = g.members.get(other)
-        c = _pairs.COUNTS
+        members = g.members
+        m = members.get(member)
+        override = m.cadence.get(other) if m is not None and m.cadence else None
+        om = members.get(other)
+        last_out, last_in = v[_LAST + d], v[_LAST + e]
         return PairView(
-            guild_id=g.id,
-            member_id=member,
-            other_id=other,
-            first_out=_dt(v[_pairs.FIRST + d]),
-            last_out=_dt(v[_pairs.LAST + d]),
-            first_in=_dt(v[_pairs.FIRST + e]),
-            last_in=_dt(v[_pairs.LAST + e]),
-            last_contact=_dt(max(v[_pairs.LAST], v[_pairs.LAST + _pairs.DIR])),
-            counts_out={k: v[c + i + d] for i, k in enumerate(_KINDS)},
-            counts_in={k: v[c + i + e] for i, k in enumerate(_KINDS)},
-            weight_out=w0 if d == 0 else w1,
-            weight_in=w1 if d == 0 else w0,
-            contact_days=v[_pairs.CDAYS],
-            usual_gap=None if gap is None else timedelta(days=gap),
-            cadence_override=None if override is None else timedelta(seconds=override),
-            last_message_url=(
-                jump_url(g.id, v[_pairs.LCHAN], v[_pairs.LMSG]) if v[_pairs.LMSG] else None
-            ),
-            started_out=v[_pairs.STARTS + d],
-            started_in=v[_pairs.STARTS + e],
-            other_left=om is not None and om.left,
+            g.id,
+            member,
+            other,
+            _dt(v[_FIRST + d]),
+            _dt(last_out),
+            _dt(v[_FIRST + e]),
+            _dt(last_in),
+            _dt(last_out if last_out > last_in else last_in),
+            dict(zip(_KINDS, v[_COUNTS + d : _COUNTS + d + 5], strict=True)),
+            dict(zip(_KINDS, v[_COUNTS + e : _COUNTS + e + 5], strict=True)),
+            w0 if d == 0 else w1,
+            w1 if d == 0 else w0,
+            v[_CDAYS],
+            None if gap is None else timedelta(days=gap),
+            None if override is None else timedelta(seconds=override),
+            jump_url(g.id, v[_LCHAN], v[_LMSG]) if v[_LMSG] else None,
+            v[_STARTS + d],
+            v[_STARTS + e],
+            om is not None and om.left,
         )
 
     def pending_for(self, guild_id: int, member_id: int, now: datetime) -> list[PendingItem]:
@@ -181,7 +193,7 @@ class LedgerReads:
         g = self._guilds.get(guild_id)
         if g is None:
             return set()
-        out = {g.ids[i] for i, p in enumerate(g.partners) if len(p)}
+        out = {g.ids[i] for i in range(len(g.ids)) if g.up[i] or g.down[i]}
         out.update(g.members, g.newcomers)
         for owner, buf in g.pending.items():
             out.add(owner)
@@ -193,7 +205,7 @@ class LedgerReads:
     def pair_count(self, guild_id: int) -> int:
         """How many pairs of members have interacted (one pair holds both directions)."""
         g = self._guilds.get(guild_id)
-        return 0 if g is None else len(g.pairs)
+        return 0 if g is None else g.npairs
 
     def interactions_total(self, guild_id: int) -> int:
         """Interactions recorded in a guild (shares included, taken-back reactions not)."""
@@ -240,14 +252,14 @@ class LedgerReads:
         if g is None:
             return out
         is_week, number = _pairs.period_number(period)
-        for key, raw in g.pairs.items():
+        for x, y, raw in g.iter_pairs():
             v = _pairs.RECORD.unpack(raw)
             n = _pairs.has_period(v, 0, is_week, number) + _pairs.has_period(
                 v, _pairs.DIR, is_week, number
             )
             if n:
-                lo, hi = g.ids[key >> 30], g.ids[key & ((1 << 30) - 1)]
-                out[(lo, hi)] = n
+                a, b = sorted((g.ids[x], g.ids[y]))
+                out[(a, b)] = n
         return out
 
     def export_member(self, guild_id: int, member_id: int) -> dict[str, Any]:

@@ -37,9 +37,9 @@ class LedgerRetention:
         today = t // 86400
         n = 0
         for g in self._guilds.values():
-            for key, raw in list(g.pairs.items()):
+            for x, y, raw in list(g.iter_pairs()):
                 if _pairs.last_activity(_pairs.RECORD.unpack(raw)) < cutoff:
-                    g.drop_pair(key)
+                    g.drop_pair(x, y)
                     n += 1
             for owner, buf in list(g.pending.items()):
                 kept, gone = pending_keep(buf, lambda it: it[4] < t - self.pending_ttl)
@@ -79,13 +79,13 @@ class LedgerRetention:
             return
         a = g.idx.get(member_id)
         if a is not None:
-            for b in list(g.partners[a]):
-                key, d = g.pair_key(a, b)
-                v = _pairs.RECORD.unpack(g.pairs[key])
+            for b in g.partners(a):
+                d = g.direction(a, b)
+                v = _pairs.RECORD.unpack(g.get_pair(a, b))  # type: ignore[arg-type]
                 # The other's "distinct people" counted this member: take them back out.
                 for is_week, number in _pairs.given_periods(v, _pairs.DIR - d):
                     self._unpeople(g, g.ids[b], _pairs.period_key(is_week, number), is_week)
-                g.drop_pair(key)
+                g.drop_pair(a, b)
             g.caps = {k: v for k, v in g.caps.items() if not self._cap_has(k, a)}
         if g.pending.pop(member_id, None) is not None:
             g.d_pending.add(member_id)

@@ -19,7 +19,6 @@ from bisect import insort
 from datetime import date
 from functools import lru_cache
 from itertools import pairwise
-from statistics import median
 
 # first, last, last reaction (I); replies, mentions (I); reactions, thread answers, thanks,
 # exchange starts (H); cap day (H), capped gives and thanks that day (B); week top (H) and
@@ -195,7 +194,9 @@ def bump(
             v[LMSG] = message_id
             v[LCHAN] = channel_id
         day = t // DAY
-        _add_day(v, day)
+        n = v[NDAYS]
+        if not n or v[DAYS + n - 1] != day:  # another message today changes nothing
+            _add_day(v, day)
         slot = TCNT + d if kind == 4 else GCNT + d
         if day > v[GDAY + d]:
             v[GDAY + d] = day
@@ -252,7 +253,9 @@ def usual_gap_days(v: tuple) -> float | None:
     n = v[NDAYS]
     if n < 2:
         return None
-    return float(median(b - a for a, b in pairwise(v[DAYS : DAYS + n])))
+    gaps = sorted([b - a for a, b in pairwise(v[DAYS : DAYS + n])])
+    mid = len(gaps) // 2
+    return float(gaps[mid]) if len(gaps) % 2 else (gaps[mid - 1] + gaps[mid]) / 2
 
 
 def weights_at(v: tuple, t: int | None, half_life: float) -> tuple[float, float]:

@@ -148,6 +148,7 @@ def pending_keep(buf: bytearray, drop: Any) -> tuple[bytearray, list[tuple[int, 
 # One channel of a member's activity: channel, last active, messages, shares, replies drawn.
 CHANNEL = struct.Struct("<QIIII")
 _C = CHANNEL.size
+_LAST_MSGS = struct.Struct("<II")
 
 
 class Member:
@@ -186,6 +187,19 @@ class Member:
             self.channels, i, channel, max(last, t), m + messages, sh + shares, dr + drawn
         )
         return True
+
+    def posted(self, channel: int, t: int) -> None:
+        """One message in a channel: the hot path of `touch` (two fields, no full repack)."""
+        chans = self.channels
+        needle = channel.to_bytes(8, "little")
+        i = chans.find(needle)
+        while i != -1 and i % _C:
+            i = chans.find(needle, i + 1)
+        if i == -1:
+            chans += CHANNEL.pack(channel, t, 1, 0, 0)
+            return
+        last, n = _LAST_MSGS.unpack_from(chans, i + 8)
+        _LAST_MSGS.pack_into(chans, i + 8, t if t > last else last, n + 1)
 
     def channel_rows(self) -> list[tuple[int, int, int, int, int]]:
         """(channel, last active, messages, shares, replies drawn) per channel."""

@@ -3,7 +3,9 @@
 One `Ledger` holds every guild the process owns, in memory. Writes are synchronous and cheap
 (the tracking cog calls them from gateway listeners); `stage()` hands what changed to the
 store in one batch, right before the flush loop's `await store.flush()`. Reads live in
-rapport/_ledger_reads.py, retention and forgetting in rapport/_ledger_retention.py, the
+rapport/_ledger_reads.py, backfill coverage and take-backs (deleted messages, removed
+reactions) in rapport/_ledger_history.py, retention and forgetting in
+rapport/_ledger_retention.py, the
 packed pair record in rapport/_pairs.py, the per-guild state and its store documents in
 rapport/_guild.py, the other packed records in rapport/_records.py.
 
@@ -14,7 +16,8 @@ Decisions:
   thanks rides on those links; a thanks reaction is recorded by the cog as a THANKS.
 - Contact (last contact, contact days, usual gap, exchange starts) is replies, mentions,
   thread answers and thanks either way. Reactions add to counts and weight (0.25 of a
-  reply) and clear pending items, but never create them and count nowhere on the board.
+  reply) and clear pending items, but never create them and count nowhere on the board;
+  a thanks reaction leaves a thanks-back item but is not a "thanks given" on the board.
 - Any interaction by a member toward someone clears that someone's pending items to the
   member that are not newer than it. A deleted message withdraws its pending items;
   aggregates keep their counts (they hold no message and fade with the half-life).
@@ -27,20 +30,22 @@ Decisions:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from bisect import bisect_left
 from datetime import datetime, timedelta
 
 from rapport import _pairs
 from rapport._guild import SHIFT, Guild
+from rapport._ledger_history import LedgerHistory
 from rapport._ledger_reads import LedgerReads
 from rapport._ledger_retention import LedgerRetention
-from rapport._records import Recent, pending_add, pending_clear, pending_keep
+from rapport._records import Recent, pending_add, pending_clear
 from rapport.model import Interaction, Kind, MessageFacts
 from rapport.store.base import Store
 
 # Count index in the pair record per kind; shares and joins have no pair.
 _KI = {Kind.REPLY: 0, Kind.MENTION: 1, Kind.REACTION: 2, Kind.THREAD: 3, Kind.THANKS: 4}
 _REPLY, _MENTION, _REACTION, _THREAD, _THANKS, _SHARE = 0, 1, 2, 3, 4, 5
+_MESSAGE = 7  # a recent-window key that says the message's activity was counted
 _WEIGHT = (1.0, 1.0, 0.25, 1.0, 0.5)
 _ANSWER_WINDOW = 48 * 3600
 _NEWCOMER_DAYS = 7
@@ -57,17 +62,13 @@ def _link_key(actor: int, target: int, kind: int) -> int:
     return actor << 72 | target << 8 | kind
 
 
-def _link_parts(key: int) -> tuple[int, int, int]:
-    return key >> 72, (key >> 8) & 0xFFFFFFFFFFFFFFFF, key & 0xFF
-
-
 def period_keys(at: datetime) -> tuple[str, str]:
     """The ISO week ("2026-W48") and month ("2026-11") keys of a time, by its UTC date."""
     week, month, _, _ = _pairs.day_info(_ts(at) // 86400)
     return week, month
 
 
-class Ledger(LedgerReads, LedgerRetention):
+class Ledger(LedgerHistory, LedgerReads, LedgerRetention):
     """Every owned guild's interaction aggregates, in memory, persisted through a Store."""
 
     def __init__(
@@ -149,9 +150,10 @@ class Ledger(LedgerReads, LedgerRetention):
                 return False  # another emoji from the same member on the same message
         elif not self._fresh(it.message_id, _link_key(it.actor_id, it.target_id, ki)):
             return False
-        self._link(
-            g, it.actor_id, it.target_id, ki, t, it.message_id, it.thread_id or it.channel_id
-        )
+        # A thanks recorded on its own is a thanks reaction (text thanks come through
+        # record_message): like every reaction it counts nowhere on the leaderboard.
+        mchan = it.thread_id or it.channel_id
+        self._link(g, it.actor_id, it.target_id, ki, t, it.message_id, mchan, ki != _THANKS)
         return True
 
     def record_message(self, msg: MessageFacts, *, live: bool = True) -> int:
@@ -174,15 +176,19 @@ class Ledger(LedgerReads, LedgerRetention):
                 return 0
             seen = ()
         t = int(msg.at.timestamp())
-        if first_sight:
+        done = list(seen)
+        marker = author << 72 | _MESSAGE
+        if first_sight and marker not in seen:
+            # Activity counts once per message, even if history replays it uncovered.
+            done.append(marker)
             self._active(g, msg, t)
-            if live:
-                if ranges and mchan in g.live and mid > ranges[-1][1]:
-                    ranges[-1][1] = mid
-                    g.d_cov.add(mchan)
-                else:
-                    self._mark(g, mchan, mid, mid)
-                    g.live.add(mchan)
+        if first_sight and live:
+            if ranges and mchan in g.live and mid > ranges[-1][1]:
+                ranges[-1][1] = mid
+                g.d_cov.add(mchan)
+            else:
+                self._mark(g, mchan, mid, mid)
+                g.live.add(mchan)
         reply = msg.reply_to_id if msg.reply_to_id != author else None
         links: list[tuple[int, int]] = []
         if reply is not None:
@@ -200,7 +206,6 @@ class Ledger(LedgerReads, LedgerRetention):
             links.append((starter, _THREAD))
         if msg.thanks:
             links += [(target, _THANKS) for target, _ in links]
-        done = list(seen)
         for target, ki in links:
             key = author << 72 | target << 8 | ki
             if key not in seen:
@@ -211,96 +216,12 @@ class Ledger(LedgerReads, LedgerRetention):
             if key not in seen:
                 done.append(key)
                 self._share(g, author, msg.channel_id, mid, t)
-        n = len(done) - len(seen)
-        if n or not seen:
+        if len(done) != len(seen) or not seen:
             self._recent[mid] = tuple(done)
+        n = sum(1 for k in done[len(seen) :] if k & 0xFF != _MESSAGE)
         if reply is not None and msg.reply_to_message_id is not None and first_sight:
             self._drawn(g, msg.reply_to_message_id, reply)
         return n
-
-    def record_history(
-        self, guild_id: int, channel_id: int, messages: Iterable[MessageFacts], lo: int, hi: int
-    ) -> int:
-        """Record one page of history and mark ids lo..hi of the channel as recorded.
-
-        `channel_id` is the message channel (the thread, for thread history). Call it with
-        no await between reading the page and this call, so a flush never sees half a page;
-        a replayed page is then a no-op, which makes backfill idempotent and resumable.
-        """
-        g = self._g(guild_id)
-        n = sum(self.record_message(m, live=False) for m in messages)
-        self._mark(g, channel_id, lo, hi)
-        return n
-
-    def mark_covered(self, guild_id: int, channel_id: int, lo: int, hi: int) -> None:
-        """Declare message ids lo..hi of a message channel recorded."""
-        self._mark(self._g(guild_id), channel_id, lo, hi)
-
-    def live_restarted(self, guild_ids: Iterable[int] | None = None) -> None:
-        """A new gateway session began (on_ready, not a resume): events may have been lost.
-
-        Closes the live intervals, so history read later fills the gap instead of being
-        taken for recorded.
-        """
-        for gid in list(self._guilds) if guild_ids is None else guild_ids:
-            g = self._guilds.get(gid)
-            if g is not None:
-                g.live.clear()
-
-    def withdraw_message(self, guild_id: int, message_id: int) -> int:
-        """A message was deleted: drop the pending items it created; returns how many."""
-        g = self._guilds.get(guild_id)
-        if g is None:
-            return 0
-        seen = self._recent.get(message_id)
-        owners = list(g.pending) if seen is None else [_link_parts(k)[1] for k in seen]
-        n = 0
-        for owner in owners:
-            buf = g.pending.get(owner)
-            if buf and message_id.to_bytes(8, "little") in buf:
-                kept, gone = pending_keep(buf, lambda it: it[2] == message_id)
-                n += len(gone)
-                g.set_pending(owner, kept)
-        self._shares.pop((guild_id, message_id), None)
-        return n
-
-    def remove_reaction(
-        self, guild_id: int, actor_id: int, target_id: int, message_id: int, at: datetime
-    ) -> bool:
-        """Take a reaction back (called per emoji removed; counts when the member's last goes).
-
-        A thanks item the reaction left on that message is withdrawn too.
-        """
-        g = self._guilds.get(guild_id)
-        if g is None or actor_id == target_id:
-            return False
-        rkey = (guild_id, message_id, actor_id)
-        n = self._reacts.get(rkey)
-        if n is not None:
-            if n > 1:
-                self._reacts[rkey] = n - 1
-                return False
-            self._reacts.pop(rkey)
-        a, b = g.idx.get(actor_id), g.idx.get(target_id)
-        if a is None or b is None:
-            return False
-        key, d = g.pair_key(a, b)
-        raw = g.pairs.get(key)
-        if raw is None:
-            return False
-        new = _pairs.take_back(raw, d, _REACTION, _ts(at), _WEIGHT[_REACTION], self.half_life)
-        if new is raw:
-            return False
-        g.pairs[key] = new
-        g.d_pairs.add(key)
-        g.total -= 1
-        g.d_totals = True
-        buf = g.pending.get(target_id)
-        if buf:
-            kept, gone = pending_keep(buf, lambda it: it[0] == actor_id and it[2] == message_id)
-            if gone:
-                g.set_pending(target_id, kept)
-        return True
 
     def member_joined(self, guild_id: int, member_id: int, at: datetime) -> None:
         """A member joined (or came back): start their newcomer record."""
@@ -343,9 +264,20 @@ class Ledger(LedgerReads, LedgerRetention):
         return True
 
     def _link(
-        self, g: Guild, actor: int, target: int, ki: int, t: int, message_id: int, mchan: int
+        self,
+        g: Guild,
+        actor: int,
+        target: int,
+        ki: int,
+        t: int,
+        message_id: int,
+        mchan: int,
+        board: bool = True,
     ) -> None:
-        """One directed interaction: pair record, pending items, periods, newcomers."""
+        """One directed interaction: pair record, pending items, periods, newcomers.
+
+        With board=False (a thanks reaction) nothing reaches the leaderboard's counters.
+        """
         idx = g.idx
         a = idx.get(actor)
         if a is None:
@@ -355,31 +287,31 @@ class Ledger(LedgerReads, LedgerRetention):
             b = g.index(target)
         ids = g.ids
         actor, target = ids[a], ids[b]  # the guild's own int objects, for dict keys
-        if actor < target:
-            key, d = a << SHIFT | b, 0
-        else:
-            key, d = b << SHIFT | a, _pairs.DIR
-        raw = g.pairs.get(key)
-        if raw is None:
-            g.partners[a].append(b)
-            g.partners[b].append(a)
+        d = 0 if actor < target else _pairs.DIR
+        lo, hi = (a, b) if a < b else (b, a)
+        ups = g.up[lo]
+        pos, raw = 0, None
+        if ups is not None:
+            pos = bisect_left(ups, hi)
+            if pos < len(ups) and ups[pos] == hi:
+                raw = g.recs[lo][pos]  # type: ignore[index]
+        cap = self.daily_pair_cap if board else 0
         new, back, verdict, new_week, new_month = _pairs.bump(
-            raw, d, ki, t, message_id, mchan, _WEIGHT[ki], self.half_life, self.daily_pair_cap
+            raw, d, ki, t, message_id, mchan, _WEIGHT[ki], self.half_life, cap
         )
         g.total += 1
         if t > g.latest:
             g.latest = t
         g.d_totals = True
-        g.d_pairs.add(key)
         pending = g.pending
         buf = pending.get(actor)
         if buf and target.to_bytes(8, "little") in buf:
             self._clear(g, actor, target, t, answer=ki != _REACTION)
         if ki == _REACTION:
-            g.pairs[key] = new
+            g.put_pair(lo, hi, pos, new, raw is None)
             return
         day = t // 86400
-        if verdict == _pairs.OLDER_DAY:
+        if verdict == _pairs.OLDER_DAY and board:
             ckey = day << 64 | (a << SHIFT | b) << 1 | (ki == _THANKS)
             used = g.caps.get(ckey, 0)
             if used < self.daily_pair_cap:
@@ -387,7 +319,11 @@ class Ledger(LedgerReads, LedgerRetention):
                 verdict = _pairs.COUNTED
                 if ki != _THANKS:
                     new, new_week, new_month = _pairs.bump_older_day(new, d, day)
-        g.pairs[key] = new
+        if raw is None:
+            g.put_pair(lo, hi, pos, new, True)
+        else:
+            g.recs[lo][pos] = new  # type: ignore[index]
+            g.d_pairs.add(lo << SHIFT | hi)
         seg = g.pseg if day == g.pday else g.segment(day)
         counts = seg.counts
         if verdict == _pairs.COUNTED:
@@ -454,7 +390,7 @@ class Ledger(LedgerReads, LedgerRetention):
             m = g.member(author)
         else:
             g.d_members.add(author)
-        m.touch(msg.channel_id, t, 1, 0, 0)
+        m.posted(msg.channel_id, t)
         nc = g.newcomers.get(author) if g.newcomers else None
         if nc is not None and nc[0] <= t < nc[0] + _NEWCOMER_DAYS * 86400:
             first = nc[1]
@@ -483,17 +419,6 @@ class Ledger(LedgerReads, LedgerRetention):
         if not sh[3]:
             sh[3] = 1
             g.segment(sh[2] // 86400).add(g.canon(author), 6)
-
-    def _mark(self, g: Guild, mchan: int, lo: int, hi: int) -> None:
-        """Add lo..hi to the channel's recorded intervals, merging overlaps."""
-        merged: list[list[int]] = []
-        for r in sorted([*g.cov.get(mchan, []), [lo, hi]]):
-            if merged and r[0] <= merged[-1][1] + 1:
-                merged[-1][1] = max(merged[-1][1], r[1])
-            else:
-                merged.append(list(r))
-        g.cov[mchan] = merged
-        g.d_cov.add(mchan)
 
 
 __all__ = ["Ledger", "period_keys"]

@@ -23,22 +23,22 @@ marker, and "remind me to reply" reminders. docs/nudges.md explains it for admin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from time import perf_counter
-from typing import Any
 
 from rapport import nudges as rules
 from rapport._dm_queue import DmQueue, SendResult
+from rapport._nudge_actions import MemberActions
 from rapport._nudge_state import (
     ACT_WINDOW,
     TABLE,
     MemberState,
     Outgoing,
     dt,
-    reminder_due,
     ts,
 )
 from rapport.clock import Clock
@@ -61,8 +61,8 @@ Sender = Callable[[Digest], Awaitable[SendResult]]
 """The cog's DM sender."""
 
 
-class NudgeService:
-    """Finds due nudges, plans digests, sends them through the paced queue exactly once."""
+class NudgeService(MemberActions):
+    """Finds due nudges, plans digests, sends each through the paced queue at most once."""
 
     def __init__(
         self,
@@ -92,10 +92,16 @@ class NudgeService:
         self._dirty: set[tuple[int, int]] = set()
         self._sender: Sender | None = None
         self._cursor: dict[int, int] = {}
+        # A cluster process schedules only its shards' guilds (bot.py sets this); a digest
+        # button may still load another process's guild here, which the scan must leave alone.
+        self.owns: Callable[[int], bool] = lambda _guild_id: True
         interval = settings.schedule.nudge_scan.interval
         window = min(interval.total_seconds(), 3600) if interval is not None else 900
         self.budget = max(1, int(cfg.dms_per_second * window))
         """DMs one scan may queue: what the paced queue sends before the next scan."""
+        self.wait_limit = 0.8 * window
+        """How long a scan waits for its DMs to leave; the queue carries on after that, and the
+        scheduler's lock is free again before the next scan is due."""
         self.queue: DmQueue[Outgoing] = DmQueue(
             cfg.dms_per_second,
             self.deliver,
@@ -269,9 +275,10 @@ class NudgeService:
     # --- the scan -----------------------------------------------------------------------------
 
     async def scan(self) -> int:
-        """The scheduled job: plan what is due now, then wait for the queue to deliver it."""
+        """The scheduled job: plan what is due now, then wait (a while) for it to be delivered."""
         planned = await self.plan_due(self.clock())
-        await self.queue.join()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.queue.join(), self.wait_limit)
         return planned
 
     async def plan_due(self, now: datetime, *, budget: int | None = None) -> int:
@@ -287,7 +294,8 @@ class NudgeService:
         slice_end = perf_counter() + SLICE
         # Guilds the ledger holds but nobody opened yet (present before the first READY)
         # are opened here too.
-        for guild_id in sorted(set(self._states) | self.ledger.guild_ids()):
+        owned = (g for g in set(self._states) | self.ledger.guild_ids() if self.owns(g))
+        for guild_id in sorted(owned):
             await self.members.ensure(guild_id)
             await self.ensure(guild_id)
             newcomers = rules.unanswered_newcomers(
@@ -423,7 +431,16 @@ class NudgeService:
             "reminder": out.reminder,
         }
         self._touch(g, m)
-        await self.flusher.flush()
+        try:
+            await self.flusher.flush()
+        except Exception:
+            # Not durable, so not sent: the next scan plans it again.
+            log.exception(
+                "could not persist the marker of digest %s; not sending", digest.digest_id
+            )
+            st.pending = None
+            self._touch(g, m)
+            return SendResult.FAILED
         try:
             result = await self._sender(digest)
         except Exception:
@@ -439,68 +456,3 @@ class NudgeService:
             await self.members.dms_closed(g, m, True)
             self.queue.drop(lambda o: o.digest.guild_id == g and o.digest.member_id == m)
         return result
-
-    # --- what the buttons do ------------------------------------------------------------------
-
-    def digest_items(self, guild_id: int, member_id: int, digest_id: str) -> list[list[Any]] | None:
-        """The items of one sent digest of the member's (None when it is not theirs)."""
-        st = self._states.get(guild_id, {}).get(member_id)
-        if st is None:
-            return None
-        return next((d["items"] for d in st.digests if d["id"] == digest_id), None)
-
-    async def done(self, guild_id: int, member_id: int, digest_id: str) -> bool:
-        """The member says they acted on a digest: its open items count as acted on."""
-        await self.ensure(guild_id)
-        items = self.digest_items(guild_id, member_id, digest_id)
-        if items is None:
-            return False
-        st = self._state(guild_id, member_id)
-        for it in items:
-            if not it[3]:
-                it[3] = True
-                st.totals["acted"] += 1
-        self._touch(guild_id, member_id)
-        return True
-
-    async def feedback(self, guild_id: int, member_id: int, choice: str) -> None:
-        """Answer the back-off question: keep, fewer (half the weekly cap), or stop."""
-        await self.ensure(guild_id)
-        st = self._state(guild_id, member_id)
-        st.feedback = None
-        st.reset_at = ts(self.clock())
-        self._touch(guild_id, member_id)
-        if choice == "fewer":
-            cap = self.members.preferences(guild_id, member_id).max_dms_per_week
-            await self.members.configure(guild_id, member_id, max_dms_per_week=max(1, cap // 2))
-        elif choice == "stop":
-            await self.members.leave(guild_id, member_id)
-
-    async def remind(
-        self,
-        guild_id: int,
-        member_id: int,
-        channel_id: int,
-        message_id: int,
-        author_id: int,
-        message_at: datetime,
-        choice: str,
-    ) -> datetime:
-        """Schedule a "remind me to reply"; returns when it is due."""
-        await self.ensure(guild_id)
-        now = self.clock()
-        due = reminder_due(choice, now, self.members.preferences(guild_id, member_id).zone)
-        st = self._state(guild_id, member_id)
-        st.reminders = [r for r in st.reminders if r["message"] != message_id]
-        st.reminders.append(
-            {
-                "id": ts(now) * 1000 + len(st.reminders),
-                "channel": channel_id,
-                "message": message_id,
-                "author": author_id,
-                "at": ts(message_at),
-                "due": ts(due),
-            }
-        )
-        self._touch(guild_id, member_id)
-        return due

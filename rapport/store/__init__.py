@@ -10,10 +10,27 @@ from rapport.store.tinydb import TinyDBStore
 __all__ = ["SCHEMA_VERSION", "FlushStats", "Store", "TinyDBStore", "open_store"]
 
 
-def open_store(backend: str, *, path: Path, dsn: str = "", flush_interval: float = 2.0) -> Store:
-    """Build (not yet open) the configured backend; the caller awaits ``open()``."""
+def open_store(
+    backend: str,
+    *,
+    path: Path = Path("data/rapport.json"),
+    dsn: str = "",
+    flush_interval: float = 2.0,
+    schema: str = "rapport",
+) -> Store:
+    """Build (not yet open) the configured backend; the caller awaits ``open()``.
+
+    ``path`` is the TinyDB file; ``dsn`` and ``schema`` say where the PostgreSQL store lives.
+    """
     if backend == "tinydb":
         return TinyDBStore(path, flush_interval=flush_interval)
     if backend == "postgres":
-        raise NotImplementedError("the PostgreSQL store comes with the scale-out issue")
+        if not dsn:
+            raise ValueError(
+                "the postgres store needs a dsn ([storage] dsn or RAPPORT_DATABASE_URL)"
+            )
+        # Imported here so that a TinyDB deployment never loads asyncpg.
+        from rapport.store.postgres import PostgresStore
+
+        return PostgresStore(dsn, flush_interval=flush_interval, schema=schema)
     raise ValueError(f"unknown store backend {backend!r}; expected 'tinydb' or 'postgres'")

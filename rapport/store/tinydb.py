@@ -365,7 +365,8 @@ def compact_files(path: Path, through: int) -> int:
         if n <= info.through:
             _journal(path, n).unlink(missing_ok=True)
     for entry in os.listdir(path.parent):
-        if entry.startswith(f"{path.name}.tmp.") and not entry.endswith(f".{os.getpid()}"):
+        leftover = entry.startswith((f"{path.name}.tmp.", f"{path.name}.bak.tmp."))
+        if leftover and not entry.endswith(f".{os.getpid()}"):
             (path.parent / entry).unlink(missing_ok=True)  # left by a killed compaction
     return size
 
@@ -420,12 +421,16 @@ class _Batch:
 
 
 def _dispose(garbage: list[dict[Any, Any]]) -> None:
-    """Empty nested dicts one entry at a time, so this thread gives the GIL back as it goes."""
+    """Empty nested dicts a few entries at a time, handing the GIL back to the loop in between."""
+    freed = 0
     for outer in garbage:
         while outer:
             _, inner = outer.popitem()
             while isinstance(inner, dict) and inner:
                 inner.popitem()
+                freed += 1
+                if freed % CHUNK == 0:
+                    time.sleep(0)
 
 
 class TinyDBStore(Store):
@@ -574,7 +579,10 @@ class TinyDBStore(Store):
         _check_names(table, key)
         if "_g" in doc or "_k" in doc:
             raise ValueError("document fields _g and _k are reserved by the store")
-        self._stage(table, guild_id, key, orjson.dumps(doc if isinstance(doc, dict) else dict(doc)))
+        data = orjson.dumps(doc if isinstance(doc, dict) else dict(doc))
+        # orjson's result keeps its ~4 KiB buffer: without this exact-size copy a million staged
+        # documents take 4 GiB instead of 250 MiB (measured), and fresh pages are slow to fault.
+        self._stage(table, guild_id, key, bytes(memoryview(data)))
 
     def delete(self, table: str, guild_id: int, key: str) -> None:
         """Stage the removal of one document."""
@@ -624,8 +632,9 @@ class TinyDBStore(Store):
             stale += [self._fresh.pop(p) for p in list(self._fresh) if p[1] in batch.drops]
             self._dirty.update(batch.docs)
             stats = FlushStats(batch.count(), time.perf_counter() - started)
-            # Freeing a million documents is one long C call; do it where it can't stall the loop.
-            self._executor.submit(_dispose, [batch.docs, *stale])
+            # Freeing a million documents is one long C call: do it where it can't stall the loop
+            # (and not on the writer thread, where the next flush would wait for it).
+            asyncio.get_running_loop().run_in_executor(None, _dispose, [batch.docs, *stale])
             del batch, stale
         if self._uncompacted > max(self.compact_bytes, self._snapshot_bytes) and (
             self._compaction is None or self._compaction.done()
@@ -644,6 +653,7 @@ class TinyDBStore(Store):
                 if len(pending) >= 6 * CHUNK:
                     parts.append(b"".join(pending))
                     pending = []
+                    time.sleep(0)  # a waiting event loop takes the GIL now, not in 5 ms
         parts.append(b"".join(pending))
         parts.append(orjson.dumps({"commit": seq, "n": batch.count()}) + b"\n")
         fd = self._journal_for_append()

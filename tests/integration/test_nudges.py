@@ -153,3 +153,19 @@ async def test_remind_me_refuses_a_members_own_message(sandbox: Sandbox) -> None
     msg = await sandbox.say(ana, "#help", "anyone?")
     menu = await sandbox.emulator.message_menu(ana, sandbox.guild, "Remind me to reply", msg)
     assert "your own message" in menu.text
+
+
+async def test_thanks_and_a_newcomer_read_as_members_see_them(sandbox: Sandbox) -> None:
+    """A thank-you left hanging and an unanswered newcomer each get their own line."""
+    ana, bob = await sandbox.members("Ana", "Bob")
+    post = await sandbox.say(ana, "#help", "here's the fix", at=days_ago(3))
+    await sandbox.say(bob, "#help", "thanks so much!", reply_to=post, at=days_ago(2))
+    await sandbox.say(ana, "#general", "morning all", at=days_ago(1))
+    lee = await sandbox.member("Lee")
+    hello = await sandbox.say(lee, "#general", "hi, I'm new here")
+    await enroll(sandbox, ana)
+    dm = await digest_of(sandbox, ana)
+    assert "Bob thanked you 2 days ago — a quick reply goes a long way." in dm.text
+    assert "Lee joined" in dm.text
+    assert "#general" in dm.text
+    assert hello.jump_url in dm.text

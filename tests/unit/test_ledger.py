@@ -240,6 +240,7 @@ def test_a_thanks_reaction_asks_for_a_thanks_back_until_removed(ledger: Ledger) 
     ledger.record(reaction(BOB, ANA, 5, T0, Kind.THANKS))
     (item,) = ledger.pending_for(G, ANA, day(1))
     assert (item.kind, item.warm, item.from_member_id) == (Kind.THANKS, True, BOB)
+    assert ledger.period_stats(G, "2026-W45") == {}  # reactions never reach the board
     ledger.remove_reaction(G, BOB, ANA, 5, T0)
     assert ledger.pending_for(G, ANA, day(1)) == []
 

@@ -10,13 +10,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from rapport._dm_queue import DmQueue, SendResult
+from rapport._nudge_state import reminder_due
 from rapport.config import NudgeSettings, Settings
 from rapport.guilds import GuildService
 from rapport.ledger import Ledger
 from rapport.members import MemberService
 from rapport.model import MessageFacts, time_snowflake
 from rapport.nudges import Digest
-from rapport.outbox import NudgeService, reminder_due
+from rapport.outbox import NudgeService
 from rapport.persistence import FlushLoop
 from rapport.store.memory import MemoryStore
 
@@ -280,3 +281,18 @@ async def test_the_queue_paces_dms_and_pauses_on_40003() -> None:
     await q.stop()
     assert [i for i, _ in log] == ["a", "b", "b", "c"]
     assert clock.sleeps == [0.5, 60, 0.5]
+
+
+async def test_a_scan_queues_no_more_than_the_queue_can_send_and_the_next_carries_on(
+    world: World,
+) -> None:
+    """With room for one DM per scan, the next scan starts after the member served last."""
+    for member in (ANA, BOB, CAT):
+        await world.members.enroll(G, member)
+        world.reply(99, member, START - timedelta(days=2))
+    world.nudges.budget = 1
+    served = []
+    for _ in range(3):
+        await world.nudges.scan()
+        served.append(world.sent[-1].member_id)
+    assert sorted(served) == [ANA, BOB, CAT]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -235,3 +236,17 @@ async def test_claim_is_durable_when_granted(store_factory: StoreFactory) -> Non
     store = await store_factory.open()
     assert not await store.claim("digest:1", "b", until=NOW + timedelta(minutes=5), now=NOW)
     assert await store.guild_ids() == set()
+
+
+async def test_load_during_a_flush_sees_the_batch_being_written(
+    store_factory: StoreFactory,
+) -> None:
+    """A load that runs while a flush is writing still includes that flush's changes."""
+    store = await store_factory.open()
+    store.put("pairs", 10, "1:2", PAIR)
+    flushing = asyncio.create_task(store.flush())
+    await asyncio.sleep(0)  # the flush has taken the batch and is writing it
+    store.put("pairs", 10, "3:4", PAIR)
+    docs = await store.load("pairs", 10)
+    await flushing
+    assert docs == {"1:2": PAIR, "3:4": PAIR}

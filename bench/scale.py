@@ -1,0 +1,307 @@
+"""One big guild on each store backend: load at start, nudge scan, flush, memory.
+
+Builds MEMBERS enrolled members and PAIRS pairs once, through the real Ledger
+(`record_message`: two exchanges each way per pair, the last 1 to 45 days ago) and
+MemberService, and stages them into a MemoryStore to get the documents the bot would write.
+Then, for each backend (TinyDB first, then PostgreSQL):
+
+- flush: a fresh store; put every document (what a full ledger stage does), then one flush,
+  while a 1 ms ticker coroutine records the longest event-loop stall; then 10,000 changed
+  documents flushed again (the steady state: what a 2 s flush interval sees on a busy server).
+- load: a new process opens the store and loads the guild the way the bot does
+  (MemberService.ensure, Ledger.load_guild, NudgeService.ensure), ticker running.
+- scan: in that process, `NudgeService.plan_due` (rules, planner, queueing with the default
+  budget; delivery is paced and not part of it).
+- memory: that process's RSS after load and scan (psutil).
+
+    .venv/bin/python bench/scale.py [--quick] [--members N --pairs N] [--dsn DSN]
+
+The PostgreSQL run uses a fresh schema on --dsn (default RAPPORT_TEST_DSN or the local test
+server) and drops it at the end. Last two lines, TinyDB then PostgreSQL:
+{"bench": "scale", "backend", "pairs", "load_s", "scan_s", "flush_s", "rss_mb", ...}
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import random
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import asyncpg
+import psutil
+
+from rapport.config import NudgeSettings, Settings
+from rapport.guilds import GuildService
+from rapport.ledger import Ledger
+from rapport.members import MemberService
+from rapport.model import MessageFacts, time_snowflake
+from rapport.outbox import NudgeService
+from rapport.persistence import FlushLoop
+from rapport.store import Store, open_store
+from rapport.store.memory import MemoryStore
+
+GUILD = 1
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+CHANNELS = (11, 12, 13, 14)
+SMALL_CHANGE = 10_000
+DSN = os.environ.get("RAPPORT_TEST_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+GOALS = {"load_s": 5.0, "scan_s": 2.0, "stall_ms": 50.0}
+
+
+def settings() -> Settings:
+    """Every member may get a digest at any hour: the scan's worst case."""
+    return replace(Settings(), nudges=replace(NudgeSettings(), digest_hour=None, quiet_hours=None))
+
+
+class StallMeter:
+    """A coroutine that sleeps 1 ms at a time and keeps the worst lateness: the loop's stall."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+
+    async def _tick(self) -> None:
+        while True:
+            start = time.perf_counter()
+            await asyncio.sleep(0.001)
+            self.worst = max(self.worst, time.perf_counter() - start - 0.001)
+
+    async def measure(self, work: Awaitable[Any]) -> tuple[Any, float, float]:
+        """The work's result, seconds it took and the longest stall (ms) seen meanwhile."""
+        self.worst = 0.0
+        task = asyncio.create_task(self._tick())
+        await asyncio.sleep(0.01)  # let the ticker start before the work does
+        start = time.perf_counter()
+        result = await work
+        elapsed = time.perf_counter() - start
+        await asyncio.sleep(0.01)  # a stall just before the work returned shows on the next tick
+        task.cancel()
+        return result, elapsed, self.worst * 1000
+
+
+# --- the world ----------------------------------------------------------------------------------
+
+
+async def build(members: int, pairs: int, seed: int = 7) -> dict[tuple[str, int], dict[str, Any]]:
+    """Every document the bot would store for the guild, built through the real services."""
+    rng = random.Random(seed)
+    store = MemoryStore()
+    cfg = settings()
+    guilds = GuildService(store, cfg)
+    service = MemberService(store, cfg, guilds, lambda: NOW)
+    ledger = Ledger(store, recent_limit=1000)
+    ids = [10_000 + i for i in range(members)]
+    seen: set[tuple[int, int]] = set()
+    mid = time_snowflake(NOW - timedelta(days=90))
+    while len(seen) < pairs:
+        a, b = rng.sample(ids, 2)
+        key = (min(a, b), max(a, b))
+        if key in seen:
+            continue
+        seen.add(key)
+        last = NOW - timedelta(days=rng.choice((1, 3, 10, 30, 45)))
+        channel = rng.choice(CHANNELS)
+        for back in (7, 0):
+            at = last - timedelta(days=back)
+            for actor, target in ((a, b), (b, a)):
+                mid += 1
+                ledger.record_message(
+                    MessageFacts(GUILD, channel, mid, actor, at, reply_to_id=target)
+                )
+    for m in ids[::10]:  # someone waits for an answer from every tenth member
+        other = rng.choice(ids)
+        if other != m:
+            mid += 1
+            at = NOW - timedelta(days=2)
+            ledger.record_message(MessageFacts(GUILD, CHANNELS[0], mid, other, at, reply_to_id=m))
+    for m in ids:
+        await service.enroll(GUILD, m)
+    guilds.stage()
+    service.stage()
+    ledger.stage()
+    await store.flush()
+    return store._data
+
+
+# --- one backend, in this process: stage + flush ------------------------------------------------
+
+
+def make_store(backend: str, where: str, schema: str) -> Store:
+    if backend == "tinydb":
+        return open_store("tinydb", path=Path(where))
+    return open_store("postgres", dsn=where, schema=schema)
+
+
+async def flush_figures(
+    backend: str, where: str, schema: str, docs: dict[tuple[str, int], dict[str, Any]]
+) -> dict[str, float]:
+    """Stage everything into a fresh store, flush it; then a small change; then close."""
+    store = make_store(backend, where, schema)
+    await store.open()
+    meter = StallMeter()
+    started = time.perf_counter()
+    for (table, guild), table_docs in docs.items():
+        for key, doc in table_docs.items():
+            store.put(table, guild, key, doc)
+    stage_s = time.perf_counter() - started
+    stats, flush_s, flush_stall = await meter.measure(store.flush())
+    rng = random.Random(1)
+    pairs = docs[("pairs", GUILD)]
+    for key in rng.sample(sorted(pairs), min(SMALL_CHANGE, len(pairs))):
+        store.put("pairs", GUILD, key, pairs[key])
+    _, small_s, small_stall = await meter.measure(store.flush())
+    _, close_s, close_stall = await meter.measure(store.close())
+    return {
+        "records": stats.records,
+        "stage_s": stage_s,
+        "flush_s": flush_s,
+        "flush_stall_ms": flush_stall,
+        "small_flush_s": small_s,
+        "small_flush_stall_ms": small_stall,
+        "close_s": close_s,
+        "close_stall_ms": close_stall,
+    }
+
+
+# --- one backend, in a fresh process: load + scan + memory --------------------------------------
+
+
+async def load_and_scan(backend: str, where: str, schema: str) -> dict[str, float]:
+    """What a restarted bot does for the guild, timed, with the loop's stalls."""
+    gc.collect()
+    cfg = settings()
+    store = make_store(backend, where, schema)
+    meter = StallMeter()
+
+    async def load() -> NudgeService:
+        await store.open()
+        guilds = GuildService(store, cfg)
+        members = MemberService(store, cfg, guilds, lambda: NOW)
+        ledger = Ledger(store)
+        nudges = NudgeService(store, cfg, members, ledger, FlushLoop(store, 3600), lambda: NOW)
+        await members.ensure(GUILD)
+        await ledger.load_guild(GUILD)
+        await nudges.ensure(GUILD)
+        return nudges
+
+    nudges, load_s, load_stall = await meter.measure(load())
+    planned, scan_s, scan_stall = await meter.measure(nudges.plan_due(NOW))
+    rss = psutil.Process().memory_info().rss / 2**20
+    figures = {
+        "load_s": load_s,
+        "load_stall_ms": load_stall,
+        "scan_s": scan_s,
+        "scan_stall_ms": scan_stall,
+        "planned": planned,
+        "rss_mb": rss,
+        "members_loaded": len(nudges.members.known(GUILD)),
+        "pairs_loaded": nudges.ledger.pair_count(GUILD),
+    }
+    nudges.queue.drop(lambda _: True)
+    await store.close()
+    return figures
+
+
+def child(backend: str, where: str, schema: str) -> dict[str, float]:
+    """Run load_and_scan in a new interpreter, so its RSS and caches are its own."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", backend, where, schema],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# --- driver -------------------------------------------------------------------------------------
+
+
+async def drop_schema(dsn: str, schema: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
+
+
+def row(name: str, value: float, unit: str, goal: float | None = None) -> str:
+    mark = "" if goal is None else ("  ok" if value < goal else f"  OVER the {goal:g} {unit} goal")
+    return f"  {name:<34} {value:>10.2f} {unit}{mark}"
+
+
+def main() -> None:
+    """Print the figures; the last two lines are JSON, TinyDB then PostgreSQL."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10,000 members, 100,000 pairs")
+    parser.add_argument("--members", type=int, default=None)
+    parser.add_argument("--pairs", type=int, default=None)
+    parser.add_argument("--dsn", default=DSN, help="PostgreSQL server for the postgres run")
+    parser.add_argument("--backends", default="tinydb,postgres")
+    parser.add_argument("--child", nargs=3, metavar=("BACKEND", "WHERE", "SCHEMA"))
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(asyncio.run(load_and_scan(*args.child))))
+        return
+    members = args.members or (10_000 if args.quick else 100_000)
+    pairs = args.pairs or (100_000 if args.quick else 1_000_000)
+    started = time.perf_counter()
+    docs = asyncio.run(build(members, pairs))
+    count = sum(len(d) for d in docs.values())
+    print(
+        f"built {members:,} members and {pairs:,} pairs ({count:,} documents) through the "
+        f"Ledger in {time.perf_counter() - started:.0f} s"
+    )
+    results = []
+    with tempfile.TemporaryDirectory(prefix="rapport-scale-") as tmp:
+        for backend in args.backends.split(","):
+            where = str(Path(tmp) / "rapport.json") if backend == "tinydb" else args.dsn
+            schema = f"rapport_bench_{os.getpid()}_{secrets.token_hex(3)}"
+            try:
+                flushed = asyncio.run(flush_figures(backend, where, schema, docs))
+                gc.collect()
+                loaded = child(backend, where, schema)
+            finally:
+                if backend == "postgres":
+                    asyncio.run(drop_schema(args.dsn, schema))
+            results.append((backend, {**flushed, **loaded}))
+    for backend, f in results:
+        print(f"\n{backend}: {f['records']:,} documents, {f['pairs_loaded']:,} pairs loaded")
+        print(row("stage every document (put)", f["stage_s"], "s"))
+        print(row("flush all (one batch)", f["flush_s"], "s"))
+        print(row("  longest loop stall in it", f["flush_stall_ms"], "ms", GOALS["stall_ms"]))
+        print(row(f"flush {SMALL_CHANGE:,} changed pairs", f["small_flush_s"], "s"))
+        print(row("  longest loop stall in it", f["small_flush_stall_ms"], "ms", GOALS["stall_ms"]))
+        print(row("close", f["close_s"], "s"))
+        print(row("  longest loop stall in it", f["close_stall_ms"], "ms", GOALS["stall_ms"]))
+        print(row("load at start (new process)", f["load_s"], "s", GOALS["load_s"]))
+        print(row("  longest loop stall in it", f["load_stall_ms"], "ms", GOALS["stall_ms"]))
+        print(row(f"nudge scan ({f['planned']:,} queued)", f["scan_s"], "s", GOALS["scan_s"]))
+        print(row("  longest loop stall in it", f["scan_stall_ms"], "ms", GOALS["stall_ms"]))
+        print(row("RSS after load and scan", f["rss_mb"], "MiB"))
+    for backend, f in results:
+        line: dict[str, Any] = {"bench": "scale", "backend": backend, "pairs": f["pairs_loaded"]}
+        for key in ("load_s", "scan_s", "flush_s", "rss_mb"):
+            line[key] = round(f[key], 3)
+        line["members"] = members
+        line |= {
+            k: round(v, 3) if isinstance(v, float) else v for k, v in f.items() if k not in line
+        }
+        print(json.dumps(line))
+
+
+if __name__ == "__main__":
+    main()
