@@ -30,6 +30,9 @@ from cogs._bot import RapportBot
 from rapport.backfill import BackfillService
 from rapport.clock import Clock, system_clock
 from rapport.cluster import (
+    RELAY_EVERY,
+    ClickRelay,
+    apply_click,
     check_heartbeat,
     heartbeat_path,
     keep_heartbeat,
@@ -47,6 +50,7 @@ from rapport.persistence import FlushLoop
 from rapport.schedule import JobScheduler
 from rapport.services import Services
 from rapport.store import Store, open_store
+from rapport.timeparse import parse_schedule
 
 log = logging.getLogger("rapport")
 
@@ -153,6 +157,13 @@ def build_services(settings: Settings, store: Store, clock: Clock = system_clock
     )
     services.guild_loaders.append(nudges.ensure)
     services.guild_loaders.append(leaderboard.ensure)
+    if settings.discord.shard_ids:
+        # Digest clicks reach the shard 0 process whoever owns the guild: relay them.
+        relay = ClickRelay(
+            store, flusher, nudges.owns, partial(apply_click, nudges, members), clock
+        )
+        scheduler.add("apply_relayed_clicks", relay.apply_owned, parse_schedule(RELAY_EVERY))
+        services.relay = relay
     return services
 
 

@@ -86,7 +86,9 @@ class Guild:
         self.live: set[int] = set()  # channels whose last interval is still growing live
         self.total = 0
         self.latest = 0
-        self.d_pairs: set[int] = set()
+        # Changed pairs as a flat array of keys (duplicates allowed, deduped at stage): 8 bytes
+        # an event instead of a set slot and an int object per pair.
+        self.d_pairs = array("Q")
         self.d_members: set[int] = set()
         self.d_pending: set[int] = set()
         self.d_newcomers: set[int] = set()
@@ -164,7 +166,7 @@ class Guild:
             self.npairs += 1
         else:
             self.recs[lo][i] = raw  # type: ignore[index]
-        self.d_pairs.add(lo << SHIFT | hi)
+        self.d_pairs.append(lo << SHIFT | hi)
 
     def partners(self, a: int) -> list[int]:
         """Indexes of everyone a has a pair with."""
@@ -187,7 +189,7 @@ class Guild:
         down = self.down[hi]
         del down[bisect_left(down, lo)]  # type: ignore[arg-type, union-attr]
         self.npairs -= 1
-        self.d_pairs.add(lo << SHIFT | hi)
+        self.d_pairs.append(lo << SHIFT | hi)
 
     def segment(self, day: int) -> Period:
         """The counters of the week-in-month a UTC day falls in (cached: events cluster)."""
@@ -239,7 +241,8 @@ class Guild:
     def stage(self, store: Store) -> int:
         """Put every changed document into the store; how many were put or deleted."""
         g, n = self.id, 0
-        for key in self.d_pairs:
+        changed = set(self.d_pairs)
+        for key in changed:
             x, y = key >> SHIFT, key & MASK
             raw = self.find(x, y)[1]
             a, b = sorted((self.ids[x], self.ids[y]))  # documents are keyed by member ids
@@ -247,7 +250,8 @@ class Guild:
                 store.delete("pairs", g, f"{a}:{b}")
             else:
                 store.put("pairs", g, f"{a}:{b}", {"a": a, "b": b, "v": _pairs.to_doc(raw)})
-        n += len(self.d_pairs)
+        n += len(changed)
+        self.d_pairs = array("Q")
         for mid in self.d_members:
             m = self.members.get(mid)
             if m is None or m.empty():
@@ -293,7 +297,6 @@ class Guild:
             store.put("totals", g, "ledger", {"interactions": self.total, "latest": self.latest})
             n += 1
         for dirty in (
-            self.d_pairs,
             self.d_members,
             self.d_pending,
             self.d_newcomers,

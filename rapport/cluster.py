@@ -18,12 +18,20 @@ import dataclasses
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from rapport.clock import Clock
 from rapport.config import Settings
+from rapport.errors import UserFacingError
+from rapport.persistence import FlushLoop
+from rapport.store.base import Doc, Store
+
+if TYPE_CHECKING:
+    from rapport.members import MemberService
+    from rapport.outbox import NudgeService
 
 log = logging.getLogger(__name__)
 
@@ -169,3 +177,116 @@ def check_heartbeat(
         )
     shards = beat.get("shards")
     return True, f"healthy: heartbeat {age.total_seconds():.0f} s ago, shards {shards}"
+
+
+# --- digest clicks for another process's guild -------------------------------------------------
+
+RELAY_TABLE = "relayed_clicks"
+RELAY_GUILD = 0
+"""The pseudo-guild the relayed clicks of every guild live under (like the command-sync hash),
+so an owner finds its clicks with one read per run, however many guilds it has."""
+RELAY_EVERY = "5s"
+"""How often an owner applies relayed clicks: the member's Stop or Snooze holds within that."""
+SNOOZE = timedelta(weeks=1)
+
+Apply = Callable[[Doc, datetime], Awaitable[bool]]
+
+
+class ClickRelay:
+    """Digest clicks received here for guilds another process owns, passed on through the store."""
+
+    def __init__(
+        self,
+        store: Store,
+        flusher: FlushLoop,
+        owns: Callable[[int], bool],
+        apply: Apply,
+        clock: Clock,
+    ) -> None:
+        self.store = store
+        self.flusher = flusher
+        self.owns = owns
+        self.apply = apply
+        self.clock = clock
+
+    async def forward(
+        self,
+        key: str,
+        guild_id: int,
+        member_id: int,
+        action: str,
+        digest_id: str,
+        other_id: int = 0,
+    ) -> None:
+        """Record a click for the guild's owner (durable on return); `key` is unique per click."""
+        click = {
+            "guild": guild_id,
+            "member": member_id,
+            "action": action,
+            "digest": digest_id,
+            "other": other_id,
+            "at": self.clock().timestamp(),
+        }
+        self.store.put(RELAY_TABLE, RELAY_GUILD, key, click)
+        await self.flusher.flush()
+
+    async def apply_owned(self) -> int:
+        """Apply, oldest first, the relayed clicks of the guilds this process owns; how many."""
+        clicks = await self.store.load(RELAY_TABLE, RELAY_GUILD)
+        mine = sorted(
+            ((key, c) for key, c in clicks.items() if self.owns(int(c["guild"]))),
+            key=lambda kc: kc[1]["at"],
+        )
+        applied = 0
+        now = self.clock()
+        for key, click in mine:
+            try:
+                applied += await self.apply(click, now)
+            except Exception:
+                log.exception(
+                    "a relayed %s click in guild %s failed", click["action"], click["guild"]
+                )
+            # Applied or not, once: a click that fails now would fail again.
+            self.store.delete(RELAY_TABLE, RELAY_GUILD, key)
+        if mine:
+            log.info(
+                "applied %d of %d digest click(s) relayed by the shard 0 process",
+                applied,
+                len(mine),
+            )
+        return applied
+
+
+async def apply_click(
+    nudges: NudgeService, members: MemberService, click: Doc, now: datetime
+) -> bool:
+    """Do what the Nudges cog does for a click, in the owning process; False when it no longer
+    applies (the digest is not the member's any more, or the choice is unknown)."""
+    guild_id, member_id = int(click["guild"]), int(click["member"])
+    digest_id, action = str(click["digest"]), str(click["action"])
+    await members.ensure(guild_id)
+    await nudges.ensure(guild_id)
+    items = nudges.digest_items(guild_id, member_id, digest_id)
+    if items is None:
+        return False
+    if action == "done":
+        return await nudges.done(guild_id, member_id, digest_id)
+    if action == "snooze":
+        # A week from the click, not from when the owner got to it.
+        left = datetime.fromtimestamp(float(click["at"]), UTC) + SNOOZE - now
+        if left > timedelta(0):
+            await members.snooze(guild_id, member_id, left)
+        return True
+    if action in ("keep", "fewer", "stop"):
+        await nudges.feedback(guild_id, member_id, action)
+        return True
+    if action == "notabout":
+        other = int(click.get("other", 0))
+        if other not in {it[2] for it in items}:
+            return False
+        try:
+            await members.mute(guild_id, member_id, other)
+        except UserFacingError:
+            return False
+        return True
+    return False

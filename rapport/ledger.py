@@ -323,7 +323,7 @@ class Ledger(LedgerHistory, LedgerReads, LedgerRetention):
             g.put_pair(lo, hi, pos, new, True)
         else:
             g.recs[lo][pos] = new  # type: ignore[index]
-            g.d_pairs.add(lo << SHIFT | hi)
+            g.d_pairs.append(lo << SHIFT | hi)
         seg = g.pseg if day == g.pday else g.segment(day)
         counts = seg.counts
         if verdict == _pairs.COUNTED:

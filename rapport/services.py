@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from rapport.backfill import BackfillService
 from rapport.clock import Clock
+from rapport.cluster import ClickRelay
 from rapport.config import Settings
 from rapport.guilds import GuildService
 from rapport.leaderboard import LeaderboardService
@@ -36,6 +37,8 @@ class Services:
     backfill: BackfillService
     nudges: NudgeService
     guild_loaders: list[GuildLoader] = field(default_factory=list)
+    # Digest clicks for guilds another process of the cluster owns (None: not sharded).
+    relay: ClickRelay | None = None
 
     async def open_guild(self, guild_id: int) -> None:
         """Load one guild's state into every service (idempotent; called when a guild appears)."""
