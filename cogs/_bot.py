@@ -16,13 +16,22 @@ from discord.ext import commands
 
 import cogs
 from cogs._respond import reply_private
-from rapport.cluster import owns
+from rapport.cluster import SNOOZE, owns
 from rapport.errors import UserFacingError
 from rapport.services import Services
 
 log = logging.getLogger(__name__)
 
 COGS_DIR = Path(cogs.__file__).parent
+# What a member reads after a digest click relayed to the process owning the guild (the same
+# words as cogs/nudges.py; "not about" can't name the person: their guild is not cached here).
+RELAYED_REPLIES = {
+    "done": "Nice — marked as done. Keep it up!",
+    "keep": "Great — they'll keep coming.",
+    "fewer": "Got it — fewer digests from now on.",
+    "stop": "Done — no more digests. `/rapport join` brings them back.",
+    "notabout": "I won't nudge you about them again. `/rapport unmute` to undo.",
+}
 SYNC_TABLE = "bot_meta"
 SYNC_GUILD = 0
 
@@ -133,6 +142,33 @@ class RapportBot(commands.AutoShardedBot):
         """Whether this process's shards carry the guild (always, without a shard config)."""
         cfg = self.services.settings.discord
         return owns(guild_id, cfg.shard_ids, cfg.shard_count)
+
+    async def relay_click(
+        self,
+        interaction: discord.Interaction,
+        action: str,
+        guild_id: int,
+        digest_id: str,
+        other_id: int = 0,
+    ) -> bool:
+        """Pass a digest click for a guild another process owns on to it; True when passed.
+
+        DM clicks all arrive at the shard 0 process, but only the guild's owner holds (and
+        writes) its state: it applies the click within RELAY_EVERY (rapport/cluster.py).
+        """
+        relay = self.services.relay
+        if relay is None or self.owns_guild(guild_id):
+            return False
+        await relay.forward(
+            str(interaction.id), guild_id, interaction.user.id, action, digest_id, other_id
+        )
+        if action == "snooze":
+            until = discord.utils.format_dt(self.services.clock() + SNOOZE, "D")
+            text = f"Snoozed — no digests until {until}. `/rapport settings` to change more."
+        else:
+            text = RELAYED_REPLIES.get(action, "Got it.")
+        await reply_private(interaction, text)
+        return True
 
     def runs_shard_zero(self) -> bool:
         """Whether this process runs shard 0 (DMs and their button clicks arrive there)."""

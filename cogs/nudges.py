@@ -105,6 +105,8 @@ class Nudges(commands.Cog):
         self, interaction: discord.Interaction, action: str, guild_id: int, digest_id: str
     ) -> None:
         """Done, Snooze 1 week, or the answer to "keep / fewer / stop"."""
+        if await self.bot.relay_click(interaction, action, guild_id, digest_id):
+            return  # another process of the cluster owns the guild's state
         member = interaction.user.id
         await self.nudges.ensure(guild_id)
         if self.nudges.digest_items(guild_id, member, digest_id) is None:
@@ -130,6 +132,8 @@ class Nudges(commands.Cog):
         self, interaction: discord.Interaction, guild_id: int, digest_id: str, other_id: int
     ) -> None:
         """Mute one person the digest was about."""
+        if await self.bot.relay_click(interaction, "notabout", guild_id, digest_id, other_id):
+            return  # another process of the cluster owns the guild's state
         member = interaction.user.id
         await self.nudges.ensure(guild_id)
         items = self.nudges.digest_items(guild_id, member, digest_id)
