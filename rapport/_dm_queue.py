@@ -124,7 +124,7 @@ class DmQueue(Generic[T]):
     _busy = False
 
     async def _run(self) -> None:
-        pause = self.backoff
+        pause = 0.0  # the current back-off; 0 until Discord says 40003
         while True:
             if not self._items:
                 self._settle()
@@ -148,11 +148,11 @@ class DmQueue(Generic[T]):
             self.results[result] += 1
             if result is SendResult.TOO_FAST:
                 # Keep it first in line and pause the whole queue: every DM would get the same.
+                pause = min(pause * 2, self.max_backoff) if pause else self.backoff
                 log.warning("Discord says we open DMs too fast (40003); pausing %.0f s", pause)
                 await self._sleep(pause)
-                pause = min(pause * 2, self.max_backoff)
                 continue
-            pause = self.backoff
+            pause = 0.0
             if self._items and self._items[0] is item:
                 self._items.popleft()
                 self._keys.discard(self.key(item))

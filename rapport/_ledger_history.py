@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import partial
 
 from rapport import _pairs
 from rapport._guild import Guild
@@ -27,6 +28,8 @@ class LedgerHistory:
     _shares: Recent[tuple[int, int], list[int]]
 
     _g: Callable[[int], Guild]
+    _loading: dict[int, list[Callable[[], object]]]
+    _deferred: Callable[[int, Callable[[], object]], bool]
     record_message: Callable[..., int]
 
     def record_history(
@@ -38,6 +41,10 @@ class LedgerHistory:
         no await between reading the page and this call, so a flush never sees half a page;
         a replayed page is then a no-op, which makes backfill idempotent and resumable.
         """
+        if self._loading and self._deferred(
+            guild_id, partial(self.record_history, guild_id, channel_id, list(messages), lo, hi)
+        ):
+            return 0
         g = self._g(guild_id)
         n = sum(self.record_message(m, live=False) for m in messages)
         self._mark(g, channel_id, lo, hi)
@@ -60,6 +67,10 @@ class LedgerHistory:
 
     def withdraw_message(self, guild_id: int, message_id: int) -> int:
         """A message was deleted: drop the pending items it created; returns how many."""
+        if self._loading and self._deferred(
+            guild_id, partial(self.withdraw_message, guild_id, message_id)
+        ):
+            return 0
         g = self._guilds.get(guild_id)
         if g is None:
             return 0
@@ -82,6 +93,10 @@ class LedgerHistory:
 
         A thanks item the reaction left on that message is withdrawn too.
         """
+        if self._loading and self._deferred(
+            guild_id, partial(self.remove_reaction, guild_id, actor_id, target_id, message_id, at)
+        ):
+            return True
         g = self._guilds.get(guild_id)
         if g is None or actor_id == target_id:
             return False

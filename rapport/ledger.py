@@ -30,8 +30,11 @@ Decisions:
 
 from __future__ import annotations
 
+import logging
 from bisect import bisect_left
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from rapport import _pairs
 from rapport._guild import SHIFT, Guild
@@ -41,6 +44,8 @@ from rapport._ledger_retention import LedgerRetention
 from rapport._records import Recent, pending_add, pending_clear
 from rapport.model import Interaction, Kind, MessageFacts
 from rapport.store.base import Store
+
+log = logging.getLogger(__name__)
 
 # Count index in the pair record per kind; shares and joins have no pair.
 _KI = {Kind.REPLY: 0, Kind.MENTION: 1, Kind.REACTION: 2, Kind.THREAD: 3, Kind.THANKS: 4}
@@ -88,6 +93,8 @@ class Ledger(LedgerHistory, LedgerReads, LedgerRetention):
         self.daily_pair_cap = daily_pair_cap
         self.recent_limit = recent_limit
         self._guilds: dict[int, Guild] = {}
+        self._loaded: set[int] = set()
+        self._loading: dict[int, list[Callable[[], object]]] = {}
         # Process-wide, bounded, not persisted (message ids are unique across guilds):
         # message -> links recorded from it (packed by _link_key); (guild, message, actor)
         # -> emojis on it; (guild, message) -> [author, channel, t, drawn] of recent shares.
@@ -98,12 +105,35 @@ class Ledger(LedgerHistory, LedgerReads, LedgerRetention):
     # ---- lifecycle -----------------------------------------------------------------------
 
     async def load_guild(self, guild_id: int) -> None:
-        """Read one guild from the store; a no-op when it is already in memory."""
+        """Read one guild from the store; a no-op when it is already in memory.
+
+        Call it when the guild appears, before its events flow. Writes that arrive while
+        the store is being read are queued and applied once it is loaded.
+        """
         if guild_id in self._guilds:
+            if guild_id not in self._loaded:
+                log.warning("guild %s had events before load_guild: stored data ignored", guild_id)
             return
-        g = Guild(guild_id)
-        await g.load(self.store)
+        if guild_id in self._loading:
+            return
+        self._loading[guild_id] = []
+        try:
+            g = Guild(guild_id)
+            await g.load(self.store)
+        finally:
+            queued = self._loading.pop(guild_id)
         self._guilds[guild_id] = g
+        self._loaded.add(guild_id)
+        for call in queued:
+            call()
+
+    def _deferred(self, guild_id: int, call: Callable[[], object]) -> bool:
+        """Queue a write for a guild whose stored state is still being read."""
+        queue = self._loading.get(guild_id)
+        if queue is None:
+            return False
+        queue.append(call)
+        return True
 
     def unload_guild(self, guild_id: int) -> None:
         """Drop a guild from memory (the bot left it); stage() first to keep its changes."""
@@ -129,6 +159,8 @@ class Ledger(LedgerHistory, LedgerReads, LedgerRetention):
         reactions, thanks reactions, joins and callers that already derived interactions.
         """
         it = interaction
+        if self._loading and self._deferred(it.guild_id, partial(self.record, it)):
+            return True
         if it.kind is Kind.JOIN:
             self.member_joined(it.guild_id, it.actor_id, it.at)
             return True
@@ -162,6 +194,10 @@ class Ledger(LedgerHistory, LedgerReads, LedgerRetention):
         Live messages extend their channel's recorded interval; backfill passes live=False
         through `record_history`. A message seen before records only links it lacked.
         """
+        if self._loading and self._deferred(
+            msg.guild_id, partial(self.record_message, msg, live=live)
+        ):
+            return 0
         g = self._guilds.get(msg.guild_id) or self._g(msg.guild_id)
         mid, author = msg.message_id, msg.author_id
         mchan = msg.thread_id or msg.channel_id
@@ -225,6 +261,10 @@ class Ledger(LedgerHistory, LedgerReads, LedgerRetention):
 
     def member_joined(self, guild_id: int, member_id: int, at: datetime) -> None:
         """A member joined (or came back): start their newcomer record."""
+        if self._loading and self._deferred(
+            guild_id, partial(self.member_joined, guild_id, member_id, at)
+        ):
+            return
         g = self._g(guild_id)
         member_id = g.canon(member_id)
         g.newcomers[member_id] = [_ts(at), [], set()]
@@ -235,6 +275,10 @@ class Ledger(LedgerHistory, LedgerReads, LedgerRetention):
 
     def member_left(self, guild_id: int, member_id: int) -> None:
         """A member left: keep their history (they may return) but flag them for the rules."""
+        if self._loading and self._deferred(
+            guild_id, partial(self.member_left, guild_id, member_id)
+        ):
+            return
         g = self._g(guild_id)
         g.member(member_id).left = True
         if g.newcomers.pop(member_id, None) is not None:

@@ -79,6 +79,7 @@ class Emulator:
         self.unknown_routes: list[str] = []
         self.requests: list[RequestRecord] = []
         self.refused_dms: set[int] = set()
+        self.dms_too_fast = 0
         self.refused_privileged: set[str] = set()
         self.rate_limits: dict[str, list[Any]] = {}
         self.slow_routes: dict[str, float] = {}
@@ -478,6 +479,10 @@ class Emulator:
         if route not in ROUTER.names():
             raise ValueError(f"no route {route!r}; known routes: {self.routes()}")
         return route
+
+    def refuse_dm_burst(self, times: int = 1) -> None:
+        """The next ``times`` DMs fail with 40003, as Discord answers a bot opening DMs too fast."""
+        self.dms_too_fast = times
 
     def rate_limit(self, route: str, *, retry_after: float = 0.5, times: int = 1) -> None:
         """The next ``times`` calls to ``route`` ("POST /channels/{channel_id}/messages") get 429."""

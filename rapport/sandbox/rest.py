@@ -206,6 +206,9 @@ async def create_message(emu: Emulator, call: Call) -> tuple[int, Any]:
     channel = _channel(emu, call.params["channel_id"])
     if channel.kind == "dm" and channel.recipient and channel.recipient.id in emu.refused_dms:
         raise ApiError(403, 50007, "Cannot send messages to this user")
+    if channel.kind == "dm" and emu.dms_too_fast > 0:
+        emu.dms_too_fast -= 1
+        raise ApiError(400, 40003, "You are opening direct messages too fast.")
     message = await post_bot_message(emu, channel, call.json or {}, call.files)
     return 200, message.payload()
 

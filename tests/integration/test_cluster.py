@@ -179,7 +179,8 @@ def write_config(directory: Path, emulator: Emulator, dsn: str) -> Path:
 token = "{emulator.token}"
 api_base = "{emulator.api_base}"
 gateway_url = "{emulator.gateway_url}"
-sync_commands = "off"
+# Only the shard 0 process syncs (commands are per application, not per shard).
+sync_commands = "global"
 
 [storage]
 backend = "postgres"
@@ -375,5 +376,55 @@ async def test_two_processes_running_the_same_shard_send_each_digest_once(
         counts = dm_counts(emulator, server.members)
         assert set(counts.values()) == {1}, counts
         assert leaderboard_posts(emulator, server) == 1
+        assert await a.stop() == 0, a.output
+        assert await b.stop() == 0, b.output
+
+
+async def test_a_digest_click_reaches_the_process_that_owns_the_guild(
+    emulator: Emulator, database: str, tmp_path: Path
+) -> None:
+    """Discord sends DM clicks to shard 0; a Snooze and a Stop on digests from a guild of the
+    shard 1 process are answered there and hold in the shard 1 process, which owns the state."""
+    (_, at1) = servers_on_shards(emulator, 2)
+    one = await add_server(emulator, "one", at1, 3)
+    ana, bob, _ = one.members
+    a = BotProcess("shard-0", write_config(tmp_path / "a", emulator, database), "0", 2)
+    b = BotProcess("shard-1", write_config(tmp_path / "b", emulator, database), "1", 2)
+    async with running(a, b):
+        await a.start()
+        await b.start()
+        await a.ready()
+        await b.ready()
+        assert emulator.command_syncs == 1
+        await lay_history(emulator, one)
+        await emulator.sync()
+        await until(
+            lambda: all(dm_counts(emulator, one.members).values()),
+            "the shard-1 process sent no digests",
+            also=b.alive,
+        )
+
+        def button(member: Member, action: str) -> str:
+            (dm,) = emulator.dms_to(member)
+            return next(c for c in dm.custom_ids() if c.startswith(f"rapport:{action}:"))
+
+        (ana_dm,) = emulator.dms_to(ana)
+        snoozed = await emulator.click(ana, ana_dm, button(ana, "snooze"))
+        assert "Snoozed — no digests until" in snoozed.text
+        (bob_dm,) = emulator.dms_to(bob)
+        stopped = await emulator.click(bob, bob_dm, button(bob, "stop"))
+        assert "no more digests" in stopped.text  # the answer to "keep / fewer / stop"
+        await until(
+            lambda: (
+                "applied 2 of 2 digest click(s)" in b.output
+                or b.output.count("applied 1 of 1 digest click(s)") == 2
+            ),
+            "the owner never applied the relayed clicks",
+            also=b.alive,
+        )
+        ana_settings = await emulator.slash(ana, one.guild, "rapport settings")
+        assert "**Snoozed:** until" in ana_settings.text
+        bob_settings = await emulator.slash(bob, one.guild, "rapport settings")
+        assert "**Digests:** off" in bob_settings.text
         assert await a.stop() == 0, a.output
         assert await b.stop() == 0, b.output

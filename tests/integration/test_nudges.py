@@ -169,3 +169,19 @@ async def test_thanks_and_a_newcomer_read_as_members_see_them(sandbox: Sandbox) 
     assert "Lee joined" in dm.text
     assert "#general" in dm.text
     assert hello.jump_url in dm.text
+
+
+async def test_opening_dms_too_fast_backs_off_and_delivers_once(sandbox: Sandbox) -> None:
+    """On 40003 the DM queue pauses, then delivers the digest exactly once."""
+    ana, bob = await sandbox.members("Ana", "Bob")
+    await unanswered_reply(sandbox, ana, bob)
+    await enroll(sandbox, ana)
+    sandbox.services.nudges.queue.backoff = 0.2  # Discord's real pause is a minute or more
+    sandbox.emulator.refuse_dm_burst(times=1)
+    await sandbox.run_job("send_due_digests")
+    (dm,) = sandbox.dms_to(ana)
+    assert "Bob replied to you" in dm.text
+    refused = [
+        r for r in sandbox.emulator.requests if r.method == "POST" and r.path.endswith("/messages")
+    ]
+    assert len(refused) >= 2  # the refused attempt, then the delivery

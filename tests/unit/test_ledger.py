@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -697,3 +698,34 @@ def test_prune_keeps_thirteen_months_of_periods(ledger: Ledger) -> None:
     assert "2026-11" in ledger.periods(G)
     ledger.prune(day(440), retain=timedelta(days=10_000))
     assert ledger.periods(G) == []
+
+
+class SlowStore(DictStore):
+    """A store whose reads wait until released, like a disk read in a thread."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def load(self, table: str, guild_id: int) -> dict[str, Doc]:
+        """Wait, then read."""
+        await self.release.wait()
+        return await super().load(table, guild_id)
+
+
+async def test_events_during_a_guild_load_are_applied_after_it(ledger: Ledger) -> None:
+    """Messages that arrive while a guild's state is read are neither lost nor double counted."""
+    ledger.record_message(msg(ANA, T0, reply_to=BOB))
+    ledger.stage()
+    await ledger.store.flush()
+    store = SlowStore()
+    store.docs = ledger.store.docs  # type: ignore[attr-defined]
+    again = Ledger(store)
+    loading = asyncio.create_task(again.load_guild(G))
+    await asyncio.sleep(0)
+    again.record_message(msg(ANA, day(1), reply_to=BOB))
+    again.member_joined(G, DAN, day(1))
+    store.release.set()
+    await loading
+    assert again.pairs_of(G, ANA)[0].counts_out[Kind.REPLY] == 2
+    assert [n.member_id for n in again.newcomers(G, T0)] == [DAN]

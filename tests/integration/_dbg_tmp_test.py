@@ -1,0 +1,430 @@
+"""A cluster for real: `bot.py` processes, each a set of shards, against the emulator and one
+PostgreSQL database. Discord's promise to members is checked from the outside: nobody gets the
+same DM twice and no leaderboard is posted twice, even when a process is killed mid-scan.
+
+Each test gets a database of its own (the bot processes can't be told a schema: `[storage]`
+has no such key), dropped afterwards. Without a PostgreSQL server the tests skip, saying so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from rapport.cluster import check_heartbeat, shard_of
+from rapport.sandbox import Emulator
+from rapport.sandbox.state import Channel, Guild, Member
+from tests.unit._pg import DSN, require_postgres
+
+ROOT = Path(__file__).resolve().parents[2]
+SCAN_EVERY = 2.0
+"""Seconds between two scans (and leaderboard runs) in the bot processes."""
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+
+# --- the database -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def database() -> AsyncIterator[str]:
+    """The DSN of a fresh, empty database on the test server; dropped after the test."""
+    await require_postgres()
+    name = f"rapport_cluster_{os.getpid()}_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(DSN)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    parts = urlsplit(DSN)
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        admin = await asyncpg.connect(DSN)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+# --- bot processes ------------------------------------------------------------------------------
+
+
+class BotProcess:
+    """`python bot.py --config FILE --shards IDS --shard-count N` with its output kept."""
+
+    def __init__(self, name: str, config: Path, shards: str, count: int) -> None:
+        self.name, self.config, self.shards, self.count = name, config, shards, count
+        self.proc: asyncio.subprocess.Process | None = None
+        self.lines: list[str] = []
+        self._reader: asyncio.Task[None] | None = None
+        suffix = "_".join(shards.split(","))
+        self.heartbeat = config.parent / f"heartbeat-shards-{suffix}-of-{count}.json"
+
+    async def start(self) -> None:
+        """Launch the process (the token comes from the config)."""
+        self.lines.clear()
+        self.heartbeat.unlink(missing_ok=True)
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "bot.py",
+            "--config",
+            str(self.config),
+            "--shards",
+            self.shards,
+            "--shard-count",
+            str(self.count),
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "DISCORD_TOKEN": "", "RAPPORT_DATABASE_URL": ""},
+        )
+        self._reader = asyncio.create_task(self._read(), name=f"read {self.name}")
+
+    async def _read(self) -> None:
+        assert self.proc is not None
+        assert self.proc.stdout is not None
+        async for line in self.proc.stdout:
+            self.lines.append(line.decode(errors="replace").rstrip())
+
+    @property
+    def output(self) -> str:
+        """Everything the process logged so far."""
+        return "\n".join(self.lines)
+
+    async def ready(self) -> None:
+        """Wait until its shards are connected: the health check's heartbeat appears."""
+        await until(
+            lambda: check_heartbeat(self.heartbeat, datetime.now(UTC))[0],
+            f"{self.name} never became healthy",
+            within=60,
+            also=self.alive,
+        )
+
+    def alive(self) -> str | None:
+        """None while running; otherwise why not (for a wait to stop early)."""
+        if self.proc is not None and self.proc.returncode is None:
+            return None
+        return f"{self.name} exited:\n{self.output}"
+
+    async def kill(self) -> None:
+        """SIGKILL: no flush, no goodbye, like a crash or the OOM killer."""
+        assert self.proc is not None
+        self.proc.kill()
+        await self.proc.wait()
+        await self._drain()
+
+    async def stop(self) -> int:
+        """SIGTERM and the exit status (graceful: flush, close)."""
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.proc.wait(), 20)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+        await self._drain()
+        return self.proc.returncode
+
+    async def _drain(self) -> None:
+        if self._reader is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._reader, 5)
+
+
+async def until(
+    condition: Callable[[], bool],
+    message: str,
+    *,
+    within: float = 60,
+    also: Callable[[], str | None] = lambda: None,
+) -> None:
+    """Poll `condition` until it holds; fail with `message` (or what `also` reports) if not."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not condition():
+        problem = also()
+        if problem is not None:
+            pytest.fail(f"{message}: {problem}")
+        if loop.time() > deadline:
+            pytest.fail(message)
+        await asyncio.sleep(0.1)
+
+
+async def quiet(periods: int = 3) -> None:
+    """Let the processes run a few more scans and leaderboard runs: anything repeated shows."""
+    await asyncio.sleep(periods * SCAN_EVERY)
+
+
+def write_config(directory: Path, emulator: Emulator, dsn: str) -> Path:
+    """One process's config: the emulator for Discord, the shared database, fast schedules."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "config.toml"
+    path.write_text(
+        f"""
+[discord]
+token = "{emulator.token}"
+api_base = "{emulator.api_base}"
+gateway_url = "{emulator.gateway_url}"
+# Only the shard 0 process syncs (commands are per application, not per shard).
+sync_commands = "global"
+
+[storage]
+backend = "postgres"
+dsn = "{dsn}"
+path = "{directory / "rapport.json"}"
+flush_interval = "1s"
+
+[schedule]
+nudge_scan = "{SCAN_EVERY:.0f}s"
+leaderboard = "{SCAN_EVERY:.0f}s"
+retention = "365d"
+
+[nudges]
+enrollment = "opt-out"
+digest_hour = "any"
+quiet_hours = "off"
+kinds = ["unanswered"]
+dms_per_second = 2.0
+
+[logging]
+level = "INFO"
+"""
+    )
+    return path
+
+
+# --- the world ----------------------------------------------------------------------------------
+
+
+class Server:
+    """One emulated guild: a #general, a #leaderboard, members."""
+
+    def __init__(self, guild: Guild, general: Channel, members: list[Member]) -> None:
+        self.guild, self.general, self.members = guild, general, members
+
+
+async def add_server(emulator: Emulator, name: str, at: datetime, size: int) -> Server:
+    """A guild whose id carries `at` (which decides its shard), with `size` members."""
+    guild = emulator.add_guild(name, at=at)
+    general = emulator.add_channel(guild, "general")
+    emulator.add_channel(guild, "leaderboard")
+    members = [await emulator.add_member(guild, f"{name}-{i}") for i in range(size)]
+    return Server(guild, general, members)
+
+
+def servers_on_shards(emulator: Emulator, count: int) -> list[datetime]:
+    """Creation times for guilds on shards 0..count-1, one each (the shard is the ms count)."""
+    base = datetime(2024, 3, 1, tzinfo=UTC)
+    times = [base + timedelta(milliseconds=ms) for ms in range(count)]
+    probe = [emulator.snowflakes.make(t) for t in times]
+    return [
+        times[probe.index(next(p for p in probe if shard_of(p, count) == s))] for s in range(count)
+    ]
+
+
+async def lay_history(emulator: Emulator, server: Server) -> None:
+    """Last week, each member's post got a reply from the next member that they never answered."""
+    start = datetime.now(UTC) - timedelta(days=7)
+    people = server.members
+    for i, author in enumerate(people):
+        at = start + timedelta(minutes=2 * i)
+        post = await emulator.say(author, server.general, f"post {i}", at=at)
+        replier = people[(i + 1) % len(people)]
+        await emulator.say(
+            replier, server.general, "nice", at=at + timedelta(minutes=1), reply_to=post
+        )
+
+
+def dm_counts(emulator: Emulator, members: Iterable[Member]) -> dict[str, int]:
+    """How many DMs the bot sent each member."""
+    return {m.user.name: len(emulator.dms_to(m)) for m in members}
+
+
+def leaderboard_posts(emulator: Emulator, server: Server) -> int:
+    """How many messages the bot posted in the server's #leaderboard."""
+    channel = emulator.channel(server.guild, "leaderboard")
+    return sum(1 for m in emulator.channel_messages(channel) if m.author is emulator.bot_user)
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    """The emulated Discord every process connects to."""
+    async with Emulator(interaction_timeout=5.0) as emu:
+        yield emu
+    assert not emu.violations, f"requests broke Discord's schema: {emu.violations}"
+    assert not emu.unknown_routes, f"unknown routes: {emu.unknown_routes}"
+
+
+@contextlib.asynccontextmanager
+async def running(*bots: BotProcess) -> AsyncIterator[None]:
+    """Stop (or kill) every process, whatever the test did."""
+    try:
+        yield
+    finally:
+        for bot in bots:
+            if bot.proc is not None and bot.proc.returncode is None:
+                await bot.kill()
+
+
+# --- the tests ----------------------------------------------------------------------------------
+
+
+async def test_two_processes_never_double_send_even_when_one_is_killed_mid_scan(
+    emulator: Emulator, database: str, tmp_path: Path
+) -> None:
+    """Each process DMs only its own guild's members and posts its board; the shard-1 process
+    is SIGKILLed while sending and restarted: nobody gets a second DM, no board is posted twice,
+    and at most the one digest in flight at the kill is lost."""
+    size = 6
+    at0, at1 = servers_on_shards(emulator, 2)
+    zero = await add_server(emulator, "zero", at0, size)
+    one = await add_server(emulator, "one", at1, size)
+    a = BotProcess("shard-0", write_config(tmp_path / "a", emulator, database), "0", 2)
+    b = BotProcess("shard-1", write_config(tmp_path / "b", emulator, database), "1", 2)
+    async with running(a, b):
+        await a.start()
+        await b.start()
+        await a.ready()
+        await b.ready()
+        assert {zero.guild.id, one.guild.id} <= emulator.guilds_sent
+        await lay_history(emulator, zero)
+        await lay_history(emulator, one)
+        await emulator.sync()
+
+        # Kill the shard-1 process while its paced queue still has digests to send.
+        await until(
+            lambda: sum(dm_counts(emulator, one.members).values()) >= 1,
+            "the shard-1 process sent no digest",
+            also=b.alive,
+        )
+        await b.kill()
+        sent_before_kill = dm_counts(emulator, one.members)
+        assert sum(sent_before_kill.values()) < size, "the kill came after the scan finished"
+
+        # Its replacement picks up: pending markers count as sent, claims stay taken.
+        b2 = BotProcess("shard-1 again", b.config, "1", 2)
+        async with running(b2):
+            await b2.start()
+            await b2.ready()
+
+            def settled() -> bool:
+                # Every member has their digest, or the new process said it counts as sent.
+                lost = [m for m in one.members if not emulator.dms_to(m)]
+                return (
+                    all(dm_counts(emulator, zero.members).values())
+                    and all(f"to member {m.id} may have been sent" in b2.output for m in lost)
+                    and leaderboard_posts(emulator, zero) >= 1
+                    and leaderboard_posts(emulator, one) >= 1
+                )
+
+            await until(settled, "digests or boards never went out", also=b2.alive)
+            await quiet()
+
+            zero_dms = dm_counts(emulator, zero.members)
+            one_dms = dm_counts(emulator, one.members)
+            assert set(zero_dms.values()) == {1}, zero_dms
+            assert max(one_dms.values()) == 1, one_dms
+            assert sum(one_dms.values()) >= size - 1, one_dms
+            assert leaderboard_posts(emulator, zero) == 1
+            assert leaderboard_posts(emulator, one) == 1
+            # Each process spoke only in its own guild.
+            assert "not resending" not in a.output
+            assert await b2.stop() == 0, b2.output
+        assert await a.stop() == 0, a.output
+
+
+async def test_two_processes_running_the_same_shard_send_each_digest_once(
+    emulator: Emulator, database: str, tmp_path: Path
+) -> None:
+    """Two processes given the same shard (a rolling deploy's overlap) both plan every digest and
+    both try to post the board; the database's claims let exactly one of each through."""
+    size = 6
+    (at,) = servers_on_shards(emulator, 1)
+    server = await add_server(emulator, "both", at, size)
+    a = BotProcess("old", write_config(tmp_path / "a", emulator, database), "0", 1)
+    b = BotProcess("new", write_config(tmp_path / "b", emulator, database), "0", 1)
+    async with running(a, b):
+        await a.start()
+        await b.start()
+        await a.ready()
+        await b.ready()
+        await lay_history(emulator, server)
+        await emulator.sync()
+        await until(
+            lambda: (
+                all(dm_counts(emulator, server.members).values())
+                and leaderboard_posts(emulator, server) >= 1
+            ),
+            "digests or the board never went out",
+            also=lambda: a.alive() or b.alive(),
+        )
+        await quiet()
+        counts = dm_counts(emulator, server.members)
+        assert set(counts.values()) == {1}, counts
+        assert leaderboard_posts(emulator, server) == 1
+        assert await a.stop() == 0, a.output
+        assert await b.stop() == 0, b.output
+
+
+async def test_a_digest_click_reaches_the_process_that_owns_the_guild(
+    emulator: Emulator, database: str, tmp_path: Path
+) -> None:
+    """Discord sends DM clicks to shard 0; a Snooze and a Stop on digests from a guild of the
+    shard 1 process are answered there and hold in the shard 1 process, which owns the state."""
+    (_, at1) = servers_on_shards(emulator, 2)
+    one = await add_server(emulator, "one", at1, 3)
+    ana, bob, _ = one.members
+    a = BotProcess("shard-0", write_config(tmp_path / "a", emulator, database), "0", 2)
+    b = BotProcess("shard-1", write_config(tmp_path / "b", emulator, database), "1", 2)
+    async with running(a, b):
+        await a.start()
+        await b.start()
+        await a.ready()
+        await b.ready()
+        assert emulator.command_syncs == 1
+        await lay_history(emulator, one)
+        await emulator.sync()
+        await until(
+            lambda: all(dm_counts(emulator, one.members).values()),
+            "the shard-1 process sent no digests",
+            also=b.alive,
+        )
+
+        def button(member: Member, action: str) -> str:
+            (dm,) = emulator.dms_to(member)
+            return next(c for c in dm.custom_ids() if c.startswith(f"rapport:{action}:"))
+
+        (ana_dm,) = emulator.dms_to(ana); print("IDS", ana_dm.custom_ids(), ana_dm.text)
+        snoozed = await emulator.click(ana, ana_dm, button(ana, "snooze"))
+        assert "Snoozed — no digests until" in snoozed.text
+        (bob_dm,) = emulator.dms_to(bob)
+        stopped = await emulator.click(bob, bob_dm, button(bob, "stop"))
+        assert "no more digests" in stopped.text  # the answer to "keep / fewer / stop"
+        await until(
+            lambda: (
+                "applied 2 of 2 digest click(s)" in b.output
+                or b.output.count("applied 1 of 1 digest click(s)") == 2
+            ),
+            "the owner never applied the relayed clicks",
+            also=b.alive,
+        )
+        ana_settings = await emulator.slash(ana, one.guild, "rapport settings")
+        assert "**Snoozed:** until" in ana_settings.text
+        bob_settings = await emulator.slash(bob, one.guild, "rapport settings")
+        assert "**Digests:** off" in bob_settings.text
+        assert await a.stop() == 0, a.output
+        assert await b.stop() == 0, b.output
