@@ -153,7 +153,7 @@ async def run_bot(events: int, members: int, tracked: bool) -> tuple[float, int]
     ledger = Ledger(store)
     await bot.add_cog(Counter())
     if tracked:
-        await bot.add_cog(Tracking(ledger, members_service, guilds, bot))  # type: ignore[arg-type]
+        await bot.add_cog(Tracking(ledger, members_service, guilds, bot, members_service.ensure))
     await bot.login(info["token"])
     connect = asyncio.create_task(bot.connect())
     await bot.wait_until_ready()

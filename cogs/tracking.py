@@ -7,6 +7,7 @@ message snowflake; message text is read here (thanks, links) and never leaves th
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 import discord
 from discord.ext import commands
@@ -26,12 +27,18 @@ class Tracking(commands.Cog):
     """Records interactions from messages, reactions, threads and member joins."""
 
     def __init__(
-        self, ledger: Ledger, members: MemberService, guilds: GuildService, bot: RapportBot
+        self,
+        ledger: Ledger,
+        members: MemberService,
+        guilds: GuildService,
+        bot: commands.Bot,
+        open_guild: Callable[[int], Awaitable[None]],
     ) -> None:
         self.ledger = ledger
         self.members = members
         self.guilds = guilds
         self.bot = bot
+        self.open_guild = open_guild
 
     def facts(self, message: discord.Message) -> MessageFacts | None:
         """The plain facts of a guild message, or None when it must not be tracked."""
@@ -139,15 +146,15 @@ class Tracking(commands.Cog):
     @commands.Cog.listener()
     async def on_guild_available(self, guild: discord.Guild) -> None:
         """Make sure every service holds the guild's state (stored guilds loaded before connect)."""
-        await self.bot.services.open_guild(guild.id)
+        await self.open_guild(guild.id)
 
     @commands.Cog.listener()
     async def on_guild_join(self, guild: discord.Guild) -> None:
         """A new server: start its state."""
-        await self.bot.services.open_guild(guild.id)
+        await self.open_guild(guild.id)
 
 
 async def setup(bot: RapportBot) -> None:
     """Load the listeners with the ledger, member and guild services."""
     s = bot.services
-    await bot.add_cog(Tracking(s.ledger, s.members, s.guilds, bot))
+    await bot.add_cog(Tracking(s.ledger, s.members, s.guilds, bot, s.open_guild))

@@ -79,6 +79,7 @@ class GuildService:
         self.settings = settings
         self._guilds: dict[int, GuildSettings] = {}
         self._dirty: set[int] = set()
+        self._policies: dict[int, GuildPolicy] = {}  # tracking asks per event: resolve once
 
     async def ensure(self, guild_id: int) -> GuildSettings:
         """Load a guild's settings once (cheap afterwards)."""
@@ -87,6 +88,7 @@ class GuildService:
             docs = await self.store.load(TABLE, guild_id)
             found = GuildSettings.from_doc(guild_id, docs.get(KEY, {}))
             self._guilds[guild_id] = found
+            self._policies.pop(guild_id, None)
         return found
 
     def get(self, guild_id: int) -> GuildSettings:
@@ -94,7 +96,13 @@ class GuildService:
         return self._guilds.get(guild_id) or GuildSettings(guild_id)
 
     def policy(self, guild_id: int) -> GuildPolicy:
-        """The effective settings of a guild."""
+        """The effective settings of a guild (cached until they change)."""
+        found = self._policies.get(guild_id)
+        if found is None:
+            found = self._policies[guild_id] = self._resolve(guild_id)
+        return found
+
+    def _resolve(self, guild_id: int) -> GuildPolicy:
         own = self.get(guild_id)
         cfg = self.settings
         ids = {c for c in cfg.tracking.ignore_channels if isinstance(c, int)}
@@ -136,11 +144,13 @@ class GuildService:
 
     def _set(self, updated: GuildSettings) -> None:
         self._guilds[updated.guild_id] = updated
+        self._policies.pop(updated.guild_id, None)
         self._dirty.add(updated.guild_id)
 
     def forget_guild(self, guild_id: int) -> None:
         """Drop a guild's settings from memory (after the bot left it and its data was deleted)."""
         self._guilds.pop(guild_id, None)
+        self._policies.pop(guild_id, None)
         self._dirty.discard(guild_id)
 
     def stage(self) -> int:

@@ -383,11 +383,11 @@ async def test_two_processes_running_the_same_shard_send_each_digest_once(
 async def test_a_digest_click_reaches_the_process_that_owns_the_guild(
     emulator: Emulator, database: str, tmp_path: Path
 ) -> None:
-    """Discord sends DM clicks to shard 0; a Snooze and a Stop on digests from a guild of the
-    shard 1 process are answered there and hold in the shard 1 process, which owns the state."""
+    """Discord sends DM clicks to shard 0; a Snooze and a "not about" on digests from a guild of
+    the shard 1 process are answered there and hold in the shard 1 process, which owns the state."""
     (_, at1) = servers_on_shards(emulator, 2)
     one = await add_server(emulator, "one", at1, 3)
-    ana, bob, _ = one.members
+    ana, bob, cat = one.members
     a = BotProcess("shard-0", write_config(tmp_path / "a", emulator, database), "0", 2)
     b = BotProcess("shard-1", write_config(tmp_path / "b", emulator, database), "1", 2)
     async with running(a, b):
@@ -411,9 +411,9 @@ async def test_a_digest_click_reaches_the_process_that_owns_the_guild(
         (ana_dm,) = emulator.dms_to(ana)
         snoozed = await emulator.click(ana, ana_dm, button(ana, "snooze"))
         assert "Snoozed — no digests until" in snoozed.text
-        (bob_dm,) = emulator.dms_to(bob)
-        stopped = await emulator.click(bob, bob_dm, button(bob, "stop"))
-        assert "no more digests" in stopped.text  # the answer to "keep / fewer / stop"
+        (bob_dm,) = emulator.dms_to(bob)  # about Cat, whose reply Bob left unanswered
+        muted = await emulator.click(bob, bob_dm, button(bob, "notabout"), values=[str(cat.id)])
+        assert "I won't nudge you about them again" in muted.text
         await until(
             lambda: (
                 "applied 2 of 2 digest click(s)" in b.output
@@ -425,6 +425,6 @@ async def test_a_digest_click_reaches_the_process_that_owns_the_guild(
         ana_settings = await emulator.slash(ana, one.guild, "rapport settings")
         assert "**Snoozed:** until" in ana_settings.text
         bob_settings = await emulator.slash(bob, one.guild, "rapport settings")
-        assert "**Digests:** off" in bob_settings.text
+        assert "**Muted:** 1 member(s)" in bob_settings.text
         assert await a.stop() == 0, a.output
         assert await b.stop() == 0, b.output
