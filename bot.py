@@ -47,6 +47,7 @@ from rapport.ledger import Ledger
 from rapport.members import MemberService
 from rapport.outbox import NudgeService
 from rapport.persistence import FlushLoop
+from rapport.retention import Retention
 from rapport.schedule import JobScheduler
 from rapport.services import Services
 from rapport.store import Store, open_store
@@ -142,6 +143,8 @@ def build_services(settings: Settings, store: Store, clock: Clock = system_clock
     nudges.owns = ownership(settings)
     flusher.add_stager(nudges.stage)
     scheduler.add("send_due_digests", nudges.scan, settings.schedule.nudge_scan)
+    retention = Retention(ledger, flusher, settings.tracking.retain, clock)
+    scheduler.add("apply_retention", retention.apply_retention, settings.schedule.retention)
     services = Services(
         settings=settings,
         store=store,

@@ -12,8 +12,12 @@ import pytest
 import bot as entry
 from rapport._dm_queue import SendResult
 from rapport.cluster import (
+    RELAY_GUILD,
+    RELAY_TABLE,
+    ClickRelay,
     check_heartbeat,
     heartbeat_path,
+    ownership,
     owns,
     parse_shards,
     shard_of,
@@ -205,3 +209,37 @@ def test_bot_health_reads_the_heartbeat_beside_the_store(
     heartbeat_path(settings).write_text(json.dumps(beat))
     assert entry.main(["--health", "--config", str(config)]) == 0
     assert "shards [0, 1]" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("shards", "count", "name"),
+    [(None, None, "heartbeat.json"), ("0-1", 4, "heartbeat-shards-0_1-of-4.json")],
+)
+def test_each_set_of_shards_has_its_own_heartbeat(
+    shards: str | None, count: int | None, name: str
+) -> None:
+    """Processes sharing a data directory never overwrite each other's heartbeat."""
+    settings = with_shards(Settings(), shards, count)
+    assert heartbeat_path(settings).name == name
+
+
+async def test_relayed_clicks_are_applied_once_by_the_owner_only() -> None:
+    """The shard 0 process records a click; only the owning process applies it, then drops it."""
+    mine, theirs = guild_on(1, 2), guild_on(0, 2)
+    store = MemoryStore()
+    flusher = FlushLoop(store, 3600)
+    applied: list[tuple[int, str]] = []
+
+    async def apply(click: dict, now: datetime) -> bool:
+        applied.append((click["guild"], click["action"]))
+        return True
+
+    clock = lambda: NOW  # noqa: E731
+    shard0 = ClickRelay(store, flusher, ownership(with_shards(Settings(), "0", 2)), apply, clock)
+    owner = ClickRelay(store, flusher, ownership(with_shards(Settings(), "1", 2)), apply, clock)
+    await shard0.forward("1001", mine, 10, "snooze", "ab12")
+    await shard0.forward("1002", theirs, 10, "done", "cd34")
+    assert await owner.apply_owned() == 1
+    assert applied == [(mine, "snooze")]
+    assert await owner.apply_owned() == 0
+    assert list(await store.load(RELAY_TABLE, RELAY_GUILD)) == ["1002"]
