@@ -115,6 +115,12 @@ def ledger_reads(nudges: NudgeService, members: int) -> dict[str, float]:
     out = {}
     for name, call in (
         ("pairs_of", lambda m: ledger.pairs_of(GUILD, m, now=NOW)),
+        (
+            "silent_pairs",
+            lambda m: ledger.silent_pairs(
+                GUILD, m, NOW - timedelta(days=21), now=NOW, min_contact_days=3, both_ways=True
+            ),
+        ),
         ("pending_for", lambda m: ledger.pending_for(GUILD, m, NOW)),
         ("activity", lambda m: ledger.activity(GUILD, m)),
     ):

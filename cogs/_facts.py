@@ -13,11 +13,18 @@ from rapport.model import MessageFacts, snowflake_time
 from rapport.signals import has_link, says_thanks
 
 TRACKED_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
+_NOBODY: frozenset[int] = frozenset()
+
+
+_THREAD = discord.Thread
+_MESSAGE = discord.Message
 
 
 def ignored_channel(guilds: GuildService, guild_id: int, channel: object) -> bool:
     """Whether a channel (or a thread's parent) is excluded from tracking."""
     policy = guilds.policy(guild_id)
+    if not policy.excluded_channels and not policy.ignored_channel_names:
+        return False  # the common case, asked once per message
     if policy.ignores_channel(getattr(channel, "id", 0), getattr(channel, "name", None)):
         return True
     parent = getattr(channel, "parent", None)
@@ -32,46 +39,59 @@ def counts(members: MemberService, guild_id: int, user: discord.abc.User | None)
 def message_facts(
     message: discord.Message, members: MemberService, guilds: GuildService
 ) -> MessageFacts | None:
-    """The plain facts of a guild message, or None when it must not be tracked."""
+    """The plain facts of a guild message, or None when it must not be tracked.
+
+    Runs once per gateway message: attributes are read once and the facts built positionally.
+    """
     guild = message.guild
-    if (
-        guild is None
-        or message.webhook_id is not None
-        or message.type not in TRACKED_TYPES
-        or not counts(members, guild.id, message.author)
-        or ignored_channel(guilds, guild.id, message.channel)
-    ):
+    if guild is None or message.webhook_id is not None or message.type not in TRACKED_TYPES:
+        return None
+    author = message.author
+    gid = guild.id
+    tracked = members.is_tracked
+    if author.bot or not tracked(gid, author.id):
         return None
     channel = message.channel
-    thread = channel if isinstance(channel, discord.Thread) else None
+    if ignored_channel(guilds, gid, channel):
+        return None
     reply_author: int | None = None
     reply_message: int | None = None
     ref = message.reference
     if ref is not None and ref.message_id is not None:
         reply_message = ref.message_id
         resolved = ref.resolved
-        if isinstance(resolved, discord.Message) and counts(members, guild.id, resolved.author):
+        if isinstance(resolved, _MESSAGE) and counts(members, gid, resolved.author):
             reply_author = resolved.author.id
-    author = message.author.id
-    mentions = frozenset(
-        u.id for u in message.mentions if u.id != author and counts(members, guild.id, u)
+    author_id = author.id
+    mentioned = message.mentions
+    mentions = (
+        frozenset(u.id for u in mentioned if u.id != author_id and not u.bot and tracked(gid, u.id))
+        if mentioned
+        else _NOBODY
     )
-    starter = thread.owner_id if thread is not None else None
-    if starter is not None and not members.is_tracked(guild.id, starter):
-        starter = None
+    if isinstance(channel, _THREAD):
+        thread_id: int | None = channel.id
+        starter = channel.owner_id
+        if starter is not None and not tracked(gid, starter):
+            starter = None
+        channel_id = channel.parent_id or channel.id
+    else:
+        thread_id = starter = None
+        channel_id = channel.id
     content = message.content
+    mid = message.id
     return MessageFacts(
-        guild_id=guild.id,
-        channel_id=thread.parent_id if thread is not None and thread.parent_id else channel.id,
-        message_id=message.id,
-        author_id=author,
-        at=snowflake_time(message.id),
-        thread_id=thread.id if thread is not None else None,
-        thread_starter_id=starter,
-        reply_to_id=reply_author,
-        reply_to_message_id=reply_message,
-        mentions=mentions,
-        has_link=has_link(content),
-        has_file=bool(message.attachments),
-        thanks=says_thanks(content),
+        gid,
+        channel_id,
+        mid,
+        author_id,
+        snowflake_time(mid),
+        thread_id,
+        starter,
+        reply_author,
+        reply_message,
+        mentions,
+        has_link(content),
+        bool(message.attachments),
+        says_thanks(content),
     )

@@ -34,6 +34,7 @@ _RECORD, _DIR, _FIRST, _LAST, _COUNTS, _STARTS = (
     _pairs.STARTS,
 )
 _CDAYS, _LCHAN, _LMSG = _pairs.CDAYS, _pairs.LCHAN, _pairs.LMSG
+_CONTACT = _pairs.CONTACT
 
 
 def _dt(t: int) -> datetime | None:
@@ -46,6 +47,20 @@ _fromtimestamp = datetime.fromtimestamp
 
 def _iso(dt: datetime | None) -> str | None:
     return None if dt is None else dt.isoformat()
+
+
+def _records_of(g: Guild, a: int) -> list[tuple[int, bytes]]:
+    """(partner index, record) of every pair of member index a, partners below a first."""
+    find = g.find
+    out = [(b, find(b, a)[1]) for b in g.down[a] or ()]
+    ups = g.up[a]
+    if ups:
+        out += zip(ups, g.recs[a], strict=True)  # type: ignore[arg-type]
+    return out  # type: ignore[return-value]
+
+
+def _strongest(v: PairView) -> tuple[float, int]:
+    return (-v.weight, v.other_id)
 
 
 class LedgerReads:
@@ -72,12 +87,54 @@ class LedgerReads:
         Weights are decayed to `now` when given, else to the pair's last interaction.
         """
         g = self._guilds.get(guild_id)
-        if g is None or member_id not in g.idx:
+        a = None if g is None else g.idx.get(member_id)
+        if g is None or a is None:
             return []
-        a = g.idx[member_id]
         t = None if now is None else int(now.timestamp())
-        views = [self._view(g, a, b, t) for b in g.partners(a)]
-        views.sort(key=lambda v: (-v.weight, v.other_id))
+        view = self._view
+        views = [view(g, a, b, t, raw) for b, raw in _records_of(g, a)]
+        views.sort(key=_strongest)
+        return views
+
+    def silent_pairs(
+        self,
+        guild_id: int,
+        member_id: int,
+        silent_since: datetime,
+        *,
+        now: datetime | None = None,
+        min_contact_days: int = 0,
+        both_ways: bool = False,
+    ) -> list[PairView]:
+        """The member's relationships silent since a time, as `pairs_of` orders and builds them.
+
+        What the drifting rule reads: the packed record is filtered on its last contact
+        (replies, mentions, thread answers, thanks either way) and contact days before any
+        view is built, so a scan can afford every member. A pair passes when it has had
+        contact (with `both_ways`, contact each way), at least `min_contact_days` contact
+        days, and its last contact is at or before `silent_since`, or when the member set a
+        keep-in-touch cadence for the other person (that cadence is its own threshold, for
+        the rule to apply).
+        """
+        g = self._guilds.get(guild_id)
+        a = None if g is None else g.idx.get(member_id)
+        if g is None or a is None:
+            return []
+        cutoff = silent_since.timestamp()
+        m = g.members.get(member_id)
+        cadence = m.cadence if m is not None else None
+        contact = _CONTACT.unpack_from
+        ids = g.ids
+        t = None if now is None else int(now.timestamp())
+        views = []
+        for b, raw in _records_of(g, a):
+            l0, l1, days = contact(raw)
+            if days < min_contact_days or (both_ways and not (l0 and l1)):
+                continue
+            last = l0 if l0 > l1 else l1
+            if last and (last <= cutoff or (cadence and ids[b] in cadence)):
+                views.append(self._view(g, a, b, t, raw))
+        views.sort(key=_strongest)
         return views
 
     def pair(
@@ -88,14 +145,15 @@ class LedgerReads:
         if g is None or member_id not in g.idx or other_id not in g.idx:
             return None
         a, b = g.idx[member_id], g.idx[other_id]
-        if g.get_pair(a, b) is None:
+        raw = g.get_pair(a, b)
+        if raw is None:
             return None
-        return self._view(g, a, b, None if now is None else int(now.timestamp()))
+        return self._view(g, a, b, None if now is None else int(now.timestamp()), raw)
 
-    def _view(self, g: Guild, a: int, b: int, t: int | None) -> PairView:
-        lo, hi = (a, b) if a < b else (b, a)
-        v = _RECORD.unpack(g.find(lo, hi)[1])  # type: ignore[arg-type]
-        member, other = g.ids[a], g.ids[b]
+    def _view(self, g: Guild, a: int, b: int, t: int | None, raw: bytes) -> PairView:
+        v = _RECORD.unpack(raw)
+        ids = g.ids
+        member, other = ids[a], ids[b]
         d = 0 if member < other else _DIR
         e = _DIR - d
         w0, w1 = _pairs.weights_at(v, t, self.half_life)
@@ -105,17 +163,21 @@ class LedgerReads:
         override = m.cadence.get(other) if m is not None and m.cadence else None
         om = members.get(other)
         last_out, last_in = v[_LAST + d], v[_LAST + e]
+        out_at = _fromtimestamp(last_out, UTC) if last_out else None
+        in_at = _fromtimestamp(last_in, UTC) if last_in else None
+        first_out, first_in = v[_FIRST + d], v[_FIRST + e]
+        c, ce = _COUNTS + d, _COUNTS + e
         return PairView(
             g.id,
             member,
             other,
-            _dt(v[_FIRST + d]),
-            _dt(last_out),
-            _dt(v[_FIRST + e]),
-            _dt(last_in),
-            _dt(last_out if last_out > last_in else last_in),
-            dict(zip(_KINDS, v[_COUNTS + d : _COUNTS + d + 5], strict=True)),
-            dict(zip(_KINDS, v[_COUNTS + e : _COUNTS + e + 5], strict=True)),
+            _fromtimestamp(first_out, UTC) if first_out else None,
+            out_at,
+            _fromtimestamp(first_in, UTC) if first_in else None,
+            in_at,
+            out_at if last_out > last_in else in_at,
+            dict(zip(_KINDS, v[c : c + 5])),
+            dict(zip(_KINDS, v[ce : ce + 5])),
             w0 if d == 0 else w1,
             w1 if d == 0 else w0,
             v[_CDAYS],

@@ -38,6 +38,12 @@ WEEK_BITS, MONTH_BITS = 64, 16
 
 EMPTY: tuple[int | float, ...] = RECORD.unpack(bytes(RECORD.size))
 
+# Both directions' last contact and the contact days, read straight from a packed record:
+# a scan filters every pair on them and builds views only for the few that pass.
+_AT_LAST1 = struct.calcsize("<" + _DIR_FMT + "I")
+_AT_CDAYS = struct.calcsize("<" + _DIR_FMT * 2 + "2fI")
+CONTACT = struct.Struct(f"<4xI{_AT_LAST1 - 8}xI{_AT_CDAYS - _AT_LAST1 - 4}xH")
+
 # What bump says about the leaderboard cap for a reply, mention, thread answer or thanks.
 CAPPED, COUNTED, OLDER_DAY = 0, 1, 2
 

@@ -172,7 +172,8 @@ def check_heartbeat(
     age = now - at
     if age > max_age:
         return False, (
-            f"last heartbeat {age.total_seconds():.0f} s ago (limit {max_age.total_seconds():.0f} s): "
+            f"last heartbeat {age.total_seconds():.0f} s ago "
+            f"(limit {max_age.total_seconds():.0f} s): "
             "the gateway is down or the event loop is stuck"
         )
     shards = beat.get("shards")

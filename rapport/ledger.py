@@ -201,7 +201,10 @@ class Ledger(LedgerHistory, LedgerReads, LedgerRetention):
         g = self._guilds.get(msg.guild_id) or self._g(msg.guild_id)
         mid, author = msg.message_id, msg.author_id
         mchan = msg.thread_id or msg.channel_id
-        seen = self._recent.get(mid)
+        recent = self._recent  # Recent.get, inlined: this runs once per gateway message
+        seen = recent.new.get(mid)
+        if seen is None:
+            seen = recent.old.get(mid)
         ranges = g.cov.get(mchan)
         # Live messages are newer than every interval: check the last one before scanning.
         first_sight = not ranges or (
@@ -242,19 +245,22 @@ class Ledger(LedgerHistory, LedgerReads, LedgerRetention):
             links.append((starter, _THREAD))
         if msg.thanks:
             links += [(target, _THANKS) for target, _ in links]
+        n = 0  # interactions recorded now (the activity marker is not one)
+        link = self._link
         for target, ki in links:
             key = author << 72 | target << 8 | ki
             if key not in seen:
                 done.append(key)
-                self._link(g, author, target, ki, t, mid, mchan)
+                link(g, author, target, ki, t, mid, mchan)
+                n += 1
         if msg.has_link or msg.has_file:
             key = _link_key(author, 0, _SHARE)
             if key not in seen:
                 done.append(key)
                 self._share(g, author, msg.channel_id, mid, t)
+                n += 1
         if len(done) != len(seen) or not seen:
-            self._recent[mid] = tuple(done)
-        n = sum(1 for k in done[len(seen) :] if k & 0xFF != _MESSAGE)
+            recent[mid] = tuple(done)
         if reply is not None and msg.reply_to_message_id is not None and first_sight:
             self._drawn(g, msg.reply_to_message_id, reply)
         return n

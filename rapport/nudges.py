@@ -39,6 +39,7 @@ ACTIVE_WINDOW = timedelta(days=14)
 """Whether a member counts as active (share rule) or active in a channel (welcome rule)."""
 MIN_CONTACT_DAYS = 3
 BACKOFF_AFTER = 3
+_REACTION = Kind.REACTION
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,10 +110,9 @@ Allowed = Callable[[int], bool]
 
 
 def _contact_both_ways(pair: PairView) -> bool:
-    def contact(counts: dict[Kind, int]) -> int:
-        return sum(n for k, n in counts.items() if k is not Kind.REACTION)
-
-    return contact(pair.counts_out) > 0 and contact(pair.counts_in) > 0
+    # Counts are never negative: anything beyond the reactions is contact.
+    out, into = pair.counts_out, pair.counts_in
+    return sum(out.values()) > out.get(_REACTION, 0) and sum(into.values()) > into.get(_REACTION, 0)
 
 
 def drifting(

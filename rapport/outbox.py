@@ -226,15 +226,27 @@ class NudgeService(MemberActions):
             return other != member and other not in prefs.muted and tracked(guild_id, other)
 
         found: list[Nudge] = []
-        pairs = self.ledger.pairs_of(guild_id, member, now=now)
+        ledger = self.ledger
         if rules.DRIFTING in kinds:
+            # Only pairs silent for drift_after (or with a cadence of their own) can drift:
+            # the ledger filters the rest out before building views.
+            pairs = ledger.silent_pairs(
+                guild_id,
+                member,
+                now - self.rules.drift_after,
+                now=now,
+                min_contact_days=rules.MIN_CONTACT_DAYS,
+                both_ways=True,
+            )
             found += rules.drifting(pairs, now, self.rules.drift_after, allowed)
         if kinds & {rules.UNANSWERED, rules.THANKS}:
-            weight = {p.other_id: p.weight for p in pairs}
-            pending = self.ledger.pending_for(guild_id, member, now)
-            found += rules.unanswered(
-                pending, now, self.rules.unanswered_after, allowed, lambda o: weight.get(o, 0.0)
-            )
+            pending = ledger.pending_for(guild_id, member, now)
+
+            def strength(other: int) -> float:
+                pair = ledger.pair(guild_id, member, other, now=now)
+                return 0.0 if pair is None else pair.weight
+
+            found += rules.unanswered(pending, now, self.rules.unanswered_after, allowed, strength)
         if kinds & {rules.SHARE, rules.WELCOME}:
             activity = self.ledger.activity(guild_id, member)
             if rules.SHARE in kinds:

@@ -17,6 +17,7 @@ THANKS_WORDS = (
     "obrigado",
     "obrigada",
 )
+"""Changing this list? Keep _THANKS_NEEDLES below covering every word."""
 THANKS_EMOJI = frozenset({"🙏", "❤️", "❤", "🙏🏻", "🙏🏼", "🙏🏽", "🙏🏾", "🙏🏿"})
 
 _THANKS = re.compile(
@@ -28,14 +29,37 @@ _THANKS = re.compile(
 _LINK = re.compile(r"https?://\S+", re.IGNORECASE)
 
 
+# Runs on every tracked message: a substring test rules most texts out before the regex.
+# Each needle is in every word of THANKS_WORDS it stands for ("thank" for "thanks", "thank
+# you", "thank u"; "ty" for "tysm"), lowercase, so for ASCII text (where lower() and the
+# regex's IGNORECASE agree) no needle means no match. Other text goes to the regex as is.
+_THANKS_NEEDLES = ("thank", "thx", "ty", "merci", "danke", "gracias", "obrigad")
+
+
 def says_thanks(text: str) -> bool:
     """Whether the text thanks someone ("thanks!", "thank you", "ty", "merci", ...)."""
-    return bool(text) and _THANKS.search(text) is not None
+    if not text:
+        return False
+    if text.isascii():
+        low = text.lower()
+        # Unrolled: a generator over _THANKS_NEEDLES costs more than the regex on short text.
+        if not (
+            "thank" in low
+            or "thx" in low
+            or "ty" in low
+            or "merci" in low
+            or "danke" in low
+            or "gracias" in low
+            or "obrigad" in low
+        ):
+            return False
+    return _THANKS.search(text) is not None
 
 
 def has_link(text: str) -> bool:
     """Whether the text shares a link."""
-    return bool(text) and _LINK.search(text) is not None
+    # "://" has no case, and no link matches without it.
+    return bool(text) and "://" in text and _LINK.search(text) is not None
 
 
 def is_thanks_emoji(emoji: str) -> bool:

@@ -101,27 +101,28 @@ def location(text: str, *, schema: str = "rapport") -> StoreOpener:
 # --- reading any backend ------------------------------------------------------------------------
 
 
-async def _count(store: Store) -> int | None:
-    if isinstance(store, PostgresStore):
-        return await store.count_documents()
-    return None
-
-
 async def _tinydb_state(store: TinyDBStore) -> dict[tuple[str, int], dict[str, Doc]]:
     # The open store holds the file lock, so no bot writes while we read the files.
     state, _ = await asyncio.to_thread(read_store, store.path)
     return state
 
 
-async def export_documents(store: Store, chunk: int = BATCH) -> AsyncIterator[list[Record]]:
-    """Every flushed document of an open store, in chunks (claims aside)."""
+async def export_documents(
+    store: Store, chunk: int = BATCH, on_total: Callable[[int], object] = lambda _: None
+) -> AsyncIterator[list[Record]]:
+    """Every flushed document of an open store, in chunks (claims aside).
+
+    ``on_total`` learns how many there are before the first chunk (for a progress bar).
+    """
     if isinstance(store, PostgresStore):
+        on_total(await store.count_documents())
         async for rows in store.documents(chunk):
             yield rows
         return
     if not isinstance(store, TinyDBStore):
         raise TypeError(f"can't list the documents of a {type(store).__name__}")
     state = await _tinydb_state(store)
+    on_total(sum(len(docs) for (table, _), docs in state.items() if table != CLAIMS))
     rows: list[Record] = []
     for (table, guild), docs in state.items():
         if table == CLAIMS:
@@ -239,9 +240,13 @@ async def migrate(
 async def _copy(source: Store, target: Store, console: Console | None) -> MigrationReport:
     report = MigrationReport()
     with _progress(console) as progress:
-        task = progress.add_task("copying", total=await _count(source))
+        task = progress.add_task("copying", total=None)
         staged = 0
-        async for rows in export_documents(source):
+
+        def on_total(n: int) -> None:
+            progress.update(task, total=n)
+
+        async for rows in export_documents(source, on_total=on_total):
             for record in rows:
                 table, guild, key, doc = record
                 target.put(table, guild, key, doc)

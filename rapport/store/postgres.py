@@ -8,8 +8,9 @@ million documents never holds the loop for long; the waiting on the server is pl
 
 Layout (schema ``rapport`` by default, created by the SQL files in ``migrations/``):
 
-- ``documents(guild_id, table_name, key, doc jsonb)``, primary key in that order: load(table,
-  guild) is one index range scan, guild_ids() a skip scan over the leading column.
+- ``documents(guild_id, table_name, key, doc json)``, primary key in that order: load(table,
+  guild) is one index range scan, guild_ids() a skip scan over the leading column. json, not
+  jsonb: documents are read and written whole, and jsonb's conversion tripled the load time.
 - ``claims(key, owner, until)``: one atomic INSERT ... ON CONFLICT DO UPDATE ... WHERE decides
   a claim, committed before claim() returns, so two processes never both get it.
 - ``schema_version(version, name, applied_at)``: migrations ``NNN_name.sql`` run at open(), each
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 
 Pair = tuple[str, int]
 CHUNK = 5000  # rows built or decoded between two yields to the event loop
+FETCH_ROWS = 50_000  # rows per cursor fetch when loading
 FREEZE_ROWS = 100_000  # a load this big is exempted from garbage collection (_gc_deferred)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _MIGRATION_FILE = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
@@ -149,6 +151,7 @@ class PostgresStore(Store):
         self._inflight: _Batch | None = None
         self._flush_lock = asyncio.Lock()
         self._autoflush: asyncio.Task[None] | None = None
+        self._readers = 0  # reads in progress: they may overlay a batch that is being written
         self._closed = False
 
     def __repr__(self) -> str:
@@ -275,6 +278,13 @@ class PostgresStore(Store):
 
     async def guild_ids(self) -> set[int]:
         """Guilds with a stored document, with staged writes and drops applied."""
+        self._readers += 1
+        try:
+            return await self._guild_ids()
+        finally:
+            self._readers -= 1
+
+    async def _guild_ids(self) -> set[int]:
         before = self._overlays()
         rows = await self._pool_or_raise().fetch(
             f"""WITH RECURSIVE g AS (
@@ -293,16 +303,26 @@ class PostgresStore(Store):
 
     async def load(self, table: str, guild_id: int) -> dict[str, Doc]:
         """Every document of one guild in one table, staged changes applied; one indexed query."""
+        self._readers += 1
+        try:
+            return await self._load(table, guild_id)
+        finally:
+            self._readers -= 1
+
+    async def _load(self, table: str, guild_id: int) -> dict[str, Doc]:
         before = self._overlays()
+        docs: dict[str, Doc] = {}
         with _gc_deferred() as size:
-            rows = await self._pool_or_raise().fetch(
-                f"SELECT key, doc FROM {self._docs} WHERE guild_id = $1 AND table_name = $2",
-                guild_id,
-                table,
-            )
-            size.append(len(rows))
-            docs = await _decode_rows(rows)
-            del rows
+            # A cursor, FETCH_ROWS at a time: never a million raw rows and their documents at once.
+            async with self._pool_or_raise().acquire() as conn, conn.transaction(readonly=True):
+                cursor = await conn.cursor(
+                    f"SELECT key, doc FROM {self._docs} WHERE guild_id = $1 AND table_name = $2",
+                    guild_id,
+                    table,
+                )
+                while rows := await cursor.fetch(FETCH_ROWS):
+                    await _decode_into(docs, rows)
+            size.append(len(docs))
         for batch in self._in_order(before, self._overlays()):
             docs = batch.overlay((table, guild_id), docs)
         return docs
@@ -346,7 +366,10 @@ class PostgresStore(Store):
         _check_names(table, key)
         if "_g" in doc or "_k" in doc:
             raise ValueError("document fields _g and _k are reserved by the store")
-        self._stage(table, guild_id, key, orjson.dumps(doc if isinstance(doc, dict) else dict(doc)))
+        data = orjson.dumps(doc if isinstance(doc, dict) else dict(doc))
+        # orjson's result keeps its ~4 KiB buffer; an exact-size copy keeps a million staged
+        # documents in 250 MiB instead of 4 GiB, and ten times faster (fresh pages fault slowly).
+        self._stage(table, guild_id, key, bytes(memoryview(data)))
 
     def delete(self, table: str, guild_id: int, key: str) -> None:
         """Stage the removal of one document."""
@@ -387,7 +410,10 @@ class PostgresStore(Store):
                 raise
             finally:
                 self._inflight = None
-            return FlushStats(batch.count(), time.perf_counter() - started)
+            stats = FlushStats(batch.count(), time.perf_counter() - started)
+        if not self._readers:  # a read in progress may still overlay this batch
+            await _dispose(batch)
+        return stats
 
     async def _write(self, conn: asyncpg.Connection, batch: _Batch) -> None:
         if batch.drops:
@@ -398,7 +424,7 @@ class PostgresStore(Store):
             return
         await conn.execute(
             "CREATE TEMPORARY TABLE rapport_flush (guild_id bigint, table_name text, key text, "
-            "doc jsonb) ON COMMIT DROP"
+            "doc json) ON COMMIT DROP"
         )
         counts = [0, 0]  # rows, deletes
         await conn.copy_to_table(
@@ -516,16 +542,30 @@ async def _copy_rows(batch: _Batch, counts: list[int]) -> AsyncIterator[bytes]:
         yield b"".join(rows)
 
 
-async def _decode_rows(rows: list[Any]) -> dict[str, Doc]:
-    """(key, jsonb text) rows to documents, CHUNK per orjson call, yielding in between."""
-    docs: dict[str, Doc] = {}
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start : start + CHUNK]
+async def _decode_into(docs: dict[str, Doc], rows: list[Any]) -> None:
+    """Add (key, json text) rows to ``docs``, CHUNK per orjson call, yielding in between.
+
+    Consumes ``rows`` from the end as it goes: freeing many records at once is a stall too.
+    """
+    big = len(rows) > CHUNK
+    while rows:
+        chunk = rows[-CHUNK:]
+        del rows[-CHUNK:]
         values = orjson.loads("[" + ",".join([r[1] for r in chunk]) + "]")
         docs.update(zip([r[0] for r in chunk], values, strict=True))
-        if len(rows) > CHUNK:
+        del chunk
+        if big:
             await asyncio.sleep(0)
-    return docs
+
+
+async def _dispose(batch: _Batch) -> None:
+    """Free a written batch a chunk at a time: dropping a million documents at once stalls."""
+    for docs in batch.docs.values():
+        while len(docs) > CHUNK:
+            for _ in range(CHUNK):
+                docs.popitem()
+            await asyncio.sleep(0)
+    batch.docs.clear()
 
 
 async def _decode_full(rows: Iterable[Any]) -> list[tuple[str, int, str, Doc]]:

@@ -15,6 +15,7 @@ from rapport.cluster import (
     RELAY_GUILD,
     RELAY_TABLE,
     ClickRelay,
+    apply_click,
     check_heartbeat,
     heartbeat_path,
     ownership,
@@ -38,7 +39,7 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
 def guild_on(shard: int, count: int, serial: int = 1) -> int:
-    """A guild id Discord would put on `shard` of `count` (the shard comes from the timestamp bits)."""
+    """A guild id Discord would put on `shard` of `count` (the shard is in the timestamp bits)."""
     return ((serial * count + shard) << 22) | 12345
 
 
@@ -243,3 +244,41 @@ async def test_relayed_clicks_are_applied_once_by_the_owner_only() -> None:
     assert applied == [(mine, "snooze")]
     assert await owner.apply_owned() == 0
     assert list(await store.load(RELAY_TABLE, RELAY_GUILD)) == ["1002"]
+
+
+async def test_the_owner_applies_a_relayed_click_as_the_cog_would() -> None:
+    """A relayed Snooze lasts a week from the click; one on a digest not theirs does nothing."""
+    guild, ana, bob = guild_on(1, 2), 10, 20
+    store = MemoryStore()
+    cfg = replace(NudgeSettings(), digest_hour=None, quiet_hours=None, dms_per_second=1000.0)
+    settings = replace(Settings(), nudges=cfg)
+    members = MemberService(store, settings, GuildService(store, settings), lambda: NOW)
+    ledger = Ledger(store)
+    nudges = NudgeService(store, settings, members, ledger, FlushLoop(store, 3600), lambda: NOW)
+    sent: list[Digest] = []
+
+    async def send(digest: Digest) -> SendResult:
+        sent.append(digest)
+        return SendResult.SENT
+
+    await members.ensure(guild)
+    await ledger.load_guild(guild)
+    await members.enroll(guild, ana)
+    at = NOW - timedelta(days=2)
+    ledger.record_message(
+        MessageFacts(guild, 7, time_snowflake(at), bob, at, reply_to_id=ana, reply_to_message_id=1)
+    )
+    nudges.attach(send)
+    try:
+        await nudges.scan()
+    finally:
+        await nudges.detach()
+    (digest,) = sent
+    click = {"guild": guild, "member": ana, "digest": digest.digest_id, "other": 0}
+    clicked = NOW - timedelta(hours=1)
+    later = {**click, "action": "snooze", "at": clicked.timestamp()}
+    assert await apply_click(nudges, members, later, NOW)
+    assert members.preferences(guild, ana).snoozed_until == clicked + timedelta(weeks=1)
+    stranger = {**click, "member": bob, "action": "snooze", "at": NOW.timestamp()}
+    assert not await apply_click(nudges, members, stranger, NOW)
+    assert members.preferences(guild, bob).snoozed_until is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rapport.signals import has_link, is_thanks_emoji, says_thanks
+from rapport.signals import _THANKS, THANKS_WORDS, has_link, is_thanks_emoji, says_thanks
 
 
 @pytest.mark.parametrize(
@@ -50,3 +50,41 @@ def test_links_are_http_urls(text: str, link: bool) -> None:
 def test_thanks_reactions(emoji: str, thanks: bool) -> None:
     """🙏 and ❤️ reactions say thanks; other emoji are plain reactions."""
     assert is_thanks_emoji(emoji) is thanks
+
+
+@pytest.mark.parametrize("word", THANKS_WORDS)
+@pytest.mark.parametrize("shape", ["{}", "{}!", "OK {} :)", "{} so much"])
+def test_every_thanks_word_is_recognised_in_any_case(word: str, shape: str) -> None:
+    """Each thanks word counts wherever it stands and however it is capitalised."""
+    for text in (shape.format(word), shape.format(word).upper(), shape.format(word).title()):
+        assert says_thanks(text) is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ok",
+        "pretty city",
+        "Thanksgiving",
+        "THANK\tYOU",
+        "Merci\u00a0beaucoup",
+        "gracİas",
+        "danke schön",
+        "the design doc is up, have a look when you can",
+        "tyty",
+        "it's ty's turn",
+        "ΤΥ",
+    ],
+)
+def test_thanks_reading_matches_the_word_pattern(text: str) -> None:
+    """The quick reading of a text agrees with the full thanks pattern, ASCII or not."""
+    assert says_thanks(text) is (_THANKS.search(text) is not None)
+
+
+@pytest.mark.parametrize(
+    ("text", "link"),
+    [("HTTPS://EXAMPLE.ORG", True), ("ftp://example.org", False), ("http:// x", False)],
+)
+def test_links_are_read_in_any_case(text: str, link: bool) -> None:
+    """A link's scheme counts in any case; other schemes and a bare scheme do not."""
+    assert has_link(text) is link

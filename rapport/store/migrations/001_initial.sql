@@ -3,11 +3,13 @@
 
 -- Every document of every guild: load(table, guild) is one primary-key range scan, and
 -- guild_ids() a skip scan over the leading guild_id column.
+-- json, not jsonb: documents are only ever read and written whole, and jsonb's numeric
+-- conversion made reading a million pair documents 3x slower (2.9 s against 0.6-0.9 s).
 CREATE TABLE documents (
     guild_id   bigint NOT NULL,
     table_name text   NOT NULL,
     key        text   NOT NULL,
-    doc        jsonb  NOT NULL,
+    doc        json   NOT NULL,
     PRIMARY KEY (guild_id, table_name, key)
 );
 
