@@ -15,6 +15,7 @@ from discord import app_commands
 from discord.ext import commands
 
 import cogs
+from cogs._digest import CLICK_REPLIES, snoozed_reply
 from cogs._respond import reply_private
 from rapport.cluster import SNOOZE, owns
 from rapport.errors import UserFacingError
@@ -25,13 +26,6 @@ log = logging.getLogger(__name__)
 COGS_DIR = Path(cogs.__file__).parent
 # What a member reads after a digest click relayed to the process owning the guild (the same
 # words as cogs/nudges.py; "not about" can't name the person: their guild is not cached here).
-RELAYED_REPLIES = {
-    "done": "Nice — marked as done. Keep it up!",
-    "keep": "Great — they'll keep coming.",
-    "fewer": "Got it — fewer digests from now on.",
-    "stop": "Done — no more digests. `/rapport join` brings them back.",
-    "notabout": "I won't nudge you about them again. `/rapport unmute` to undo.",
-}
 SYNC_TABLE = "bot_meta"
 SYNC_GUILD = 0
 
@@ -163,10 +157,9 @@ class RapportBot(commands.AutoShardedBot):
             str(interaction.id), guild_id, interaction.user.id, action, digest_id, other_id
         )
         if action == "snooze":
-            until = discord.utils.format_dt(self.services.clock() + SNOOZE, "D")
-            text = f"Snoozed — no digests until {until}. `/rapport settings` to change more."
+            text = snoozed_reply(self.services.clock() + SNOOZE)
         else:
-            text = RELAYED_REPLIES.get(action, "Got it.")
+            text = CLICK_REPLIES.get(action, "Got it.").format(name="them")
         await reply_private(interaction, text)
         return True
 

@@ -182,3 +182,19 @@ def remind_view(guild_id: int, channel_id: int, message_id: int, author_id: int)
     view = discord.ui.View(timeout=None)
     view.add_item(RemindSelect(guild_id, channel_id, message_id, author_id))
     return view
+
+
+# What a member reads after pressing a digest button, whichever process applies the click.
+CLICK_REPLIES = {
+    "done": "Nice — marked as done. Keep it up!",
+    "keep": "Great — they'll keep coming.",
+    "fewer": "Got it — fewer digests from now on.",
+    "stop": "Done — no more digests. `/rapport join` brings them back.",
+    "notabout": "I won't nudge you about {name} again. `/rapport unmute` to undo.",
+}
+
+
+def snoozed_reply(until: datetime) -> str:
+    """The answer to Snooze 1 week."""
+    stamp = discord.utils.format_dt(until, "D")
+    return f"Snoozed — no digests until {stamp}. `/rapport settings` to change more."

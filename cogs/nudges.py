@@ -15,7 +15,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs._bot import RapportBot
-from cogs._digest import DYNAMIC_ITEMS, remind_view, render
+from cogs._digest import CLICK_REPLIES, DYNAMIC_ITEMS, remind_view, render, snoozed_reply
 from cogs._respond import reply_private
 from rapport._dm_queue import SendResult
 from rapport.errors import UserFacingError
@@ -114,18 +114,13 @@ class Nudges(commands.Cog):
             return
         if action == "done":
             await self.nudges.done(guild_id, member, digest_id)
-            text = "Nice — marked as done. Keep it up!"
+            text = CLICK_REPLIES["done"]
         elif action == "snooze":
             until = await self.members.snooze(guild_id, member, timedelta(weeks=1))
-            stamp = discord.utils.format_dt(until.snoozed_until or datetime.now(UTC), "D")
-            text = f"Snoozed — no digests until {stamp}. `/rapport settings` to change more."
+            text = snoozed_reply(until.snoozed_until or datetime.now(UTC))
         else:
             await self.nudges.feedback(guild_id, member, action)
-            text = {
-                "keep": "Great — they'll keep coming.",
-                "fewer": "Got it — fewer digests from now on.",
-                "stop": "Done — no more digests. `/rapport join` brings them back.",
-            }[action]
+            text = CLICK_REPLIES[action]
         await reply_private(interaction, text)
 
     async def on_not_about(
@@ -146,9 +141,7 @@ class Nudges(commands.Cog):
             await reply_private(interaction, str(exc))
             return
         name = await self._name(self.bot.get_guild(guild_id), other_id)
-        await reply_private(
-            interaction, f"I won't nudge you about {name} again. `/rapport unmute` to undo."
-        )
+        await reply_private(interaction, CLICK_REPLIES["notabout"].format(name=name))
 
     # --- "Remind me to reply" -----------------------------------------------------------------
 

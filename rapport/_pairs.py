@@ -188,7 +188,9 @@ def bump(
         if t > v[REACT + d]:
             v[REACT + d] = t
     else:
-        prev = max(v[LAST], v[LAST + DIR])
+        prev, other = v[LAST], v[LAST + DIR]
+        if other > prev:
+            prev = other
         if v[FIRST + d] == 0 or t < v[FIRST + d]:
             v[FIRST + d] = t
         if t > v[LAST + d]:
@@ -220,13 +222,13 @@ def bump(
     w = W0 if d == 0 else W1
     if t >= ref:
         if ref:
-            f = _decay(t - ref, half_life)
+            f = 0.5 ** ((t - ref) / half_life)  # _decay, inlined: once per interaction
             v[W0] *= f
             v[W1] *= f
         v[WREF] = t
         v[w] += weight
     else:
-        v[w] += weight * _decay(ref - t, half_life)
+        v[w] += weight * 0.5 ** ((ref - t) / half_life)
     return RECORD.pack(*v), back, verdict, new_week, new_month
 
 
