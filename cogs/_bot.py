@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import pkgutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +112,37 @@ def permission_names(names: list[str]) -> str:
     return ", ".join(PERMISSION_LABELS.get(p, p.replace("_", " ").title()) for p in names)
 
 
-class RapportBot(commands.AutoShardedBot):
+class SyncListeners:
+    """Run CPU-only listeners inline on dispatch, not as one asyncio task per event each.
+
+    discord.py wraps every listener of every event in a task (a few µs each, on every message);
+    tracking is synchronous bookkeeping, so it runs inline, before the async listeners.
+    """
+
+    def add_sync_listener(self, event: str, func: Callable[..., None]) -> None:
+        """Call `func(*args)` synchronously whenever `event` is dispatched."""
+        listeners: dict[str, list[Callable[..., None]]] = self.__dict__.setdefault(
+            "_sync_listeners", {}
+        )
+        listeners.setdefault(event, []).append(func)
+
+    def remove_sync_listener(self, event: str, func: Callable[..., None]) -> None:
+        """Stop calling `func` for `event`."""
+        listeners = self.__dict__.get("_sync_listeners", {}).get(event, [])
+        if func in listeners:
+            listeners.remove(func)
+
+    def dispatch(self, event_name: str, /, *args: Any, **kwargs: Any) -> None:
+        """Inline listeners first (errors logged, never raised into the gateway), then the rest."""
+        for func in self.__dict__.get("_sync_listeners", {}).get(event_name, ()):
+            try:
+                func(*args, **kwargs)
+            except Exception:
+                log.exception("inline listener %s for %s failed", func.__qualname__, event_name)
+        super().dispatch(event_name, *args, **kwargs)  # type: ignore[misc]
+
+
+class RapportBot(SyncListeners, commands.AutoShardedBot):
     """The bot, built with the core's services (see discord.py's advanced_startup example)."""
 
     def __init__(self, services: Services, **options: Any) -> None:

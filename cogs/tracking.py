@@ -31,7 +31,7 @@ class Tracking(commands.Cog):
         ledger: Ledger,
         members: MemberService,
         guilds: GuildService,
-        bot: commands.Bot,
+        bot: RapportBot,
         open_guild: Callable[[int], Awaitable[None]],
     ) -> None:
         self.ledger = ledger
@@ -44,15 +44,23 @@ class Tracking(commands.Cog):
         """The plain facts of a guild message, or None when it must not be tracked."""
         return message_facts(message, self.members, self.guilds)
 
-    @commands.Cog.listener()
-    async def on_message(self, message: discord.Message) -> None:
+    async def cog_load(self) -> None:
+        """Track messages inline on dispatch: no task per message (see SyncListeners)."""
+        self.bot.add_sync_listener("message", self.on_message)
+        self.bot.add_sync_listener("message_edit", self.on_message_edit)
+
+    async def cog_unload(self) -> None:
+        """Stop tracking messages."""
+        self.bot.remove_sync_listener("message", self.on_message)
+        self.bot.remove_sync_listener("message_edit", self.on_message_edit)
+
+    def on_message(self, message: discord.Message) -> None:
         """Record a new message's replies, mentions, thread answer, thanks and share."""
         facts = self.facts(message)
         if facts is not None:
             self.ledger.record_message(facts)
 
-    @commands.Cog.listener()
-    async def on_message_edit(self, before: discord.Message, after: discord.Message) -> None:
+    def on_message_edit(self, before: discord.Message, after: discord.Message) -> None:
         """An edit that adds a mention counts once (the ledger ignores what it already saw)."""
         facts = self.facts(after)
         if facts is not None:

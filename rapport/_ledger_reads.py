@@ -176,8 +176,8 @@ class LedgerReads:
             _fromtimestamp(first_in, UTC) if first_in else None,
             in_at,
             out_at if last_out > last_in else in_at,
-            dict(zip(_KINDS, v[c : c + 5])),
-            dict(zip(_KINDS, v[ce : ce + 5])),
+            dict(zip(_KINDS, v[c : c + 5], strict=False)),  # both 5 long; strict costs
+            dict(zip(_KINDS, v[ce : ce + 5], strict=False)),
             w0 if d == 0 else w1,
             w1 if d == 0 else w0,
             v[_CDAYS],

@@ -16,6 +16,7 @@ Locations: ``tinydb:data/rapport.json`` or ``postgres:postgresql://user@host/db`
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import time
 from collections.abc import AsyncIterator, Callable
@@ -102,42 +103,61 @@ def location(text: str, *, schema: str = "rapport") -> StoreOpener:
 
 
 async def _tinydb_state(store: TinyDBStore) -> dict[tuple[str, int], dict[str, Doc]]:
-    # The open store holds the file lock, so no bot writes while we read the files.
     state, _ = await asyncio.to_thread(read_store, store.path)
     return state
 
 
-async def export_documents(
-    store: Store, chunk: int = BATCH, on_total: Callable[[int], object] = lambda _: None
-) -> AsyncIterator[list[Record]]:
-    """Every flushed document of an open store, in chunks (claims aside).
+async def open_for_reading(opener: StoreOpener) -> Store:
+    """Open a store to read all of it: its schema is checked, an older layout migrated.
 
-    ``on_total`` learns how many there are before the first chunk (for a progress bar).
+    A TinyDB store is closed again at once (which folds its journal into the snapshot) and
+    then read from its files: opening keeps a copy of everything in memory, and a second
+    one would double the 3 GiB a million pairs take. PostgreSQL stores stay open.
+    """
+    store = opener()
+    await store.open()
+    if isinstance(store, TinyDBStore):
+        path = store.path
+        await store.close()
+        del store
+        gc.collect()  # the closed store's copy of everything goes now, not at some later time
+        return TinyDBStore(path)  # never opened: only its path is used
+    return store
+
+
+async def export(
+    store: Store, chunk: int = BATCH, on_total: Callable[[int], object] = lambda _: None
+) -> AsyncIterator[tuple[list[Record], list[Claim]]]:
+    """Every flushed document and claim of a store from open_for_reading, in chunks.
+
+    ``on_total`` learns how many documents there are before the first chunk (for a progress
+    bar). TinyDB files are read once and handed out as they go, so memory shrinks meanwhile.
     """
     if isinstance(store, PostgresStore):
         on_total(await store.count_documents())
         async for rows in store.documents(chunk):
-            yield rows
+            yield rows, []
+        yield [], await export_claims(store)
         return
     if not isinstance(store, TinyDBStore):
         raise TypeError(f"can't list the documents of a {type(store).__name__}")
     state = await _tinydb_state(store)
-    on_total(sum(len(docs) for (table, _), docs in state.items() if table != CLAIMS))
+    claims = [(k, d["owner"], float(d["until"])) for k, d in state.pop((CLAIMS, 0), {}).items()]
+    on_total(sum(len(docs) for docs in state.values()))
     rows: list[Record] = []
-    for (table, guild), docs in state.items():
-        if table == CLAIMS:
-            continue
-        for key, doc in docs.items():
+    while state:
+        (table, guild), docs = state.popitem()
+        while docs:
+            key, doc = docs.popitem()
             rows.append((table, guild, key, doc))
             if len(rows) >= chunk:
-                yield rows
+                yield rows, []
                 rows = []
-    if rows:
-        yield rows
+    yield rows, claims
 
 
 async def export_claims(store: Store) -> list[Claim]:
-    """Every claim of an open store, expired ones included."""
+    """Every claim of a store, expired ones included (TinyDB: read from its files)."""
     if isinstance(store, PostgresStore):
         return [(k, o, u.timestamp()) for k, o, u in await store.claims()]
     if not isinstance(store, TinyDBStore):
@@ -164,14 +184,14 @@ async def _clear(store: Store) -> None:
 
 
 async def digest(store: Store) -> MigrationReport:
-    """Counts and checksums of everything an open store holds."""
+    """Counts and checksums of everything a store holds (open, or from open_for_reading)."""
     report = MigrationReport()
-    async for rows in export_documents(store):
+    async for rows, claims in export(store):
         for record in rows:
             report.add(record)
+        for claim in claims:
+            report.add_claim(claim)
         await asyncio.sleep(0)
-    for claim in await export_claims(store):
-        report.add_claim(claim)
     return report
 
 
@@ -214,8 +234,7 @@ async def migrate(
     ``console`` shows a progress bar there; None runs quietly.
     """
     started = time.perf_counter()
-    source = src()
-    await source.open()
+    source = await open_for_reading(src)
     try:
         target = dst()
         await target.open()
@@ -231,7 +250,8 @@ async def migrate(
         finally:
             await target.close()
     finally:
-        await source.close()
+        if isinstance(source, PostgresStore):
+            await source.close()
     await _verify(report, dst, console, names)
     report.seconds = time.perf_counter() - started
     return report
@@ -246,18 +266,19 @@ async def _copy(source: Store, target: Store, console: Console | None) -> Migrat
         def on_total(n: int) -> None:
             progress.update(task, total=n)
 
-        async for rows in export_documents(source, on_total=on_total):
+        claims: list[Claim] = []
+        async for rows, more_claims in export(source, on_total=on_total):
             for record in rows:
                 table, guild, key, doc = record
                 target.put(table, guild, key, doc)
                 report.add(record)
+            claims += more_claims
             staged += len(rows)
             progress.advance(task, len(rows))
             if staged >= BATCH:
                 await target.flush()
                 staged = 0
         await target.flush()
-        claims = await export_claims(source)
         claim_task = progress.add_task("claims", total=len(claims))
         await _import_claims(target, claims)
         for claim in claims:
@@ -271,12 +292,12 @@ async def _verify(
 ) -> None:
     if console is not None:
         console.print(f"verifying: reading the {names[1]} back")
-    target = dst()
-    await target.open()
+    target = await open_for_reading(dst)
     try:
         found = await digest(target)
     finally:
-        await target.close()
+        if isinstance(target, PostgresStore):
+            await target.close()
     problems = []
     for table in sorted(set(expected.tables) | set(found.tables)):
         want = expected.tables.get(table, TableDigest())

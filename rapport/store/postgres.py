@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 Pair = tuple[str, int]
 CHUNK = 5000  # rows built or decoded between two yields to the event loop
 FETCH_ROWS = 50_000  # rows per cursor fetch when loading
-FREEZE_ROWS = 100_000  # a load this big is exempted from garbage collection (_gc_deferred)
+FREEZE_ROWS = 10_000  # a load this big is exempted from garbage collection (_gc_deferred)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _MIGRATION_FILE = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -508,16 +508,23 @@ def _gc_deferred() -> Iterator[list[int]]:
     (the caller appends the row count) they move to the permanent generation (gc.freeze)
     rather than being scanned when collection resumes. Small loads just resume collection.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
+    if not _gc_holds:
+        _gc_was_enabled[:] = [gc.isenabled()]
+        gc.disable()
+    _gc_holds.append(1)  # loads overlap (one per guild at start): the last one resumes
     size: list[int] = []
     try:
         yield size
     finally:
+        _gc_holds.pop()
         if size and size[0] >= FREEZE_ROWS:
             gc.freeze()
-        if was_enabled:
+        if not _gc_holds and _gc_was_enabled[0]:
             gc.enable()
+
+
+_gc_holds: list[int] = []
+_gc_was_enabled: list[bool] = [True]
 
 
 async def _copy_rows(batch: _Batch, counts: list[int]) -> AsyncIterator[bytes]:

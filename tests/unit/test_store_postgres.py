@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from rapport.errors import StoreError
 from rapport.store import open_store
-from rapport.store.postgres import CHUNK, PostgresStore, migrations
+from rapport.store.postgres import CHUNK, FREEZE_ROWS, PostgresStore, migrations
 from tests.unit._pg import DSN, drop_schema, execute, fetch, fresh_schema, require_postgres
 
 pytestmark = pytest.mark.postgres
@@ -194,3 +195,17 @@ async def test_processes_flushing_the_same_documents_at_once_both_succeed(
     docs = await a.load("nudge_state", 10)
     assert len(docs) == len(keys)
     assert {d["round"] for d in docs.values()} == {2}
+
+
+async def test_loads_at_the_same_time_leave_garbage_collection_on(
+    schema: str, stores: list[PostgresStore]
+) -> None:
+    """Overlapping loads, big and small, end with the garbage collector running again."""
+    store = await open_on(schema, stores)
+    for i in range(FREEZE_ROWS):
+        store.put("pairs", 10, str(i), {"i": i})
+    store.put("members", 10, "1", {"left": 0})
+    await store.flush()
+    big, small = await asyncio.gather(store.load("pairs", 10), store.load("members", 10))
+    assert (len(big), len(small)) == (FREEZE_ROWS, 1)
+    assert gc.isenabled()
