@@ -1,4 +1,4 @@
-"""The Store contract: every backend passes these (PostgreSQL joins the params later)."""
+"""The Store contract: every backend (TinyDB, PostgreSQL) passes these."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from rapport.store import Store, TinyDBStore, open_store
+from rapport.store.postgres import PostgresStore
+from tests.unit._pg import DSN, drop_schema, fresh_schema, require_postgres
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 PAIR = {"a": 1, "b": 2, "first_ab": 1_700_000_000, "w": {"reply": 3.2}}
@@ -23,15 +25,19 @@ class StoreFactory:
         self.backend = backend
         self.path = tmp_path / "rapport.json"
         self.opened: list[Store] = []
+        self.schema = fresh_schema()  # postgres: one fresh schema per test
 
     async def open(self) -> Store:
-        store = open_store(self.backend, path=self.path)
+        store = open_store(self.backend, path=self.path, dsn=DSN, schema=self.schema)
         await store.open()
         self.opened.append(store)
         return store
 
     def abandon(self, store: Store) -> None:
         """Let go of the store's files without flushing or compacting, like a killed process."""
+        if isinstance(store, PostgresStore):
+            store.terminate()
+            return
         assert isinstance(store, TinyDBStore), "each backend says how it is abandoned"
         store._closed = True
         for name in ("_journal_fd", "_lock_fd"):
@@ -42,15 +48,19 @@ class StoreFactory:
         store._executor.shutdown()
 
 
-@pytest.fixture(params=["tinydb"])
+@pytest.fixture(params=["tinydb", "postgres"])
 async def store_factory(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[StoreFactory]:
     """A factory for the backend under test; every store it opened is closed afterwards."""
+    if request.param == "postgres":
+        await require_postgres()
     factory = StoreFactory(request.param, tmp_path)
     yield factory
     for store in factory.opened:
         await store.close()
+    if request.param == "postgres":
+        await drop_schema(factory.schema)
 
 
 async def reopen(factory: StoreFactory, store: Store) -> Store:
