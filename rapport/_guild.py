@@ -237,6 +237,8 @@ class Guild:
         if totals:
             self.total = totals["interactions"]
             self.latest = totals.get("latest", 0)
+        # Reading what is stored is not a change: nothing loaded needs writing back.
+        self.d_pairs = array("Q")
 
     def stage(self, store: Store) -> int:
         """Put every changed document into the store; how many were put or deleted."""

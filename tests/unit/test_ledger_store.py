@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rapport.ledger import Ledger
 from rapport.model import Interaction, Kind, MessageFacts, time_snowflake
+from rapport.store.memory import MemoryStore
 from rapport.store.tinydb import TinyDBStore
 
 G = 77
@@ -46,3 +47,27 @@ async def test_a_ledger_reloads_from_tinydb_with_equal_reads(tmp_path: Path) -> 
     assert again.period_stats(G, "2026-W48") == ledger.period_stats(G, "2026-W48")
     assert again.newcomers(G, T0) == ledger.newcomers(G, T0)
     await reopened.close()
+
+
+async def test_loading_a_guild_writes_nothing_back() -> None:
+    """A restart reads the ledger without marking it changed: the next flush writes nothing."""
+    store = MemoryStore()
+    ledger = Ledger(store)
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    for i in range(200):
+        ledger.record_message(
+            MessageFacts(
+                1,
+                5,
+                10_000 + i,
+                100 + i % 20,
+                start + timedelta(hours=i),
+                reply_to_id=100 + (i * 7) % 20,
+            )
+        )
+    assert ledger.stage() > 0
+    await store.flush()
+    reloaded = Ledger(store)
+    await reloaded.load_guild(1)
+    assert reloaded.pair_count(1) == ledger.pair_count(1)
+    assert reloaded.stage() == 0
