@@ -16,6 +16,8 @@ Tables (all per guild, keys are strings):
 
 from __future__ import annotations
 
+import asyncio
+import gc
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterator
@@ -27,6 +29,9 @@ from rapport.store.base import Store
 
 SHIFT = 30
 MASK = (1 << SHIFT) - 1
+
+# Documents (or pairs) between two yields to the event loop while loading: well under 50 ms.
+YIELD_EVERY = 50_000
 
 TABLES = ("pairs", "members", "pending", "newcomers", "periods", "coverage", "totals")
 
@@ -206,12 +211,19 @@ class Guild:
 
     async def load(self, store: Store) -> None:
         """Fill this (empty) guild from its store documents."""
+        # A million short-lived documents set off full collections over everything the
+        # process holds (over 2 s of a million-pair load, measured); they die by refcount.
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            await self._load(store)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    async def _load(self, store: Store) -> None:
         g = self.id
-        for doc in (await store.load("pairs", g)).values():
-            a, b = self.index(doc["a"]), self.index(doc["b"])
-            lo, hi = (a, b) if a < b else (b, a)
-            i, raw = self.find(lo, hi)
-            self.put_pair(lo, hi, i, _pairs.from_doc(doc["v"]), raw is None)
+        await self._load_pairs(await store.load("pairs", g))
         for key, doc in (await store.load("members", g)).items():
             m = self.members[self.canon(int(key))] = Member()
             m.left = bool(doc.get("left"))
@@ -239,6 +251,64 @@ class Guild:
             self.latest = totals.get("latest", 0)
         # Reading what is stored is not a change: nothing loaded needs writing back.
         self.d_pairs = array("Q")
+
+    async def _load_pairs(self, docs: dict[str, Any]) -> None:
+        """Build each member's pair arrays in one go: a bisect and an array insert per stored
+        pair made up most of a big guild's load."""
+        if self.npairs:  # not the empty guild load expects: add the pairs one at a time
+            for doc in docs.values():
+                a, b = self.index(doc["a"]), self.index(doc["b"])
+                lo, hi = (a, b) if a < b else (b, a)
+                i, raw = self.find(lo, hi)
+                self.put_pair(lo, hi, i, _pairs.from_doc(doc["v"]), raw is None)
+            return
+        idx, index, pack = self.idx, self.index, _pairs.RECORD.pack
+        rows: list[dict[int, bytes] | None] = [None] * len(self.ids)  # lo -> {hi: record}
+        # In store order, a slice at a time, each slice freed before the next: freeing a
+        # million documents at once stalls the loop too.
+        vals = list(docs.values())
+        docs.clear()
+        chunks = [vals[i : i + YIELD_EVERY] for i in range(0, len(vals), YIELD_EVERY)][::-1]
+        del vals
+        while chunks:
+            chunk = chunks.pop()
+            for doc in chunk:
+                a = idx.get(doc["a"])
+                if a is None:
+                    a = index(doc["a"])
+                    rows.append(None)
+                b = idx.get(doc["b"])
+                if b is None:
+                    b = index(doc["b"])
+                    rows.append(None)
+                lo, hi = (a, b) if a < b else (b, a)
+                his = rows[lo]
+                if his is None:
+                    his = rows[lo] = {}
+                his[hi] = pack(*doc["v"])  # _pairs.from_doc; a later document for a pair wins
+            del chunk
+            await asyncio.sleep(0)  # a million pairs would hold the loop for seconds
+        up, recs = self.up, self.recs
+        downs: list[list[int] | None] = [None] * len(rows)
+        done = 0
+        for lo, his in enumerate(rows):
+            if his is None:
+                continue
+            order = sorted(his)
+            up[lo] = array("I", order)
+            recs[lo] = [his[hi] for hi in order]
+            for hi in order:
+                d = downs[hi]
+                if d is None:
+                    downs[hi] = [lo]
+                else:
+                    d.append(lo)  # lo only grows: each list comes out sorted
+            done += len(order)
+            if done >= YIELD_EVERY:
+                done -= YIELD_EVERY
+                await asyncio.sleep(0)
+        self.npairs = sum(len(r) for r in rows if r)
+        self.down = [None if d is None else array("I", d) for d in downs]
 
     def stage(self, store: Store) -> int:
         """Put every changed document into the store; how many were put or deleted."""
