@@ -36,7 +36,6 @@ import tempfile
 import time
 from collections.abc import Awaitable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,19 +44,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import asyncpg
 import psutil
 
+from bench._world import GUILD, NOW, populate
 from rapport.config import NudgeSettings, Settings
 from rapport.guilds import GuildService
 from rapport.ledger import Ledger
 from rapport.members import MemberService
-from rapport.model import MessageFacts, time_snowflake
 from rapport.outbox import NudgeService
 from rapport.persistence import FlushLoop
 from rapport.store import Store, open_store
 from rapport.store.memory import MemoryStore
 
-GUILD = 1
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-CHANNELS = (11, 12, 13, 14)
 SMALL_CHANGE = 10_000
 DSN = os.environ.get("RAPPORT_TEST_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 GOALS = {"load_s": 5.0, "scan_s": 2.0, "stall_ms": 50.0}
@@ -98,36 +94,12 @@ class StallMeter:
 
 async def build(members: int, pairs: int, seed: int = 7) -> dict[tuple[str, int], dict[str, Any]]:
     """Every document the bot would store for the guild, built through the real services."""
-    rng = random.Random(seed)
     store = MemoryStore()
     cfg = settings()
     guilds = GuildService(store, cfg)
     service = MemberService(store, cfg, guilds, lambda: NOW)
     ledger = Ledger(store, recent_limit=1000)
-    ids = [10_000 + i for i in range(members)]
-    seen: set[tuple[int, int]] = set()
-    mid = time_snowflake(NOW - timedelta(days=90))
-    while len(seen) < pairs:
-        a, b = rng.sample(ids, 2)
-        key = (min(a, b), max(a, b))
-        if key in seen:
-            continue
-        seen.add(key)
-        last = NOW - timedelta(days=rng.choice((1, 3, 10, 30, 45)))
-        channel = rng.choice(CHANNELS)
-        for back in (7, 0):
-            at = last - timedelta(days=back)
-            for actor, target in ((a, b), (b, a)):
-                mid += 1
-                ledger.record_message(
-                    MessageFacts(GUILD, channel, mid, actor, at, reply_to_id=target)
-                )
-    for m in ids[::10]:  # someone waits for an answer from every tenth member
-        other = rng.choice(ids)
-        if other != m:
-            mid += 1
-            at = NOW - timedelta(days=2)
-            ledger.record_message(MessageFacts(GUILD, CHANNELS[0], mid, other, at, reply_to_id=m))
+    ids = populate(ledger, members, pairs, seed=seed, contacts=(7, 0))
     for m in ids:
         await service.enroll(GUILD, m)
     guilds.stage()

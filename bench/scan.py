@@ -18,63 +18,34 @@ import argparse
 import asyncio
 import gc
 import json
-import random
 import sys
 import time
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._world import GUILD, NOW, populate
 from rapport.config import NudgeSettings, Settings
 from rapport.guilds import GuildService
 from rapport.ledger import Ledger
 from rapport.members import MemberService, MemberSettings
-from rapport.model import MessageFacts, time_snowflake
 from rapport.outbox import NudgeService
 from rapport.persistence import FlushLoop
 from rapport.store.memory import MemoryStore
-
-GUILD = 1
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-CHANNELS = (11, 12, 13, 14)
 
 
 def build(members: int, pairs: int, seed: int = 7) -> tuple[NudgeService, float]:
     """The services with the world in them; returns them and the build time."""
     started = time.perf_counter()
-    rng = random.Random(seed)
     store = MemoryStore()
     cfg = replace(NudgeSettings(), digest_hour=None, quiet_hours=None)
     settings = replace(Settings(), nudges=cfg)
     guilds = GuildService(store, settings)
     service = MemberService(store, settings, guilds, lambda: NOW)
     ledger = Ledger(store, recent_limit=1000)
-    ids = [10_000 + i for i in range(members)]
-    seen: set[tuple[int, int]] = set()
-    mid = time_snowflake(NOW - timedelta(days=90))
-    while len(seen) < pairs:
-        a, b = rng.sample(ids, 2)
-        key = (min(a, b), max(a, b))
-        if key in seen:
-            continue
-        seen.add(key)
-        last = NOW - timedelta(days=rng.choice((1, 3, 10, 30, 45)))
-        channel = rng.choice(CHANNELS)
-        for back in (10, 5, 0):
-            at = last - timedelta(days=back)
-            for actor, target in ((a, b), (b, a)):
-                mid += 1
-                ledger.record_message(
-                    MessageFacts(GUILD, channel, mid, actor, at, reply_to_id=target)
-                )
-    for m in ids[::10]:  # someone waits for an answer from every tenth member
-        other = rng.choice(ids)
-        if other != m:
-            mid += 1
-            at = NOW - timedelta(days=2)
-            ledger.record_message(MessageFacts(GUILD, CHANNELS[0], mid, other, at, reply_to_id=m))
+    ids = populate(ledger, members, pairs, seed=seed, contacts=(10, 5, 0))
     service._members[GUILD] = {m: MemberSettings(m, enrolled=True) for m in ids}
     nudges = NudgeService(store, settings, service, ledger, FlushLoop(store, 3600), lambda: NOW)
     return nudges, time.perf_counter() - started
