@@ -168,6 +168,9 @@ async def load_and_scan(backend: str, where: str, schema: str) -> dict[str, floa
         await members.ensure(GUILD)
         await ledger.load_guild(GUILD)
         await nudges.ensure(GUILD)
+        # As RapportBot.setup_hook does: the loaded state lives as long as the process.
+        gc.collect()
+        gc.freeze()
         return nudges
 
     nudges, load_s, load_stall = await meter.measure(load())

@@ -20,7 +20,8 @@ import asyncio
 import gc
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from itertools import islice
 from typing import Any
 
 from rapport import _pairs
@@ -30,8 +31,8 @@ from rapport.store.base import Store
 SHIFT = 30
 MASK = (1 << SHIFT) - 1
 
-# Documents (or pairs) between two yields to the event loop while loading: well under 50 ms.
-YIELD_EVERY = 50_000
+# Documents (or pairs) between two yields to the event loop while loading: ~20 ms of work.
+LOAD_BATCH = 10_000
 
 TABLES = ("pairs", "members", "pending", "newcomers", "periods", "coverage", "totals")
 
@@ -224,27 +225,35 @@ class Guild:
     async def _load(self, store: Store) -> None:
         g = self.id
         await self._load_pairs(await store.load("pairs", g))
-        for key, doc in (await store.load("members", g)).items():
-            m = self.members[self.canon(int(key))] = Member()
-            m.left = bool(doc.get("left"))
-            m.last_share = doc.get("share", 0)
-            m.channels = bytearray(b"".join(CHANNEL.pack(*c) for c in doc.get("ch", [])))
-            m.cadence = dict(doc["cad"]) if doc.get("cad") else None
-        for key, doc in (await store.load("pending", g)).items():
-            self.pending[self.canon(int(key))] = bytearray(
-                b"".join(PENDING.pack(*it) for it in doc["items"])
-            )
-        for key, doc in (await store.load("newcomers", g)).items():
-            first = [list(f) for f in doc["first"]]
-            self.newcomers[self.canon(int(key))] = [doc["joined"], first, set(doc["by"])]
-        for key, doc in (await store.load("periods", g)).items():
-            seg, member = key.rsplit("/", 1)
-            per = self.periods.get(seg)
-            if per is None:
-                per = self.periods[seg] = Period(*seg.split("/"))
-            per.set_row(self.canon(int(member)), doc["c"])
-        for key, doc in (await store.load("coverage", g)).items():
-            self.cov[int(key)] = [list(r) for r in doc["r"]]
+        async for batch in _batches(await store.load("members", g)):
+            for key, doc in batch:
+                m = self.members[self.canon(int(key))] = Member()
+                m.left = bool(doc.get("left"))
+                m.last_share = doc.get("share", 0)
+                m.channels = bytearray(b"".join(CHANNEL.pack(*c) for c in doc.get("ch", [])))
+                m.cadence = dict(doc["cad"]) if doc.get("cad") else None
+        async for batch in _batches(await store.load("pending", g)):
+            for key, doc in batch:
+                self.pending[self.canon(int(key))] = bytearray(
+                    b"".join(PENDING.pack(*it) for it in doc["items"])
+                )
+        async for batch in _batches(await store.load("newcomers", g)):
+            for key, doc in batch:
+                first = [list(f) for f in doc["first"]]
+                self.newcomers[self.canon(int(key))] = [doc["joined"], first, set(doc["by"])]
+        periods, idx, ids = self.periods, self.idx, self.ids
+        async for batch in _batches(await store.load("periods", g)):
+            for key, doc in batch:  # the most numerous table after pairs
+                seg, member = key.rsplit("/", 1)
+                per = periods.get(seg)
+                if per is None:
+                    per = periods[seg] = Period(*seg.split("/"))
+                mid = int(member)
+                i = idx.get(mid)
+                per.set_row(self.canon(mid) if i is None else ids[i], doc["c"])
+        async for batch in _batches(await store.load("coverage", g)):
+            for key, doc in batch:
+                self.cov[int(key)] = [list(r) for r in doc["r"]]
         totals = (await store.load("totals", g)).get("ledger")
         if totals:
             self.total = totals["interactions"]
@@ -264,15 +273,9 @@ class Guild:
             return
         idx, index, pack = self.idx, self.index, _pairs.RECORD.pack
         rows: list[dict[int, bytes] | None] = [None] * len(self.ids)  # lo -> {hi: record}
-        # In store order, a slice at a time, each slice freed before the next: freeing a
-        # million documents at once stalls the loop too.
-        vals = list(docs.values())
-        docs.clear()
-        chunks = [vals[i : i + YIELD_EVERY] for i in range(0, len(vals), YIELD_EVERY)][::-1]
-        del vals
-        while chunks:
-            chunk = chunks.pop()
-            for doc in chunk:
+        values = iter(docs.values())
+        while batch := list(islice(values, LOAD_BATCH)):
+            for doc in batch:
                 a = idx.get(doc["a"])
                 if a is None:
                     a = index(doc["a"])
@@ -286,29 +289,38 @@ class Guild:
                 if his is None:
                     his = rows[lo] = {}
                 his[hi] = pack(*doc["v"])  # _pairs.from_doc; a later document for a pair wins
-            del chunk
             await asyncio.sleep(0)  # a million pairs would hold the loop for seconds
-        up, recs = self.up, self.recs
+        up, recs, down = self.up, self.recs, self.down
         downs: list[list[int] | None] = [None] * len(rows)
         done = 0
         for lo, his in enumerate(rows):
-            if his is None:
-                continue
-            order = sorted(his)
-            up[lo] = array("I", order)
-            recs[lo] = [his[hi] for hi in order]
-            for hi in order:
-                d = downs[hi]
-                if d is None:
-                    downs[hi] = [lo]
-                else:
-                    d.append(lo)  # lo only grows: each list comes out sorted
-            done += len(order)
-            if done >= YIELD_EVERY:
-                done -= YIELD_EVERY
+            if his is not None:
+                order = sorted(his)
+                up[lo] = array("I", order)
+                recs[lo] = [his[hi] for hi in order]
+                rows[lo] = None
+                for hi in order:
+                    d = downs[hi]
+                    if d is None:
+                        downs[hi] = [lo]
+                    else:
+                        d.append(lo)  # lo only grows: each list comes out sorted
+                self.npairs += len(order)
+                done += len(order)
+            below = downs[lo]
+            if below is not None:  # complete: every lo up to this one has been through
+                down[lo] = array("I", below)
+                downs[lo] = None
+            if done >= LOAD_BATCH:
+                done = 0
                 await asyncio.sleep(0)
-        self.npairs = sum(len(r) for r in rows if r)
-        self.down = [None if d is None else array("I", d) for d in downs]
+        # Freed only now, all of them, and a batch at a time: freeing a million documents at
+        # once stalls the loop, and freeing them while the records are built leaves the
+        # records scattered over the documents' memory, which then stays allocated.
+        while docs:
+            for _ in range(min(LOAD_BATCH, len(docs))):
+                docs.popitem()
+            await asyncio.sleep(0)
 
     def stage(self, store: Store) -> int:
         """Put every changed document into the store; how many were put or deleted."""
@@ -378,6 +390,14 @@ class Guild:
             dirty.clear()
         self.d_totals = False
         return n
+
+
+async def _batches(docs: dict[str, Any]) -> AsyncIterator[list[tuple[str, Any]]]:
+    """The documents LOAD_BATCH at a time, handing the event loop back between batches."""
+    items = iter(docs.items())
+    while batch := list(islice(items, LOAD_BATCH)):
+        yield batch
+        await asyncio.sleep(0)
 
 
 def member_doc(m: Member) -> dict[str, Any]:

@@ -255,8 +255,12 @@ class Period:
 
     def set_row(self, member_id: int, row: list[int]) -> None:
         """Replace the member's counters (loading)."""
-        i = self.slot(member_id)
-        self.counts[i : i + NF] = array("I", row)
+        i = self.slots.get(member_id)
+        if i is None:  # the usual case when loading: a new row, without zeros to overwrite
+            self.slots[member_id] = len(self.counts)
+            self.counts.extend(row)
+        else:
+            self.counts[i : i + NF] = array("I", row)
 
     def drop(self, member_id: int) -> bool:
         """Remove the member's row; True if there was one."""

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+from rapport import _guild
 from rapport.ledger import Ledger
 from rapport.model import Interaction, Kind, MessageFacts, time_snowflake
 from rapport.store.memory import MemoryStore
@@ -71,3 +74,34 @@ async def test_loading_a_guild_writes_nothing_back() -> None:
     await reloaded.load_guild(1)
     assert reloaded.pair_count(1) == ledger.pair_count(1)
     assert reloaded.stage() == 0
+
+
+async def test_a_reload_in_many_batches_gives_the_same_pairs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A guild read a few documents at a time has every member's pairs as written, and they
+    take new interactions, old partners and new ones, as the original does."""
+    monkeypatch.setattr(_guild, "LOAD_BATCH", 7)
+    store = MemoryStore()
+    ledger = Ledger(store)
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    members = [100 + i for i in range(30)]
+    for i in range(300):
+        author, target = members[(i * 11) % 30], members[(i * 17 + 3) % 30]
+        at = start + timedelta(hours=i)
+        ledger.record_message(MessageFacts(1, 5, 10_000 + i, author, at, reply_to_id=target))
+    ledger.stage()
+    await store.flush()
+    reloaded = Ledger(store)
+    await reloaded.load_guild(1)
+    now = start + timedelta(days=20)
+    assert reloaded.pair_count(1) == ledger.pair_count(1)
+    for member in members:
+        assert reloaded.pairs_of(1, member, now=now) == ledger.pairs_of(1, member, now=now)
+    later = start + timedelta(days=15)
+    for led in (ledger, reloaded):
+        led.record_message(MessageFacts(1, 5, 20_000, 129, later, reply_to_id=100))
+        led.record_message(MessageFacts(1, 5, 20_001, 999, later, reply_to_id=115))
+    assert reloaded.pair_count(1) == ledger.pair_count(1)
+    for member in [*members, 999]:
+        assert reloaded.pairs_of(1, member, now=now) == ledger.pairs_of(1, member, now=now)
