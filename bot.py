@@ -177,7 +177,6 @@ async def open_configured_store(settings: Settings) -> Store:
         storage.backend,
         path=Path(storage.path),
         dsn=storage.dsn,
-        flush_interval=storage.flush_interval.total_seconds(),
     )
     await store.open()
     return store

@@ -15,7 +15,6 @@ def open_store(
     *,
     path: Path = Path("data/rapport.json"),
     dsn: str = "",
-    flush_interval: float = 2.0,
     schema: str = "rapport",
 ) -> Store:
     """Build (not yet open) the configured backend; the caller awaits ``open()``.
@@ -23,7 +22,7 @@ def open_store(
     ``path`` is the TinyDB file; ``dsn`` and ``schema`` say where the PostgreSQL store lives.
     """
     if backend == "tinydb":
-        return TinyDBStore(path, flush_interval=flush_interval)
+        return TinyDBStore(path)
     if backend == "postgres":
         if not dsn:
             raise ValueError(
@@ -32,5 +31,5 @@ def open_store(
         # Imported here so that a TinyDB deployment never loads asyncpg.
         from rapport.store.postgres import PostgresStore
 
-        return PostgresStore(dsn, flush_interval=flush_interval, schema=schema)
+        return PostgresStore(dsn, schema=schema)
     raise ValueError(f"unknown store backend {backend!r}; expected 'tinydb' or 'postgres'")

@@ -135,14 +135,11 @@ class _Batch:
 class PostgresStore(Store):
     """Documents and claims in PostgreSQL, shared by every process of a sharded bot."""
 
-    def __init__(
-        self, dsn: str, *, flush_interval: float = 2.0, schema: str = "rapport", pool_size: int = 4
-    ) -> None:
+    def __init__(self, dsn: str, *, schema: str = "rapport", pool_size: int = 4) -> None:
         if not _SCHEMA_NAME.match(schema):
             raise ValueError(f"schema names are lowercase letters, digits and _: {schema!r}")
         self.dsn = dsn
         self.schema = schema
-        self.flush_interval = flush_interval
         self.pool_size = pool_size
         self._docs = f'"{schema}".documents'
         self._claims = f'"{schema}".claims'
@@ -150,7 +147,6 @@ class PostgresStore(Store):
         self._staged = _Batch()
         self._inflight: _Batch | None = None
         self._flush_lock = asyncio.Lock()
-        self._autoflush: asyncio.Task[None] | None = None
         self._readers = 0  # reads in progress: they may overlay a batch that is being written
         self._closed = False
 
@@ -218,28 +214,10 @@ class PostgresStore(Store):
             f'SELECT max(version) FROM "{self.schema}".schema_version'
         )
 
-    async def start_autoflush(self) -> None:
-        """Flush every flush_interval seconds until close()."""
-        if self._autoflush is None:
-            self._autoflush = asyncio.create_task(self._autoflush_loop(), name="store-autoflush")
-
-    async def _autoflush_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.flush_interval)
-            try:
-                await self.flush()
-            except Exception:
-                log.exception("store flush failed; the changes stay staged and are retried")
-
     async def close(self) -> None:
-        """Stop autoflush, flush what is staged, close the connections."""
+        """Flush what is staged, close the connections."""
         if self._closed:
             return
-        if self._autoflush is not None:
-            self._autoflush.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._autoflush
-            self._autoflush = None
         try:
             if self._pool is not None:
                 await self.flush()

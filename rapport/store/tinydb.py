@@ -452,11 +452,8 @@ def _dispose(garbage: list[dict[Any, Any]]) -> None:
 class TinyDBStore(Store):
     """One process's store under data/: write-behind batches, journal + snapshot."""
 
-    def __init__(
-        self, path: Path, *, flush_interval: float = 2.0, compact_bytes: int = 64 * 2**20
-    ) -> None:
+    def __init__(self, path: Path, *, compact_bytes: int = 64 * 2**20) -> None:
         self.path = Path(path)
-        self.flush_interval = flush_interval
         self.compact_bytes = compact_bytes
         self._staged = _Batch()
         self._inflight: _Batch | None = None
@@ -476,7 +473,6 @@ class TinyDBStore(Store):
         self._seq = 0
         self._snapshot_bytes = 0
         self._uncompacted = 0  # journal bytes not yet folded into the snapshot
-        self._autoflush: asyncio.Task[None] | None = None
         self._compaction: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -527,28 +523,10 @@ class TinyDBStore(Store):
             os.close(self._lock_fd)
             self._lock_fd = None
 
-    async def start_autoflush(self) -> None:
-        """Flush every flush_interval seconds until close()."""
-        if self._autoflush is None:
-            self._autoflush = asyncio.create_task(self._autoflush_loop(), name="store-autoflush")
-
-    async def _autoflush_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.flush_interval)
-            try:
-                await self.flush()
-            except Exception:
-                log.exception("store flush failed; the changes stay staged and are retried")
-
     async def close(self) -> None:
-        """Stop autoflush, flush, fold the journal into the snapshot, release the files."""
+        """Flush, fold the journal into the snapshot, release the files."""
         if self._closed:
             return
-        if self._autoflush is not None:
-            self._autoflush.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._autoflush
-            self._autoflush = None
         try:
             await self.flush()
             if self._compaction is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -27,8 +26,6 @@ async def opened(path: Path, **kwargs: int) -> TinyDBStore:
 def abandon(store: TinyDBStore) -> None:
     """Let go of the files as a killed process would: no flush, no compaction."""
     store._closed = True
-    if store._autoflush is not None:
-        store._autoflush.cancel()
     for name in ("_journal_fd", "_lock_fd"):
         fd = getattr(store, name)
         if fd is not None:
@@ -288,20 +285,3 @@ async def test_leftovers_of_a_killed_compaction_are_ignored_then_removed(tmp_pat
     assert await store.load("pairs", 10) == {"1": PAIR, "2": PAIR}
     await store.close()
     assert not leftover.exists()
-
-
-async def test_autoflush_persists_without_an_explicit_flush(tmp_path: Path) -> None:
-    """With autoflush started, staged changes reach the journal on their own."""
-    path = tmp_path / "rapport.json"
-    store = await opened(path)
-    store.flush_interval = 0.01
-    await store.start_autoflush()
-    store.put("pairs", 10, "1", PAIR)
-    for _ in range(500):
-        if not store._staged and store._inflight is None:
-            break
-        await asyncio.sleep(0.01)
-    abandon(store)
-    store = await opened(path)
-    assert await store.load("pairs", 10) == {"1": PAIR}
-    await store.close()
