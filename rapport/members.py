@@ -23,6 +23,7 @@ TABLE = "member_settings"
 MAX_SNOOZE = timedelta(days=90)
 MAX_DMS_PER_WEEK = 14
 ANY_HOUR = "any"
+_NOBODY: dict[int, MemberSettings] = {}  # shared empty guild, so the per-event check builds nothing
 
 
 def _ts(value: datetime | None) -> int | None:
@@ -169,7 +170,7 @@ class MemberService:
 
     def is_tracked(self, guild_id: int, member_id: int) -> bool:
         """Whether this member's interactions may be recorded (cheap: called per event)."""
-        found = self._members.get(guild_id, {}).get(member_id)
+        found = self._members.get(guild_id, _NOBODY).get(member_id)
         return found is None or found.tracked
 
     def enrolled_members(self, guild_id: int, candidates: Iterable[int] = ()) -> list[int]:
