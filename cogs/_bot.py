@@ -25,8 +25,6 @@ from rapport.services import Services
 log = logging.getLogger(__name__)
 
 COGS_DIR = Path(cogs.__file__).parent
-# What a member reads after a digest click relayed to the process owning the guild (the same
-# words as cogs/nudges.py; "not about" can't name the person: their guild is not cached here).
 SYNC_TABLE = "bot_meta"
 SYNC_GUILD = 0
 
@@ -190,6 +188,7 @@ class RapportBot(SyncListeners, commands.AutoShardedBot):
         if action == "snooze":
             text = snoozed_reply(self.services.clock() + SNOOZE)
         else:
+            # The guild isn't cached in this process, so "not about" can't name the person.
             text = CLICK_REPLIES.get(action, "Got it.").format(name="them")
         await reply_private(interaction, text)
         return True
