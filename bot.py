@@ -177,6 +177,7 @@ async def open_configured_store(settings: Settings) -> Store:
         storage.backend,
         path=Path(storage.path),
         dsn=storage.dsn,
+        schema=storage.schema,
     )
     await store.open()
     return store

@@ -106,6 +106,7 @@ class StorageSettings:
     backend: str = "tinydb"
     path: Path = Path("data/rapport.json")
     dsn: str = ""
+    schema: str = "rapport"
     flush_interval: timedelta = timedelta(seconds=2)
 
 
@@ -238,6 +239,13 @@ def _redacted(key: str, value: object) -> object:
     return value
 
 
+def _identifier(text: str) -> str:
+    """A plain SQL identifier (letters, digits, underscores), so it is safe to quote."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", text):
+        raise ValueError("expected a schema name of letters, digits and underscores")
+    return text
+
+
 # --- the schema: one table per section, key -> kind; defaults live on the dataclasses ------
 
 
@@ -269,6 +277,7 @@ _SCHEMA: dict[str, _Section] = {
             "backend": _choice("tinydb", "postgres"),
             "path": _from_text(_path, "expected a file path (in quotes)", str),
             "dsn": _text(check=_url("postgresql", "postgres", allow_empty=True)),
+            "schema": _text(check=_identifier, hint="a PostgreSQL schema name"),
             "flush_interval": _DURATION,
         },
     ),

@@ -239,6 +239,7 @@ def test_empty_environment_variables_do_not_erase_the_file() -> None:
         ('[discord]\napi_base = "discord.com"', "discord.api_base", "https://"),
         ('[discord]\ngateway_url = "https://gw"', "discord.gateway_url", "wss://"),
         ('[storage]\ndsn = "mysql://db"', "storage.dsn", "postgresql://"),
+        ('[storage]\nschema = "drop table; --"', "storage.schema", "letters, digits"),
         # rules across keys
         ('[discord]\nsync_commands = "guild"', "discord.sync_commands", "dev_guild_id"),
         ('[storage]\nbackend = "postgres"', "storage.dsn", "RAPPORT_DATABASE_URL"),
