@@ -23,7 +23,9 @@ class Retention:
 
     async def apply_retention(self) -> int:
         """Drop expired records now and flush; returns how many went."""
-        removed = self.ledger.prune(self.clock(), self.retain)
+        now = self.clock()
+        removed = self.ledger.prune(now, self.retain)
+        removed += await self.flusher.store.prune_claims(now)
         await self.flusher.flush()
         log.info("retention: %d records older than %s removed", removed, self.retain)
         return removed

@@ -76,5 +76,12 @@ class Store(ABC):
         """Give a claim back early (a no-op if someone else holds it)."""
 
     @abstractmethod
+    async def prune_claims(self, now: datetime) -> int:
+        """Drop claims expired at `now` (their services keep their own record of what was done).
+
+        Without it every digest ever sent would leave a claim behind. Returns how many went.
+        """
+
+    @abstractmethod
     async def close(self) -> None:
         """Flush what is staged and release files or connections."""

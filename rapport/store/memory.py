@@ -83,6 +83,13 @@ class MemoryStore(Store):
         if self._claims.get(key, ("",))[0] == owner:
             del self._claims[key]
 
+    async def prune_claims(self, now: datetime) -> int:
+        """Drop expired claims."""
+        expired = [k for k, (_, until) in self._claims.items() if until <= now]
+        for key in expired:
+            del self._claims[key]
+        return len(expired)
+
     async def close(self) -> None:
         """Apply what is staged."""
         await self.flush()

@@ -427,6 +427,13 @@ class PostgresStore(Store):
 
     # --- claims
 
+    async def prune_claims(self, now: datetime) -> int:
+        """Drop claims expired at ``now``."""
+        status = await self._pool_or_raise().execute(
+            f"DELETE FROM {self._claims} WHERE until <= $1", now
+        )
+        return int(status.split()[-1])
+
     async def claim(self, key: str, owner: str, until: datetime, now: datetime) -> bool:
         """Take the claim unless another owner holds it past ``now``; committed before True."""
         if until.tzinfo is None or now.tzinfo is None:

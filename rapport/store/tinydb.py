@@ -777,6 +777,18 @@ class TinyDBStore(Store):
                 self._undo_claim(key, held)
                 raise
 
+    async def prune_claims(self, now: datetime) -> int:
+        """Drop claims expired at ``now``; durable before it returns."""
+        cutoff = now.timestamp()
+        async with self._claim_lock:
+            expired = [k for k, doc in self._claims.items() if doc["until"] <= cutoff]
+            for key in expired:
+                del self._claims[key]
+                self._stage(CLAIMS, 0, key, None)
+            if expired:
+                await self.flush()
+            return len(expired)
+
     def _undo_claim(self, key: str, held: Doc | None) -> None:
         # The failed batch went back to staging; make sure it no longer carries this change.
         self._staged.docs.setdefault((CLAIMS, 0), {})[key] = orjson.dumps(held) if held else None

@@ -77,6 +77,10 @@ class DictStore(Store):
     async def release(self, key: str, owner: str) -> None:
         """Not needed here."""
 
+    async def prune_claims(self, now: datetime) -> int:
+        """Not needed here."""
+        return 0
+
     async def close(self) -> None:
         """Nothing to close."""
 

@@ -248,6 +248,22 @@ async def test_claim_is_durable_when_granted(store_factory: StoreFactory) -> Non
     assert await store.guild_ids() == set()
 
 
+async def test_expired_claims_are_pruned_for_good_and_live_ones_kept(
+    store_factory: StoreFactory,
+) -> None:
+    """Pruning drops expired claims durably and leaves live ones holding."""
+    store = await store_factory.open()
+    assert await store.claim("old", "a", until=NOW + timedelta(minutes=5), now=NOW)
+    assert await store.claim("live", "a", until=NOW + timedelta(days=5), now=NOW)
+    later = NOW + timedelta(hours=1)
+    assert await store.prune_claims(later) == 1
+    assert await store.prune_claims(later) == 0
+    store_factory.abandon(store)
+    store = await store_factory.open()
+    assert await store.prune_claims(later) == 0  # the pruning survived the crash
+    assert not await store.claim("live", "b", until=later + timedelta(days=1), now=later)
+
+
 async def test_load_during_a_flush_sees_the_batch_being_written(
     store_factory: StoreFactory,
 ) -> None:
