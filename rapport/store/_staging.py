@@ -1,0 +1,78 @@
+"""What both durable stores stage between flushes: serialised documents and dropped guilds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import orjson
+
+from rapport.store.base import Doc
+
+Pair = tuple[str, int]
+Staged = dict[Pair, dict[str, bytes | None]]  # serialised documents; None stages a delete
+
+
+def check_names(table: str, key: str) -> None:
+    """Tables starting with "_" are the stores' own; keys are strings."""
+    if not table or table.startswith("_"):
+        raise ValueError(f"table names starting with '_' are the store's own: {table!r}")
+    if not isinstance(key, str):
+        raise TypeError(f"document keys are strings, not {type(key).__name__}")
+
+
+def encode(table: str, key: str, doc: Mapping[str, Any]) -> bytes:
+    """A document serialised at put() time, so a value JSON can't hold fails there (TypeError)."""
+    check_names(table, key)
+    if "_g" in doc or "_k" in doc:
+        raise ValueError("document fields _g and _k are reserved by the store")
+    data = orjson.dumps(doc if isinstance(doc, dict) else dict(doc))
+    # orjson's result keeps its ~4 KiB buffer: without this exact-size copy a million staged
+    # documents take 4 GiB instead of 250 MiB (measured), and fresh pages are slow to fault.
+    return bytes(memoryview(data))
+
+
+@dataclass
+class Batch:
+    """Staged changes: whole guilds dropped first, then documents (last write wins)."""
+
+    docs: Staged = field(default_factory=dict)
+    drops: set[int] = field(default_factory=set)
+    # Tables a guild drop never removes from a batch (a store's own bookkeeping).
+    kept_tables: ClassVar[frozenset[str]] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.docs or self.drops)
+
+    def count(self) -> int:
+        """Documents and guild drops staged."""
+        return len(self.drops) + sum(len(d) for d in self.docs.values())
+
+    def overlay(self, pair: Pair, base: dict[str, Doc]) -> dict[str, Doc]:
+        """``base`` as this batch leaves it."""
+        if pair[1] in self.drops:
+            base = {}
+        for key, data in self.docs.get(pair, {}).items():
+            if data is None:
+                base.pop(key, None)
+            else:
+                base[key] = orjson.loads(data)
+        return base
+
+    def guilds_after(self, guilds: set[int]) -> set[int]:
+        """``guilds`` as this batch leaves them (a guild emptied key by key stays until flushed)."""
+        guilds = guilds - self.drops
+        for (_, guild), docs in self.docs.items():
+            if guild not in guilds and any(d is not None for d in docs.values()):
+                guilds.add(guild)
+        return guilds
+
+    def merge_newer(self, newer: Batch) -> None:
+        """Put back a batch whose flush failed, under the changes staged since."""
+        dropped = [p for p in self.docs if p[1] in newer.drops and p[0] not in self.kept_tables]
+        for pair in dropped:
+            del self.docs[pair]
+        for pair, docs in newer.docs.items():
+            self.docs.setdefault(pair, {}).update(docs)
+        self.drops |= newer.drops
