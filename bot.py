@@ -27,9 +27,14 @@ import discord
 import yarl
 
 from cogs._bot import RapportBot
-from rapport.backfill import BackfillService
 from rapport.clock import Clock, system_clock
-from rapport.cluster import (
+from rapport.compose import Services
+from rapport.errors import StoreError
+from rapport.leaderboard.service import LeaderboardService
+from rapport.nudges.service import NudgeService
+from rapport.people.guilds import GuildService
+from rapport.people.members import MemberService
+from rapport.runtime.cluster import (
     RELAY_EVERY,
     ClickRelay,
     apply_click,
@@ -39,19 +44,14 @@ from rapport.cluster import (
     ownership,
     with_shards,
 )
-from rapport.config import ConfigError, Settings, describe, load_settings
-from rapport.errors import StoreError
-from rapport.guilds import GuildService
-from rapport.leaderboard import LeaderboardService
-from rapport.ledger import Ledger
-from rapport.members import MemberService
-from rapport.outbox import NudgeService
-from rapport.persistence import FlushLoop
-from rapport.retention import Retention
-from rapport.schedule import JobScheduler
-from rapport.services import Services
+from rapport.runtime.flush import FlushLoop
+from rapport.runtime.retention import Retention
+from rapport.runtime.scheduler import JobScheduler
+from rapport.settings.config import ConfigError, Settings, describe, load_settings
+from rapport.settings.timeparse import parse_schedule
 from rapport.store import Store, open_store
-from rapport.timeparse import parse_schedule
+from rapport.tracking.backfill import BackfillService
+from rapport.tracking.ledger import Ledger
 
 log = logging.getLogger("rapport")
 
@@ -319,7 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return asyncio.run(migrate_store(*args.migrate_store, force=args.force))
     if args.demo:
-        from demo import run_demo  # imported late: only the demo needs the emulator
+        from sandbox.demo import run_demo  # imported late: only the demo needs the emulator
 
         return asyncio.run(run_demo(seed=args.seed))
     path = args.config or (Path("config.toml") if Path("config.toml").exists() else None)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from rapport.ledger import Ledger
-from rapport.model import MessageFacts, time_snowflake
+from rapport.tracking.ledger import Ledger
+from rapport.tracking.model import MessageFacts, time_snowflake
 
 GUILD = 1
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

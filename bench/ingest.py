@@ -53,9 +53,9 @@ def plan(events: int, members: int, seed: int = 1) -> list[tuple[int, int, int |
 
 async def feed(events: int, members: int) -> None:
     """Serve an emulator; on "go", dispatch every planned message as fast as the socket takes."""
-    from rapport.sandbox import Emulator
-    from rapport.sandbox.gateway import GUILD_MESSAGES
-    from rapport.sandbox.state import Message
+    from sandbox import Emulator
+    from sandbox.gateway import GUILD_MESSAGES
+    from sandbox.state import Message
 
     emu = Emulator()
     await emu.start()
@@ -110,11 +110,11 @@ async def run_bot(events: int, members: int, tracked: bool) -> tuple[float, int]
     class BenchBot(SyncListeners, commands.Bot):
         """A plain discord.py bot with the inline-listener hook Rapport's bot has."""
 
-    from rapport.config import Settings
-    from rapport.guilds import GuildService
-    from rapport.ledger import Ledger
-    from rapport.members import MemberService
+    from rapport.people.guilds import GuildService
+    from rapport.people.members import MemberService
+    from rapport.settings.config import Settings
     from rapport.store.memory import MemoryStore
+    from rapport.tracking.ledger import Ledger
 
     child = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -176,9 +176,9 @@ async def run_bot(events: int, members: int, tracked: bool) -> tuple[float, int]
 
 def memory_per_pair(events: int, members: int) -> tuple[int, float]:
     """Fold the same messages into a fresh ledger under tracemalloc; bytes per pair."""
-    from rapport.ledger import Ledger
-    from rapport.model import MessageFacts
     from rapport.store.memory import MemoryStore
+    from rapport.tracking.ledger import Ledger
+    from rapport.tracking.model import MessageFacts
 
     start = datetime.now(UTC) - timedelta(days=30)
     steps = plan(events, members)

@@ -27,9 +27,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rapport.ledger import Ledger
-from rapport.model import MessageFacts, time_snowflake
 from rapport.store.base import Doc, FlushStats, Store
+from rapport.tracking.ledger import Ledger
+from rapport.tracking.model import MessageFacts, time_snowflake
 
 GUILD = 1
 START = datetime(2026, 9, 1, tzinfo=UTC)

@@ -45,14 +45,14 @@ import asyncpg
 import psutil
 
 from bench._world import GUILD, NOW, populate
-from rapport.config import NudgeSettings, Settings
-from rapport.guilds import GuildService
-from rapport.ledger import Ledger
-from rapport.members import MemberService
-from rapport.outbox import NudgeService
-from rapport.persistence import FlushLoop
+from rapport.nudges.service import NudgeService
+from rapport.people.guilds import GuildService
+from rapport.people.members import MemberService
+from rapport.runtime.flush import FlushLoop
+from rapport.settings.config import NudgeSettings, Settings
 from rapport.store import Store, open_store
 from rapport.store.memory import MemoryStore
+from rapport.tracking.ledger import Ledger
 
 SMALL_CHANGE = 10_000
 DSN = os.environ.get("RAPPORT_TEST_DSN", "postgresql://postgres@127.0.0.1:5432/test")

@@ -27,13 +27,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._world import GUILD, NOW, populate
-from rapport.config import NudgeSettings, Settings
-from rapport.guilds import GuildService
-from rapport.ledger import Ledger
-from rapport.members import MemberService, MemberSettings
-from rapport.outbox import NudgeService
-from rapport.persistence import FlushLoop
+from rapport.nudges.service import NudgeService
+from rapport.people.guilds import GuildService
+from rapport.people.members import MemberService, MemberSettings
+from rapport.runtime.flush import FlushLoop
+from rapport.settings.config import NudgeSettings, Settings
 from rapport.store.memory import MemoryStore
+from rapport.tracking.ledger import Ledger
 
 
 def build(members: int, pairs: int, seed: int = 7) -> tuple[NudgeService, float]:

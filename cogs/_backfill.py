@@ -14,10 +14,10 @@ from collections.abc import Awaitable, Callable
 import discord
 
 from cogs._facts import message_facts
-from rapport.backfill import BackfillJob, BackfillService
-from rapport.guilds import GuildService
-from rapport.ledger import Ledger
-from rapport.members import MemberService
+from rapport.people.guilds import GuildService
+from rapport.people.members import MemberService
+from rapport.tracking.backfill import BackfillJob, BackfillService
+from rapport.tracking.ledger import Ledger
 
 log = logging.getLogger(__name__)
 

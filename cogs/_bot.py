@@ -18,9 +18,9 @@ from discord.ext import commands
 import cogs
 from cogs._digest import CLICK_REPLIES, snoozed_reply
 from cogs._respond import reply_private
-from rapport.cluster import SNOOZE, owns
+from rapport.compose import Services
 from rapport.errors import UserFacingError
-from rapport.services import Services
+from rapport.runtime.cluster import SNOOZE, owns
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ class RapportBot(SyncListeners, commands.AutoShardedBot):
         """Pass a digest click for a guild another process owns on to it; True when passed.
 
         DM clicks all arrive at the shard 0 process, but only the guild's owner holds (and
-        writes) its state: it applies the click within RELAY_EVERY (rapport/cluster.py).
+        writes) its state: it applies the click within RELAY_EVERY (rapport/runtime/cluster.py).
         """
         relay = self.services.relay
         if relay is None or self.owns_guild(guild_id):

@@ -19,7 +19,7 @@ from typing import Any
 
 import discord
 
-from rapport.nudges import Digest, describe
+from rapport.nudges.rules import Digest, describe
 
 COLOUR = discord.Colour(0x5865F2)
 ACTIONS = {

@@ -14,9 +14,9 @@ from zoneinfo import available_timezones
 import discord
 from discord import app_commands
 
-from rapport.config import NUDGE_KINDS
-from rapport.members import Preferences
-from rapport.model import PairView, PendingItem
+from rapport.people.members import Preferences
+from rapport.settings.config import NUDGE_KINDS
+from rapport.tracking.model import PairView, PendingItem
 
 COLOUR = discord.Colour.teal()
 PAGE_LINES = 14

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import discord
 
-from rapport.guilds import GuildService
-from rapport.members import MemberService
-from rapport.model import MessageFacts, snowflake_time
-from rapport.signals import has_link, says_thanks
+from rapport.people.guilds import GuildService
+from rapport.people.members import MemberService
+from rapport.tracking.model import MessageFacts, snowflake_time
+from rapport.tracking.signals import has_link, says_thanks
 
 TRACKED_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
 _NOBODY: frozenset[int] = frozenset()

@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 
 import discord
 
-from rapport.card import render_card
-from rapport.scoring import Board, period_label
+from rapport.leaderboard.card import render_card
+from rapport.leaderboard.scoring import Board, period_label
 
 COLOR = 0xF2C14E
 _FIELD = 1024

@@ -19,11 +19,11 @@ from cogs._backfill import backfill_command
 from cogs._bot import RapportBot
 from cogs._respond import reply_private
 from rapport.errors import UserFacingError
-from rapport.guilds import GuildPolicy, GuildService
-from rapport.leaderboard import LeaderboardService
-from rapport.ledger import Ledger
-from rapport.members import MemberService
-from rapport.outbox import NudgeService
+from rapport.leaderboard.service import LeaderboardService
+from rapport.nudges.service import NudgeService
+from rapport.people.guilds import GuildPolicy, GuildService
+from rapport.people.members import MemberService
+from rapport.tracking.ledger import Ledger
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The weekly leaderboard post (once per period per guild) and /leaderboard.
 
 Thin: roles become {team: member ids}, the core scores, `_leaderboard_render` draws. The
-period rules and the once-per-period claim live in rapport/leaderboard.py.
+period rules and the once-per-period claim live in rapport/leaderboard/service.py.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from discord.ext import commands
 from cogs import _leaderboard_render as render
 from cogs._bot import RapportBot
 from rapport.errors import UserFacingError
-from rapport.leaderboard import CATCH_UP_JOB, JOB, LeaderboardService
-from rapport.scoring import Board
-from rapport.timeparse import parse_schedule
+from rapport.leaderboard.scoring import Board
+from rapport.leaderboard.service import CATCH_UP_JOB, JOB, LeaderboardService
+from rapport.settings.timeparse import parse_schedule
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Every answer here is about one member and is therefore ephemeral. The privacy commands
 (export, forget, track) live here too: Discord allows one group per name, so a second cog
-cannot add to /rapport; their core is rapport/privacy.py.
+cannot add to /rapport; their core is rapport/people/privacy.py.
 """
 
 from __future__ import annotations
@@ -21,16 +21,16 @@ from cogs import _embeds as render
 from cogs._bot import RapportBot
 from cogs._respond import reply_private
 from cogs._views import CadencePicker, ConfirmForget, Pages
-from rapport import nudges as rules
 from rapport.clock import Clock
-from rapport.config import NUDGE_KINDS
 from rapport.errors import UserFacingError
-from rapport.leaderboard import LeaderboardService
-from rapport.ledger import Ledger
-from rapport.members import MemberService
-from rapport.outbox import NudgeService
-from rapport.privacy import Privacy
-from rapport.timeparse import DURATION_HINT, parse_duration
+from rapport.leaderboard.service import LeaderboardService
+from rapport.nudges import rules
+from rapport.nudges.service import NudgeService
+from rapport.people.members import MemberService
+from rapport.people.privacy import Privacy
+from rapport.settings.config import NUDGE_KINDS
+from rapport.settings.timeparse import DURATION_HINT, parse_duration
+from rapport.tracking.ledger import Ledger
 
 log = logging.getLogger(__name__)
 

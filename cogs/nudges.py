@@ -1,6 +1,6 @@
 """Deliver nudge digests by DM, answer their buttons, and offer "Remind me to reply".
 
-Thin: the core (rapport/nudges.py, rapport/outbox.py) decides what goes out and when, and
+Thin: the core (rapport/nudges/rules.py, rapport/nudges/service.py) decides what goes out and when, and
 keeps the no-duplicate protocol; this cog turns a Digest into one DM, Discord's answer into a
 SendResult, and a click into a service call. Buttons are DynamicItems (cogs/_digest.py).
 """
@@ -17,12 +17,12 @@ from discord.ext import commands
 from cogs._bot import RapportBot
 from cogs._digest import CLICK_REPLIES, DYNAMIC_ITEMS, remind_view, render, snoozed_reply
 from cogs._respond import reply_private
-from rapport._dm_queue import SendResult
 from rapport.errors import UserFacingError
-from rapport.members import MemberService
-from rapport.model import snowflake_time
-from rapport.nudges import Digest
-from rapport.outbox import NudgeService
+from rapport.nudges.dm_queue import SendResult
+from rapport.nudges.rules import Digest
+from rapport.nudges.service import NudgeService
+from rapport.people.members import MemberService
+from rapport.tracking.model import snowflake_time
 
 log = logging.getLogger(__name__)
 

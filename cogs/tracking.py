@@ -14,11 +14,11 @@ from discord.ext import commands
 
 from cogs._bot import RapportBot
 from cogs._facts import ignored_channel, message_facts
-from rapport.guilds import GuildService
-from rapport.ledger import Ledger
-from rapport.members import MemberService
-from rapport.model import Interaction, Kind, MessageFacts, snowflake_time
-from rapport.signals import is_thanks_emoji
+from rapport.people.guilds import GuildService
+from rapport.people.members import MemberService
+from rapport.tracking.ledger import Ledger
+from rapport.tracking.model import Interaction, Kind, MessageFacts, snowflake_time
+from rapport.tracking.signals import is_thanks_emoji
 
 log = logging.getLogger(__name__)
 

@@ -20,12 +20,12 @@ import yarl
 
 import bot as entry
 from cogs._bot import RapportBot
-from rapport.config import Settings, settings_from_mapping
-from rapport.sandbox import Emulator
-from rapport.sandbox.interactions import Reply
-from rapport.sandbox.state import Channel, Guild, Member, Message
-from rapport.services import Services
+from rapport.compose import Services
+from rapport.settings.config import Settings, settings_from_mapping
 from rapport.store import Store, open_store
+from sandbox import Emulator
+from sandbox.interactions import Reply
+from sandbox.state import Channel, Guild, Member, Message
 
 CHANNELS = ("general", "design", "help", "resources", "leaderboard", "introductions")
 

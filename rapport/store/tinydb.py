@@ -41,14 +41,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import gc
 import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -56,347 +54,28 @@ from typing import Any
 import orjson
 
 from rapport.errors import StoreError
+from rapport.store._format import (
+    CLAIMS,
+    State,
+    fsync_dir,
+    write_all,
+    write_snapshot,
+)
+from rapport.store._journal import (
+    compact_files,
+    journal_file,
+    read_at_open,
+    read_store,
+)
 from rapport.store._staging import Batch, Pair, check_names, encode
 from rapport.store.base import SCHEMA_VERSION, Doc, FlushStats, Store
 
 log = logging.getLogger(__name__)
 
-State = dict[Pair, dict[str, Doc]]
-
-CLAIMS = "_claims"
-META = "_meta"
 CHUNK = 2000  # records per join: the worker gives the GIL back to the loop between chunks
 PROCESS_COMPACTION_BYTES = 4 * 2**20  # below this a thread compacts faster than a new process
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # for the compaction child
-FREEZE_BYTES = 4 * 2**20  # below this the documents are too few for collections to matter
 LOCK_WAIT_S = 30.0  # an orphaned compaction child may still hold the lock after a kill
-
-
-def _restore_hint(path: Path) -> str:
-    bak = _bak(path)
-    if bak.exists():
-        return f"Restore {bak} or move the file away; Rapport did not overwrite it."
-    return f"No backup ({bak}) exists: move the file away to start empty; Rapport did not overwrite it."
-
-
-def _unreadable(path: Path, file: Path, why: str) -> StoreError:
-    return StoreError(f"{file} is unreadable ({why}). {_restore_hint(path)}")
-
-
-def _bak(path: Path) -> Path:
-    return path.with_name(path.name + ".bak")
-
-
-def _journal(path: Path, n: int) -> Path:
-    return path.with_name(f"{path.name}.journal.{n}")
-
-
-def _journal_numbers(path: Path) -> list[int]:
-    prefix = path.name + ".journal."
-    numbers = []
-    for entry in os.listdir(path.parent):
-        if entry.startswith(prefix) and entry[len(prefix) :].isdigit():
-            numbers.append(int(entry[len(prefix) :]))
-    return sorted(numbers)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Building a million documents triggers full collections that quadruple the parse time."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _write_all(fd: int, data: bytes | memoryview) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-# --- migrations: MIGRATIONS[v] turns a raw snapshot of schema v into schema v + 1 ---------------
-
-
-def _v0_to_v1(raw: dict[str, Any]) -> dict[str, Any]:
-    """A plain TinyDB file: its doc_id becomes the key, guild from ``guild_id`` (else 0)."""
-    for name, docs in raw.items():
-        if name == META:
-            continue
-        for doc_id, doc in docs.items():
-            if isinstance(doc, dict):
-                doc.setdefault("_g", doc.get("guild_id", 0))
-                doc.setdefault("_k", str(doc_id))
-    raw[META] = {"1": {"schema": 1, "journal_through": 0}}
-    return raw
-
-
-MIGRATIONS: list[Callable[[dict[str, Any]], dict[str, Any]]] = [_v0_to_v1]
-
-
-# --- reading ------------------------------------------------------------------------------------
-
-
-@dataclass
-class _ReadInfo:
-    """What open() learns besides the documents."""
-
-    through: int = 0  # the last journal folded into the snapshot
-    last_journal: int = 0
-    seq: int = 0
-    snapshot_bytes: int = 0
-    journal_bytes: int = 0
-    migrated: bool = False
-
-
-def _read_snapshot(path: Path, only: Pair | None) -> tuple[State, _ReadInfo]:
-    info = _ReadInfo()
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return {}, info
-    except OSError as exc:
-        raise _unreadable(path, path, exc.strerror or str(exc)) from exc
-    info.snapshot_bytes = len(data)
-    try:
-        raw = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise _unreadable(path, path, f"not JSON: {exc}") from exc
-    if not isinstance(raw, dict) or not all(isinstance(t, dict) for t in raw.values()):
-        raise _unreadable(path, path, "not a JSON object of tables")
-    metas = list(raw.get(META, {}).values())
-    meta = metas[0] if metas else {"schema": 0, "journal_through": 0}
-    schema = meta.get("schema") if isinstance(meta, dict) else None
-    if not isinstance(schema, int) or not isinstance(meta.get("journal_through"), int):
-        raise _unreadable(path, path, f"bad {META} table")
-    if schema > SCHEMA_VERSION:
-        raise StoreError(
-            f"{path} was written by a newer Rapport (schema {schema}; this one knows "
-            f"{SCHEMA_VERSION}): upgrade Rapport. Nothing was changed."
-        )
-    while schema < SCHEMA_VERSION:
-        raw = MIGRATIONS[schema](raw)
-        schema += 1
-        info.migrated = True
-    info.through = next(iter(raw[META].values()))["journal_through"]
-    state: State = {}
-    for table, docs in raw.items():
-        if table == META:
-            continue
-        for doc in docs.values():
-            if not isinstance(doc, dict):
-                raise _unreadable(path, path, f"a document in table {table!r} is not an object")
-            guild, key = doc.pop("_g", None), doc.pop("_k", None)
-            if not isinstance(guild, int) or not isinstance(key, str):
-                raise _unreadable(path, path, f"a document in table {table!r} lacks _g/_k")
-            if only is None or only == (table, guild):
-                state.setdefault((table, guild), {})[key] = doc
-    return state, info
-
-
-def _bad_record(rec: Any) -> bool:
-    if not isinstance(rec, dict):
-        return True
-    if "commit" in rec:
-        return not (isinstance(rec["commit"], int) and isinstance(rec.get("n"), int))
-    if "drop_guild" in rec:
-        return not isinstance(rec["drop_guild"], int)
-    return not (
-        isinstance(rec.get("t"), str)
-        and isinstance(rec.get("g"), int)
-        and isinstance(rec.get("k"), str)
-        and (rec.get("d") is None or isinstance(rec.get("d"), dict))
-    )
-
-
-def _parse_lines(lines: list[bytes]) -> list[Any]:
-    """Parse CHUNK lines per C call (the GIL comes back between); find a bad one only on failure."""
-    records: list[Any] = []
-    for start in range(0, len(lines), CHUNK):
-        chunk = lines[start : start + CHUNK]
-        try:
-            parsed = orjson.loads(b"[" + b",".join(chunk) + b"]")
-            if len(parsed) == len(chunk):  # a line like `1,2` would otherwise pass as two
-                records += parsed
-                continue
-        except orjson.JSONDecodeError:
-            pass
-        for i, line in enumerate(chunk, start=start + 1):
-            try:
-                records.append(orjson.loads(line))
-            except orjson.JSONDecodeError as exc:
-                raise ValueError(f"line {i} is not JSON: {exc}") from exc
-    return records
-
-
-def _replay_journal(file: Path, state: State, info: _ReadInfo, only: Pair | None) -> None:
-    """Apply every committed batch of one journal file; drop its torn tail."""
-    data = file.read_bytes()
-    info.journal_bytes += len(data)
-    lines = data.split(b"\n")
-    lines.pop()  # the unterminated remainder: b"" or a line a kill cut short
-    if not lines:
-        return  # killed while creating the file
-    records = _parse_lines(lines)
-    header = records[0]
-    if not isinstance(header, dict) or not isinstance(header.get("schema"), int):
-        raise ValueError("line 1 is not a journal header")
-    if header["schema"] != SCHEMA_VERSION:
-        raise ValueError(f"journal schema {header['schema']}, this Rapport knows {SCHEMA_VERSION}")
-    pending: list[dict[str, Any]] = []
-    for i, rec in enumerate(records[1:], start=2):
-        if _bad_record(rec):
-            raise ValueError(f"line {i} is not a journal record")
-        if "commit" not in rec:
-            pending.append(rec)
-            continue
-        if rec["n"] != len(pending):
-            raise ValueError(f"line {i} commits {rec['n']} records but {len(pending)} precede it")
-        info.seq = max(info.seq, rec["commit"])
-        for op in pending:
-            _apply(state, op, only)
-        pending = []
-
-
-def _apply(state: State, op: dict[str, Any], only: Pair | None) -> None:
-    if "drop_guild" in op:
-        guild = op["drop_guild"]
-        for pair in [p for p in state if p[1] == guild and p[0] != CLAIMS]:
-            del state[pair]
-        return
-    pair = (op["t"], op["g"])
-    if only is not None and pair != only:
-        return
-    doc = op["d"]
-    if doc is None:
-        state.get(pair, {}).pop(op["k"], None)
-    else:
-        state.setdefault(pair, {})[op["k"]] = doc
-
-
-def read_store(
-    path: Path, *, upto: int | None = None, only: Pair | None = None
-) -> tuple[State, _ReadInfo]:
-    """Snapshot plus committed journal batches; raises StoreError, never writes."""
-    with _gc_paused():
-        return _read_store(path, upto, only)
-
-
-def _read_store(path: Path, upto: int | None, only: Pair | None) -> tuple[State, _ReadInfo]:
-    state, info = _read_snapshot(path, only)
-    numbers = [n for n in _journal_numbers(path) if n > info.through]
-    if numbers and numbers != list(range(info.through + 1, numbers[-1] + 1)):
-        missing = sorted(set(range(info.through + 1, numbers[-1] + 1)) - set(numbers))
-        where = path if not path.exists() else _journal(path, missing[0])
-        raise StoreError(
-            f"{where} is missing: journal files {numbers} need the snapshot that ends at journal "
-            f"{numbers[0] - 1}. {_restore_hint(path)}"
-        )
-    info.last_journal = numbers[-1] if numbers else info.through
-    for n in numbers:
-        if upto is not None and n > upto:
-            break
-        file = _journal(path, n)
-        try:
-            _replay_journal(file, state, info, only)
-        except (ValueError, OSError) as exc:
-            raise StoreError(
-                f"{file} is unreadable ({exc}). Move it and any later journal away to open "
-                f"{path} without the changes they hold; Rapport did not overwrite it."
-            ) from exc
-    return state, info
-
-
-def _read_at_open(path: Path) -> tuple[State, _ReadInfo]:
-    """read_store, then, for a big store, gc.freeze(): the start's objects leave the collector.
-
-    Millions of fresh documents set off full collections that found nothing to free and took
-    seconds of the start on the event loop (1.9 million documents, measured). Frozen objects
-    are still freed by reference counting when dropped; only cycles among what exists at
-    open (the process has barely started) are never collected.
-    """
-    with _gc_paused():
-        state, info = _read_store(path, None, None)
-        if info.snapshot_bytes + info.journal_bytes >= FREEZE_BYTES:
-            gc.freeze()
-    return state, info
-
-
-# --- writing snapshots (run in a worker thread or a child process) ------------------------------
-
-
-def write_snapshot(path: Path, state: State, through: int) -> int:
-    """Replace the snapshot atomically, keeping the previous one as .bak; returns its size."""
-    tables: dict[str, dict[str, Doc]] = {
-        META: {"1": {"schema": SCHEMA_VERSION, "journal_through": through}}
-    }
-    for (table, guild), docs in state.items():
-        out = tables.setdefault(table, {})
-        for key, doc in docs.items():
-            out[str(len(out) + 1)] = {"_g": guild, "_k": key, **doc}
-    with _gc_paused():
-        data = orjson.dumps(tables)
-    del tables
-    tmp = path.with_name(f"{path.name}.tmp.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        _write_all(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    if path.exists():
-        bak_tmp = path.with_name(f"{path.name}.bak.tmp.{os.getpid()}")
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(bak_tmp)
-        try:
-            os.link(path, bak_tmp)  # the old generation lives on under .bak without a copy
-        except OSError:
-            bak_tmp.write_bytes(path.read_bytes())
-        os.replace(bak_tmp, _bak(path))
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-    return len(data)
-
-
-def compact_files(path: Path, through: int) -> int:
-    """Fold journals up to ``through`` into a new snapshot; returns the snapshot's size.
-
-    Journals the new .bak still needs are kept; older ones are deleted.
-    """
-    state, info = read_store(path, upto=through)
-    size = write_snapshot(path, state, through)
-    for n in _journal_numbers(path):
-        if n <= info.through:
-            _journal(path, n).unlink(missing_ok=True)
-    for entry in os.listdir(path.parent):
-        leftover = entry.startswith((f"{path.name}.tmp.", f"{path.name}.bak.tmp."))
-        if leftover and not entry.endswith(f".{os.getpid()}"):
-            (path.parent / entry).unlink(missing_ok=True)  # left by a killed compaction
-    return size
-
-
-def _child_main() -> None:
-    """Entry point of the store's child process: ``python -c ... compact|read PATH ARG...``."""
-    gc.disable()  # short-lived and acyclic: collections would only slow it down
-    os.nice(10)  # background work: on a busy machine the bot's event loop goes first
-    command, path = sys.argv[1], Path(sys.argv[2])
-    if command == "compact":
-        out = str(compact_files(path, int(sys.argv[3]))).encode()
-    else:
-        pair = (sys.argv[3], int(sys.argv[4]))
-        out = orjson.dumps(read_store(path, only=pair)[0].get(pair, {}))
-    sys.stdout.buffer.write(out)
 
 
 # --- the store ----------------------------------------------------------------------------------
@@ -455,7 +134,7 @@ class TinyDBStore(Store):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(self._take_lock)
         try:
-            state, info = await asyncio.to_thread(_read_at_open, self.path)
+            state, info = await asyncio.to_thread(read_at_open, self.path)
             if info.migrated:
                 log.info("migrating %s to schema %d", self.path, SCHEMA_VERSION)
                 info.snapshot_bytes = await asyncio.to_thread(
@@ -620,7 +299,7 @@ class TinyDBStore(Store):
         start = os.lseek(fd, 0, os.SEEK_END)
         try:
             for part in parts:
-                _write_all(fd, part)
+                write_all(fd, part)
             os.fsync(fd)
         except BaseException:
             try:
@@ -635,14 +314,14 @@ class TinyDBStore(Store):
 
     def _journal_for_append(self) -> int:
         if self._journal_fd is None:
-            file = _journal(self.path, self._journal_no)
+            file = journal_file(self.path, self._journal_no)
             fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
             if os.fstat(fd).st_size == 0:
                 header = {"journal": self._journal_no, "schema": SCHEMA_VERSION}
-                _write_all(fd, orjson.dumps(header) + b"\n")
+                write_all(fd, orjson.dumps(header) + b"\n")
                 self._uncompacted += os.fstat(fd).st_size
             os.fsync(fd)
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
             self._journal_fd = fd
         return self._journal_fd
 
@@ -684,7 +363,7 @@ class TinyDBStore(Store):
             self._through = through
 
     async def _run_child(self, command: str, *args: str) -> bytes:
-        """Run _child_main in a new interpreter, so its parsing never holds our GIL."""
+        """Run child_main in a new interpreter, so its parsing never holds our GIL."""
         # The child holds our lock fd too, so a restart after kill -9 waits for it to finish.
         paths = [PACKAGE_ROOT, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
@@ -692,7 +371,7 @@ class TinyDBStore(Store):
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-c",
-            "from rapport.store.tinydb import _child_main; _child_main()",
+            "from rapport.store._journal import child_main; child_main()",
             command,
             str(self.path),
             *args,

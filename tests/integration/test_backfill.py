@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cogs._backfill import backfill_guild
-from rapport.model import Kind
+from rapport.tracking.model import Kind
 from tests.conftest import Sandbox, days_ago
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 import bot as entry
-from rapport.config import settings_from_mapping
-from rapport.sandbox import Emulator
+from rapport.settings.config import settings_from_mapping
+from sandbox import Emulator
 from tests.conftest import Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]

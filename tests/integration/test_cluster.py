@@ -24,9 +24,9 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from rapport.cluster import check_heartbeat, shard_of
-from rapport.sandbox import Emulator
-from rapport.sandbox.state import Channel, Guild, Member
+from rapport.runtime.cluster import check_heartbeat, shard_of
+from sandbox import Emulator
+from sandbox.state import Channel, Guild, Member
 from tests.unit._pg import DSN, require_postgres
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rapport.sandbox import CommandError
+from sandbox import CommandError
 from tests.conftest import Sandbox, days_ago
 
 MANAGE_GUILD = 1 << 5

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cogs._views import CADENCE_SELECT, PAGE_NEXT, PAGE_PREV
-from rapport.sandbox import CommandError
+from sandbox import CommandError
 from tests.conftest import Sandbox, days_ago
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from rapport.model import Kind
+from rapport.tracking.model import Kind
 from tests.conftest import Sandbox
 
 CALLBACK = "POST /interactions/{interaction_id}/{token}/callback"

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from PIL import Image
 
-from rapport.leaderboard import week_key
-from rapport.sandbox.state import Member
+from rapport.leaderboard.service import week_key
+from sandbox.state import Member
 from tests.conftest import Sandbox
 
 TEAMS = {"leaderboard": {"teams": ["Design", "Support"]}}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rapport.sandbox.state import Member, Message
+from sandbox.state import Member, Message
 from tests.conftest import Sandbox, days_ago, hours_ago
 
 ANY_TIME = {"nudges": {"digest_hour": "any", "quiet_hours": ""}}

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rapport.model import Kind
+from rapport.tracking.model import Kind
 from tests.conftest import Sandbox, days_ago
 
 

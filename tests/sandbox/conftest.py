@@ -12,7 +12,7 @@ import pytest
 import yarl
 from discord.ext import commands
 
-from rapport.sandbox import Emulator, Guild
+from sandbox import Emulator, Guild
 
 
 @dataclass

@@ -11,7 +11,7 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
-from rapport.sandbox import CommandError, Emulator, Guild
+from sandbox import CommandError, Emulator, Guild
 from tests.sandbox.conftest import make_bot, running
 
 

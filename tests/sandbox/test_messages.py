@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import discord
 import pytest
 
-from rapport.sandbox import Emulator, Guild
+from sandbox import Emulator, Guild
 from tests.sandbox.conftest import default_intents, make_bot, record, running
 
 

@@ -8,7 +8,7 @@ import discord
 import pytest
 from discord.ext import commands
 
-from rapport.sandbox import Emulator, Guild
+from sandbox import Emulator, Guild
 from tests.sandbox.conftest import default_intents, make_bot, record, running
 
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from PIL import Image, ImageChops, ImageDraw
 
-from rapport import card
-from rapport.card import (
+from rapport.leaderboard import card
+from rapport.leaderboard.card import (
     NAME_SIZE,
     WIDTH,
     card_size,
@@ -19,9 +19,9 @@ from rapport.card import (
     row_top,
     team_row_top,
 )
-from rapport.config import LeaderboardWeights
-from rapport.model import PeriodStats
-from rapport.scoring import build_board
+from rapport.leaderboard.scoring import build_board
+from rapport.settings.config import LeaderboardWeights
+from rapport.tracking.model import PeriodStats
 
 NAMES = {
     1: "Ana",

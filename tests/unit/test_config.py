@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from rapport.config import (
+from rapport.settings.config import (
     ConfigError,
     Problem,
     Settings,
@@ -20,7 +20,7 @@ from rapport.config import (
     load_settings,
     settings_from_mapping,
 )
-from rapport.timeparse import QuietHours, parse_schedule
+from rapport.settings.timeparse import QuietHours, parse_schedule
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 SOURCE = Path("config.toml")

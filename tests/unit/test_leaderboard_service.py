@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from rapport.config import LeaderboardSettings, ScheduleSettings, Settings
-from rapport.guilds import GuildService
-from rapport.leaderboard import LeaderboardService, completed_period, last_fire
-from rapport.ledger import Ledger
-from rapport.members import MemberService
-from rapport.model import MessageFacts
+from rapport.leaderboard.service import LeaderboardService, completed_period, last_fire
+from rapport.people.guilds import GuildService
+from rapport.people.members import MemberService
+from rapport.settings.config import LeaderboardSettings, ScheduleSettings, Settings
+from rapport.settings.timeparse import parse_schedule
 from rapport.store.memory import MemoryStore
-from rapport.timeparse import parse_schedule
+from rapport.tracking.ledger import Ledger
+from rapport.tracking.model import MessageFacts
 
 G = 1
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)  # a Thursday in 2026-W48

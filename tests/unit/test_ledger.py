@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from rapport.ledger import Ledger, period_keys
-from rapport.model import (
+from rapport.store.base import Doc, FlushStats, Store
+from rapport.tracking.ledger import Ledger, period_keys
+from rapport.tracking.model import (
     Interaction,
     Kind,
     MessageFacts,
@@ -20,7 +21,6 @@ from rapport.model import (
     snowflake_time,
     time_snowflake,
 )
-from rapport.store.base import Doc, FlushStats, Store
 
 G, G2 = 900, 901
 CH, CH2 = 50, 51

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rapport import _pairs
-from rapport._records import PENDING, Recent, pending_add, pending_items
-from rapport.ledger import Ledger
-from rapport.model import Interaction, Kind, MessageFacts, time_snowflake
+from rapport.tracking import _pairs
+from rapport.tracking._records import PENDING, Recent, pending_add, pending_items
+from rapport.tracking.ledger import Ledger
+from rapport.tracking.model import Interaction, Kind, MessageFacts, time_snowflake
 from tests.unit.test_ledger import DictStore
 
 G = 5

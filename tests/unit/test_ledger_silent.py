@@ -7,10 +7,10 @@ from itertools import count
 
 import pytest
 
-from rapport.ledger import Ledger
-from rapport.model import Interaction, Kind, MessageFacts, PairView, time_snowflake
-from rapport.nudges import MIN_CONTACT_DAYS, drifting
+from rapport.nudges.rules import MIN_CONTACT_DAYS, drifting
 from rapport.store.memory import MemoryStore
+from rapport.tracking.ledger import Ledger
+from rapport.tracking.model import Interaction, Kind, MessageFacts, PairView, time_snowflake
 
 G, CH = 900, 50
 ANA, BOB, CAT, DAN, EVE, FAY = 1001, 1002, 1003, 1004, 1005, 1006

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from rapport import _guild
-from rapport.ledger import Ledger
-from rapport.model import Interaction, Kind, MessageFacts, time_snowflake
 from rapport.store.memory import MemoryStore
 from rapport.store.tinydb import TinyDBStore
+from rapport.tracking import _state as _guild
+from rapport.tracking.ledger import Ledger
+from rapport.tracking.model import Interaction, Kind, MessageFacts, time_snowflake
 
 G = 77
 ANA, BOB, CAT = 2**62 + 1, 2**62 + 2, 2**62 + 3  # large snowflakes survive JSON

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from rapport.config import NudgeSettings, Settings
 from rapport.errors import UserFacingError
-from rapport.guilds import GuildService
-from rapport.members import MemberService
+from rapport.people.guilds import GuildService
+from rapport.people.members import MemberService
+from rapport.settings.config import NudgeSettings, Settings
 from rapport.store.memory import MemoryStore
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

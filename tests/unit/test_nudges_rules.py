@@ -8,9 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from rapport import nudges as n
-from rapport.members import Preferences
-from rapport.model import (
+from rapport.nudges import rules as n
+from rapport.nudges.rules import History, Nudge, RuleSettings
+from rapport.people.members import Preferences
+from rapport.settings.timeparse import parse_quiet_hours
+from rapport.tracking.model import (
     ChannelActivity,
     FirstMessage,
     Kind,
@@ -19,8 +21,6 @@ from rapport.model import (
     PairView,
     PendingItem,
 )
-from rapport.nudges import History, Nudge, RuleSettings
-from rapport.timeparse import parse_quiet_hours
 
 NOW = datetime(2026, 11, 26, 17, 30, tzinfo=UTC)
 G, ANA, BOB, CAT, DAN = 1, 10, 20, 30, 40

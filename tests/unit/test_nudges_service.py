@@ -9,17 +9,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rapport._dm_queue import DmQueue, SendResult
-from rapport._nudge_state import reminder_due
-from rapport.config import NudgeSettings, Settings
-from rapport.guilds import GuildService
-from rapport.ledger import Ledger
-from rapport.members import MemberService
-from rapport.model import MessageFacts, time_snowflake
-from rapport.nudges import Digest
-from rapport.outbox import NudgeService
-from rapport.persistence import FlushLoop
+from rapport.nudges.dm_queue import DmQueue, SendResult
+from rapport.nudges.rules import Digest
+from rapport.nudges.service import NudgeService
+from rapport.nudges.state import reminder_due
+from rapport.people.guilds import GuildService
+from rapport.people.members import MemberService
+from rapport.runtime.flush import FlushLoop
+from rapport.settings.config import NudgeSettings, Settings
 from rapport.store.memory import MemoryStore
+from rapport.tracking.ledger import Ledger
+from rapport.tracking.model import MessageFacts, time_snowflake
 
 G, ANA, BOB, CAT = 1, 10, 20, 30
 START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

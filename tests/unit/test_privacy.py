@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from rapport.config import Settings
-from rapport.guilds import GuildService
-from rapport.ledger import Ledger
-from rapport.members import MemberService
-from rapport.model import MessageFacts, time_snowflake
-from rapport.outbox import NudgeService
-from rapport.persistence import FlushLoop
-from rapport.privacy import EXPORT_FORMAT, Privacy
+from rapport.nudges.service import NudgeService
+from rapport.people.guilds import GuildService
+from rapport.people.members import MemberService
+from rapport.people.privacy import EXPORT_FORMAT, Privacy
+from rapport.runtime.flush import FlushLoop
+from rapport.settings.config import Settings
 from rapport.store.memory import MemoryStore
+from rapport.tracking.ledger import Ledger
+from rapport.tracking.model import MessageFacts, time_snowflake
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 G, CHAN = 1, 500

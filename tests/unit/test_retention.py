@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from rapport.ledger import Ledger
-from rapport.model import MessageFacts
-from rapport.persistence import FlushLoop
-from rapport.retention import Retention
+from rapport.runtime.flush import FlushLoop
+from rapport.runtime.retention import Retention
 from rapport.store.memory import MemoryStore
+from rapport.tracking.ledger import Ledger
+from rapport.tracking.model import MessageFacts
 
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
 G = 1

@@ -6,10 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rapport.config import LeaderboardWeights
-from rapport.ledger import Ledger
-from rapport.model import Interaction, Kind, MessageFacts, PeriodStats
-from rapport.scoring import (
+from rapport.leaderboard.scoring import (
     build_board,
     formula,
     previous_period,
@@ -18,7 +15,10 @@ from rapport.scoring import (
     score,
     sum_stats,
 )
+from rapport.settings.config import LeaderboardWeights
 from rapport.store.memory import MemoryStore
+from rapport.tracking.ledger import Ledger
+from rapport.tracking.model import Interaction, Kind, MessageFacts, PeriodStats
 
 G, CH = 1, 500
 WEEK = "2026-W47"

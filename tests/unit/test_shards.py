@@ -10,8 +10,12 @@ from pathlib import Path
 import pytest
 
 import bot as entry
-from rapport._dm_queue import SendResult
-from rapport.cluster import (
+from rapport.nudges.dm_queue import SendResult
+from rapport.nudges.rules import Digest
+from rapport.nudges.service import NudgeService
+from rapport.people.guilds import GuildService
+from rapport.people.members import MemberService
+from rapport.runtime.cluster import (
     RELAY_GUILD,
     RELAY_TABLE,
     ClickRelay,
@@ -25,15 +29,11 @@ from rapport.cluster import (
     with_shards,
     write_heartbeat,
 )
-from rapport.config import DiscordSettings, NudgeSettings, Settings
-from rapport.guilds import GuildService
-from rapport.ledger import Ledger
-from rapport.members import MemberService
-from rapport.model import MessageFacts, time_snowflake
-from rapport.nudges import Digest
-from rapport.outbox import NudgeService
-from rapport.persistence import FlushLoop
+from rapport.runtime.flush import FlushLoop
+from rapport.settings.config import DiscordSettings, NudgeSettings, Settings
 from rapport.store.memory import MemoryStore
+from rapport.tracking.ledger import Ledger
+from rapport.tracking.model import MessageFacts, time_snowflake
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

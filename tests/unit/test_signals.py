@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rapport.signals import _THANKS, THANKS_WORDS, has_link, is_thanks_emoji, says_thanks
+from rapport.tracking.signals import _THANKS, THANKS_WORDS, has_link, is_thanks_emoji, says_thanks
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import pytest
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from rapport.timeparse import (
+from rapport.settings.timeparse import (
     QuietHours,
     Schedule,
     format_duration,

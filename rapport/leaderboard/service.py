@@ -1,0 +1,325 @@
+"""The leaderboard service: which period is due, the board for a guild, once-per-period posts.
+
+Decisions (docs in the README's "Leaderboard" section):
+
+- The scheduled post shows the last complete period before the schedule's latest fire time,
+  reckoned in the guild's time zone: a Monday 09:00 post shows last week (or, with
+  `period = "month"`, last month, posted on the first run of the new month). Counters are
+  bucketed by UTC date in the ledger, so a week's edges are UTC midnights.
+- Exactly once per guild and period: a durable store claim per (guild, period), taken before
+  sending and kept after (released only when sending failed for sure), plus a "posted" record.
+  The claim's owner is unique to this process run, so a restart, or a second process sharing
+  PostgreSQL, can never take it again. A crash between claiming and sending loses that
+  period's post rather than doubling it.
+- A missed schedule (the bot was down) is caught up at start and by an hourly check when the
+  schedule is a crontab: late once, with the right period.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Collection, Mapping
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from rapport.clock import Clock
+from rapport.leaderboard.scoring import (
+    ALL,
+    Board,
+    build_board,
+    previous_period,
+    render_text,
+    sum_stats,
+)
+from rapport.people.guilds import GuildService
+from rapport.people.members import MemberService
+from rapport.settings.config import Settings
+from rapport.settings.timeparse import Schedule
+from rapport.store.base import Store
+from rapport.tracking.ledger import Ledger
+from rapport.tracking.model import PeriodStats
+
+log = logging.getLogger(__name__)
+
+JOB = "post_weekly_leaderboard"
+"""The scheduler job that posts each guild's board for the period that just ended."""
+CATCH_UP_JOB = "catch_up_leaderboard"
+"""The hourly check that posts a missed or other-time-zone board (crontab schedules only)."""
+TABLE = "leaderboard"
+_CLAIM_FOR = timedelta(days=62)
+_KEEP_POSTED = timedelta(days=400)
+
+
+def week_key(day: date) -> str:
+    """The ISO week key of a date ("2026-W48")."""
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def month_key(day: date) -> str:
+    """The month key of a date ("2026-11")."""
+    return f"{day.year}-{day.month:02d}"
+
+
+def current_period(kind: str, now: datetime, zone: ZoneInfo) -> str:
+    """The period ("week", "month" or "all") that contains `now` in a time zone."""
+    if kind == ALL:
+        return ALL
+    day = now.astimezone(zone).date()
+    return week_key(day) if kind == "week" else month_key(day)
+
+
+def completed_period(kind: str, at: datetime, zone: ZoneInfo) -> str:
+    """The last period of this kind that ended before `at`, in the time zone."""
+    day = at.astimezone(zone).date()
+    if kind == "month":
+        return month_key(day.replace(day=1) - timedelta(days=1))
+    return week_key(day - timedelta(days=7))
+
+
+def last_fire(schedule: Schedule, now: datetime, zone: ZoneInfo) -> datetime | None:
+    """The schedule's latest fire time at or before `now` in the zone (None for intervals)."""
+    if schedule.cron is None:
+        return None
+    trigger = schedule.trigger(zone)
+    for window in (timedelta(hours=1), timedelta(days=1), timedelta(days=8), timedelta(days=32)):
+        found = None
+        t = trigger.get_next_fire_time(None, now - window)
+        while t is not None and t <= now:
+            found = t
+            t = trigger.get_next_fire_time(t, t + timedelta(seconds=1))
+        if found is not None:
+            return found
+    return None
+
+
+class LeaderboardService:
+    """Boards from the ledger, members' choices excluded; the record of what was posted."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        ledger: Ledger,
+        members: MemberService,
+        guilds: GuildService,
+        clock: Clock,
+        *,
+        data_dir: Path | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.ledger = ledger
+        self.members = members
+        self.guilds = guilds
+        self.clock = clock
+        self.data_dir = data_dir if data_dir is not None else Path(settings.storage.path).parent
+        # Unique per run: after a restart the old run's claims belong to someone else.
+        self.owner = f"leaderboard:{uuid.uuid4().hex}"
+        self._posted: dict[int, dict[str, dict]] = {}
+        self._problems: dict[int, dict] = {}
+        self._dirty: set[tuple[int, str]] = set()
+        self._loaded: set[int] = set()
+        self.last_card: Path | None = None
+
+    # ---- state -----------------------------------------------------------------------------
+
+    async def ensure(self, guild_id: int) -> None:
+        """Load a guild's posted records and problem once (a guild loader)."""
+        if guild_id in self._loaded:
+            return
+        docs = await self.store.load(TABLE, guild_id)
+        stored = {k.removeprefix("posted:"): d for k, d in docs.items() if k.startswith("posted:")}
+        # Anything recorded in memory before the load is newer than the store.
+        self._posted[guild_id] = stored | self._posted.get(guild_id, {})
+        if docs.get("problem") and guild_id not in self._problems:
+            self._problems[guild_id] = docs["problem"]
+        self._loaded.add(guild_id)
+
+    def stage(self) -> int:
+        """Put changed records into the store; returns how many."""
+        n = 0
+        for guild_id, key in self._dirty:
+            if key == "problem":
+                doc = self._problems.get(guild_id)
+            else:
+                doc = self._posted.get(guild_id, {}).get(key.removeprefix("posted:"))
+            if doc is None:
+                self.store.delete(TABLE, guild_id, key)
+            else:
+                self.store.put(TABLE, guild_id, key, doc)
+            n += 1
+        self._dirty.clear()
+        return n
+
+    # ---- boards ----------------------------------------------------------------------------
+
+    def excluded(self, guild_id: int) -> set[int]:
+        """Members who opted out of tracking or hid themselves from the board."""
+        return {
+            m
+            for m in self.members.known(guild_id)
+            if not self.members.preferences(guild_id, m).on_leaderboard
+        }
+
+    def period_key(self, guild_id: int, kind: str, now: datetime | None = None) -> str:
+        """The current period of a kind ("week", "month", "all") in the guild's time zone."""
+        zone = self.guilds.policy(guild_id).zone
+        return current_period(kind, now or self.clock(), zone)
+
+    def due_period(self, guild_id: int, now: datetime) -> str:
+        """The period the scheduled post shows at `now`: the last one that ended."""
+        zone = self.guilds.policy(guild_id).zone
+        at = last_fire(self.settings.schedule.leaderboard, now, zone) or now
+        return completed_period(self.settings.leaderboard.period, at, zone)
+
+    def board(
+        self,
+        guild_id: int,
+        period: str,
+        teams: Mapping[str, Collection[int]] | None = None,
+        *,
+        keep: Callable[[int], bool] | None = None,
+    ) -> Board:
+        """The board of one period; `keep` says who may appear (the cog: still in the server).
+
+        Members who opted out or hid themselves are always left out.
+        """
+        weights = self.settings.leaderboard.weights
+        previous: Mapping[int, PeriodStats] | None = None
+        before: str | None = None
+        if period == ALL:
+            months = [p for p in self.ledger.periods(guild_id) if "-W" not in p]
+            stats = sum_stats([self.ledger.period_stats(guild_id, p) for p in months])
+            pairs: dict[tuple[int, int], int] = {}
+            if teams:
+                for p in months:
+                    for pair, n in self.ledger.pair_counts(guild_id, p).items():
+                        pairs[pair] = max(pairs.get(pair, 0), n)
+        else:
+            stats = self.ledger.period_stats(guild_id, period)
+            before = previous_period(period)
+            previous = self.ledger.period_stats(guild_id, before) if before else None
+            pairs = dict(self.ledger.pair_counts(guild_id, period)) if teams else {}
+        out = self.excluded(guild_id)
+        if keep is not None:
+            seen = set(stats) | set(previous or ())
+            out |= {m for m in seen if not keep(m)}
+        return build_board(
+            period,
+            stats,
+            weights,
+            previous=previous,
+            previous_key=before,
+            teams=teams,
+            pairs=pairs,
+            excluded=out,
+        )
+
+    def text(
+        self,
+        guild_id: int,
+        period: str | None = None,
+        names: Mapping[int, str] | None = None,
+        teams: Mapping[str, Collection[int]] | None = None,
+    ) -> str:
+        """The board as terminal text (the demo); by default the period the post would show."""
+        period = period or self.due_period(guild_id, self.clock())
+        board = self.board(guild_id, period, teams)
+        return render_text(board, names, top=self.settings.leaderboard.top)
+
+    def position(self, guild_id: int, member_id: int, period_key: str) -> tuple[int, int] | None:
+        """(rank, out of how many) for /rapport status; None when not on that board.
+
+        `period_key` is a ledger key ("2026-W48", "2026-11"), "all", or "week"/"month" for
+        the current one.
+        """
+        if period_key in ("week", "month"):
+            period_key = self.period_key(guild_id, period_key)
+        return self.board(guild_id, period_key).position(member_id)
+
+    # ---- once per period -------------------------------------------------------------------
+
+    def posted(self, guild_id: int, period: str) -> dict | None:
+        """The record of the post for a period, if it was made."""
+        return self._posted.get(guild_id, {}).get(period)
+
+    def _claim_key(self, guild_id: int, period: str) -> str:
+        return f"leaderboard:{guild_id}:{period}"
+
+    async def claim(self, guild_id: int, period: str, now: datetime) -> bool:
+        """Take the right to post this period (durable; False if posted or someone holds it)."""
+        if self.posted(guild_id, period) is not None:
+            return False
+        return await self.store.claim(
+            self._claim_key(guild_id, period), self.owner, now + _CLAIM_FOR, now
+        )
+
+    async def release(self, guild_id: int, period: str) -> None:
+        """Give the claim back after a send that surely failed, so a later run retries."""
+        await self.store.release(self._claim_key(guild_id, period), self.owner)
+
+    def mark_posted(
+        self, guild_id: int, period: str, channel_id: int, message_id: int, now: datetime
+    ) -> None:
+        """Record the post (staged; the claim already keeps it from repeating) and prune."""
+        records = self._posted.setdefault(guild_id, {})
+        records[period] = {
+            "channel_id": channel_id,
+            "message_id": message_id,
+            "at": int(now.timestamp()),
+        }
+        self._dirty.add((guild_id, f"posted:{period}"))
+        cutoff = (now - _KEEP_POSTED).timestamp()
+        for old in [p for p, d in records.items() if d.get("at", 0) < cutoff]:
+            del records[old]
+            self._dirty.add((guild_id, f"posted:{old}"))
+        self.set_problem(guild_id, None, now)
+
+    # ---- problems --------------------------------------------------------------------------
+
+    def set_problem(self, guild_id: int, text: str | None, now: datetime) -> None:
+        """Remember (or clear, with None) why the last post could not be made."""
+        if text is None:
+            if self._problems.pop(guild_id, None) is not None:
+                self._dirty.add((guild_id, "problem"))
+            return
+        self._problems[guild_id] = {"text": text, "at": int(now.timestamp())}
+        self._dirty.add((guild_id, "problem"))
+
+    def problem(self, guild_id: int) -> str | None:
+        """Why the last scheduled post could not be made (for /rapport-admin stats), or None."""
+        found = self._problems.get(guild_id)
+        return None if found is None else str(found["text"])
+
+    # ---- the card file ---------------------------------------------------------------------
+
+    def card_path(self, guild_id: int, period: str) -> Path:
+        """Where the card of a guild's period is saved: data dir, leaderboard-<guild>-<period>.png."""
+        return self.data_dir / f"leaderboard-{guild_id}-{period}.png"
+
+    def save_card(self, guild_id: int, period: str, png: bytes) -> Path | None:
+        """Keep the last card on disk (the demo prints its path); None when it can't be written."""
+        path = self.card_path(guild_id, period)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(png)
+        except OSError as exc:
+            log.warning("could not save the leaderboard card to %s: %s", path, exc)
+            return None
+        self.last_card = path
+        return path
+
+
+__all__ = [
+    "CATCH_UP_JOB",
+    "JOB",
+    "LeaderboardService",
+    "completed_period",
+    "current_period",
+    "last_fire",
+    "month_key",
+    "week_key",
+]

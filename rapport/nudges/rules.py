@@ -1,0 +1,405 @@
+"""The five nudge rules and the planner that turns what they find into at most one digest.
+
+Everything here is a pure function of ledger views, a member's preferences, their nudge
+history and `now`; nothing reads the wall clock or talks to Discord. The rules find
+candidate nudges (drifting, unanswered, thanks, share, welcome); the planner decides whether
+the member gets a digest in this run (delivery hour in their zone, quiet hours, snooze, the
+weekly cap, back-off) and which items it holds. Each nudge carries a situation key: a nudge
+is not repeated until its situation (the message, the last contact, the last share) changes.
+Delivery and the no-duplicate protocol live in rapport/nudges/service.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import humanize
+
+from rapport.people.members import Preferences
+from rapport.tracking.model import (
+    FirstMessage,
+    Kind,
+    MemberActivity,
+    Newcomer,
+    PairView,
+    PendingItem,
+)
+from rapport.tracking.model import jump_url as _jump_url
+
+DRIFTING, UNANSWERED, THANKS, SHARE, WELCOME = (
+    "drifting",
+    "unanswered",
+    "thanks",
+    "share",
+    "welcome",
+)
+REMINDER = "reminder"
+RANK = {UNANSWERED: 0, THANKS: 1, DRIFTING: 2, WELCOME: 3, SHARE: 4, REMINDER: 0}
+"""Issue 5's order: unanswered > thanks-back > drifting > welcome > share."""
+
+PENDING_MAX_AGE = timedelta(days=14)
+NEWCOMER_WINDOW = timedelta(days=7)
+ACTIVE_WINDOW = timedelta(days=14)
+"""Whether a member counts as active (share rule) or active in a channel (welcome rule)."""
+MIN_CONTACT_DAYS = 3
+BACKOFF_AFTER = 3
+_REACTION = Kind.REACTION
+
+
+@dataclass(frozen=True, slots=True)
+class Nudge:
+    """One suggestion for one member, about one person (or none, for share)."""
+
+    kind: str
+    member_id: int
+    about_id: int | None
+    situation: str
+    at: datetime
+    strength: float = 0.0
+    url: str | None = None
+    channel_id: int | None = None
+    usual_gap: timedelta | None = None
+    detail: str = ""
+
+    @property
+    def rank(self) -> tuple[int, float, float]:
+        """Sort key: kind order first, then stronger relationships, then older situations."""
+        return (RANK.get(self.kind, 9), -self.strength, self.at.timestamp())
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """What one DM will hold; `digest_id` is what the buttons' custom ids carry."""
+
+    guild_id: int
+    member_id: int
+    items: tuple[Nudge, ...]
+    ask_feedback: bool
+    digest_id: str
+    created: datetime
+
+    @property
+    def keys(self) -> list[str]:
+        """The situation keys this digest covers."""
+        return [n.situation for n in self.items]
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """What the planner needs to know of a member's past digests (see outbox.MemberState)."""
+
+    sent_keys: frozenset[str] = frozenset()
+    digest_times: tuple[datetime, ...] = ()
+    ignored_streak: int = 0
+    feedback_pending: bool = False
+    in_flight: bool = False
+    digests_total: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSettings:
+    """The thresholds of the rules (config [nudges])."""
+
+    drift_after: timedelta = timedelta(days=21)
+    unanswered_after: timedelta = timedelta(hours=24)
+    share_after: timedelta = timedelta(days=14)
+    digest_size: int = 5
+    kinds: frozenset[str] = field(default_factory=lambda: frozenset(RANK) - {REMINDER})
+
+
+# --- the rules ------------------------------------------------------------------------------
+
+Allowed = Callable[[int], bool]
+"""Whether a nudge may be about this person (tracked, not muted, not the member)."""
+
+
+def _contact_both_ways(pair: PairView) -> bool:
+    # Counts are never negative: anything beyond the reactions is contact.
+    out, into = pair.counts_out, pair.counts_in
+    return sum(out.values()) > out.get(_REACTION, 0) and sum(into.values()) > into.get(_REACTION, 0)
+
+
+def drifting(
+    pairs: Iterable[PairView], now: datetime, drift_after: timedelta, allowed: Allowed
+) -> list[Nudge]:
+    """Relationships with real history gone silent past drift_after and 3 usual gaps.
+
+    A keep-in-touch cadence the member chose replaces both thresholds: they asked for it.
+    A burst on one day is not history (contact days count, not messages).
+    """
+    out = []
+    # Cheapest test first: most pairs are not silent at all.
+    shortest = drift_after
+    for p in pairs:
+        if p.last_contact is None or p.contact_days < MIN_CONTACT_DAYS:
+            continue
+        silence = now - p.last_contact
+        if silence < shortest and (p.cadence_override is None or silence < p.cadence_override):
+            continue
+        if p.cadence_override is not None:
+            threshold = p.cadence_override
+        else:
+            threshold = max(drift_after, 3 * p.usual_gap) if p.usual_gap else drift_after
+        if silence < threshold or p.other_left or not _contact_both_ways(p):
+            continue
+        if not allowed(p.other_id):
+            continue
+        out.append(
+            Nudge(
+                DRIFTING,
+                p.member_id,
+                p.other_id,
+                f"d:{p.other_id}:{int(p.last_contact.timestamp())}",
+                p.last_contact,
+                p.weight,
+                p.last_message_url,
+                usual_gap=p.cadence,
+            )
+        )
+    return out
+
+
+def unanswered(
+    pending: Iterable[PendingItem],
+    now: datetime,
+    unanswered_after: timedelta,
+    allowed: Allowed,
+    strength: Callable[[int], float] = lambda _: 0.0,
+) -> list[Nudge]:
+    """People who replied to, mentioned, answered or thanked the member and heard nothing back.
+
+    One nudge per person, about their latest waiting message: a thanks (or a warm answer)
+    makes it a thanks-back nudge, anything else an unanswered one. Items younger than
+    unanswered_after or older than 14 days are left alone.
+    """
+    waiting: dict[int, list[PendingItem]] = {}
+    for it in pending:
+        age = now - it.at
+        if age < unanswered_after or age >= PENDING_MAX_AGE or not allowed(it.from_member_id):
+            continue
+        waiting.setdefault(it.from_member_id, []).append(it)
+    out = []
+    for other, items in waiting.items():
+        it = max(items, key=lambda i: (i.at, i.warm))
+        warm = any(i.warm for i in items if i.message_id == it.message_id)
+        kind = THANKS if warm else UNANSWERED
+        out.append(
+            Nudge(
+                kind,
+                it.member_id,
+                other,
+                f"{kind[0]}:{other}:{it.message_id}",
+                it.at,
+                strength(other),
+                it.jump_url,
+                it.channel_id,
+                detail=str(it.kind),
+            )
+        )
+    return out
+
+
+def share(activity: MemberActivity, now: datetime, share_after: timedelta) -> list[Nudge]:
+    """An active member who has not shared a link or file for share_after.
+
+    Suggests the channel where their shares drew the most replies, else where they talk most.
+    Repeats at most once per share_after period while nothing is shared.
+    """
+    if activity.left or activity.last_active is None or now - activity.last_active > ACTIVE_WINDOW:
+        return []
+    since = activity.last_share
+    if since is not None and now - since < share_after:
+        return []
+    channel = activity.best_share_channel
+    if channel is None and activity.channels:
+        channel = max(activity.channels.values(), key=lambda c: (c.messages, c.last_active))
+        channel = channel.channel_id
+    last = int(since.timestamp()) if since else 0
+    period = int(now.timestamp() // share_after.total_seconds())
+    return [
+        Nudge(
+            SHARE,
+            activity.member_id,
+            None,
+            f"s:{last}:{period}",
+            since or now,
+            channel_id=channel,
+        )
+    ]
+
+
+def unanswered_newcomers(newcomers: Iterable[Newcomer], now: datetime) -> list[Newcomer]:
+    """Newcomers of the last 7 days who spoke and whom nobody answered (once per guild run)."""
+    return [
+        n
+        for n in newcomers
+        if n.first_messages and not n.answered_by and now - n.joined_at <= NEWCOMER_WINDOW
+    ]
+
+
+def welcome(
+    activity: MemberActivity, newcomers: Sequence[Newcomer], now: datetime, allowed: Allowed
+) -> list[Nudge]:
+    """Unanswered newcomers who spoke in a channel where the member has been active lately."""
+    out = []
+    for n in newcomers:
+        if n.member_id == activity.member_id or not allowed(n.member_id):
+            continue
+        first: FirstMessage | None = next(
+            (
+                m
+                for m in n.first_messages
+                if (c := activity.channels.get(m.channel_id)) is not None
+                and now - c.last_active <= ACTIVE_WINDOW
+            ),
+            None,
+        )
+        if first is None:
+            continue
+        url = _jump_url(n.guild_id, first.thread_id or first.channel_id, first.message_id)
+        out.append(
+            Nudge(
+                WELCOME,
+                activity.member_id,
+                n.member_id,
+                f"w:{n.member_id}",
+                n.joined_at,
+                url=url,
+                channel_id=first.channel_id,
+            )
+        )
+    return out
+
+
+# --- the planner ----------------------------------------------------------------------------
+
+
+def blocked(prefs: Preferences, history: History, now: datetime, *, preview: bool = False) -> str:
+    """Why the member gets no digest in this run ("" when one may go out).
+
+    Cheap (no ledger read), so the scan asks it first for every member.
+    """
+    if history.in_flight:
+        return "in flight"
+    if preview:
+        return ""
+    if not prefs.enrolled:
+        return "not enrolled"
+    if prefs.dms_closed:
+        return "dms closed"
+    if prefs.snoozed(now):
+        return "snoozed"
+    if history.feedback_pending:
+        return "waiting for feedback"
+    local = now.astimezone(prefs.zone)
+    if prefs.quiet_hours is not None and prefs.quiet_hours.contains(local.time()):
+        return "quiet hours"
+    # From the digest hour on, not only within it: when many members share an hour, the
+    # paced queue (1 DM/s) needs longer than that hour to reach them all.
+    if prefs.digest_hour is not None and local.hour < prefs.digest_hour:
+        return "before the digest hour"
+    if any(t.astimezone(prefs.zone).date() == local.date() for t in history.digest_times):
+        return "already had one today"
+    week = sum(1 for t in history.digest_times if now - t < timedelta(days=7))
+    if week >= prefs.max_dms_per_week:
+        return "weekly cap"
+    return ""
+
+
+def plan(
+    guild_id: int,
+    prefs: Preferences,
+    history: History,
+    candidates: Iterable[Nudge],
+    now: datetime,
+    rules: RuleSettings,
+    *,
+    preview: bool = False,
+) -> Digest | None:
+    """The member's digest for this run, or None; preview ignores the hour, caps and snooze."""
+    if blocked(prefs, history, now, preview=preview):
+        return None
+    best: dict[object, Nudge] = {}
+    for n in sorted(candidates, key=lambda n: n.rank):
+        if n.kind not in prefs.kinds or n.kind not in rules.kinds:
+            continue
+        if n.situation in history.sent_keys or n.about_id in prefs.muted:
+            continue
+        # One line per person: the strongest reason to reach out to them.
+        who = n.about_id if n.about_id is not None else n.situation
+        best.setdefault(who, n)
+    items = tuple(best.values())[: rules.digest_size]
+    if not items:
+        return None
+    ask = history.ignored_streak >= BACKOFF_AFTER
+    return Digest(
+        guild_id,
+        prefs.member_id,
+        items,
+        ask,
+        digest_id(guild_id, prefs.member_id, history.digests_total, [n.situation for n in items]),
+        now,
+    )
+
+
+def digest_id(guild_id: int, member_id: int, serial: int, keys: Sequence[str]) -> str:
+    """A short id that is the same wherever the same digest is planned (for claims)."""
+    blob = f"{guild_id}:{member_id}:{serial}:{','.join(keys)}".encode()
+    return hashlib.blake2b(blob, digest_size=6).hexdigest()
+
+
+# --- words ----------------------------------------------------------------------------------
+
+
+def human_duration(delta: timedelta) -> str:
+    """'3 weeks', '5 days', '2 hours' — never '21 days, 4:12:00'."""
+    seconds = max(delta.total_seconds(), 0)
+    days = seconds / 86400
+    if seconds < 3600:
+        return humanize.naturaldelta(timedelta(seconds=seconds))
+    if days < 2:
+        hours = round(seconds / 3600)
+        return "a day" if hours >= 24 else ("an hour" if hours == 1 else f"{hours} hours")
+    if days < 14:
+        return f"{round(days)} days"
+    if days < 60:
+        return f"{round(days / 7)} weeks"
+    return humanize.naturaldelta(timedelta(days=round(days)))
+
+
+def describe(
+    nudge: Nudge,
+    name_of: Callable[[int], str],
+    now: datetime,
+    channel_of: Callable[[int], str] = lambda c: f"<#{c}>",
+) -> str:
+    """One digest line in plain words (names resolved by the caller, links added by it)."""
+    who = name_of(nudge.about_id) if nudge.about_id is not None else ""
+    ago = human_duration(now - nudge.at)
+    where = channel_of(nudge.channel_id) if nudge.channel_id else "the server"
+    if nudge.kind == DRIFTING:
+        gap = (
+            f" — you used to talk every ~{human_duration(nudge.usual_gap)}"
+            if nudge.usual_gap
+            else ""
+        )
+        return f"You haven't talked with {who} in {ago}{gap}."
+    if nudge.kind == UNANSWERED:
+        verb = {
+            "mention": "mentioned you",
+            "thread": "answered your post",
+        }.get(nudge.detail, "replied to you")
+        tail = "you never came back to the thread" if nudge.detail == "thread" else "no reply yet"
+        return f"{who} {verb} {ago} ago — {tail}."
+    if nudge.kind == THANKS:
+        return f"{who} thanked you {ago} ago — a quick reply goes a long way."
+    if nudge.kind == SHARE:
+        return f"You haven't shared anything for a while — found something good for {where}?"
+    if nudge.kind == WELCOME:
+        return f"{who} joined {ago} ago and nobody has answered them in {where} yet — say hi?"
+    if nudge.kind == REMINDER:
+        return f"You asked me to remind you to reply to {who} (their message from {ago} ago)."
+    return who

@@ -1,0 +1,470 @@
+"""NudgeService: each member's nudge history, the scan, and the no-duplicate send protocol.
+
+The protocol (at most once, across restarts, crashes and overlapping scans):
+
+1. The scan plans a digest and queues it; a member with a digest queued or in flight is
+   skipped by later scans (in memory: the queue is one per process).
+2. When its turn comes, `deliver` takes the store claim ``nudge:<guild>:<member>:<digest>``
+   (durable; another process planning the same digest loses it) and writes a pending marker
+   in the member's state (digest id, situation keys), made durable with the flush loop.
+3. Only then is the DM sent.
+4. The answer resolves the marker: sent (or no answer: maybe sent) moves the keys to the
+   member's sent situations; a refusal from Discord clears it (certainly not sent).
+5. On restart, `ensure()` finds any marker still unresolved — the process died between 2
+   and 4 — and resolves it as sent without sending: a crash may lose that one digest,
+   never repeat it. A digest queued but not yet marked is simply planned again.
+
+State per member (table ``nudge_state``, key = member id, staged in batches like the rest):
+sent situation keys with times, recent digests with each item's outcome (acted on within
+7 days, or not), totals, the back-off reset time, a pending feedback question, the pending
+marker, and "remind me to reply" reminders. docs/nudges.md explains it for admins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from time import perf_counter
+
+from rapport.clock import Clock
+from rapport.nudges import rules
+from rapport.nudges._actions import MemberActions
+from rapport.nudges.dm_queue import DmQueue, SendResult
+from rapport.nudges.rules import Digest, History, Nudge, RuleSettings
+from rapport.nudges.state import (
+    ACT_WINDOW,
+    TABLE,
+    MemberState,
+    Outgoing,
+    dt,
+    ts,
+)
+from rapport.people.members import MemberService, Preferences
+from rapport.runtime.flush import FlushLoop
+from rapport.settings.config import Settings
+from rapport.store.base import Store
+from rapport.tracking.ledger import Ledger
+from rapport.tracking.model import jump_url
+
+log = logging.getLogger(__name__)
+
+SLICE = 0.01
+"""Seconds of planning between two yields to the event loop. A callback that became ready
+during a slice can wait up to two slices (asyncio runs the scan's next step first), so 10 ms
+keeps every wait well under 50 ms."""
+
+Sender = Callable[[Digest], Awaitable[SendResult]]
+"""The cog's DM sender."""
+
+
+class NudgeService(MemberActions):
+    """Finds due nudges, plans digests, sends each through the paced queue at most once."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        members: MemberService,
+        ledger: Ledger,
+        flusher: FlushLoop,
+        clock: Clock,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.members = members
+        self.ledger = ledger
+        self.flusher = flusher
+        self.clock = clock
+        cfg = settings.nudges
+        self.rules = RuleSettings(
+            cfg.drift_after,
+            cfg.unanswered_after,
+            cfg.share_after,
+            cfg.digest_size,
+            frozenset(cfg.kinds),
+        )
+        self.owner = f"rapport-{uuid.uuid4().hex[:12]}"
+        self._states: dict[int, dict[int, MemberState]] = {}
+        self._dirty: set[tuple[int, int]] = set()
+        self._sender: Sender | None = None
+        self._cursor: dict[int, int] = {}
+        # A cluster process schedules only its shards' guilds (bot.py sets this); a digest
+        # button may still load another process's guild here, which the scan must leave alone.
+        self.owns: Callable[[int], bool] = lambda _guild_id: True
+        interval = settings.schedule.nudge_scan.interval
+        window = min(interval.total_seconds(), 3600) if interval is not None else 900
+        self.budget = max(1, int(cfg.dms_per_second * window))
+        """DMs one scan may queue: what the paced queue sends before the next scan."""
+        self.wait_limit = 0.8 * window
+        """How long a scan waits for its DMs to leave; the queue carries on after that, and the
+        scheduler's lock is free again before the next scan is due."""
+        self.queue: DmQueue[Outgoing] = DmQueue(
+            cfg.dms_per_second,
+            self.deliver,
+            key=lambda o: (o.digest.guild_id, o.digest.member_id),
+        )
+
+    # --- state ------------------------------------------------------------------------------
+
+    async def ensure(self, guild_id: int) -> None:
+        """Load a guild's nudge state once; resolve markers a crash left (as sent, not resent)."""
+        if guild_id in self._states:
+            return
+        docs = await self.store.load(TABLE, guild_id)
+        states = {int(k): MemberState.from_doc(d) for k, d in docs.items()}
+        for member_id, st in states.items():
+            if st.pending is not None:
+                log.warning(
+                    "digest %s to member %s may have been sent before a crash; not resending",
+                    st.pending["id"],
+                    member_id,
+                )
+                st.record(st.pending)
+                self._dirty.add((guild_id, member_id))
+        self._states[guild_id] = states
+
+    def _state(self, guild_id: int, member_id: int) -> MemberState:
+        per = self._states.setdefault(guild_id, {})
+        st = per.get(member_id)
+        if st is None:
+            st = per[member_id] = MemberState()
+        return st
+
+    def _touch(self, guild_id: int, member_id: int) -> None:
+        self._dirty.add((guild_id, member_id))
+
+    def stage(self) -> int:
+        """Put changed member states into the store; returns how many."""
+        for guild_id, member_id in self._dirty:
+            st = self._states.get(guild_id, {}).get(member_id)
+            if st is None:
+                self.store.delete(TABLE, guild_id, str(member_id))
+            else:
+                self.store.put(TABLE, guild_id, str(member_id), st.to_doc())
+        n = len(self._dirty)
+        self._dirty.clear()
+        return n
+
+    # --- what the commands read ---------------------------------------------------------------
+
+    def preview(self, guild_id: int, member_id: int, now: datetime) -> Digest | None:
+        """What the member's next digest would hold, ignoring the delivery hour and caps."""
+        prefs = self.members.preferences(guild_id, member_id)
+        st = self._states.get(guild_id, {}).get(member_id) or MemberState()
+        newcomers = rules.unanswered_newcomers(
+            self.ledger.newcomers(guild_id, now - rules.NEWCOMER_WINDOW), now
+        )
+        found = self.candidates(guild_id, prefs, now, newcomers)
+        return rules.plan(guild_id, prefs, st.history(False), found, now, self.rules, preview=True)
+
+    def member_outcomes(self, guild_id: int, member_id: int) -> dict[str, int]:
+        """{"digests", "sent", "acted_on"}: the member's own nudges and how many they acted on."""
+        st = self._states.get(guild_id, {}).get(member_id)
+        totals = st.totals if st else {"digests": 0, "nudges": 0, "acted": 0}
+        return {"digests": totals["digests"], "sent": totals["nudges"], "acted_on": totals["acted"]}
+
+    def guild_stats(self, guild_id: int) -> dict[str, int | float]:
+        """Aggregates only: digests and nudges sent, acted on, the rate, members with DMs closed."""
+        digests = nudges = acted = 0
+        for st in self._states.get(guild_id, {}).values():
+            digests += st.totals["digests"]
+            nudges += st.totals["nudges"]
+            acted += st.totals["acted"]
+        closed = sum(
+            1
+            for m in self.members.known(guild_id)
+            if self.members.get(guild_id, m).dms_closed_at is not None
+        )
+        return {
+            "digests_sent": digests,
+            "nudges_sent": nudges,
+            "acted_on": acted,
+            "acted_on_rate": round(acted / nudges, 3) if nudges else 0.0,
+            "dms_closed": closed,
+        }
+
+    def forget_member(self, guild_id: int, member_id: int) -> None:
+        """Drop the member's nudge state and every nudge about them (for /rapport forget)."""
+        per = self._states.get(guild_id, {})
+        if per.pop(member_id, None) is not None:
+            self._touch(guild_id, member_id)
+        self.store.delete(TABLE, guild_id, str(member_id))
+        for other, st in per.items():
+            before = (len(st.sent), sum(len(d["items"]) for d in st.digests), len(st.reminders))
+            st.sent = {k: v for k, v in st.sent.items() if v[1] != member_id}
+            for d in st.digests:
+                d["items"] = [it for it in d["items"] if it[2] != member_id]
+            st.reminders = [r for r in st.reminders if r["author"] != member_id]
+            after = (len(st.sent), sum(len(d["items"]) for d in st.digests), len(st.reminders))
+            if after != before:
+                self._touch(guild_id, other)
+        self.queue.drop(
+            lambda o: (
+                o.digest.guild_id == guild_id
+                and (
+                    o.digest.member_id == member_id
+                    or any(n.about_id == member_id for n in o.digest.items)
+                )
+            )
+        )
+
+    # --- the rules over the ledger ------------------------------------------------------------
+
+    def candidates(
+        self, guild_id: int, prefs: Preferences, now: datetime, newcomers: list
+    ) -> list[Nudge]:
+        """Every nudge the rules find for one member now (before ranking and history)."""
+        member = prefs.member_id
+        kinds = prefs.kinds & self.rules.kinds
+        tracked = self.members.is_tracked
+
+        def allowed(other: int) -> bool:
+            return other != member and other not in prefs.muted and tracked(guild_id, other)
+
+        found: list[Nudge] = []
+        ledger = self.ledger
+        if rules.DRIFTING in kinds:
+            # Only pairs silent for drift_after (or with a cadence of their own) can drift:
+            # the ledger filters the rest out before building views.
+            pairs = ledger.silent_pairs(
+                guild_id,
+                member,
+                now - self.rules.drift_after,
+                now=now,
+                min_contact_days=rules.MIN_CONTACT_DAYS,
+                both_ways=True,
+            )
+            found += rules.drifting(pairs, now, self.rules.drift_after, allowed)
+        if kinds & {rules.UNANSWERED, rules.THANKS}:
+            pending = ledger.pending_for(guild_id, member, now)
+
+            def strength(other: int) -> float:
+                pair = ledger.pair(guild_id, member, other, now=now)
+                return 0.0 if pair is None else pair.weight
+
+            found += rules.unanswered(pending, now, self.rules.unanswered_after, allowed, strength)
+        if kinds & {rules.SHARE, rules.WELCOME}:
+            activity = self.ledger.activity(guild_id, member)
+            if rules.SHARE in kinds:
+                found += rules.share(activity, now, self.rules.share_after)
+            if rules.WELCOME in kinds and newcomers:
+                found += rules.welcome(activity, newcomers, now, allowed)
+        return found
+
+    def _settle_outcomes(
+        self, guild_id: int, member_id: int, st: MemberState, now: datetime
+    ) -> None:
+        """Mark each sent item acted on (contact, or a share) within 7 days, or not."""
+        changed = False
+        last_share = None
+        for d in st.digests:
+            at = d["at"]
+            expired = ts(now) > at + ACT_WINDOW.total_seconds()
+            for it in d["items"]:
+                if it[3] is not None:
+                    continue
+                if it[1] == rules.SHARE:
+                    if last_share is None:
+                        share = self.ledger.activity(guild_id, member_id).last_share
+                        last_share = ts(share) if share else 0
+                    acted = last_share > at
+                else:
+                    pair = self.ledger.pair(guild_id, member_id, it[2]) if it[2] else None
+                    acted = (
+                        pair is not None and pair.last_out is not None and ts(pair.last_out) > at
+                    )
+                if acted or expired:
+                    it[3] = acted
+                    st.totals["acted"] += acted
+                    changed = True
+        if changed:
+            self._touch(guild_id, member_id)
+
+    # --- the scan -----------------------------------------------------------------------------
+
+    async def scan(self) -> int:
+        """The scheduled job: plan what is due now, then wait (a while) for it to be delivered."""
+        planned = await self.plan_due(self.clock())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.queue.join(), self.wait_limit)
+        return planned
+
+    async def plan_due(self, now: datetime, *, budget: int | None = None) -> int:
+        """Queue the digests and reminders due now; returns how many were queued.
+
+        At most `budget` DMs wait in the queue (default: what the paced queue sends before
+        the next scan) and at most 5 x budget members are read from the ledger per run;
+        the next scan carries on from where this one stopped, so everyone gets their turn.
+        Yields to the event loop every SLICE seconds.
+        """
+        budget = self.budget if budget is None else budget
+        planned = reads = 0
+        slice_end = perf_counter() + SLICE
+        # Guilds the ledger holds but nobody opened yet (present before the first READY)
+        # are opened here too.
+        owned = (g for g in set(self._states) | self.ledger.guild_ids() if self.owns(g))
+        for guild_id in sorted(owned):
+            await self.members.ensure(guild_id)
+            await self.ensure(guild_id)
+            newcomers = rules.unanswered_newcomers(
+                self.ledger.newcomers(guild_id, now - rules.NEWCOMER_WINDOW), now
+            )
+            ids = self.members.known(guild_id)
+            if self.members.guilds.policy(guild_id).enrollment == "opt-out":
+                ids = sorted(set(ids) | self.ledger.members(guild_id))
+            per = self._states[guild_id]
+            start = self._cursor.get(guild_id, 0) % max(len(ids), 1)
+            self._cursor[guild_id] = start
+            for i, member_id in enumerate(ids[start:] + ids[:start]):
+                if len(self.queue) >= budget or reads >= 5 * budget:
+                    self._cursor[guild_id] = start + i
+                    break
+                if perf_counter() > slice_end:
+                    await asyncio.sleep(0)
+                    slice_end = perf_counter() + SLICE
+                try:
+                    read, queued = self._plan_member(
+                        guild_id, member_id, per.get(member_id), now, newcomers
+                    )
+                except Exception:
+                    log.exception("planning nudges for member %s failed; skipping", member_id)
+                    continue
+                reads += read
+                planned += queued
+            for member_id, st in list(per.items()):
+                if perf_counter() > slice_end:
+                    await asyncio.sleep(0)
+                    slice_end = perf_counter() + SLICE
+                if st.reminders:
+                    planned += self._due_reminders(guild_id, member_id, st, now)
+        return planned
+
+    def _plan_member(
+        self, guild_id: int, member_id: int, st: MemberState | None, now: datetime, newcomers: list
+    ) -> tuple[bool, int]:
+        """(whether the ledger was read, digests queued) for one member."""
+        if st is not None and st.open_items():
+            self._settle_outcomes(guild_id, member_id, st, now)
+        prefs = self.members.preferences(guild_id, member_id)
+        in_flight = self.queue.queued((guild_id, member_id))
+        history = st.history(in_flight) if st is not None else History(in_flight=in_flight)
+        if rules.blocked(prefs, history, now):
+            return False, 0
+        found = self.candidates(guild_id, prefs, now, newcomers)
+        digest = rules.plan(guild_id, prefs, history, found, now, self.rules)
+        if digest is None:
+            return True, 0
+        return True, int(self.queue.put(Outgoing(digest)))
+
+    def _due_reminders(self, guild_id: int, member_id: int, st: MemberState, now: datetime) -> int:
+        if self.queue.queued((guild_id, member_id)) or st.pending is not None:
+            return 0
+        t = ts(now)
+        for r in list(st.reminders):
+            if r["due"] > t:
+                continue
+            pair = self.ledger.pair(guild_id, member_id, r["author"])
+            answered = (
+                pair is not None and pair.last_out is not None and ts(pair.last_out) > r["at"]
+            )
+            if answered or not self.members.is_tracked(guild_id, r["author"]):
+                st.reminders.remove(r)
+                self._touch(guild_id, member_id)
+                continue
+            item = Nudge(
+                rules.REMINDER,
+                member_id,
+                r["author"],
+                f"r:{r['message']}:{r['id']}",
+                dt(r["at"]),
+                url=jump_url(guild_id, r["channel"], r["message"]),
+                channel_id=r["channel"],
+            )
+            did = rules.digest_id(guild_id, member_id, r["id"], [item.situation])
+            digest = Digest(guild_id, member_id, (item,), False, did, now)
+            return int(self.queue.put(Outgoing(digest, reminder=r["id"])))
+        return 0
+
+    # --- delivery (the protocol in the module docstring) --------------------------------------
+
+    def attach(self, sender: Sender) -> None:
+        """The cog's DM sender; starts the paced queue."""
+        self._sender = sender
+        self.queue.start()
+
+    async def detach(self) -> None:
+        """Stop delivering (the cog unloads or the bot closes)."""
+        await self.queue.stop()
+        self._sender = None
+
+    def _still_wanted(self, out: Outgoing, now: datetime) -> Digest | None:
+        """The digest as it may still go out now (items about people since muted or forgotten)."""
+        d = out.digest
+        prefs = self.members.preferences(d.guild_id, d.member_id)
+        if prefs.dms_closed or (not out.reminder and (not prefs.enrolled or prefs.snoozed(now))):
+            return None
+        quiet = prefs.quiet_hours
+        if not out.reminder and quiet is not None and quiet.contains_at(now, prefs.zone):
+            return None
+        items = tuple(
+            n
+            for n in d.items
+            if n.about_id is None
+            or (n.about_id not in prefs.muted and self.members.is_tracked(d.guild_id, n.about_id))
+        )
+        if not items:
+            return None
+        return Digest(d.guild_id, d.member_id, items, d.ask_feedback, d.digest_id, d.created)
+
+    async def deliver(self, out: Outgoing) -> SendResult:
+        """Claim, mark durably, send, resolve: one DM, at most once."""
+        if self._sender is None:
+            return SendResult.SKIPPED
+        now = self.clock()
+        digest = self._still_wanted(out, now)
+        if digest is None:
+            return SendResult.SKIPPED
+        g, m = digest.guild_id, digest.member_id
+        st = self._state(g, m)
+        if st.pending is not None or any(k in st.sent for k in digest.keys):
+            return SendResult.SKIPPED
+        claim = f"nudge:{g}:{m}:{digest.digest_id}"
+        if not await self.store.claim(claim, self.owner, now + timedelta(days=1), now):
+            return SendResult.SKIPPED
+        st.pending = {
+            "id": digest.digest_id,
+            "at": ts(now),
+            "items": [[n.situation, n.kind, n.about_id or 0, None] for n in digest.items],
+            "ask": digest.ask_feedback,
+            "reminder": out.reminder,
+        }
+        self._touch(g, m)
+        try:
+            await self.flusher.flush()
+        except Exception:
+            # Not durable, so not sent: the next scan plans it again.
+            log.exception(
+                "could not persist the marker of digest %s; not sending", digest.digest_id
+            )
+            st.pending = None
+            self._touch(g, m)
+            return SendResult.FAILED
+        try:
+            result = await self._sender(digest)
+        except Exception:
+            log.exception("sending digest %s: no answer; counting it as sent", digest.digest_id)
+            result = SendResult.UNKNOWN
+        if result in (SendResult.SENT, SendResult.UNKNOWN):
+            st.record(st.pending)
+            st.prune(now)
+        else:
+            st.pending = None
+        self._touch(g, m)
+        if result is SendResult.CLOSED:
+            await self.members.dms_closed(g, m, True)
+            self.queue.drop(lambda o: o.digest.guild_id == g and o.digest.member_id == m)
+        return result

@@ -1,0 +1,131 @@
+"""The per-member nudge state NudgeService keeps, and the small values around it.
+
+Stored in table ``nudge_state``, one document per member per guild: ids, situation keys and
+epoch seconds only. See rapport/nudges/service.py for the protocol that reads and writes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rapport.nudges.rules import Digest, History
+from rapport.store.base import Doc
+
+TABLE = "nudge_state"
+ACT_WINDOW = timedelta(days=7)
+SENT_KEEP = timedelta(days=90)
+DIGESTS_KEEP = timedelta(days=30)
+REMIND_CHOICES = {"1h": timedelta(hours=1), "4h": timedelta(hours=4), "week": timedelta(days=7)}
+
+
+def ts(dt: datetime) -> int:
+    return int(dt.timestamp())
+
+
+def dt(t: int) -> datetime:
+    return datetime.fromtimestamp(t, UTC)
+
+
+@dataclass
+class MemberState:
+    """One member's nudge history in one guild (stored form: ids, keys and epoch seconds)."""
+
+    sent: dict[str, list[int]] = field(default_factory=dict)  # key -> [at, about or 0]
+    digests: list[dict[str, Any]] = field(default_factory=list)
+    totals: dict[str, int] = field(default_factory=lambda: {"digests": 0, "nudges": 0, "acted": 0})
+    reset_at: int = 0
+    feedback: str | None = None
+    pending: dict[str, Any] | None = None
+    reminders: list[dict[str, int]] = field(default_factory=list)
+
+    def to_doc(self) -> Doc:
+        """The stored form."""
+        return {
+            "sent": self.sent,
+            "digests": self.digests,
+            "totals": self.totals,
+            "reset_at": self.reset_at,
+            "feedback": self.feedback,
+            "pending": self.pending,
+            "reminders": self.reminders,
+        }
+
+    @classmethod
+    def from_doc(cls, doc: Doc) -> MemberState:
+        """Read the stored form back."""
+        return cls(
+            sent={k: list(v) for k, v in doc.get("sent", {}).items()},
+            digests=list(doc.get("digests", [])),
+            totals={"digests": 0, "nudges": 0, "acted": 0, **doc.get("totals", {})},
+            reset_at=doc.get("reset_at", 0),
+            feedback=doc.get("feedback"),
+            pending=doc.get("pending"),
+            reminders=list(doc.get("reminders", [])),
+        )
+
+    def history(self, in_flight: bool) -> History:
+        """What the planner needs."""
+        streak = 0
+        for d in reversed(self.digests):
+            if d["at"] < self.reset_at or any(it[3] for it in d["items"]):
+                break
+            streak += 1
+        return History(
+            sent_keys=frozenset(self.sent),
+            digest_times=tuple(dt(d["at"]) for d in self.digests),
+            ignored_streak=streak,
+            feedback_pending=self.feedback is not None,
+            in_flight=in_flight or self.pending is not None,
+            digests_total=self.totals["digests"],
+        )
+
+    def open_items(self) -> bool:
+        """Whether some sent item still waits for its outcome."""
+        return any(it[3] is None for d in self.digests for it in d["items"])
+
+    def record(self, marker: dict[str, Any]) -> None:
+        """The digest of this marker was (or may have been) sent: remember its situations."""
+        at = marker["at"]
+        for key, _kind, about, _ in marker["items"]:
+            self.sent[key] = [at, about or 0]
+        if marker.get("reminder"):
+            self.reminders = [r for r in self.reminders if r["id"] != marker["reminder"]]
+        else:
+            self.digests.append({"id": marker["id"], "at": at, "items": marker["items"]})
+            self.totals["digests"] += 1
+            self.totals["nudges"] += len(marker["items"])
+            if marker.get("ask"):
+                self.feedback = marker["id"]
+        self.pending = None
+
+    def prune(self, now: datetime) -> None:
+        """Forget situations and digests too old to matter (outcomes are settled by then)."""
+        t = ts(now)
+        self.sent = {k: v for k, v in self.sent.items() if v[0] >= t - SENT_KEEP.total_seconds()}
+        self.digests = [
+            d
+            for d in self.digests
+            if d["at"] >= t - DIGESTS_KEEP.total_seconds()
+            or any(it[3] is None for it in d["items"])
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One DM waiting in the queue."""
+
+    digest: Digest
+    reminder: int = 0  # the reminder id when this is a "remind me to reply"
+
+
+def reminder_due(choice: str, now: datetime, zone: ZoneInfo) -> datetime:
+    """When a reminder is due: 1h, 4h, tomorrow (9:00 in the member's zone), week."""
+    if choice == "tomorrow":
+        day = now.astimezone(zone).date() + timedelta(days=1)
+        return datetime.combine(day, time(9, 0), tzinfo=zone).astimezone(UTC)
+    if choice not in REMIND_CHOICES:
+        raise ValueError(f"unknown reminder choice {choice!r}")
+    return now + REMIND_CHOICES[choice]

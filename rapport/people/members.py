@@ -1,0 +1,316 @@
+"""Each member's choices — enrollment, tracking, when and about what to be nudged — and their rules.
+
+Members choose for themselves; what they leave unset follows their guild, then the config.
+Every change is validated here, so a slash command and a button get the same clear refusal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rapport.clock import Clock
+from rapport.errors import UserFacingError
+from rapport.people.guilds import GuildService
+from rapport.settings.config import NUDGE_KINDS, Settings
+from rapport.settings.timeparse import QuietHours, parse_quiet_hours, parse_timezone
+from rapport.store.base import Doc, Store
+
+TABLE = "member_settings"
+MAX_SNOOZE = timedelta(days=90)
+MAX_DMS_PER_WEEK = 14
+ANY_HOUR = "any"
+_NOBODY: dict[int, MemberSettings] = {}  # shared empty guild, so the per-event check builds nothing
+
+
+def _ts(value: datetime | None) -> int | None:
+    return int(value.timestamp()) if value is not None else None
+
+
+def _dt(value: int | None) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if value is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberSettings:
+    """One member's own choices; None means "as the server decides"."""
+
+    member_id: int
+    enrolled: bool | None = None
+    tracked: bool = True
+    timezone: str | None = None
+    digest_hour: int | str | None = None
+    quiet_hours: str | None = None
+    max_dms_per_week: int | None = None
+    kinds: tuple[str, ...] | None = None
+    on_leaderboard: bool = True
+    snoozed_until: datetime | None = None
+    muted: frozenset[int] = field(default_factory=frozenset)
+    dms_closed_at: datetime | None = None
+
+    def to_doc(self) -> Doc:
+        """The stored form: flags, ids and times only."""
+        return {
+            "enrolled": self.enrolled,
+            "tracked": self.tracked,
+            "timezone": self.timezone,
+            "digest_hour": self.digest_hour,
+            "quiet_hours": self.quiet_hours,
+            "max_dms_per_week": self.max_dms_per_week,
+            "kinds": list(self.kinds) if self.kinds is not None else None,
+            "on_leaderboard": self.on_leaderboard,
+            "snoozed_until": _ts(self.snoozed_until),
+            "muted": sorted(self.muted),
+            "dms_closed_at": _ts(self.dms_closed_at),
+        }
+
+    @classmethod
+    def from_doc(cls, member_id: int, doc: Doc) -> MemberSettings:
+        """Read the stored form back."""
+        kinds = doc.get("kinds")
+        return cls(
+            member_id=member_id,
+            enrolled=doc.get("enrolled"),
+            tracked=doc.get("tracked", True),
+            timezone=doc.get("timezone"),
+            digest_hour=doc.get("digest_hour"),
+            quiet_hours=doc.get("quiet_hours"),
+            max_dms_per_week=doc.get("max_dms_per_week"),
+            kinds=tuple(kinds) if kinds is not None else None,
+            on_leaderboard=doc.get("on_leaderboard", True),
+            snoozed_until=_dt(doc.get("snoozed_until")),
+            muted=frozenset(int(m) for m in doc.get("muted", ())),
+            dms_closed_at=_dt(doc.get("dms_closed_at")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Preferences:
+    """A member's effective settings, resolved over their guild and the config."""
+
+    member_id: int
+    enrolled: bool
+    tracked: bool
+    zone: ZoneInfo
+    digest_hour: int | None
+    quiet_hours: QuietHours | None
+    max_dms_per_week: int
+    kinds: frozenset[str]
+    on_leaderboard: bool
+    snoozed_until: datetime | None
+    muted: frozenset[int]
+    dms_closed: bool
+
+    def snoozed(self, now: datetime) -> bool:
+        """Whether digests are paused at `now`."""
+        return self.snoozed_until is not None and now < self.snoozed_until
+
+
+class MemberService:
+    """Reads and changes member settings, one guild at a time, staged to the store in batches."""
+
+    def __init__(
+        self, store: Store, settings: Settings, guilds: GuildService, clock: Clock
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.guilds = guilds
+        self.clock = clock
+        self._members: dict[int, dict[int, MemberSettings]] = {}
+        self._dirty: set[tuple[int, int]] = set()
+
+    async def ensure(self, guild_id: int) -> None:
+        """Load a guild's member settings (and the guild's own) once."""
+        await self.guilds.ensure(guild_id)
+        if guild_id not in self._members:
+            docs = await self.store.load(TABLE, guild_id)
+            self._members[guild_id] = {
+                int(key): MemberSettings.from_doc(int(key), doc) for key, doc in docs.items()
+            }
+
+    def get(self, guild_id: int, member_id: int) -> MemberSettings:
+        """A member's own settings (all defaults when they never chose anything)."""
+        found = self._members.get(guild_id, {}).get(member_id)
+        return found if found is not None else MemberSettings(member_id)
+
+    def known(self, guild_id: int) -> list[int]:
+        """Every member who has settings of their own in this guild."""
+        return list(self._members.get(guild_id, {}))
+
+    def preferences(self, guild_id: int, member_id: int) -> Preferences:
+        """Resolve a member's effective settings."""
+        own = self.get(guild_id, member_id)
+        policy = self.guilds.policy(guild_id)
+        cfg = self.settings.nudges
+        enrolled = policy.enrollment == "opt-out" if own.enrolled is None else own.enrolled
+        if own.digest_hour is None:
+            hour = cfg.digest_hour
+        else:
+            hour = None if own.digest_hour == ANY_HOUR else int(own.digest_hour)
+        quiet = cfg.quiet_hours if own.quiet_hours is None else parse_quiet_hours(own.quiet_hours)
+        return Preferences(
+            member_id=member_id,
+            enrolled=enrolled and own.tracked,
+            tracked=own.tracked,
+            zone=ZoneInfo(own.timezone) if own.timezone else policy.zone,
+            digest_hour=hour,
+            quiet_hours=quiet,
+            max_dms_per_week=cfg.max_dms_per_week
+            if own.max_dms_per_week is None
+            else own.max_dms_per_week,
+            kinds=frozenset(own.kinds if own.kinds is not None else cfg.kinds) & set(cfg.kinds),
+            on_leaderboard=own.on_leaderboard and own.tracked,
+            snoozed_until=own.snoozed_until,
+            muted=own.muted,
+            dms_closed=own.dms_closed_at is not None,
+        )
+
+    def is_tracked(self, guild_id: int, member_id: int) -> bool:
+        """Whether this member's interactions may be recorded (cheap: called per event)."""
+        found = self._members.get(guild_id, _NOBODY).get(member_id)
+        return found is None or found.tracked
+
+    def enrolled_members(self, guild_id: int, candidates: Iterable[int] = ()) -> list[int]:
+        """Who gets digests: members with settings, plus `candidates` under opt-out enrollment."""
+        ids = set(self.known(guild_id))
+        if self.guilds.policy(guild_id).enrollment == "opt-out":
+            ids.update(candidates)
+        return sorted(m for m in ids if self.preferences(guild_id, m).enrolled)
+
+    # --- changes ---------------------------------------------------------------------------
+
+    async def _change(self, guild_id: int, member_id: int, **changes: Any) -> MemberSettings:
+        await self.ensure(guild_id)
+        updated = replace(self.get(guild_id, member_id), **changes)
+        self._members[guild_id][member_id] = updated
+        self._dirty.add((guild_id, member_id))
+        return updated
+
+    async def enroll(self, guild_id: int, member_id: int) -> MemberSettings:
+        """Start digests (and tracking, if the member had opted out)."""
+        return await self._change(
+            guild_id, member_id, enrolled=True, tracked=True, dms_closed_at=None
+        )
+
+    async def leave(self, guild_id: int, member_id: int) -> MemberSettings:
+        """Stop digests; tracking carries on unless the member asks to be forgotten."""
+        return await self._change(guild_id, member_id, enrolled=False)
+
+    async def configure(self, guild_id: int, member_id: int, **options: Any) -> MemberSettings:
+        """Change any of: timezone, digest_hour, quiet_hours, max_dms_per_week, kinds, on_leaderboard.
+
+        Every value is checked before anything changes; a bad one raises UserFacingError.
+        """
+        changes: dict[str, Any] = {}
+        for name, value in options.items():
+            if value is None:
+                continue
+            changes[name] = _validate(name, value)
+        return await self._change(guild_id, member_id, **changes)
+
+    async def snooze(self, guild_id: int, member_id: int, duration: timedelta) -> MemberSettings:
+        """Pause digests for a while (up to 90 days)."""
+        if duration <= timedelta(0) or duration > MAX_SNOOZE:
+            raise UserFacingError("Snooze for between 1 minute and 90 days, e.g. 3d, 2w or 1h.")
+        return await self._change(guild_id, member_id, snoozed_until=self.clock() + duration)
+
+    async def unsnooze(self, guild_id: int, member_id: int) -> MemberSettings:
+        """Resume digests now."""
+        return await self._change(guild_id, member_id, snoozed_until=None)
+
+    async def mute(self, guild_id: int, member_id: int, other_id: int) -> MemberSettings:
+        """Never nudge this member about that person."""
+        if other_id == member_id:
+            raise UserFacingError("You can't mute yourself — Rapport never nudges you about you.")
+        muted = self.get(guild_id, member_id).muted | {other_id}
+        return await self._change(guild_id, member_id, muted=muted)
+
+    async def unmute(self, guild_id: int, member_id: int, other_id: int) -> MemberSettings:
+        """Allow nudges about that person again."""
+        current = self.get(guild_id, member_id)
+        if other_id not in current.muted:
+            raise UserFacingError("That member isn't muted.")
+        return await self._change(guild_id, member_id, muted=current.muted - {other_id})
+
+    async def opt_out(self, guild_id: int, member_id: int) -> MemberSettings:
+        """Stop tracking and nudging this member and drop every choice they made.
+
+        Only the fact "don't track this member" is kept (their data is deleted by the caller).
+        """
+        await self.ensure(guild_id)
+        forgotten = MemberSettings(member_id, enrolled=False, tracked=False)
+        self._members[guild_id][member_id] = forgotten
+        self._dirty.add((guild_id, member_id))
+        return forgotten
+
+    async def track(self, guild_id: int, member_id: int) -> MemberSettings:
+        """Undo an opt-out, for interactions from now on."""
+        return await self._change(guild_id, member_id, tracked=True)
+
+    async def dms_closed(self, guild_id: int, member_id: int, closed: bool) -> MemberSettings:
+        """Record that this member's DMs refused us (50007), or that they reopened them."""
+        return await self._change(
+            guild_id, member_id, dms_closed_at=self.clock() if closed else None
+        )
+
+    def forget_guild(self, guild_id: int) -> None:
+        """Drop a guild's member settings from memory."""
+        self._members.pop(guild_id, None)
+        self._dirty = {key for key in self._dirty if key[0] != guild_id}
+
+    def stage(self) -> int:
+        """Put changed member settings into the store; returns how many."""
+        for guild_id, member_id in self._dirty:
+            doc = self.get(guild_id, member_id).to_doc()
+            self.store.put(TABLE, guild_id, str(member_id), doc)
+        count = len(self._dirty)
+        self._dirty.clear()
+        return count
+
+
+def _validate(name: str, value: Any) -> Any:
+    """One option's value in stored form, or a UserFacingError saying what is expected."""
+    if name == "timezone":
+        try:
+            parse_timezone(value)
+        except ValueError as exc:
+            raise UserFacingError(f"“{value}” isn't a time zone I know — {exc}.") from None
+        return value
+    if name == "digest_hour":
+        if isinstance(value, str) and value.strip().lower() == ANY_HOUR:
+            return ANY_HOUR
+        try:
+            hour = int(value)
+        except (TypeError, ValueError):
+            hour = -1
+        if not 0 <= hour <= 23:
+            raise UserFacingError("digest_hour is an hour from 0 to 23, or “any”.")
+        return hour
+    if name == "quiet_hours":
+        try:
+            parsed = parse_quiet_hours(value)
+        except ValueError as exc:
+            raise UserFacingError(f"“{value}” isn't a quiet-hours range — {exc}.") from None
+        return "off" if parsed is None else str(parsed)
+    if name == "max_dms_per_week":
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not 0 <= value <= MAX_DMS_PER_WEEK
+        ):
+            raise UserFacingError(f"max_dms_per_week is a number from 0 to {MAX_DMS_PER_WEEK}.")
+        return value
+    if name == "kinds":
+        kinds = tuple(dict.fromkeys(k.strip().lower() for k in value if k.strip()))
+        unknown = [k for k in kinds if k not in NUDGE_KINDS]
+        if unknown or not kinds:
+            raise UserFacingError(
+                f"Nudge kinds are any of: {', '.join(NUDGE_KINDS)} (got {', '.join(unknown) or 'none'})."
+            )
+        return kinds
+    if name == "on_leaderboard":
+        return bool(value)
+    raise UserFacingError(f"There is no setting called {name}.")

@@ -1,0 +1,101 @@
+"""APScheduler wiring: named jobs on schedules from the config, one instance at a time.
+
+Jobs are registered by name ("send_due_digests", "post_weekly_leaderboard", ...) so tests and
+admins can run one now through the same lock the scheduler uses; a job that raises is logged
+and the schedule carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta, tzinfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from rapport.settings.timeparse import Schedule
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[], Awaitable[object]]
+
+
+@dataclass
+class _Entry:
+    func: Job
+    schedule: Schedule
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    runs: int = 0
+    failures: int = 0
+
+
+class JobScheduler:
+    """Named async jobs; coalesced, never overlapping, started inside the running loop."""
+
+    def __init__(
+        self, timezone: tzinfo, *, misfire_grace: timedelta = timedelta(minutes=10)
+    ) -> None:
+        self.timezone = timezone
+        self.misfire_grace = misfire_grace
+        self._jobs: dict[str, _Entry] = {}
+        self._scheduler: AsyncIOScheduler | None = None
+
+    def add(self, name: str, func: Job, schedule: Schedule) -> None:
+        """Register a job; it starts firing when the scheduler starts."""
+        if name in self._jobs:
+            raise ValueError(f"a job named {name!r} is already registered")
+        self._jobs[name] = _Entry(func, schedule)
+        if self._scheduler is not None:
+            self._schedule(name)
+
+    @property
+    def names(self) -> list[str]:
+        """The registered job names, in registration order."""
+        return list(self._jobs)
+
+    def start(self) -> None:
+        """Start firing jobs; must be called with the event loop running (setup_hook)."""
+        if self._scheduler is not None:
+            return
+        self._scheduler = AsyncIOScheduler(
+            timezone=self.timezone,
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": int(self.misfire_grace.total_seconds()),
+            },
+        )
+        for name in self._jobs:
+            self._schedule(name)
+        self._scheduler.start()
+
+    def _schedule(self, name: str) -> None:
+        assert self._scheduler is not None
+        entry = self._jobs[name]
+        self._scheduler.add_job(
+            self.run, entry.schedule.trigger(self.timezone), args=[name], id=name, name=name
+        )
+
+    async def run(self, name: str) -> bool:
+        """Run a job now unless it is already running; returns whether it ran without error."""
+        entry = self._jobs[name]
+        if entry.lock.locked():
+            log.info("job %s is still running; skipping this run", name)
+            return False
+        async with entry.lock:
+            entry.runs += 1
+            try:
+                await entry.func()
+            except Exception:
+                entry.failures += 1
+                log.exception("job %s failed; it will run again on its schedule", name)
+                return False
+        return True
+
+    def shutdown(self) -> None:
+        """Stop firing jobs (a running one finishes on its own)."""
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None

@@ -1,0 +1,409 @@
+"""The ledger's read side: the views the nudge rules, the leaderboard and /rapport consume.
+
+A mixin of `rapport.tracking.ledger.Ledger`, kept apart so the write rules read on their own. Reads
+never change state and never build more than the views they return.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rapport.tracking import _pairs
+from rapport.tracking._state import Guild, pending_items
+from rapport.tracking.model import (
+    ChannelActivity,
+    FirstMessage,
+    Kind,
+    MemberActivity,
+    Newcomer,
+    PairView,
+    PendingItem,
+    PeriodStats,
+    jump_url,
+)
+
+_KINDS = (Kind.REPLY, Kind.MENTION, Kind.REACTION, Kind.THREAD, Kind.THANKS)
+_RECORD, _DIR, _FIRST, _LAST, _COUNTS, _STARTS = (
+    _pairs.RECORD,
+    _pairs.DIR,
+    _pairs.FIRST,
+    _pairs.LAST,
+    _pairs.COUNTS,
+    _pairs.STARTS,
+)
+_CDAYS, _LCHAN, _LMSG = _pairs.CDAYS, _pairs.LCHAN, _pairs.LMSG
+_CONTACT = _pairs.CONTACT
+
+
+def _dt(t: int) -> datetime | None:
+    """Aware UTC datetime of epoch seconds; None for the 0 that means never."""
+    return _fromtimestamp(t, UTC) if t else None
+
+
+_fromtimestamp = datetime.fromtimestamp
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return None if dt is None else dt.isoformat()
+
+
+def _records_of(g: Guild, a: int) -> list[tuple[int, bytes]]:
+    """(partner index, record) of every pair of member index a, partners below a first."""
+    find = g.find
+    out = [(b, find(b, a)[1]) for b in g.down[a] or ()]
+    ups = g.up[a]
+    if ups:
+        out += zip(ups, g.recs[a], strict=True)  # type: ignore[arg-type]
+    return out  # type: ignore[return-value]
+
+
+def _strongest(v: PairView) -> tuple[float, int]:
+    return (-v.weight, v.other_id)
+
+
+class LedgerReads:
+    """Read methods over the ledger's guilds (see `rapport.tracking.ledger.Ledger`)."""
+
+    _guilds: dict[int, Guild]
+    half_life: float
+    pending_ttl: int
+
+    def guild_ids(self) -> set[int]:
+        """The guilds in memory."""
+        return set(self._guilds)
+
+    def covered(self, guild_id: int, channel_id: int) -> list[tuple[int, int]]:
+        """The id intervals of a message channel already recorded (to resume backfill)."""
+        g = self._guilds.get(guild_id)
+        return [] if g is None else [(lo, hi) for lo, hi in g.cov.get(channel_id, [])]
+
+    def pairs_of(
+        self, guild_id: int, member_id: int, *, now: datetime | None = None
+    ) -> list[PairView]:
+        """The member's relationships, one view per other person, strongest first.
+
+        Weights are decayed to `now` when given, else to the pair's last interaction.
+        """
+        g = self._guilds.get(guild_id)
+        a = None if g is None else g.idx.get(member_id)
+        if g is None or a is None:
+            return []
+        t = None if now is None else int(now.timestamp())
+        view = self._view
+        views = [view(g, a, b, t, raw) for b, raw in _records_of(g, a)]
+        views.sort(key=_strongest)
+        return views
+
+    def silent_pairs(
+        self,
+        guild_id: int,
+        member_id: int,
+        silent_since: datetime,
+        *,
+        now: datetime | None = None,
+        min_contact_days: int = 0,
+        both_ways: bool = False,
+    ) -> list[PairView]:
+        """The member's relationships silent since a time, as `pairs_of` orders and builds them.
+
+        What the drifting rule reads: the packed record is filtered on its last contact
+        (replies, mentions, thread answers, thanks either way) and contact days before any
+        view is built, so a scan can afford every member. A pair passes when it has had
+        contact (with `both_ways`, contact each way), at least `min_contact_days` contact
+        days, and its last contact is at or before `silent_since`, or when the member set a
+        keep-in-touch cadence for the other person (that cadence is its own threshold, for
+        the rule to apply).
+        """
+        g = self._guilds.get(guild_id)
+        a = None if g is None else g.idx.get(member_id)
+        if g is None or a is None:
+            return []
+        cutoff = silent_since.timestamp()
+        m = g.members.get(member_id)
+        cadence = m.cadence if m is not None else None
+        contact = _CONTACT.unpack_from
+        ids = g.ids
+        t = None if now is None else int(now.timestamp())
+        views = []
+        for b, raw in _records_of(g, a):
+            l0, l1, days = contact(raw)
+            if days < min_contact_days or (both_ways and not (l0 and l1)):
+                continue
+            last = l0 if l0 > l1 else l1
+            if last and (last <= cutoff or (cadence and ids[b] in cadence)):
+                views.append(self._view(g, a, b, t, raw))
+        views.sort(key=_strongest)
+        return views
+
+    def pair(
+        self, guild_id: int, member_id: int, other_id: int, *, now: datetime | None = None
+    ) -> PairView | None:
+        """The member's relationship with one other person, if they have one."""
+        g = self._guilds.get(guild_id)
+        if g is None or member_id not in g.idx or other_id not in g.idx:
+            return None
+        a, b = g.idx[member_id], g.idx[other_id]
+        raw = g.get_pair(a, b)
+        if raw is None:
+            return None
+        return self._view(g, a, b, None if now is None else int(now.timestamp()), raw)
+
+    def _view(self, g: Guild, a: int, b: int, t: int | None, raw: bytes) -> PairView:
+        v = _RECORD.unpack(raw)
+        ids = g.ids
+        member, other = ids[a], ids[b]
+        d = 0 if member < other else _DIR
+        e = _DIR - d
+        w0, w1 = _pairs.weights_at(v, t, self.half_life)
+        gap = _pairs.usual_gap_days(v)
+        members = g.members
+        m = members.get(member)
+        override = m.cadence.get(other) if m is not None and m.cadence else None
+        om = members.get(other)
+        last_out, last_in = v[_LAST + d], v[_LAST + e]
+        out_at = _fromtimestamp(last_out, UTC) if last_out else None
+        in_at = _fromtimestamp(last_in, UTC) if last_in else None
+        first_out, first_in = v[_FIRST + d], v[_FIRST + e]
+        c, ce = _COUNTS + d, _COUNTS + e
+        return PairView(
+            g.id,
+            member,
+            other,
+            _fromtimestamp(first_out, UTC) if first_out else None,
+            out_at,
+            _fromtimestamp(first_in, UTC) if first_in else None,
+            in_at,
+            out_at if last_out > last_in else in_at,
+            dict(zip(_KINDS, v[c : c + 5], strict=False)),  # both 5 long; strict costs
+            dict(zip(_KINDS, v[ce : ce + 5], strict=False)),
+            w0 if d == 0 else w1,
+            w1 if d == 0 else w0,
+            v[_CDAYS],
+            None if gap is None else timedelta(days=gap),
+            None if override is None else timedelta(seconds=override),
+            jump_url(g.id, v[_LCHAN], v[_LMSG]) if v[_LMSG] else None,
+            v[_STARTS + d],
+            v[_STARTS + e],
+            om is not None and om.left,
+        )
+
+    def pending_for(self, guild_id: int, member_id: int, now: datetime) -> list[PendingItem]:
+        """The member's unanswered inbound items, oldest first (expired and left skipped)."""
+        g = self._guilds.get(guild_id)
+        buf = None if g is None else g.pending.get(member_id)
+        if g is None or not buf:
+            return []
+        cutoff = int(now.timestamp()) - self.pending_ttl
+        out = []
+        for other, ki, mid, chan, t, warm in sorted(pending_items(buf), key=lambda it: it[4]):
+            om = g.members.get(other)
+            if t < cutoff or (om is not None and om.left):
+                continue
+            at = datetime.fromtimestamp(t, tz=UTC)
+            out.append(PendingItem(g.id, member_id, other, _KINDS[ki], mid, chan, at, bool(warm)))
+        return out
+
+    def activity(self, guild_id: int, member_id: int) -> MemberActivity:
+        """The member's own activity (empty when the ledger knows nothing of them)."""
+        g = self._guilds.get(guild_id)
+        m = None if g is None else g.members.get(member_id)
+        if m is None:
+            return MemberActivity(guild_id, member_id, None, None, {})
+        rows = m.channel_rows()
+        channels = {
+            c: ChannelActivity(c, datetime.fromtimestamp(last, tz=UTC), n, shares, drawn)
+            for c, last, n, shares, drawn in rows
+        }
+        last = max((r[1] for r in rows), default=0)
+        return MemberActivity(guild_id, member_id, _dt(last), _dt(m.last_share), channels, m.left)
+
+    def active_in(self, guild_id: int, channel_id: int, since: datetime) -> set[int]:
+        """Members still here who posted in a channel (its threads included) since a time."""
+        g = self._guilds.get(guild_id)
+        if g is None:
+            return set()
+        t = int(since.timestamp())
+        return {
+            mid
+            for mid, m in g.members.items()
+            if not m.left and any(c == channel_id and last >= t for c, last, *_ in m.channel_rows())
+        }
+
+    def newcomers(self, guild_id: int, since: datetime) -> list[Newcomer]:
+        """Members who joined since a time and are still here, earliest first."""
+        g = self._guilds.get(guild_id)
+        if g is None:
+            return []
+        t = int(since.timestamp())
+        out = []
+        for mid, (joined, first, by) in g.newcomers.items():
+            if joined < t:
+                continue
+            msgs = tuple(
+                FirstMessage(c, m, datetime.fromtimestamp(ft, tz=UTC), th or None)
+                for c, m, ft, th in first
+            )
+            joined_at = datetime.fromtimestamp(joined, tz=UTC)
+            out.append(Newcomer(g.id, mid, joined_at, msgs, frozenset(by)))
+        out.sort(key=lambda n: (n.joined_at, n.member_id))
+        return out
+
+    def members(self, guild_id: int) -> set[int]:
+        """Everyone the ledger holds data about in a guild."""
+        g = self._guilds.get(guild_id)
+        if g is None:
+            return set()
+        out = {g.ids[i] for i in range(len(g.ids)) if g.up[i] or g.down[i]}
+        out.update(g.members, g.newcomers)
+        for owner, buf in g.pending.items():
+            out.add(owner)
+            out.update(it[0] for it in pending_items(buf))
+        for seg in g.periods.values():
+            out.update(seg.slots)
+        return out
+
+    def pair_count(self, guild_id: int) -> int:
+        """How many pairs of members have interacted (one pair holds both directions)."""
+        g = self._guilds.get(guild_id)
+        return 0 if g is None else g.npairs
+
+    def interactions_total(self, guild_id: int) -> int:
+        """Interactions recorded in a guild (shares included, taken-back reactions not)."""
+        g = self._guilds.get(guild_id)
+        return 0 if g is None else g.total
+
+    def periods(self, guild_id: int) -> list[str]:
+        """The period keys that have counters, sorted."""
+        g = self._guilds.get(guild_id)
+        if g is None:
+            return []
+        return sorted({s.week for s in g.periods.values()} | {s.month for s in g.periods.values()})
+
+    def period_stats(self, guild_id: int, period: str) -> dict[int, PeriodStats]:
+        """Every member's leaderboard counters for one period ("2026-W48" or "2026-11")."""
+        g = self._guilds.get(guild_id)
+        if g is None:
+            return {}
+        is_week = "-W" in period
+        rows: dict[int, list[int]] = {}
+        for seg in g.periods.values():
+            if (seg.week if is_week else seg.month) != period:
+                continue
+            c = seg.counts
+            for mid, i in seg.slots.items():
+                row = rows.setdefault(mid, [0] * 7)
+                for f in range(7):
+                    row[f] += c[i + f]
+        people = 1 if is_week else 2
+        return {
+            mid: PeriodStats(r[0], r[people], r[3], r[4], r[5], r[6])
+            for mid, r in rows.items()
+            if any(r)
+        }
+
+    def pair_counts(self, guild_id: int, period: str) -> Counter[tuple[int, int]]:
+        """Who engaged with whom in a period: (smaller id, larger id) -> directions (1 or 2).
+
+        A connection measure, not a volume: one message or fifty count the same, so a burst
+        cannot make a team "most connected". Scans every pair of the guild.
+        """
+        g = self._guilds.get(guild_id)
+        out: Counter[tuple[int, int]] = Counter()
+        if g is None:
+            return out
+        is_week, number = _pairs.period_number(period)
+        for x, y, raw in g.iter_pairs():
+            v = _pairs.RECORD.unpack(raw)
+            n = _pairs.has_period(v, 0, is_week, number) + _pairs.has_period(
+                v, _pairs.DIR, is_week, number
+            )
+            if n:
+                a, b = sorted((g.ids[x], g.ids[y]))
+                out[(a, b)] = n
+        return out
+
+    def export_member(self, guild_id: int, member_id: int) -> dict[str, Any]:
+        """Everything stored about a member, as actor and as target, as JSON-able values."""
+        g = self._guilds.get(guild_id)
+        out: dict[str, Any] = {"guild_id": guild_id, "member_id": member_id}
+        if g is None:
+            return out
+        out["relationships"] = [
+            {
+                "other_id": v.other_id,
+                "first_out": _iso(v.first_out),
+                "last_out": _iso(v.last_out),
+                "first_in": _iso(v.first_in),
+                "last_in": _iso(v.last_in),
+                "counts_out": {str(k): n for k, n in v.counts_out.items()},
+                "counts_in": {str(k): n for k, n in v.counts_in.items()},
+                "weight_out": round(v.weight_out, 4),
+                "weight_in": round(v.weight_in, 4),
+                "contact_days": v.contact_days,
+                "usual_gap_days": None if v.usual_gap is None else v.usual_gap / timedelta(days=1),
+                "keep_in_touch_days": (
+                    None if v.cadence_override is None else v.cadence_override / timedelta(days=1)
+                ),
+                "exchanges_started_by_member": v.started_out,
+                "exchanges_started_by_other": v.started_in,
+                "last_message_url": v.last_message_url,
+            }
+            for v in self.pairs_of(guild_id, member_id)
+        ]
+
+        def item(owner: int, it: tuple[int, ...]) -> dict[str, Any]:
+            return {
+                "member_id": owner,
+                "from_member_id": it[0],
+                "kind": str(_KINDS[it[1]]),
+                "message_url": jump_url(guild_id, it[3], it[2]),
+                "at": datetime.fromtimestamp(it[4], tz=UTC).isoformat(),
+                "warm": bool(it[5]),
+            }
+
+        buf = g.pending.get(member_id, b"")
+        out["pending_for_member"] = [item(member_id, it) for it in pending_items(buf)]
+        out["pending_from_member"] = [
+            item(owner, it)
+            for owner, other in sorted(g.pending.items())
+            for it in pending_items(other)
+            if it[0] == member_id
+        ]
+        act = self.activity(guild_id, member_id)
+        m = g.members.get(member_id)
+        out["activity"] = {
+            "left": act.left,
+            "last_share": _iso(act.last_share),
+            "channels": [
+                {
+                    "channel_id": c.channel_id,
+                    "last_active": c.last_active.isoformat(),
+                    "messages": c.messages,
+                    "shares": c.shares,
+                    "replies_drawn": c.replies_drawn,
+                }
+                for c in act.channels.values()
+            ],
+            "keep_in_touch": {str(o): s for o, s in ((m and m.cadence) or {}).items()},
+        }
+        rec = g.newcomers.get(member_id)
+        out["newcomer"] = (
+            None
+            if rec is None
+            else {
+                "joined_at": datetime.fromtimestamp(rec[0], tz=UTC).isoformat(),
+                "first_messages": [jump_url(guild_id, th or c, m) for c, m, _, th in rec[1]],
+                "answered_by": sorted(rec[2]),
+            }
+        )
+        out["greeted_newcomers"] = sorted(
+            mid for mid, rec in g.newcomers.items() if member_id in rec[2]
+        )
+        out["periods"] = {}
+        for period in self.periods(guild_id):
+            st = self.period_stats(guild_id, period).get(member_id)
+            if st is not None:
+                out["periods"][period] = {f: getattr(st, f) for f in PeriodStats.__slots__}
+        return out

@@ -1,0 +1,474 @@
+"""Turns a stream of interactions into per-pair, per-member and per-period aggregates.
+
+One `Ledger` holds every guild the process owns, in memory. Writes are synchronous and cheap
+(the tracking cog calls them from gateway listeners); `stage()` hands what changed to the
+store in one batch, right before the flush loop's `await store.flush()`. Reads live in
+rapport/tracking/_reads.py, backfill coverage and take-backs (deleted messages, removed
+reactions) in rapport/tracking/_history.py, retention and forgetting in
+rapport/tracking/_retention.py, the
+packed pair record in rapport/tracking/_pairs.py, the per-guild state and its store documents in
+rapport/tracking/_state.py, the other packed records in rapport/tracking/_records.py.
+
+Decisions:
+
+- A message links its author to each person at most once, strongest first: reply, then
+  mention, then thread answer (only when no reply or mention already links the two). A
+  thanks rides on those links; a thanks reaction is recorded by the cog as a THANKS.
+- Contact (last contact, contact days, usual gap, exchange starts) is replies, mentions,
+  thread answers and thanks either way. Reactions add to counts and weight (0.25 of a
+  reply) and clear pending items, but never create them and count nowhere on the board;
+  a thanks reaction leaves a thanks-back item but is not a "thanks given" on the board.
+- Any interaction by a member toward someone clears that someone's pending items to the
+  member that are not newer than it. A deleted message withdraws its pending items;
+  aggregates keep their counts (they hold no message and fade with the half-life).
+- Replays are no-ops. Each message channel keeps the id intervals already recorded: a live
+  interval grows while the gateway session lasts (`live_restarted()` closes it, so a gap is
+  never taken for seen), and backfill marks each page with `record_history`. A message in a
+  recorded interval is skipped, except within the bounded recent window, where only the
+  links it did not have before are recorded (an edit that adds a mention counts once).
+"""
+
+from __future__ import annotations
+
+import logging
+from bisect import bisect_left
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import partial
+
+from rapport.store.base import Store
+from rapport.tracking import _pairs
+from rapport.tracking._history import LedgerHistory
+from rapport.tracking._reads import LedgerReads
+from rapport.tracking._records import Recent, pending_add, pending_clear
+from rapport.tracking._retention import LedgerRetention
+from rapport.tracking._state import SHIFT, Guild
+from rapport.tracking.model import Interaction, Kind, MessageFacts
+
+log = logging.getLogger(__name__)
+
+# Count index in the pair record per kind; shares and joins have no pair.
+_KI = {Kind.REPLY: 0, Kind.MENTION: 1, Kind.REACTION: 2, Kind.THREAD: 3, Kind.THANKS: 4}
+_REPLY, _MENTION, _REACTION, _THREAD, _THANKS, _SHARE = 0, 1, 2, 3, 4, 5
+_MESSAGE = 7  # a recent-window key that says the message's activity was counted
+_WEIGHT = (1.0, 1.0, 0.25, 1.0, 0.5)
+_ANSWER_WINDOW = 48 * 3600
+_NEWCOMER_DAYS = 7
+_FIRST_MESSAGES = 3
+
+
+def _ts(dt: datetime) -> int:
+    """Epoch seconds of an aware datetime."""
+    return int(dt.timestamp())
+
+
+def _link_key(actor: int, target: int, kind: int) -> int:
+    """One int for (actor, target, kind): the recent window keeps many of them."""
+    return actor << 72 | target << 8 | kind
+
+
+def period_keys(at: datetime) -> tuple[str, str]:
+    """The ISO week ("2026-W48") and month ("2026-11") keys of a time, by its UTC date."""
+    week, month, _, _ = _pairs.day_info(_ts(at) // 86400)
+    return week, month
+
+
+class Ledger(LedgerHistory, LedgerReads, LedgerRetention):
+    """Every owned guild's interaction aggregates, in memory, persisted through a Store."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        half_life: timedelta = timedelta(days=30),
+        pending_ttl: timedelta = timedelta(days=14),
+        pending_limit: int = 50,
+        daily_pair_cap: int = 3,
+        recent_limit: int = 10_000,
+    ) -> None:
+        self.store = store
+        self.half_life = half_life.total_seconds()
+        self.pending_ttl = int(pending_ttl.total_seconds())
+        self.pending_limit = pending_limit
+        self.daily_pair_cap = daily_pair_cap
+        self.recent_limit = recent_limit
+        self._guilds: dict[int, Guild] = {}
+        self._loaded: set[int] = set()
+        self._loading: dict[int, list[Callable[[], object]]] = {}
+        # Process-wide, bounded, not persisted (message ids are unique across guilds):
+        # message -> links recorded from it (packed by _link_key); (guild, message, actor)
+        # -> emojis on it; (guild, message) -> [author, channel, t, drawn] of recent shares.
+        self._recent: Recent[int, tuple[int, ...]] = Recent(recent_limit)
+        self._reacts: Recent[tuple[int, int, int], int] = Recent(recent_limit)
+        self._shares: Recent[tuple[int, int], list[int]] = Recent(recent_limit)
+
+    # ---- lifecycle -----------------------------------------------------------------------
+
+    async def load_guild(self, guild_id: int) -> None:
+        """Read one guild from the store; a no-op when it is already in memory.
+
+        Call it when the guild appears, before its events flow. Writes that arrive while
+        the store is being read are queued and applied once it is loaded.
+        """
+        if guild_id in self._guilds:
+            if guild_id not in self._loaded:
+                log.warning("guild %s had events before load_guild: stored data ignored", guild_id)
+            return
+        if guild_id in self._loading:
+            return
+        self._loading[guild_id] = []
+        try:
+            g = Guild(guild_id)
+            await g.load(self.store)
+        finally:
+            queued = self._loading.pop(guild_id)
+        self._guilds[guild_id] = g
+        self._loaded.add(guild_id)
+        for call in queued:
+            call()
+
+    def _deferred(self, guild_id: int, call: Callable[[], object]) -> bool:
+        """Queue a write for a guild whose stored state is still being read."""
+        queue = self._loading.get(guild_id)
+        if queue is None:
+            return False
+        queue.append(call)
+        return True
+
+    def unload_guild(self, guild_id: int) -> None:
+        """Drop a guild from memory (the bot left it); stage() first to keep its changes."""
+        self._guilds.pop(guild_id, None)
+
+    def stage(self) -> int:
+        """Put every changed record into the store; returns how many documents were staged."""
+        return sum(g.stage(self.store) for g in self._guilds.values())
+
+    def _g(self, guild_id: int) -> Guild:
+        g = self._guilds.get(guild_id)
+        if g is None:
+            # A guild never loaded is new to the store: start it empty.
+            g = self._guilds[guild_id] = Guild(guild_id)
+        return g
+
+    # ---- writes --------------------------------------------------------------------------
+
+    def record(self, interaction: Interaction) -> bool:
+        """Fold one interaction in; False when ignored (self, duplicate, no target).
+
+        For messages prefer `record_message`, which applies the linking rules; this is for
+        reactions, thanks reactions, joins and callers that already derived interactions.
+        """
+        it = interaction
+        if self._loading and self._deferred(it.guild_id, partial(self.record, it)):
+            return True
+        if it.kind is Kind.JOIN:
+            self.member_joined(it.guild_id, it.actor_id, it.at)
+            return True
+        g = self._g(it.guild_id)
+        t = _ts(it.at)
+        if it.kind is Kind.SHARE:
+            if not self._fresh(it.message_id, _link_key(it.actor_id, 0, _SHARE)):
+                return False
+            self._share(g, it.actor_id, it.channel_id, it.message_id, t)
+            return True
+        if it.target_id is None or it.target_id == it.actor_id:
+            return False
+        ki = _KI[it.kind]
+        if ki == _REACTION:
+            rkey = (g.id, it.message_id, it.actor_id)
+            n = self._reacts.get(rkey, 0)
+            self._reacts[rkey] = n + 1
+            if n:
+                return False  # another emoji from the same member on the same message
+        elif not self._fresh(it.message_id, _link_key(it.actor_id, it.target_id, ki)):
+            return False
+        # A thanks recorded on its own is a thanks reaction (text thanks come through
+        # record_message): like every reaction it counts nowhere on the leaderboard.
+        mchan = it.thread_id or it.channel_id
+        self._link(g, it.actor_id, it.target_id, ki, t, it.message_id, mchan, ki != _THANKS)
+        return True
+
+    def record_message(self, msg: MessageFacts, *, live: bool = True) -> int:
+        """Fold in one message: activity, its links, a share; returns interactions recorded.
+
+        Live messages extend their channel's recorded interval; backfill passes live=False
+        through `record_history`. A message seen before records only links it lacked.
+        """
+        if self._loading and self._deferred(
+            msg.guild_id, partial(self.record_message, msg, live=live)
+        ):
+            return 0
+        g = self._guilds.get(msg.guild_id) or self._g(msg.guild_id)
+        mid, author = msg.message_id, msg.author_id
+        mchan = msg.thread_id or msg.channel_id
+        recent = self._recent  # Recent.get, inlined: this runs once per gateway message
+        seen = recent.new.get(mid)
+        if seen is None:
+            seen = recent.old.get(mid)
+        ranges = g.cov.get(mchan)
+        # Live messages are newer than every interval: check the last one before scanning.
+        first_sight = not ranges or (
+            mid > ranges[-1][1] or not any(lo <= mid <= hi for lo, hi in ranges)
+        )
+        if seen is None:
+            if not first_sight:
+                return 0
+            seen = ()
+        t = int(msg.at.timestamp())
+        done = list(seen)
+        marker = author << 72 | _MESSAGE
+        if first_sight and marker not in seen:
+            # Activity counts once per message, even if history replays it uncovered.
+            done.append(marker)
+            self._active(g, msg, t)
+        if first_sight and live:
+            if ranges and mchan in g.live and mid > ranges[-1][1]:
+                ranges[-1][1] = mid
+                g.d_cov.add(mchan)
+            else:
+                self._mark(g, mchan, mid, mid)
+                g.live.add(mchan)
+        reply = msg.reply_to_id if msg.reply_to_id != author else None
+        links: list[tuple[int, int]] = []
+        if reply is not None:
+            links.append((reply, _REPLY))
+        if msg.mentions:
+            links += [(m, _MENTION) for m in sorted(msg.mentions) if m != author and m != reply]
+        starter = msg.thread_starter_id
+        if (
+            msg.thread_id
+            and starter is not None
+            and starter != author
+            and starter != reply
+            and starter not in msg.mentions
+        ):
+            links.append((starter, _THREAD))
+        if msg.thanks:
+            links += [(target, _THANKS) for target, _ in links]
+        n = 0  # interactions recorded now (the activity marker is not one)
+        link = self._link
+        for target, ki in links:
+            key = author << 72 | target << 8 | ki
+            if key not in seen:
+                done.append(key)
+                link(g, author, target, ki, t, mid, mchan)
+                n += 1
+        if msg.has_link or msg.has_file:
+            key = _link_key(author, 0, _SHARE)
+            if key not in seen:
+                done.append(key)
+                self._share(g, author, msg.channel_id, mid, t)
+                n += 1
+        if len(done) != len(seen) or not seen:
+            recent[mid] = tuple(done)
+        if reply is not None and msg.reply_to_message_id is not None and first_sight:
+            self._drawn(g, msg.reply_to_message_id, reply)
+        return n
+
+    def member_joined(self, guild_id: int, member_id: int, at: datetime) -> None:
+        """A member joined (or came back): start their newcomer record."""
+        if self._loading and self._deferred(
+            guild_id, partial(self.member_joined, guild_id, member_id, at)
+        ):
+            return
+        g = self._g(guild_id)
+        member_id = g.canon(member_id)
+        g.newcomers[member_id] = [_ts(at), [], set()]
+        g.d_newcomers.add(member_id)
+        m = g.members.get(member_id)
+        if m is not None and m.left:
+            g.member(member_id).left = False
+
+    def member_left(self, guild_id: int, member_id: int) -> None:
+        """A member left: keep their history (they may return) but flag them for the rules."""
+        if self._loading and self._deferred(
+            guild_id, partial(self.member_left, guild_id, member_id)
+        ):
+            return
+        g = self._g(guild_id)
+        g.member(member_id).left = True
+        if g.newcomers.pop(member_id, None) is not None:
+            g.d_newcomers.add(member_id)
+
+    def set_cadence(
+        self, guild_id: int, member_id: int, other_id: int, cadence: timedelta | None
+    ) -> None:
+        """Set (or clear, with None) how often the member wants to keep in touch with other."""
+        m = self._g(guild_id).member(member_id)
+        if cadence is None:
+            if m.cadence:
+                m.cadence.pop(other_id, None)
+        else:
+            if m.cadence is None:
+                m.cadence = {}
+            m.cadence[other_id] = int(cadence.total_seconds())
+
+    # ---- the rules behind the writes -----------------------------------------------------
+
+    def _fresh(self, message_id: int, key: int) -> bool:
+        """True the first time a (message, actor, target, kind) is seen in the recent window."""
+        seen = self._recent.get(message_id, ())
+        if key in seen:
+            return False
+        self._recent[message_id] = (*seen, key)
+        return True
+
+    def _link(
+        self,
+        g: Guild,
+        actor: int,
+        target: int,
+        ki: int,
+        t: int,
+        message_id: int,
+        mchan: int,
+        board: bool = True,
+    ) -> None:
+        """One directed interaction: pair record, pending items, periods, newcomers.
+
+        With board=False (a thanks reaction) nothing reaches the leaderboard's counters.
+        """
+        idx = g.idx
+        a = idx.get(actor)
+        if a is None:
+            a = g.index(actor)
+        b = idx.get(target)
+        if b is None:
+            b = g.index(target)
+        ids = g.ids
+        actor, target = ids[a], ids[b]  # the guild's own int objects, for dict keys
+        d = 0 if actor < target else _pairs.DIR
+        lo, hi = (a, b) if a < b else (b, a)
+        ups = g.up[lo]
+        pos, raw = 0, None
+        if ups is not None:
+            pos = bisect_left(ups, hi)
+            if pos < len(ups) and ups[pos] == hi:
+                raw = g.recs[lo][pos]  # type: ignore[index]
+        cap = self.daily_pair_cap if board else 0
+        new, back, verdict, new_week, new_month = _pairs.bump(
+            raw, d, ki, t, message_id, mchan, _WEIGHT[ki], self.half_life, cap
+        )
+        g.total += 1
+        if t > g.latest:
+            g.latest = t
+        g.d_totals = True
+        pending = g.pending
+        buf = pending.get(actor)
+        if buf and target.to_bytes(8, "little") in buf:
+            self._clear(g, actor, target, t, answer=ki != _REACTION)
+        if ki == _REACTION:
+            g.put_pair(lo, hi, pos, new, raw is None)
+            return
+        day = t // 86400
+        if verdict == _pairs.OLDER_DAY and board:
+            ckey = day << 64 | (a << SHIFT | b) << 1 | (ki == _THANKS)
+            used = g.caps.get(ckey, 0)
+            if used < self.daily_pair_cap:
+                g.caps[ckey] = used + 1
+                verdict = _pairs.COUNTED
+                if ki != _THANKS:
+                    new, new_week, new_month = _pairs.bump_older_day(new, d, day)
+        if raw is None:
+            g.put_pair(lo, hi, pos, new, True)
+        else:
+            g.recs[lo][pos] = new  # type: ignore[index]
+            g.d_pairs.append(lo << SHIFT | hi)
+        seg = g.pseg if day == g.pday else g.segment(day)
+        counts = seg.counts
+        if verdict == _pairs.COUNTED:
+            i = seg.slots.get(actor)
+            if i is None:
+                i = seg.slot(actor)
+            if ki == _THANKS:
+                counts[i + 5] += 1
+            else:
+                counts[i] += 1
+                if new_week:
+                    counts[i + 1] += 1
+                if new_month:
+                    counts[i + 2] += 1
+            seg.dirty.add(actor)
+        fresh = False
+        if back < t:
+            buf = pending.get(target)
+            if buf is None:
+                buf = pending[target] = bytearray()
+            fresh = pending_add(
+                buf, actor, ki, message_id, mchan, t, ki == _THANKS, self.pending_limit
+            )
+            g.d_pending.add(target)
+        if ki <= _MENTION and (fresh or back >= t):
+            # Inbound counts once per message (its pending item); one already answered
+            # (history read out of order) is answered when the answer came within 48 h.
+            i = seg.slots.get(target)
+            if i is None:
+                i = seg.slot(target)
+            counts[i + 3] += 1
+            if t < back <= t + _ANSWER_WINDOW:
+                counts[i + 4] += 1
+            seg.dirty.add(target)
+        if ki != _THANKS and g.newcomers:
+            nc = g.newcomers.get(target)
+            if nc is not None and t >= nc[0] and actor not in nc[2]:
+                nc[2].add(actor)
+                g.d_newcomers.add(target)
+
+    def _clear(self, g: Guild, member: int, other: int, t: int, *, answer: bool) -> None:
+        """The member interacted with other at t: other's older items to the member are done.
+
+        With `answer` (anything but a reaction) a reply or mention cleared within 48 h
+        counts as answered on the leaderboard.
+        """
+        buf = g.pending.get(member)
+        if not buf:
+            return
+        gone = pending_clear(buf, other, t)
+        if not gone:
+            return
+        g.set_pending(member, buf)
+        if answer:
+            for it in gone:
+                if it[1] in (_REPLY, _MENTION) and t - it[4] <= _ANSWER_WINDOW:
+                    g.segment(it[4] // 86400).add(g.canon(member), 4)
+
+    def _active(self, g: Guild, msg: MessageFacts, t: int) -> None:
+        """The author was active in the message's (parent) channel at t."""
+        author = msg.author_id
+        m = g.members.get(author)
+        if m is None:
+            m = g.member(author)
+        else:
+            g.d_members.add(author)
+        m.posted(msg.channel_id, t)
+        nc = g.newcomers.get(author) if g.newcomers else None
+        if nc is not None and nc[0] <= t < nc[0] + _NEWCOMER_DAYS * 86400:
+            first = nc[1]
+            if len(first) < _FIRST_MESSAGES or t < first[-1][2]:
+                first.append([msg.channel_id, msg.message_id, t, msg.thread_id or 0])
+                first.sort(key=lambda f: f[2])
+                del first[_FIRST_MESSAGES:]
+                g.d_newcomers.add(author)
+
+    def _share(self, g: Guild, author: int, channel: int, message_id: int, t: int) -> None:
+        """A link or file from the author in a channel."""
+        m = g.member(author)
+        if t > m.last_share:
+            m.last_share = t
+        m.touch(channel, t, 0, 1, 0)
+        self._shares[(g.id, message_id)] = [author, channel, t, 0]
+        g.total += 1
+        g.d_totals = True
+
+    def _drawn(self, g: Guild, share_message: int, author: int) -> None:
+        """A reply to a recent share of the author's: the share drew a reply."""
+        sh = self._shares.get((g.id, share_message))
+        if sh is None or sh[0] != author:
+            return
+        g.member(author).touch(sh[1], 0, 0, 0, 1)
+        if not sh[3]:
+            sh[3] = 1
+            g.segment(sh[2] // 86400).add(g.canon(author), 6)
+
+
+__all__ = ["Ledger", "period_keys"]

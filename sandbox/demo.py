@@ -1,0 +1,275 @@
+"""`python bot.py --demo`: the real bot against the local Discord emulator, with a generated community.
+
+No token and no network: the emulator serves Discord's REST and gateway on loopback, the bot is
+the same code that runs against Discord. The history is replayed through the gateway, members
+enroll with the real slash command, the nudge scan and the leaderboard post run, and what members
+would see is printed. The same seed gives the same output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import discord
+import yarl
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+import bot as entry
+from rapport.settings.config import settings_from_mapping
+from rapport.store import open_store
+from sandbox import Emulator
+from sandbox.community import CHANNELS, Community, generate
+from sandbox.state import Channel, Member, Message
+
+DIGEST_JOB = "send_due_digests"
+LEADERBOARD_JOB = "post_weekly_leaderboard"
+
+
+def demo_settings(emulator: Emulator, data_dir: Path, community: Community) -> Any:
+    """The bot's config for the demo: the emulator's endpoints, digests due whatever the hour."""
+    return settings_from_mapping(
+        {
+            "discord": {
+                "token": emulator.token,
+                "api_base": emulator.api_base,
+                "gateway_url": emulator.gateway_url,
+            },
+            "storage": {"path": str(data_dir / "rapport.json"), "flush_interval": "5s"},
+            "schedule": {"nudge_scan": "365d", "leaderboard": "365d", "retention": "365d"},
+            # Digests are due whatever the hour; the emulator has no DM rate limit to respect.
+            "nudges": {"digest_hour": "any", "quiet_hours": "", "dms_per_second": 50.0},
+            "leaderboard": {"channel": "leaderboard", "teams": list(community.teams)},
+            "logging": {"level": "WARNING"},
+        }
+    )
+
+
+def render_message(message: Message) -> str:
+    """A bot message as a member would read it, in plain text (links shown as [jump])."""
+    lines = [message.content] if message.content else []
+    for embed in message.embeds:
+        if embed.get("title"):
+            lines.append(f"[bold]{embed['title']}[/bold]")
+        if embed.get("description"):
+            lines.append(embed["description"])
+        for field in embed.get("fields", []):
+            lines.append(f"[bold]{field['name']}[/bold]\n{field['value']}")
+        if embed.get("footer", {}).get("text"):
+            lines.append(f"[dim]{embed['footer']['text']}[/dim]")
+    buttons = [
+        c.get("label") or c.get("placeholder") or ""
+        for row in message.components
+        for c in row.get("components", [])
+    ]
+    if buttons:
+        lines.append("  ".join(f"[reverse] {b} [/reverse]" for b in buttons if b))
+    text = "\n".join(lines)
+    return _markdown(_hide_urls(text))
+
+
+def _markdown(text: str) -> str:
+    """Discord's bold and code spans as terminal styles."""
+    import re
+
+    text = re.sub(r"\*\*(.+?)\*\*", r"[bold]\1[/bold]", text)
+    return re.sub(r"`([^`]+)`", r"\1", text)
+
+
+def _hide_urls(text: str) -> str:
+    """Jump links carry run-specific ids; show them as [jump] so one seed prints one output."""
+    import re
+
+    return re.sub(r"\(?https://discord\.com/channels/[0-9/]+\)?", "[jump]", text)
+
+
+async def replay(
+    emulator: Emulator, community: Community, console: Console
+) -> tuple[dict[str, Member], int]:
+    """Create the server and replay its history through the gateway, with a progress bar."""
+    guild = emulator.guilds[0]
+    now = datetime.now(UTC)
+    roles = {team: await emulator.create_role(guild, team) for team in community.teams}
+    members: dict[str, Member] = {}
+    for person in community.people:
+        if person.joined_days_ago > 7:
+            members[person.name] = await emulator.add_member(
+                guild, person.name, roles=[roles[person.team]]
+            )
+    messages: list[Message | Channel | None] = []
+    channels = {name: emulator.channel(guild, name) for name in CHANNELS}
+    with Progress(
+        TextColumn("replaying history"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("replay", total=len(community.events))
+        for event in community.events:
+            at = community.at(event, now)
+            created: Message | Channel | None = None
+            if event.kind == "join":
+                person = next(p for p in community.people if p.name == event.actor)
+                members[person.name] = await emulator.add_member(
+                    guild, person.name, roles=[roles[person.team]], at=at
+                )
+            elif event.kind == "thread":
+                created = await emulator.create_thread(
+                    channels[event.channel], members[event.actor], event.text, at=at
+                )
+            elif event.kind == "react":
+                target = messages[event.target] if event.target is not None else None
+                if isinstance(target, Message):
+                    await emulator.react(members[event.actor], target, event.emoji)
+            else:
+                parent = messages[event.reply_to] if event.reply_to is not None else None
+                where = parent if isinstance(parent, Channel) else channels[event.channel]
+                created = await emulator.say(
+                    members[event.actor],
+                    where,
+                    event.text,
+                    at=at,
+                    reply_to=parent if isinstance(parent, Message) else None,
+                    mentions=[members[n] for n in event.mentions],
+                )
+            messages.append(created)
+            progress.advance(task)
+    await emulator.sync()
+    return members, len(community.events)
+
+
+async def run_demo(seed: int = 7) -> int:
+    """Run the whole demo; returns the exit status."""
+    started = time.perf_counter()
+    console = Console(highlight=False)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("discord.client").setLevel(logging.ERROR)  # "voice will NOT be supported"
+    data_dir = Path("data") / f"demo-{seed}"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    community = generate(seed)
+    saved = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+    async with Emulator() as emulator:
+        guild = emulator.add_guild("Design Guild")
+        for name in CHANNELS:
+            emulator.add_channel(guild, name)
+        settings = demo_settings(emulator, data_dir, community)
+        store = open_store("tinydb", path=settings.storage.path)
+        await store.open()
+        bot = await entry.start_bot(settings, store, guild_ready_timeout=0.05)
+        connect = asyncio.create_task(bot.connect())
+        try:
+            await asyncio.wait_for(bot.wait_until_ready(), 15)
+            console.print(
+                f"[bold]Rapport demo[/bold] — seed {seed}: “{guild.name}”, "
+                f"{len(community.people)} members, teams {', '.join(community.teams)}"
+            )
+            members, events = await replay(emulator, community, console)
+            await settle(bot)
+            ledger = bot.services.ledger
+            interactions = ledger.interactions_total(guild.id)
+            console.print(
+                f"replayed {events} events: {interactions} interactions between "
+                f"{ledger.pair_count(guild.id)} pairs"
+            )
+            enrolled = [p.name for p in community.people if p.enrolls and p.name in members]
+            await enroll(emulator, bot, guild, [members[n] for n in enrolled], console)
+            digests = await show_digests(emulator, bot, members, enrolled, console)
+            posted = await show_leaderboard(emulator, bot, guild, data_dir, console)
+        finally:
+            await bot.close()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(connect, 5)
+            await store.close()
+            discord.http.Route.BASE = saved[0]
+            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(str(saved[1]))
+        problems = emulator.violations + emulator.unknown_routes
+    for problem in problems:
+        console.print(f"[red]emulator: {problem}[/red]")
+    # On stderr, so that one seed prints one output on stdout.
+    Console(stderr=True).print(f"[dim]finished in {time.perf_counter() - started:.1f} s[/dim]")
+    console.print(
+        f"demo: {len(members)} members, {interactions} interactions, {digests} digests sent, "
+        f"{'leaderboard posted' if posted else 'no leaderboard posted'}"
+    )
+    return 1 if problems else 0
+
+
+async def settle(bot: entry.RapportBot) -> None:
+    """Let the bot's event handlers finish."""
+    for _ in range(100):
+        pending = [
+            t
+            for t in asyncio.all_tasks()
+            if not t.done() and t.get_name().startswith("discord.py: on_")
+        ]
+        if not pending:
+            return
+        await asyncio.wait(pending, timeout=5)
+
+
+async def enroll(
+    emulator: Emulator, bot: entry.RapportBot, guild: Any, members: list[Member], console: Console
+) -> None:
+    """Enrolled members run /rapport join, as they would in Discord."""
+    has_join = any(
+        c["name"] == "rapport" and any(o["name"] == "join" for o in c.get("options", []))
+        for c in emulator.commands()
+    )
+    if not has_join:
+        console.print("[yellow]/rapport join is not built yet: nobody enrolls[/yellow]")
+        return
+    for member in members:
+        await emulator.slash(member, guild, "rapport join")
+    console.print(f"{len(members)} members ran /rapport join")
+
+
+async def show_digests(
+    emulator: Emulator,
+    bot: entry.RapportBot,
+    members: dict[str, Member],
+    enrolled: list[str],
+    console: Console,
+) -> int:
+    """Run the nudge scan and print every DM digest as its member reads it."""
+    if DIGEST_JOB not in bot.services.scheduler.names:
+        console.print("[yellow]the nudge scan is not built yet: no digests[/yellow]")
+        return 0
+    await bot.services.scheduler.run(DIGEST_JOB)
+    await settle(bot)
+    sent = 0
+    for name in sorted(enrolled):
+        for message in emulator.dms_to(members[name]):
+            sent += 1
+            console.print(Panel(render_message(message), title=f"DM to {name}", expand=False))
+    return sent
+
+
+async def show_leaderboard(
+    emulator: Emulator, bot: entry.RapportBot, guild: Any, data_dir: Path, console: Console
+) -> bool:
+    """Run the weekly leaderboard post and print it with the card's path."""
+    if LEADERBOARD_JOB not in bot.services.scheduler.names:
+        console.print("[yellow]the leaderboard is not built yet: no post[/yellow]")
+        return False
+    await bot.services.scheduler.run(LEADERBOARD_JOB)
+    await settle(bot)
+    channel = emulator.channel(guild, "leaderboard")
+    posts = [m for m in emulator.channel_messages(channel) if m.author is emulator.bot_user]
+    for post in posts:
+        console.print(Panel(render_message(post), title="#leaderboard", expand=False))
+        for filename, data in post.files:
+            path = data_dir / filename
+            path.write_bytes(data)
+            console.print(f"leaderboard card: {path}")
+    return bool(posts)

@@ -1,0 +1,216 @@
+"""The aiohttp application: REST routing, Discord's error and rate-limit shapes, faults.
+
+Every answer carries rate-limit headers because discord.py's HTTP client reads them; every
+request is recorded, and bodies on the routes that carry bot output are checked against the spec.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from sandbox.emulator import Emulator
+
+#: Route templates whose request bodies are validated against Discord's OpenAPI description.
+VALIDATED = re.compile(
+    r"^/(channels/\{channel_id\}/messages|users/@me/channels|interactions/|webhooks/"
+    r"|applications/\{application_id\}/(guilds/\{guild_id\}/)?commands)"
+)
+
+
+class ApiError(Exception):
+    """An error answered in Discord's JSON shape."""
+
+    def __init__(
+        self, status: int, code: int, message: str, errors: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.errors = errors
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body Discord answers with."""
+        data: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.errors:
+            data["errors"] = self.errors
+        return data
+
+
+@dataclass
+class RequestRecord:
+    """One REST request as the bot sent it."""
+
+    method: str
+    path: str
+    json: Any
+    route: str | None = None
+    files: list[tuple[str, bytes]] = field(default_factory=list)
+    query: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Call:
+    """What a handler gets: the path parameters, query, decoded body and attached files."""
+
+    method: str
+    path: str
+    params: dict[str, str]
+    query: dict[str, str]
+    json: Any
+    files: list[tuple[str, bytes]]
+
+
+Handler = Callable[["Emulator", Call], Awaitable[tuple[int, Any]]]
+
+
+class Router:
+    """Method + Discord path template -> handler."""
+
+    def __init__(self) -> None:
+        self._routes: list[tuple[str, re.Pattern[str], str, Handler, bool]] = []
+
+    def add(self, method: str, template: str, handler: Handler, *, auth: bool = True) -> None:
+        """Register a handler; ``auth`` False for webhook-token routes (no bot token)."""
+        pattern = re.compile(
+            "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template)) + "$"
+        )
+        self._routes.append((method, pattern, template, handler, auth))
+        # Literal segments must win over parameters ("@original" over "{message_id}").
+        self._routes.sort(key=lambda r: r[2].count("{"))
+
+    def names(self) -> list[str]:
+        """Every route as "METHOD /template", the names faults are set on."""
+        return sorted(f"{m} {template}" for m, _, template, _, _ in self._routes)
+
+    def match(self, method: str, path: str) -> tuple[str, dict[str, str], Handler, bool] | None:
+        """The route for a request, with its path parameters."""
+        for m, pattern, template, handler, auth in self._routes:
+            found = pattern.match(path)
+            if m == method and found:
+                return template, found.groupdict(), handler, auth
+        return None
+
+
+ROUTER = Router()
+
+
+def route(method: str, template: str, *, auth: bool = True) -> Callable[[Handler], Handler]:
+    """Register the decorated handler on the emulator's router."""
+
+    def register(handler: Handler) -> Handler:
+        ROUTER.add(method, template, handler, auth=auth)
+        return handler
+
+    return register
+
+
+def _json(body: Any, *, status: int, headers: dict[str, str]) -> web.Response:
+    # Exactly "application/json": discord.py compares the header verbatim before decoding.
+    return web.Response(
+        body=json.dumps(body).encode(),
+        status=status,
+        headers={**headers, "Content-Type": "application/json"},
+    )
+
+
+def _headers(bucket: str, *, remaining: int = 4, reset_after: float = 1.0) -> dict[str, str]:
+    return {
+        "X-RateLimit-Limit": "5",
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+        "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+        "X-RateLimit-Bucket": hashlib.sha1(bucket.encode()).hexdigest()[:16],
+        "Via": "1.1 google",
+    }
+
+
+async def _read_body(request: web.Request) -> tuple[Any, list[tuple[str, bytes]]]:
+    if not request.can_read_body:
+        return None, []
+    if request.content_type.startswith("multipart/"):
+        payload: Any = None
+        files: list[tuple[str, bytes]] = []
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if part.name == "payload_json":
+                payload = json.loads(await part.text())  # type: ignore[union-attr]
+            else:
+                files.append((part.filename or part.name or "file", await part.read()))  # type: ignore[union-attr]
+        return payload, files
+    raw = await request.read()
+    if not raw:
+        return None, []
+    try:
+        return json.loads(raw), []
+    except ValueError:
+        raise ApiError(400, 50109, "The request body contains invalid JSON.") from None
+
+
+def build_app(emulator: Emulator, router: Router) -> web.Application:
+    """The application serving REST under /api/v10 and the gateway at /gateway."""
+
+    async def rest(request: web.Request) -> web.Response:
+        path = "/" + request.match_info["tail"]
+        method = request.method
+        record = RequestRecord(method, path, None, query=dict(request.query))
+        emulator.requests.append(record)
+        found = router.match(method, path)
+        bucket = f"{method} {found[0] if found else path}"
+        try:
+            record.json, record.files = await _read_body(request)
+            if found is None:
+                emulator.unknown_routes.append(f"{method} {path}")
+                raise ApiError(404, 0, "404: Not Found")
+            template, params, handler, auth = found
+            record.route = f"{method} {template}"
+            header = request.headers.get("Authorization", "")
+            if auth and header.removeprefix("Bot ") != emulator.token:
+                raise ApiError(401, 0, "401: Unauthorized")
+            delay = emulator.slow_routes.get(record.route)
+            if delay:
+                await asyncio.sleep(delay)
+            limited = emulator.rate_limits.get(record.route)
+            if limited and limited[1] > 0:
+                limited[1] -= 1
+                retry = limited[0]
+                headers = _headers(bucket, remaining=0, reset_after=retry)
+                headers.update({"Retry-After": f"{retry:.3f}", "X-RateLimit-Scope": "user"})
+                body = {
+                    "message": "You are being rate limited.",
+                    "retry_after": retry,
+                    "global": False,
+                }
+                return _json(body, status=429, headers=headers)
+            if VALIDATED.match(template) and record.json is not None:
+                emulator.violations.extend(emulator.spec.check(method, path, record.json))
+            status, body = await handler(
+                emulator, Call(method, path, params, dict(request.query), record.json, record.files)
+            )
+        except ApiError as error:
+            return _json(error.body(), status=error.status, headers=_headers(bucket))
+        if status == 204:
+            return web.Response(status=204, headers=_headers(bucket))
+        return _json(body, status=status, headers=_headers(bucket))
+
+    async def elsewhere(request: web.Request) -> web.Response:
+        # Another API version or a stray URL is as unknown to the bot as a missing route.
+        emulator.unknown_routes.append(f"{request.method} {request.path}")
+        return _json({"code": 0, "message": "404: Not Found"}, status=404, headers={})
+
+    app = web.Application()
+    app.router.add_route("*", "/api/v10/{tail:.*}", rest)
+    app.router.add_get("/gateway", emulator.gateway.handle)
+    app.router.add_get("/gateway/", emulator.gateway.handle)
+    app.router.add_route("*", "/{tail:.*}", elsewhere)
+    return app
