@@ -1,60 +1,56 @@
 """What a member's clicks do to their nudge state: Done, the back-off answer, reminders.
 
-A mixin of `rapport.nudges.service.NudgeService`, kept apart so the scan and the send protocol read
-on their own. Snooze and "not about" are plain MemberService calls made by the cog.
+Handed the member states (`MemberStates`), the member service and the clock by
+`rapport.nudges.service.NudgeService`, kept apart so the scan and the send protocol read on
+their own. Snooze and "not about" are plain MemberService calls made by the cog.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from rapport.clock import Clock
-from rapport.nudges.state import MemberState, reminder_due, ts
+from rapport.nudges.state import MemberStates, reminder_due, ts
 from rapport.people.members import MemberService
 
 
 class MemberActions:
-    """Button and menu actions over NudgeService's member states."""
+    """Button and menu actions over the members' nudge states."""
 
-    _states: dict[int, dict[int, MemberState]]
-    members: MemberService
-    clock: Clock
-
-    # Provided by NudgeService:
-    ensure: Callable[[int], Awaitable[None]]
-    _state: Callable[[int, int], MemberState]
-    _touch: Callable[[int, int], None]
+    def __init__(self, states: MemberStates, members: MemberService, clock: Clock) -> None:
+        self.states = states
+        self.members = members
+        self.clock = clock
 
     def digest_items(self, guild_id: int, member_id: int, digest_id: str) -> list[list[Any]] | None:
         """The items of one sent digest of the member's (None when it is not theirs)."""
-        st = self._states.get(guild_id, {}).get(member_id)
+        st = self.states.get(guild_id, member_id)
         if st is None:
             return None
         return next((d["items"] for d in st.digests if d["id"] == digest_id), None)
 
     async def done(self, guild_id: int, member_id: int, digest_id: str) -> bool:
         """The member says they acted on a digest: its open items count as acted on."""
-        await self.ensure(guild_id)
+        await self.states.ensure(guild_id)
         items = self.digest_items(guild_id, member_id, digest_id)
         if items is None:
             return False
-        st = self._state(guild_id, member_id)
+        st = self.states.state(guild_id, member_id)
         for it in items:
             if not it[3]:
                 it[3] = True
                 st.totals["acted"] += 1
-        self._touch(guild_id, member_id)
+        self.states.touch(guild_id, member_id)
         return True
 
     async def feedback(self, guild_id: int, member_id: int, choice: str) -> None:
         """Answer the back-off question: keep, fewer (half the weekly cap), or stop."""
-        await self.ensure(guild_id)
-        st = self._state(guild_id, member_id)
+        await self.states.ensure(guild_id)
+        st = self.states.state(guild_id, member_id)
         st.feedback = None
         st.reset_at = ts(self.clock())
-        self._touch(guild_id, member_id)
+        self.states.touch(guild_id, member_id)
         if choice == "fewer":
             cap = self.members.preferences(guild_id, member_id).max_dms_per_week
             await self.members.configure(guild_id, member_id, max_dms_per_week=max(1, cap // 2))
@@ -72,10 +68,10 @@ class MemberActions:
         choice: str,
     ) -> datetime:
         """Schedule a "remind me to reply"; returns when it is due."""
-        await self.ensure(guild_id)
+        await self.states.ensure(guild_id)
         now = self.clock()
         due = reminder_due(choice, now, self.members.preferences(guild_id, member_id).zone)
-        st = self._state(guild_id, member_id)
+        st = self.states.state(guild_id, member_id)
         st.reminders = [r for r in st.reminders if r["message"] != message_id]
         st.reminders.append(
             {
@@ -87,5 +83,5 @@ class MemberActions:
                 "due": ts(due),
             }
         )
-        self._touch(guild_id, member_id)
+        self.states.touch(guild_id, member_id)
         return due

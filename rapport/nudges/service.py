@@ -39,6 +39,7 @@ from rapport.nudges.state import (
     ACT_WINDOW,
     TABLE,
     MemberState,
+    MemberStates,
     Outgoing,
     dt,
     ts,
@@ -61,7 +62,7 @@ Sender = Callable[[Digest], Awaitable[SendResult]]
 """The cog's DM sender."""
 
 
-class NudgeService(MemberActions):
+class NudgeService:
     """Finds due nudges, plans digests, sends each through the paced queue at most once."""
 
     def __init__(
@@ -88,8 +89,15 @@ class NudgeService(MemberActions):
             frozenset(cfg.kinds),
         )
         self.owner = f"rapport-{uuid.uuid4().hex[:12]}"
-        self._states: dict[int, dict[int, MemberState]] = {}
-        self._dirty: set[tuple[int, int]] = set()
+        self.states = MemberStates(store)
+        self.ensure = self.states.ensure
+        self.stage = self.states.stage
+        # The member's clicks, handed the same states (bound here: cogs call them by name).
+        self.actions = actions = MemberActions(self.states, members, clock)
+        self.digest_items = actions.digest_items
+        self.done = actions.done
+        self.feedback = actions.feedback
+        self.remind = actions.remind
         self._sender: Sender | None = None
         self._cursor: dict[int, int] = {}
         # A cluster process schedules only its shards' guilds (bot.py sets this); a digest
@@ -108,53 +116,12 @@ class NudgeService(MemberActions):
             key=lambda o: (o.digest.guild_id, o.digest.member_id),
         )
 
-    # --- state ------------------------------------------------------------------------------
-
-    async def ensure(self, guild_id: int) -> None:
-        """Load a guild's nudge state once; resolve markers a crash left (as sent, not resent)."""
-        if guild_id in self._states:
-            return
-        docs = await self.store.load(TABLE, guild_id)
-        states = {int(k): MemberState.from_doc(d) for k, d in docs.items()}
-        for member_id, st in states.items():
-            if st.pending is not None:
-                log.warning(
-                    "digest %s to member %s may have been sent before a crash; not resending",
-                    st.pending["id"],
-                    member_id,
-                )
-                st.record(st.pending)
-                self._dirty.add((guild_id, member_id))
-        self._states[guild_id] = states
-
-    def _state(self, guild_id: int, member_id: int) -> MemberState:
-        per = self._states.setdefault(guild_id, {})
-        st = per.get(member_id)
-        if st is None:
-            st = per[member_id] = MemberState()
-        return st
-
-    def _touch(self, guild_id: int, member_id: int) -> None:
-        self._dirty.add((guild_id, member_id))
-
-    def stage(self) -> int:
-        """Put changed member states into the store; returns how many."""
-        for guild_id, member_id in self._dirty:
-            st = self._states.get(guild_id, {}).get(member_id)
-            if st is None:
-                self.store.delete(TABLE, guild_id, str(member_id))
-            else:
-                self.store.put(TABLE, guild_id, str(member_id), st.to_doc())
-        n = len(self._dirty)
-        self._dirty.clear()
-        return n
-
     # --- what the commands read ---------------------------------------------------------------
 
     def preview(self, guild_id: int, member_id: int, now: datetime) -> Digest | None:
         """What the member's next digest would hold, ignoring the delivery hour and caps."""
         prefs = self.members.preferences(guild_id, member_id)
-        st = self._states.get(guild_id, {}).get(member_id) or MemberState()
+        st = self.states.get(guild_id, member_id) or MemberState()
         newcomers = rules.unanswered_newcomers(
             self.ledger.newcomers(guild_id, now - rules.NEWCOMER_WINDOW), now
         )
@@ -163,14 +130,14 @@ class NudgeService(MemberActions):
 
     def member_outcomes(self, guild_id: int, member_id: int) -> dict[str, int]:
         """{"digests", "sent", "acted_on"}: the member's own nudges and how many they acted on."""
-        st = self._states.get(guild_id, {}).get(member_id)
+        st = self.states.get(guild_id, member_id)
         totals = st.totals if st else {"digests": 0, "nudges": 0, "acted": 0}
         return {"digests": totals["digests"], "sent": totals["nudges"], "acted_on": totals["acted"]}
 
     def guild_stats(self, guild_id: int) -> dict[str, int | float]:
         """Aggregates only: digests and nudges sent, acted on, the rate, members with DMs closed."""
         digests = nudges = acted = 0
-        for st in self._states.get(guild_id, {}).values():
+        for st in self.states.by_guild.get(guild_id, {}).values():
             digests += st.totals["digests"]
             nudges += st.totals["nudges"]
             acted += st.totals["acted"]
@@ -189,9 +156,9 @@ class NudgeService(MemberActions):
 
     def forget_member(self, guild_id: int, member_id: int) -> None:
         """Drop the member's nudge state and every nudge about them (for /rapport forget)."""
-        per = self._states.get(guild_id, {})
+        per = self.states.by_guild.get(guild_id, {})
         if per.pop(member_id, None) is not None:
-            self._touch(guild_id, member_id)
+            self.states.touch(guild_id, member_id)
         self.store.delete(TABLE, guild_id, str(member_id))
         for other, st in per.items():
             before = (len(st.sent), sum(len(d["items"]) for d in st.digests), len(st.reminders))
@@ -201,7 +168,7 @@ class NudgeService(MemberActions):
             st.reminders = [r for r in st.reminders if r["author"] != member_id]
             after = (len(st.sent), sum(len(d["items"]) for d in st.digests), len(st.reminders))
             if after != before:
-                self._touch(guild_id, other)
+                self.states.touch(guild_id, other)
         self.queue.drop(
             lambda o: (
                 o.digest.guild_id == guild_id
@@ -282,7 +249,7 @@ class NudgeService(MemberActions):
                     st.totals["acted"] += acted
                     changed = True
         if changed:
-            self._touch(guild_id, member_id)
+            self.states.touch(guild_id, member_id)
 
     # --- the scan -----------------------------------------------------------------------------
 
@@ -306,17 +273,17 @@ class NudgeService(MemberActions):
         slice_end = perf_counter() + SLICE
         # Guilds the ledger holds but nobody opened yet (present before the first READY)
         # are opened here too.
-        owned = (g for g in set(self._states) | self.ledger.guild_ids() if self.owns(g))
+        owned = (g for g in set(self.states.by_guild) | self.ledger.guild_ids() if self.owns(g))
         for guild_id in sorted(owned):
             await self.members.ensure(guild_id)
-            await self.ensure(guild_id)
+            await self.states.ensure(guild_id)
             newcomers = rules.unanswered_newcomers(
                 self.ledger.newcomers(guild_id, now - rules.NEWCOMER_WINDOW), now
             )
             ids = self.members.known(guild_id)
             if self.members.guilds.policy(guild_id).enrollment == "opt-out":
                 ids = sorted(set(ids) | self.ledger.members(guild_id))
-            per = self._states[guild_id]
+            per = self.states.by_guild[guild_id]
             start = self._cursor.get(guild_id, 0) % max(len(ids), 1)
             self._cursor[guild_id] = start
             for i, member_id in enumerate(ids[start:] + ids[:start]):
@@ -373,7 +340,7 @@ class NudgeService(MemberActions):
             )
             if answered or not self.members.is_tracked(guild_id, r["author"]):
                 st.reminders.remove(r)
-                self._touch(guild_id, member_id)
+                self.states.touch(guild_id, member_id)
                 continue
             item = Nudge(
                 rules.REMINDER,
@@ -429,7 +396,7 @@ class NudgeService(MemberActions):
         if digest is None:
             return SendResult.SKIPPED
         g, m = digest.guild_id, digest.member_id
-        st = self._state(g, m)
+        st = self.states.state(g, m)
         if st.pending is not None or any(k in st.sent for k in digest.keys):
             return SendResult.SKIPPED
         claim = f"nudge:{g}:{m}:{digest.digest_id}"
@@ -442,7 +409,7 @@ class NudgeService(MemberActions):
             "ask": digest.ask_feedback,
             "reminder": out.reminder,
         }
-        self._touch(g, m)
+        self.states.touch(g, m)
         try:
             await self.flusher.flush()
         except Exception:
@@ -451,7 +418,7 @@ class NudgeService(MemberActions):
                 "could not persist the marker of digest %s; not sending", digest.digest_id
             )
             st.pending = None
-            self._touch(g, m)
+            self.states.touch(g, m)
             return SendResult.FAILED
         try:
             result = await self._sender(digest)
@@ -463,7 +430,7 @@ class NudgeService(MemberActions):
             st.prune(now)
         else:
             st.pending = None
-        self._touch(g, m)
+        self.states.touch(g, m)
         if result is SendResult.CLOSED:
             await self.members.dms_closed(g, m, True)
             self.queue.drop(lambda o: o.digest.guild_id == g and o.digest.member_id == m)

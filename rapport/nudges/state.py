@@ -6,13 +6,16 @@ epoch seconds only. See rapport/nudges/service.py for the protocol that reads an
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from rapport.nudges.rules import Digest, History
-from rapport.store.base import Doc
+from rapport.store.base import Doc, Store
+
+log = logging.getLogger(__name__)
 
 TABLE = "nudge_state"
 ACT_WINDOW = timedelta(days=7)
@@ -111,6 +114,63 @@ class MemberState:
             if d["at"] >= t - DIGESTS_KEEP.total_seconds()
             or any(it[3] is None for it in d["items"])
         ]
+
+
+class MemberStates:
+    """Every loaded guild's member states: loading them, changing them, staging the changes.
+
+    NudgeService and its member actions are each handed this one object.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.by_guild: dict[int, dict[int, MemberState]] = {}
+        self.dirty: set[tuple[int, int]] = set()
+
+    async def ensure(self, guild_id: int) -> None:
+        """Load a guild's nudge state once; resolve markers a crash left (as sent, not resent)."""
+        if guild_id in self.by_guild:
+            return
+        docs = await self.store.load(TABLE, guild_id)
+        states = {int(k): MemberState.from_doc(d) for k, d in docs.items()}
+        for member_id, st in states.items():
+            if st.pending is not None:
+                log.warning(
+                    "digest %s to member %s may have been sent before a crash; not resending",
+                    st.pending["id"],
+                    member_id,
+                )
+                st.record(st.pending)
+                self.dirty.add((guild_id, member_id))
+        self.by_guild[guild_id] = states
+
+    def get(self, guild_id: int, member_id: int) -> MemberState | None:
+        """The member's state, if they have one."""
+        return self.by_guild.get(guild_id, {}).get(member_id)
+
+    def state(self, guild_id: int, member_id: int) -> MemberState:
+        """The member's state, created empty when they have none."""
+        per = self.by_guild.setdefault(guild_id, {})
+        st = per.get(member_id)
+        if st is None:
+            st = per[member_id] = MemberState()
+        return st
+
+    def touch(self, guild_id: int, member_id: int) -> None:
+        """The member's state changed: stage it with the next flush."""
+        self.dirty.add((guild_id, member_id))
+
+    def stage(self) -> int:
+        """Put changed member states into the store; returns how many."""
+        for guild_id, member_id in self.dirty:
+            st = self.get(guild_id, member_id)
+            if st is None:
+                self.store.delete(TABLE, guild_id, str(member_id))
+            else:
+                self.store.put(TABLE, guild_id, str(member_id), st.to_doc())
+        n = len(self.dirty)
+        self.dirty.clear()
+        return n
 
 
 @dataclass(frozen=True, slots=True)

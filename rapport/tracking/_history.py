@@ -1,36 +1,34 @@
 """The ledger's history side: backfill coverage, and taking back deleted or removed things.
 
-A mixin of `rapport.tracking.ledger.Ledger`, kept apart so the write rules read on their own.
+Handed the ledger's state (`Guilds`) and its writer by `rapport.tracking.ledger.Ledger`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from functools import partial
+from typing import TYPE_CHECKING
 
 from rapport.tracking import _pairs
-from rapport.tracking._records import Recent, pending_keep
-from rapport.tracking._state import Guild
+from rapport.tracking._guilds import Guilds
+from rapport.tracking._records import pending_keep
 from rapport.tracking.model import MessageFacts
+
+if TYPE_CHECKING:
+    from rapport.tracking.ledger import Writer
 
 _REACTION = 2
 _REACTION_WEIGHT = 0.25
 
 
-class LedgerHistory:
-    """Coverage and take-back methods over the ledger's guilds (see `rapport.tracking.ledger.Ledger`)."""
+class History:
+    """Coverage and take-backs over the ledger's guilds."""
 
-    _guilds: dict[int, Guild]
-    half_life: float
-    _recent: Recent[int, tuple[int, ...]]
-    _reacts: Recent[tuple[int, int, int], int]
-    _shares: Recent[tuple[int, int], list[int]]
-
-    _g: Callable[[int], Guild]
-    _loading: dict[int, list[Callable[[], object]]]
-    _deferred: Callable[[int, Callable[[], object]], bool]
-    record_message: Callable[..., int]
+    def __init__(self, guilds: Guilds, writer: Writer, *, half_life: float) -> None:
+        self.guilds = guilds
+        self.writer = writer
+        self.half_life = half_life
 
     def record_history(
         self, guild_id: int, channel_id: int, messages: Iterable[MessageFacts], lo: int, hi: int
@@ -41,18 +39,18 @@ class LedgerHistory:
         no await between reading the page and this call, so a flush never sees half a page;
         a replayed page is then a no-op, which makes backfill idempotent and resumable.
         """
-        if self._loading and self._deferred(
+        if self.guilds.loading and self.guilds.defer(
             guild_id, partial(self.record_history, guild_id, channel_id, list(messages), lo, hi)
         ):
             return 0
-        g = self._g(guild_id)
-        n = sum(self.record_message(m, live=False) for m in messages)
-        self._mark(g, channel_id, lo, hi)
+        g = self.guilds.open(guild_id)
+        n = sum(self.writer.record_message(m, live=False) for m in messages)
+        g.cover(channel_id, lo, hi)
         return n
 
     def mark_covered(self, guild_id: int, channel_id: int, lo: int, hi: int) -> None:
         """Declare message ids lo..hi of a message channel recorded."""
-        self._mark(self._g(guild_id), channel_id, lo, hi)
+        self.guilds.open(guild_id).cover(channel_id, lo, hi)
 
     def live_restarted(self, guild_ids: Iterable[int] | None = None) -> None:
         """A new gateway session began (on_ready, not a resume): events may have been lost.
@@ -60,21 +58,21 @@ class LedgerHistory:
         Closes the live intervals, so history read later fills the gap instead of being
         taken for recorded.
         """
-        for gid in list(self._guilds) if guild_ids is None else guild_ids:
-            g = self._guilds.get(gid)
+        for gid in list(self.guilds.by_id) if guild_ids is None else guild_ids:
+            g = self.guilds.get(gid)
             if g is not None:
                 g.live.clear()
 
     def withdraw_message(self, guild_id: int, message_id: int) -> int:
         """A message was deleted: drop the pending items it created; returns how many."""
-        if self._loading and self._deferred(
+        if self.guilds.loading and self.guilds.defer(
             guild_id, partial(self.withdraw_message, guild_id, message_id)
         ):
             return 0
-        g = self._guilds.get(guild_id)
+        g = self.guilds.get(guild_id)
         if g is None:
             return 0
-        seen = self._recent.get(message_id)
+        seen = self.guilds.recent.get(message_id)
         owners = list(g.pending) if seen is None else [(k >> 8) & 0xFFFFFFFFFFFFFFFF for k in seen]
         n = 0
         for owner in owners:
@@ -83,7 +81,7 @@ class LedgerHistory:
                 kept, gone = pending_keep(buf, lambda it: it[2] == message_id)
                 n += len(gone)
                 g.set_pending(owner, kept)
-        self._shares.pop((guild_id, message_id), None)
+        self.guilds.shares.pop((guild_id, message_id), None)
         return n
 
     def remove_reaction(
@@ -93,20 +91,20 @@ class LedgerHistory:
 
         A thanks item the reaction left on that message is withdrawn too.
         """
-        if self._loading and self._deferred(
+        if self.guilds.loading and self.guilds.defer(
             guild_id, partial(self.remove_reaction, guild_id, actor_id, target_id, message_id, at)
         ):
             return True
-        g = self._guilds.get(guild_id)
+        g = self.guilds.get(guild_id)
         if g is None or actor_id == target_id:
             return False
         rkey = (guild_id, message_id, actor_id)
-        n = self._reacts.get(rkey)
+        n = self.guilds.reacts.get(rkey)
         if n is not None:
             if n > 1:
-                self._reacts[rkey] = n - 1
+                self.guilds.reacts[rkey] = n - 1
                 return False
-            self._reacts.pop(rkey)
+            self.guilds.reacts.pop(rkey)
         a, b = g.idx.get(actor_id), g.idx.get(target_id)
         if a is None or b is None:
             return False
@@ -129,14 +127,3 @@ class LedgerHistory:
             if gone:
                 g.set_pending(target_id, kept)
         return True
-
-    def _mark(self, g: Guild, mchan: int, lo: int, hi: int) -> None:
-        """Add lo..hi to the channel's recorded intervals, merging overlaps."""
-        merged: list[list[int]] = []
-        for r in sorted([*g.cov.get(mchan, []), [lo, hi]]):
-            if merged and r[0] <= merged[-1][1] + 1:
-                merged[-1][1] = max(merged[-1][1], r[1])
-            else:
-                merged.append(list(r))
-        g.cov[mchan] = merged
-        g.d_cov.add(mchan)

@@ -1,7 +1,7 @@
 """The ledger's read side: the views the nudge rules, the leaderboard and /rapport consume.
 
-A mixin of `rapport.tracking.ledger.Ledger`, kept apart so the write rules read on their own. Reads
-never change state and never build more than the views they return.
+Handed the ledger's state (`Guilds`) by `rapport.tracking.ledger.Ledger`. Reads never change
+state and never build more than the views they return.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rapport.tracking import _pairs
+from rapport.tracking._guilds import Guilds
 from rapport.tracking._state import Guild, pending_items
 from rapport.tracking.model import (
     ChannelActivity,
@@ -63,20 +64,21 @@ def _strongest(v: PairView) -> tuple[float, int]:
     return (-v.weight, v.other_id)
 
 
-class LedgerReads:
-    """Read methods over the ledger's guilds (see `rapport.tracking.ledger.Ledger`)."""
+class Reads:
+    """Read methods over the ledger's guilds."""
 
-    _guilds: dict[int, Guild]
-    half_life: float
-    pending_ttl: int
+    def __init__(self, guilds: Guilds, *, half_life: float, pending_ttl: int) -> None:
+        self.guilds = guilds
+        self.half_life = half_life
+        self.pending_ttl = pending_ttl
 
     def guild_ids(self) -> set[int]:
         """The guilds in memory."""
-        return set(self._guilds)
+        return self.guilds.ids()
 
     def covered(self, guild_id: int, channel_id: int) -> list[tuple[int, int]]:
         """The id intervals of a message channel already recorded (to resume backfill)."""
-        g = self._guilds.get(guild_id)
+        g = self.guilds.get(guild_id)
         return [] if g is None else [(lo, hi) for lo, hi in g.cov.get(channel_id, [])]
 
     def pairs_of(
@@ -86,7 +88,7 @@ class LedgerReads:
 
         Weights are decayed to `now` when given, else to the pair's last interaction.
         """
-        g = self._guilds.get(guild_id)
+        g = self.guilds.get(guild_id)
         a = None if g is None else g.idx.get(member_id)
         if g is None or a is None:
             return []
@@ -116,7 +118,7 @@ class LedgerReads:
         keep-in-touch cadence for the other person (that cadence is its own threshold, for
         the rule to apply).
         """
-        g = self._guilds.get(guild_id)
+        g = self.guilds.get(guild_id)
         a = None if g is None else g.idx.get(member_id)
         if g is None or a is None:
             return []
@@ -141,7 +143,7 @@ class LedgerReads:
         self, guild_id: int, member_id: int, other_id: int, *, now: datetime | None = None
     ) -> PairView | None:
         """The member's relationship with one other person, if they have one."""
-        g = self._guilds.get(guild_id)
+        g = self.guilds.get(guild_id)
         if g is None or member_id not in g.idx or other_id not in g.idx:
             return None
         a, b = g.idx[member_id], g.idx[other_id]
@@ -191,7 +193,7 @@ class LedgerReads:
 
     def pending_for(self, guild_id: int, member_id: int, now: datetime) -> list[PendingItem]:
         """The member's unanswered inbound items, oldest first (expired and left skipped)."""
-        g = self._guilds.get(guild_id)
+        g = self.guilds.get(guild_id)
         buf = None if g is None else g.pending.get(member_id)
         if g is None or not buf:
             return []
@@ -207,7 +209,7 @@ class LedgerReads:
 
     def activity(self, guild_id: int, member_id: int) -> MemberActivity:
         """The member's own activity (empty when the ledger knows nothing of them)."""
-        g = self._guilds.get(guild_id)
+        g = self.guilds.get(guild_id)
         m = None if g is None else g.members.get(member_id)
         if m is None:
             return MemberActivity(guild_id, member_id, None, None, {})
@@ -221,7 +223,7 @@ class LedgerReads:
 
     def active_in(self, guild_id: int, channel_id: int, since: datetime) -> set[int]:
         """Members still here who posted in a channel (its threads included) since a time."""
-        g = self._guilds.get(guild_id)
+        g = self.guilds.get(guild_id)
         if g is None:
             return set()
         t = int(since.timestamp())
@@ -233,7 +235,7 @@ class LedgerReads:
 
     def newcomers(self, guild_id: int, since: datetime) -> list[Newcomer]:
         """Members who joined since a time and are still here, earliest first."""
-        g = self._guilds.get(guild_id)
+        g = self.guilds.get(guild_id)
         if g is None:
             return []
         t = int(since.timestamp())
@@ -252,7 +254,7 @@ class LedgerReads:
 
     def members(self, guild_id: int) -> set[int]:
         """Everyone the ledger holds data about in a guild."""
-        g = self._guilds.get(guild_id)
+        g = self.guilds.get(guild_id)
         if g is None:
             return set()
         out = {g.ids[i] for i in range(len(g.ids)) if g.up[i] or g.down[i]}
@@ -266,24 +268,24 @@ class LedgerReads:
 
     def pair_count(self, guild_id: int) -> int:
         """How many pairs of members have interacted (one pair holds both directions)."""
-        g = self._guilds.get(guild_id)
+        g = self.guilds.get(guild_id)
         return 0 if g is None else g.npairs
 
     def interactions_total(self, guild_id: int) -> int:
         """Interactions recorded in a guild (shares included, taken-back reactions not)."""
-        g = self._guilds.get(guild_id)
+        g = self.guilds.get(guild_id)
         return 0 if g is None else g.total
 
     def periods(self, guild_id: int) -> list[str]:
         """The period keys that have counters, sorted."""
-        g = self._guilds.get(guild_id)
+        g = self.guilds.get(guild_id)
         if g is None:
             return []
         return sorted({s.week for s in g.periods.values()} | {s.month for s in g.periods.values()})
 
     def period_stats(self, guild_id: int, period: str) -> dict[int, PeriodStats]:
         """Every member's leaderboard counters for one period ("2026-W48" or "2026-11")."""
-        g = self._guilds.get(guild_id)
+        g = self.guilds.get(guild_id)
         if g is None:
             return {}
         is_week = "-W" in period
@@ -309,7 +311,7 @@ class LedgerReads:
         A connection measure, not a volume: one message or fifty count the same, so a burst
         cannot make a team "most connected". Scans every pair of the guild.
         """
-        g = self._guilds.get(guild_id)
+        g = self.guilds.get(guild_id)
         out: Counter[tuple[int, int]] = Counter()
         if g is None:
             return out
@@ -326,7 +328,7 @@ class LedgerReads:
 
     def export_member(self, guild_id: int, member_id: int) -> dict[str, Any]:
         """Everything stored about a member, as actor and as target, as JSON-able values."""
-        g = self._guilds.get(guild_id)
+        g = self.guilds.get(guild_id)
         out: dict[str, Any] = {"guild_id": guild_id, "member_id": member_id}
         if g is None:
             return out

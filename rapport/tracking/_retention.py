@@ -1,6 +1,6 @@
 """The ledger's retention and privacy side: prune old data, forget a member everywhere.
 
-A mixin of `rapport.tracking.ledger.Ledger`, kept apart so the write rules read on their own.
+Handed the ledger's state (`Guilds`) by `rapport.tracking.ledger.Ledger`.
 """
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from rapport.tracking import _pairs
-from rapport.tracking._records import Recent, pending_keep
+from rapport.tracking._guilds import Guilds
+from rapport.tracking._records import pending_keep
 from rapport.tracking._state import SHIFT, Guild
 
 _NEWCOMER_KEEP = 30 * 86400
@@ -16,14 +17,12 @@ _PERIOD_KEEP_DAYS = 13 * 31
 _CAP_DAYS = 3
 
 
-class LedgerRetention:
-    """Retention and privacy methods over the ledger's guilds (see `rapport.tracking.ledger.Ledger`)."""
+class Retention:
+    """Retention and privacy over the ledger's guilds."""
 
-    _guilds: dict[int, Guild]
-    pending_ttl: int
-    _recent: Recent[int, tuple[int, ...]]
-    _reacts: Recent[tuple[int, int, int], int]
-    _shares: Recent[tuple[int, int], list[int]]
+    def __init__(self, guilds: Guilds, *, pending_ttl: int) -> None:
+        self.guilds = guilds
+        self.pending_ttl = pending_ttl
 
     def prune(self, now: datetime, retain: timedelta) -> int:
         """Drop what is older than retention; returns how many records went.
@@ -36,7 +35,7 @@ class LedgerRetention:
         cutoff = t - int(retain.total_seconds())
         today = t // 86400
         n = 0
-        for g in self._guilds.values():
+        for g in self.guilds.by_id.values():
             for x, y, raw in list(g.iter_pairs()):
                 if _pairs.last_activity(_pairs.RECORD.unpack(raw)) < cutoff:
                     g.drop_pair(x, y)
@@ -74,7 +73,7 @@ class LedgerRetention:
 
     def forget_member(self, guild_id: int, member_id: int) -> None:
         """Remove everything about a member in a guild, as actor and as target."""
-        g = self._guilds.get(guild_id)
+        g = self.guilds.get(guild_id)
         if g is None:
             return
         a = g.idx.get(member_id)
@@ -107,13 +106,13 @@ class LedgerRetention:
         for mid, m in g.members.items():
             if m.cadence and m.cadence.pop(member_id, None) is not None:
                 g.d_members.add(mid)
-        self._recent.update_values(
+        self.guilds.recent.update_values(
             lambda seen: tuple(
                 k for k in seen if member_id not in (k >> 72, (k >> 8) & 0xFFFFFFFFFFFFFFFF)
             )
         )
-        self._reacts.keep_if(lambda k, _: not (k[0] == guild_id and k[2] == member_id))
-        self._shares.keep_if(lambda k, v: not (k[0] == guild_id and v[0] == member_id))
+        self.guilds.reacts.keep_if(lambda k, _: not (k[0] == guild_id and k[2] == member_id))
+        self.guilds.shares.keep_if(lambda k, v: not (k[0] == guild_id and v[0] == member_id))
 
     @staticmethod
     def _unpeople(g: Guild, member: int, period: str, is_week: bool) -> None:

@@ -208,6 +208,17 @@ class Guild:
             self.pseg, self.pday = seg, day
         return self.pseg
 
+    def cover(self, mchan: int, lo: int, hi: int) -> None:
+        """Add message ids lo..hi to the channel's recorded intervals, merging overlaps."""
+        merged: list[list[int]] = []
+        for r in sorted([*self.cov.get(mchan, []), [lo, hi]]):
+            if merged and r[0] <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], r[1])
+            else:
+                merged.append(list(r))
+        self.cov[mchan] = merged
+        self.d_cov.add(mchan)
+
     # ---- persistence -------------------------------------------------------------------
 
     async def load(self, store: Store) -> None:

@@ -1,13 +1,16 @@
 """Turns a stream of interactions into per-pair, per-member and per-period aggregates.
 
-One `Ledger` holds every guild the process owns, in memory. Writes are synchronous and cheap
-(the tracking cog calls them from gateway listeners); `stage()` hands what changed to the
-store in one batch, right before the flush loop's `await store.flush()`. Reads live in
-rapport/tracking/_reads.py, backfill coverage and take-backs (deleted messages, removed
-reactions) in rapport/tracking/_history.py, retention and forgetting in
-rapport/tracking/_retention.py, the
-packed pair record in rapport/tracking/_pairs.py, the per-guild state and its store documents in
-rapport/tracking/_state.py, the other packed records in rapport/tracking/_records.py.
+One `Ledger` holds every guild the process owns, in memory. It is composed of parts that
+share one state object (rapport/tracking/_guilds.py: the guilds in memory, their loading, the
+recent windows): the `Writer` here (the write rules, synchronous and cheap: the tracking cog
+calls them from gateway listeners), the reads (rapport/tracking/_reads.py), backfill coverage
+and take-backs of deleted messages and removed reactions (rapport/tracking/_history.py), and
+retention and forgetting (rapport/tracking/_retention.py). `stage()` hands what changed to the
+store in one batch, right before the flush loop's `await store.flush()`. The packed pair record
+is in rapport/tracking/_pairs.py, the per-guild state and its store documents in
+rapport/tracking/_state.py, the other packed records in rapport/tracking/_records.py. This file
+is over 400 lines because the write rules are one piece: `_link` and `record_message` read
+together.
 
 Decisions:
 
@@ -30,22 +33,19 @@ Decisions:
 
 from __future__ import annotations
 
-import logging
 from bisect import bisect_left
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
 
 from rapport.store.base import Store
 from rapport.tracking import _pairs
-from rapport.tracking._history import LedgerHistory
-from rapport.tracking._reads import LedgerReads
-from rapport.tracking._records import Recent, pending_add, pending_clear
-from rapport.tracking._retention import LedgerRetention
+from rapport.tracking._guilds import Guilds
+from rapport.tracking._history import History
+from rapport.tracking._reads import Reads
+from rapport.tracking._records import pending_add, pending_clear
+from rapport.tracking._retention import Retention
 from rapport.tracking._state import SHIFT, Guild
 from rapport.tracking.model import Interaction, Kind, MessageFacts
-
-log = logging.getLogger(__name__)
 
 # Count index in the pair record per kind; shares and joins have no pair.
 _KI = {Kind.REPLY: 0, Kind.MENTION: 1, Kind.REACTION: 2, Kind.THREAD: 3, Kind.THANKS: 4}
@@ -73,82 +73,21 @@ def period_keys(at: datetime) -> tuple[str, str]:
     return week, month
 
 
-class Ledger(LedgerHistory, LedgerReads, LedgerRetention):
-    """Every owned guild's interaction aggregates, in memory, persisted through a Store."""
+class Writer:
+    """The write rules: interactions and messages folded into the guilds' state."""
 
     def __init__(
         self,
-        store: Store,
+        guilds: Guilds,
         *,
-        half_life: timedelta = timedelta(days=30),
-        pending_ttl: timedelta = timedelta(days=14),
-        pending_limit: int = 50,
-        daily_pair_cap: int = 3,
-        recent_limit: int = 10_000,
+        half_life: float,
+        pending_limit: int,
+        daily_pair_cap: int,
     ) -> None:
-        self.store = store
-        self.half_life = half_life.total_seconds()
-        self.pending_ttl = int(pending_ttl.total_seconds())
+        self.guilds = guilds
+        self.half_life = half_life
         self.pending_limit = pending_limit
         self.daily_pair_cap = daily_pair_cap
-        self.recent_limit = recent_limit
-        self._guilds: dict[int, Guild] = {}
-        self._loaded: set[int] = set()
-        self._loading: dict[int, list[Callable[[], object]]] = {}
-        # Process-wide, bounded, not persisted (message ids are unique across guilds):
-        # message -> links recorded from it (packed by _link_key); (guild, message, actor)
-        # -> emojis on it; (guild, message) -> [author, channel, t, drawn] of recent shares.
-        self._recent: Recent[int, tuple[int, ...]] = Recent(recent_limit)
-        self._reacts: Recent[tuple[int, int, int], int] = Recent(recent_limit)
-        self._shares: Recent[tuple[int, int], list[int]] = Recent(recent_limit)
-
-    # ---- lifecycle -----------------------------------------------------------------------
-
-    async def load_guild(self, guild_id: int) -> None:
-        """Read one guild from the store; a no-op when it is already in memory.
-
-        Call it when the guild appears, before its events flow. Writes that arrive while
-        the store is being read are queued and applied once it is loaded.
-        """
-        if guild_id in self._guilds:
-            if guild_id not in self._loaded:
-                log.warning("guild %s had events before load_guild: stored data ignored", guild_id)
-            return
-        if guild_id in self._loading:
-            return
-        self._loading[guild_id] = []
-        try:
-            g = Guild(guild_id)
-            await g.load(self.store)
-        finally:
-            queued = self._loading.pop(guild_id)
-        self._guilds[guild_id] = g
-        self._loaded.add(guild_id)
-        for call in queued:
-            call()
-
-    def _deferred(self, guild_id: int, call: Callable[[], object]) -> bool:
-        """Queue a write for a guild whose stored state is still being read."""
-        queue = self._loading.get(guild_id)
-        if queue is None:
-            return False
-        queue.append(call)
-        return True
-
-    def unload_guild(self, guild_id: int) -> None:
-        """Drop a guild from memory (the bot left it); stage() first to keep its changes."""
-        self._guilds.pop(guild_id, None)
-
-    def stage(self) -> int:
-        """Put every changed record into the store; returns how many documents were staged."""
-        return sum(g.stage(self.store) for g in self._guilds.values())
-
-    def _g(self, guild_id: int) -> Guild:
-        g = self._guilds.get(guild_id)
-        if g is None:
-            # A guild never loaded is new to the store: start it empty.
-            g = self._guilds[guild_id] = Guild(guild_id)
-        return g
 
     # ---- writes --------------------------------------------------------------------------
 
@@ -159,12 +98,12 @@ class Ledger(LedgerHistory, LedgerReads, LedgerRetention):
         reactions, thanks reactions, joins and callers that already derived interactions.
         """
         it = interaction
-        if self._loading and self._deferred(it.guild_id, partial(self.record, it)):
+        if self.guilds.loading and self.guilds.defer(it.guild_id, partial(self.record, it)):
             return True
         if it.kind is Kind.JOIN:
             self.member_joined(it.guild_id, it.actor_id, it.at)
             return True
-        g = self._g(it.guild_id)
+        g = self.guilds.open(it.guild_id)
         t = _ts(it.at)
         if it.kind is Kind.SHARE:
             if not self._fresh(it.message_id, _link_key(it.actor_id, 0, _SHARE)):
@@ -176,8 +115,8 @@ class Ledger(LedgerHistory, LedgerReads, LedgerRetention):
         ki = _KI[it.kind]
         if ki == _REACTION:
             rkey = (g.id, it.message_id, it.actor_id)
-            n = self._reacts.get(rkey, 0)
-            self._reacts[rkey] = n + 1
+            n = self.guilds.reacts.get(rkey, 0)
+            self.guilds.reacts[rkey] = n + 1
             if n:
                 return False  # another emoji from the same member on the same message
         elif not self._fresh(it.message_id, _link_key(it.actor_id, it.target_id, ki)):
@@ -194,14 +133,14 @@ class Ledger(LedgerHistory, LedgerReads, LedgerRetention):
         Live messages extend their channel's recorded interval; backfill passes live=False
         through `record_history`. A message seen before records only links it lacked.
         """
-        if self._loading and self._deferred(
+        if self.guilds.loading and self.guilds.defer(
             msg.guild_id, partial(self.record_message, msg, live=live)
         ):
             return 0
-        g = self._guilds.get(msg.guild_id) or self._g(msg.guild_id)
+        g = self.guilds.by_id.get(msg.guild_id) or self.guilds.open(msg.guild_id)
         mid, author = msg.message_id, msg.author_id
         mchan = msg.thread_id or msg.channel_id
-        recent = self._recent  # Recent.get, inlined: this runs once per gateway message
+        recent = self.guilds.recent  # Recent.get, inlined: this runs once per gateway message
         seen = recent.new.get(mid)
         if seen is None:
             seen = recent.old.get(mid)
@@ -226,7 +165,7 @@ class Ledger(LedgerHistory, LedgerReads, LedgerRetention):
                 ranges[-1][1] = mid
                 g.d_cov.add(mchan)
             else:
-                self._mark(g, mchan, mid, mid)
+                g.cover(mchan, mid, mid)
                 g.live.add(mchan)
         reply = msg.reply_to_id if msg.reply_to_id != author else None
         links: list[tuple[int, int]] = []
@@ -267,11 +206,11 @@ class Ledger(LedgerHistory, LedgerReads, LedgerRetention):
 
     def member_joined(self, guild_id: int, member_id: int, at: datetime) -> None:
         """A member joined (or came back): start their newcomer record."""
-        if self._loading and self._deferred(
+        if self.guilds.loading and self.guilds.defer(
             guild_id, partial(self.member_joined, guild_id, member_id, at)
         ):
             return
-        g = self._g(guild_id)
+        g = self.guilds.open(guild_id)
         member_id = g.canon(member_id)
         g.newcomers[member_id] = [_ts(at), [], set()]
         g.d_newcomers.add(member_id)
@@ -281,11 +220,11 @@ class Ledger(LedgerHistory, LedgerReads, LedgerRetention):
 
     def member_left(self, guild_id: int, member_id: int) -> None:
         """A member left: keep their history (they may return) but flag them for the rules."""
-        if self._loading and self._deferred(
+        if self.guilds.loading and self.guilds.defer(
             guild_id, partial(self.member_left, guild_id, member_id)
         ):
             return
-        g = self._g(guild_id)
+        g = self.guilds.open(guild_id)
         g.member(member_id).left = True
         if g.newcomers.pop(member_id, None) is not None:
             g.d_newcomers.add(member_id)
@@ -294,7 +233,7 @@ class Ledger(LedgerHistory, LedgerReads, LedgerRetention):
         self, guild_id: int, member_id: int, other_id: int, cadence: timedelta | None
     ) -> None:
         """Set (or clear, with None) how often the member wants to keep in touch with other."""
-        m = self._g(guild_id).member(member_id)
+        m = self.guilds.open(guild_id).member(member_id)
         if cadence is None:
             if m.cadence:
                 m.cadence.pop(other_id, None)
@@ -307,10 +246,10 @@ class Ledger(LedgerHistory, LedgerReads, LedgerRetention):
 
     def _fresh(self, message_id: int, key: int) -> bool:
         """True the first time a (message, actor, target, kind) is seen in the recent window."""
-        seen = self._recent.get(message_id, ())
+        seen = self.guilds.recent.get(message_id, ())
         if key in seen:
             return False
-        self._recent[message_id] = (*seen, key)
+        self.guilds.recent[message_id] = (*seen, key)
         return True
 
     def _link(
@@ -456,13 +395,13 @@ class Ledger(LedgerHistory, LedgerReads, LedgerRetention):
         if t > m.last_share:
             m.last_share = t
         m.touch(channel, t, 0, 1, 0)
-        self._shares[(g.id, message_id)] = [author, channel, t, 0]
+        self.guilds.shares[(g.id, message_id)] = [author, channel, t, 0]
         g.total += 1
         g.d_totals = True
 
     def _drawn(self, g: Guild, share_message: int, author: int) -> None:
         """A reply to a recent share of the author's: the share drew a reply."""
-        sh = self._shares.get((g.id, share_message))
+        sh = self.guilds.shares.get((g.id, share_message))
         if sh is None or sh[0] != author:
             return
         g.member(author).touch(sh[1], 0, 0, 0, 1)
@@ -471,4 +410,71 @@ class Ledger(LedgerHistory, LedgerReads, LedgerRetention):
             g.segment(sh[2] // 86400).add(g.canon(author), 6)
 
 
-__all__ = ["Ledger", "period_keys"]
+class Ledger:
+    """Every owned guild's interaction aggregates, in memory, persisted through a Store.
+
+    Composed, not inherited: `guilds` owns the state and its loading; `writer`, `reads`,
+    `history` and `retention` are each handed that state. The methods below are theirs,
+    bound here so the many callers keep one name; a consumer that needs only one side can
+    be given that part alone.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        half_life: timedelta = timedelta(days=30),
+        pending_ttl: timedelta = timedelta(days=14),
+        pending_limit: int = 50,
+        daily_pair_cap: int = 3,
+        recent_limit: int = 10_000,
+    ) -> None:
+        self.store = store
+        half = half_life.total_seconds()
+        ttl = int(pending_ttl.total_seconds())
+        self.guilds = guilds = Guilds(store, recent_limit=recent_limit)
+        self.writer = writer = Writer(
+            guilds, half_life=half, pending_limit=pending_limit, daily_pair_cap=daily_pair_cap
+        )
+        self.reads = reads = Reads(guilds, half_life=half, pending_ttl=ttl)
+        self.history = history = History(guilds, writer, half_life=half)
+        self.retention = retention = Retention(guilds, pending_ttl=ttl)
+        # Lifecycle.
+        self.load_guild = guilds.load
+        self.unload_guild = guilds.unload
+        self.stage = guilds.stage
+        # Writes.
+        self.record = writer.record
+        self.record_message = writer.record_message
+        self.member_joined = writer.member_joined
+        self.member_left = writer.member_left
+        self.set_cadence = writer.set_cadence
+        # History: backfill coverage and take-backs.
+        self.record_history = history.record_history
+        self.mark_covered = history.mark_covered
+        self.live_restarted = history.live_restarted
+        self.withdraw_message = history.withdraw_message
+        self.remove_reaction = history.remove_reaction
+        # Retention and privacy.
+        self.prune = retention.prune
+        self.forget_member = retention.forget_member
+        # Reads.
+        self.guild_ids = reads.guild_ids
+        self.covered = reads.covered
+        self.pairs_of = reads.pairs_of
+        self.silent_pairs = reads.silent_pairs
+        self.pair = reads.pair
+        self.pending_for = reads.pending_for
+        self.activity = reads.activity
+        self.active_in = reads.active_in
+        self.newcomers = reads.newcomers
+        self.members = reads.members
+        self.pair_count = reads.pair_count
+        self.interactions_total = reads.interactions_total
+        self.periods = reads.periods
+        self.period_stats = reads.period_stats
+        self.pair_counts = reads.pair_counts
+        self.export_member = reads.export_member
+
+
+__all__ = ["Ledger", "Writer", "period_keys"]

@@ -208,7 +208,7 @@ async def test_forget_member_drops_every_nudge_about_them(world: World) -> None:
     world.reply(BOB, ANA, START - timedelta(days=2))
     await world.nudges.scan()
     world.nudges.forget_member(G, BOB)
-    st = world.nudges._states[G][ANA]
+    st = world.nudges.states.by_guild[G][ANA]
     assert not any(v[1] == BOB for v in st.sent.values())
     assert all(it[2] != BOB for d in st.digests for it in d["items"])
 
