@@ -129,7 +129,7 @@ async def configure_endpoints(settings: Settings) -> None:
 def build_services(settings: Settings, store: Store, clock: Clock = system_clock) -> Services:
     """Compose the core's services around one store."""
     flusher = FlushLoop(store, settings.storage.flush_interval.total_seconds())
-    scheduler = JobScheduler(settings.nudges.zone)
+    scheduler = JobScheduler(settings.nudges.zone, clock=clock)
     guilds = GuildService(store, settings)
     members = MemberService(store, settings, guilds, clock)
     ledger = Ledger(store, half_life=settings.tracking.half_life)

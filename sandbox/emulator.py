@@ -7,8 +7,8 @@ client connects to. Scenario methods change the world and dispatch the matching 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +55,15 @@ class Emulator:
         bot_name: str = "Rapport",
         interaction_timeout: float = 3.0,
         deferred_timeout: float = 5.0,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.spec: Spec = Spec(spec_path) if spec_path else default_spec()
         self.interaction_timeout = interaction_timeout
         self.deferred_timeout = deferred_timeout
         self.sync_timeout = 10.0
-        self.snowflakes = Snowflakes()
+        # Message times and ids read this clock (the sandbox shares it with the bot).
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self.snowflakes = Snowflakes(self.clock)
         self.token = "sandbox." + secrets.token_urlsafe(24)
         self.bot_user = User(self.snowflakes.make(), bot_name, bot=True)
         self.owner = User(self.snowflakes.make(), "Sandbox Owner")
@@ -201,8 +204,7 @@ class Emulator:
         user = User(self.snowflakes.make(at), name, bot=bot)
         self.users[user.id] = user
         member = Member(user, guild, list(roles))
-        if at is not None:
-            member.joined_at = at
+        member.joined_at = at or self.clock()
         guild.members[user.id] = member
         if guild.id in self.guilds_sent:
             payload = {**member.payload(), "guild_id": str(guild.id)}
@@ -296,7 +298,7 @@ class Emulator:
             content = _with_mentions(content, mentions)
             message.mentions = [m.user for m in mentions]
         message.content = content
-        message.edited_at = max(message.created_at, datetime.now(message.created_at.tzinfo))
+        message.edited_at = max(message.created_at, self.clock())
         await self.dispatch_message("MESSAGE_UPDATE", message)
 
     async def delete(self, message: Message) -> None:

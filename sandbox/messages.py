@@ -7,7 +7,6 @@ limits to each (no empty message, 2000 characters), so they share one path here.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sandbox.server import ApiError
@@ -135,7 +134,7 @@ async def edit_message(
     content = message.content
     if len(content) > 2000:
         check_content({"content": content}, [])
-    message.edited_at = datetime.now(UTC)
+    message.edited_at = emu.clock()
     if not message.ephemeral:
         await emu.dispatch_message("MESSAGE_UPDATE", message)
     return message

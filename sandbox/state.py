@@ -7,6 +7,7 @@ functions render them exactly as Discord's API does, because discord.py parses t
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -28,13 +29,14 @@ class Snowflakes:
     still gets distinct, increasing ids.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
         self._used: set[int] = set()
         self._increment = itertools.count()
+        self.clock = clock or (lambda: datetime.now(UTC))
 
     def make(self, at: datetime | None = None) -> int:
-        """A fresh snowflake for ``at`` (aware; now when None)."""
-        moment = at or datetime.now(UTC)
+        """A fresh snowflake for ``at`` (aware; the clock's now when None)."""
+        moment = at or self.clock()
         if moment.tzinfo is None:
             raise ValueError("snowflake times must be timezone-aware")
         ms = int(moment.timestamp() * 1000) - DISCORD_EPOCH_MS

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,20 +24,14 @@ from rapport.compose import Services
 from rapport.settings.config import Settings, settings_from_mapping
 from rapport.store import Store, open_store
 from sandbox import Emulator
+from sandbox.clock import SandboxClock
 from sandbox.interactions import Reply
 from sandbox.state import Channel, Guild, Member, Message
+from tests.timing import days_ago, hours_ago, until, use_clock
+
+__all__ = ["Sandbox", "days_ago", "hours_ago", "until"]
 
 CHANNELS = ("general", "design", "help", "resources", "leaderboard", "introductions")
-
-
-def days_ago(days: float, *, now: datetime | None = None) -> datetime:
-    """A moment `days` before now (aware UTC), for laying history in the past."""
-    return (now or datetime.now(UTC)) - timedelta(days=days)
-
-
-def hours_ago(hours: float) -> datetime:
-    """A moment `hours` before now."""
-    return datetime.now(UTC) - timedelta(hours=hours)
 
 
 def merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -49,10 +43,25 @@ def merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class Sandbox:
-    """One emulated server with the real bot in it, and a scenario API in members' words."""
+    """One emulated server with the real bot in it, and a scenario API in members' words.
 
-    def __init__(self, emulator: Emulator, guild: Guild, data_dir: Path, config: Mapping) -> None:
+    `clock` is the one clock of the run: the bot's services and scheduler and the emulator's
+    snowflakes read it, and `await sandbox.clock.advance(days=1)` moves it, then runs the jobs
+    that came due meanwhile (the nudge scan every 15 minutes of sandbox time; the leaderboard
+    and retention only when a test asks, with run_job or a sandbox_config schedule).
+    """
+
+    def __init__(
+        self,
+        emulator: Emulator,
+        guild: Guild,
+        data_dir: Path,
+        config: Mapping,
+        clock: SandboxClock | None = None,
+    ) -> None:
         self.emulator = emulator
+        self.clock = clock or SandboxClock()
+        self.clock.on_advance(self._catch_up)
         self.guild = guild
         self.data_dir = data_dir
         self.config = dict(config)
@@ -65,8 +74,9 @@ class Sandbox:
                         "gateway_url": emulator.gateway_url,
                     },
                     "storage": {"path": str(data_dir / "rapport.json"), "flush_interval": "1h"},
-                    # Jobs run when a test says so (run_job), not on the clock.
-                    "schedule": {"nudge_scan": "365d", "leaderboard": "365d", "retention": "365d"},
+                    # Jobs run when the test moves the clock or says so (run_job), never by
+                    # the wall clock.
+                    "schedule": {"nudge_scan": "15m", "leaderboard": "365d", "retention": "365d"},
                 },
                 self.config,
             )
@@ -82,7 +92,9 @@ class Sandbox:
         storage = self.settings.storage
         self.store = open_store(storage.backend, path=Path(storage.path), dsn=storage.dsn)
         await self.store.open()
-        self.bot = await entry.start_bot(self.settings, self.store, guild_ready_timeout=0.05)
+        self.bot = await entry.start_bot(
+            self.settings, self.store, self.clock, guild_ready_timeout=0.05
+        )
         self._connect = asyncio.create_task(self.bot.connect(), name="sandbox: bot.connect")
         ready = asyncio.create_task(self.bot.wait_until_ready())
         done, _ = await asyncio.wait(
@@ -132,6 +144,14 @@ class Sandbox:
             if not pending:
                 return
             await asyncio.wait(pending, timeout=5)
+
+    async def _catch_up(self, before: datetime, after: datetime) -> None:
+        """After the clock moved: run the jobs that came due meanwhile, as the scheduler would."""
+        if self.bot is None:
+            return
+        await self.settle()
+        await self.services.scheduler.run_due()
+        await self.settle()
 
     async def run_job(self, name: str) -> bool:
         """Run a scheduled job now, as the scheduler would."""
@@ -224,16 +244,19 @@ async def sandbox(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     marker = request.node.get_closest_marker("sandbox_config")
     config = marker.args[0] if marker else {}
     saved = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
-    emulator = Emulator(interaction_timeout=3.0)
+    clock = SandboxClock()
+    emulator = Emulator(interaction_timeout=3.0, clock=clock)
     await emulator.start()
     guild = emulator.add_guild("Rapport Test")
     for name in CHANNELS:
         emulator.add_channel(guild, name)
-    box = Sandbox(emulator, guild, tmp_path, config)
+    box = Sandbox(emulator, guild, tmp_path, config, clock)
+    use_clock(clock)
     try:
         await box.start()
         yield box
     finally:
+        use_clock(None)
         await box.stop()
         await emulator.stop()
         discord.http.Route.BASE = saved[0]
