@@ -8,6 +8,7 @@ import json
 import logging
 import pkgutil
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,13 @@ from discord import app_commands
 from discord.ext import commands
 
 import cogs
-from cogs._digest import CLICK_REPLIES, snoozed_reply
+from cogs import _l10n
+from cogs._digest import click_reply, snoozed_reply
 from cogs._respond import reply_private
+from rapport import i18n
 from rapport.compose import Services
 from rapport.errors import UserFacingError
+from rapport.i18n import N_, Translation
 from rapport.runtime.cluster import SNOOZE, owns
 
 log = logging.getLogger(__name__)
@@ -57,57 +61,94 @@ class RapportTree(app_commands.CommandTree):
             interaction.guild_id is not None
             and interaction.client.get_guild(interaction.guild_id) is None
         ):
+            t = _l10n.for_interaction(interaction)
             await reply_private(
                 interaction,
-                "I don't have this server's data yet — ask an admin to re-invite Rapport.",
+                t.gettext(
+                    N_("I don't have this server's data yet — ask an admin to re-invite Rapport.")
+                ),
             )
             return False
+        if interaction.guild_id is not None:
+            # DMs (digests, reminders) follow the language of the member's latest command.
+            members = interaction.client.services.members  # type: ignore[attr-defined]
+            await members.seen_locale(
+                interaction.guild_id, interaction.user.id, interaction.locale.value
+            )
         return True
 
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError, /
     ) -> None:
         """Turn any failure into a private message; log what is not the user's doing."""
-        text = error_message(error)
+        members = getattr(interaction.client, "services", None)
+        t = _l10n.for_interaction(interaction, members.members if members else None)
+        text = error_message(error, t)
         if text is None:
             command = interaction.command.qualified_name if interaction.command else "?"
             log.error("command %s failed", command, exc_info=error)
-            text = "Sorry — something went wrong on my side. It has been logged; please try again later."
+            text = t.gettext(
+                N_(
+                    "Sorry — something went wrong on my side. It has been logged; "
+                    "please try again later."
+                )
+            )
         try:
             await reply_private(interaction, text)
         except discord.HTTPException:
             log.warning("could not tell the member about an error (interaction expired?)")
 
 
-def error_message(error: Exception) -> str | None:
+def error_message(error: Exception, t: Translation = i18n.ENGLISH) -> str | None:
     """The user-facing text for an app-command error, or None when it is a bug to log."""
     original = getattr(error, "original", None) or error
     if isinstance(original, UserFacingError):
-        return str(original)
+        return original.in_language(t)
     if isinstance(error, app_commands.MissingPermissions):
-        return f"You need the {permission_names(error.missing_permissions)} permission to use this command."
+        return t.gettext(
+            N_("You need the {permissions} permission to use this command."),
+            permissions=permission_names(error.missing_permissions, t),
+        )
     if isinstance(error, app_commands.BotMissingPermissions):
-        return (
-            f"I need the {permission_names(error.missing_permissions)} permission here to do that."
+        return t.gettext(
+            N_("I need the {permissions} permission here to do that."),
+            permissions=permission_names(error.missing_permissions, t),
         )
     if isinstance(error, app_commands.NoPrivateMessage):
-        return "This command works in a server, not in DMs."
+        return t.gettext(N_("This command works in a server, not in DMs."))
     if isinstance(error, app_commands.CommandOnCooldown):
-        return f"Slow down a little — try again in {error.retry_after:.0f} s."
+        return t.gettext(
+            N_("Slow down a little — try again in {duration}."),
+            duration=t.duration(timedelta(seconds=max(error.retry_after, 1))),
+        )
     if isinstance(error, app_commands.TransformerError):
-        return f"“{error.value}” isn't something I can use here: {error}"
+        return t.gettext(N_("“{value}” isn't something I can use here."), value=error.value)
     if isinstance(error, app_commands.CheckFailure):
-        return "You can't use this command here."
+        return t.gettext(N_("You can't use this command here."))
     return None
 
 
-# Discord's interface names a few permissions differently from the API.
-PERMISSION_LABELS = {"manage_guild": "Manage Server", "view_channel": "View Channels"}
+# Permissions as Discord's interface labels them ("Manage Server", not "Manage Guild").
+PERMISSION_LABELS = {
+    "manage_guild": N_("Manage Server"),
+    "view_channel": N_("View Channels"),
+    "send_messages": N_("Send Messages"),
+    "embed_links": N_("Embed Links"),
+    "attach_files": N_("Attach Files"),
+    "read_message_history": N_("Read Message History"),
+}
 
 
-def permission_names(names: list[str]) -> str:
-    """Permissions as Discord's interface labels them ("Manage Server", not "Manage Guild")."""
-    return ", ".join(PERMISSION_LABELS.get(p, p.replace("_", " ").title()) for p in names)
+def permission_names(names: list[str], t: Translation = i18n.ENGLISH) -> str:
+    """Permissions as Discord's interface labels them, in the member's language."""
+    return t.join(
+        [
+            t.gettext(PERMISSION_LABELS[p])
+            if p in PERMISSION_LABELS
+            else p.replace("_", " ").title()
+            for p in names
+        ]
+    )
 
 
 class SyncListeners:
@@ -185,11 +226,17 @@ class RapportBot(SyncListeners, commands.AutoShardedBot):
         await relay.forward(
             str(interaction.id), guild_id, interaction.user.id, action, digest_id, other_id
         )
+        t = i18n.translator(
+            i18n.resolve(
+                self.services.members.get(guild_id, interaction.user.id).language,
+                interaction=interaction.locale.value,
+            )
+        )
         if action == "snooze":
-            text = snoozed_reply(self.services.clock() + SNOOZE)
+            text = snoozed_reply(self.services.clock() + SNOOZE, t)
         else:
             # The guild isn't cached in this process, so "not about" can't name the person.
-            text = CLICK_REPLIES.get(action, "Got it.").format(name="them")
+            text = click_reply("notabout_unnamed" if action == "notabout" else action, t)
         await reply_private(interaction, text)
         return True
 
@@ -212,6 +259,7 @@ class RapportBot(SyncListeners, commands.AutoShardedBot):
         gc.freeze()
         for name in extension_names():
             await self.load_extension(name)
+        await self.tree.set_translator(_l10n.CatalogTranslator())
         self.services.flusher.start()
         self.services.scheduler.start()
         await self.sync_commands_if_changed()
@@ -241,7 +289,12 @@ class RapportBot(SyncListeners, commands.AutoShardedBot):
     def _command_hash(self) -> str:
         target = self._sync_target()
         blob = json.dumps(
-            {"target": target.id if target else None, "commands": self.command_payload()},
+            {
+                "target": target.id if target else None,
+                "commands": self.command_payload(),
+                # Localisations are synced too: a changed catalog is a changed tree.
+                "catalogs": i18n.fingerprint(),
+            },
             sort_keys=True,
             default=str,
         )

@@ -19,21 +19,23 @@ from typing import Any
 
 import discord
 
+from cogs._l10n import command
+from rapport.i18n import ENGLISH, N_, Translation
 from rapport.nudges.rules import Digest, describe
 
 COLOUR = discord.Colour(0x5865F2)
 ACTIONS = {
-    "done": ("Done", discord.ButtonStyle.success),
-    "snooze": ("Snooze 1 week", discord.ButtonStyle.secondary),
-    "keep": ("Keep them coming", discord.ButtonStyle.primary),
-    "fewer": ("Fewer", discord.ButtonStyle.secondary),
-    "stop": ("Stop", discord.ButtonStyle.danger),
+    "done": (N_("Done"), discord.ButtonStyle.success),
+    "snooze": (N_("Snooze 1 week"), discord.ButtonStyle.secondary),
+    "keep": (N_("Keep them coming"), discord.ButtonStyle.primary),
+    "fewer": (N_("Fewer"), discord.ButtonStyle.secondary),
+    "stop": (N_("Stop"), discord.ButtonStyle.danger),
 }
 REMIND_OPTIONS = (
-    ("1h", "In 1 hour"),
-    ("4h", "In 4 hours"),
-    ("tomorrow", "Tomorrow morning"),
-    ("week", "Next week"),
+    ("1h", N_("In 1 hour")),
+    ("4h", N_("In 4 hours")),
+    ("tomorrow", N_("Tomorrow morning")),
+    ("week", N_("Next week")),
 )
 
 
@@ -48,11 +50,15 @@ class DigestButton(
 ):
     """Done, Snooze 1 week, and the keep / fewer / stop answers of the back-off question."""
 
-    def __init__(self, action: str, guild_id: int, digest_id: str) -> None:
+    def __init__(
+        self, action: str, guild_id: int, digest_id: str, t: Translation = ENGLISH
+    ) -> None:
         label, style = ACTIONS[action]
         super().__init__(
             discord.ui.Button(
-                label=label, style=style, custom_id=f"rapport:{action}:{guild_id}:{digest_id}"
+                label=t.gettext(label),
+                style=style,
+                custom_id=f"rapport:{action}:{guild_id}:{digest_id}",
             )
         )
         self.action, self.guild_id, self.digest_id = action, guild_id, digest_id
@@ -76,15 +82,21 @@ class NotAboutSelect(
     """ "Not about…": never nudge me about this person again (a mute)."""
 
     def __init__(
-        self, guild_id: int, digest_id: str, people: list[tuple[int, str]] | None = None
+        self,
+        guild_id: int,
+        digest_id: str,
+        people: list[tuple[int, str]] | None = None,
+        t: Translation = ENGLISH,
     ) -> None:
         options = [
-            discord.SelectOption(label=f"Not about {name}"[:100], value=str(uid))
+            discord.SelectOption(
+                label=t.gettext(N_("Not about {name}"), name=name)[:100], value=str(uid)
+            )
             for uid, name in (people or [])
         ]
         super().__init__(
             discord.ui.Select(
-                placeholder="Don't nudge me about…",
+                placeholder=t.gettext(N_("Don't nudge me about…")),
                 custom_id=f"rapport:notabout:{guild_id}:{digest_id}",
                 options=options,
                 min_values=1,
@@ -112,12 +124,22 @@ class RemindSelect(
 ):
     """When to be reminded to reply to a message."""
 
-    def __init__(self, guild_id: int, channel_id: int, message_id: int, author_id: int) -> None:
+    def __init__(
+        self,
+        guild_id: int,
+        channel_id: int,
+        message_id: int,
+        author_id: int,
+        t: Translation = ENGLISH,
+    ) -> None:
         super().__init__(
             discord.ui.Select(
-                placeholder="Remind me…",
+                placeholder=t.gettext(N_("Remind me…")),
                 custom_id=f"rapport:remind:{guild_id}:{channel_id}:{message_id}:{author_id}",
-                options=[discord.SelectOption(label=label, value=v) for v, label in REMIND_OPTIONS],
+                options=[
+                    discord.SelectOption(label=t.gettext(label), value=v)
+                    for v, label in REMIND_OPTIONS
+                ],
             )
         )
         self.ids = (guild_id, channel_id, message_id, author_id)
@@ -144,57 +166,83 @@ def render(
     name_of: Callable[[int], str],
     channel_of: Callable[[int], str],
     now: datetime,
+    t: Translation = ENGLISH,
 ) -> tuple[discord.Embed, discord.ui.View | None]:
     """The digest's embed (one line per item, jump links) and its persistent components."""
     lines = []
+    jump = t.gettext(N_("Jump to it"))
     for n in digest.items:
-        line = describe(n, name_of, now, channel_of)
-        lines.append(f"• {line}" + (f" [Jump to it]({n.url})" if n.url else ""))
+        line = describe(n, name_of, now, channel_of, t)
+        lines.append(f"• {line}" + (f" [{jump}]({n.url})" if n.url else ""))
     reminder = digest.items[0].kind == "reminder"
     embed = discord.Embed(
-        title="Your reminder" if reminder else "A few people worth a moment",
+        title=t.gettext(N_("Your reminder") if reminder else N_("A few people worth a moment")),
         description="\n".join(lines),
         colour=COLOUR,
     )
     if reminder:
-        return embed.set_footer(text=f"From {guild_name}"), None
+        return embed.set_footer(text=t.gettext(N_("From {server}"), server=guild_name)), None
     g, d = digest.guild_id, digest.digest_id
     view = discord.ui.View(timeout=None)
-    view.add_item(DigestButton("done", g, d))
-    view.add_item(DigestButton("snooze", g, d))
+    view.add_item(DigestButton("done", g, d, t))
+    view.add_item(DigestButton("snooze", g, d, t))
     people = [(n.about_id, name_of(n.about_id)) for n in digest.items if n.about_id is not None]
     if people:
-        view.add_item(NotAboutSelect(g, d, list(dict(people).items())))
+        view.add_item(NotAboutSelect(g, d, list(dict(people).items()), t))
     if digest.ask_feedback:
         embed.add_field(
-            name="Are these digests useful?",
-            value="You haven't acted on the last few. Keep them coming, get fewer, or stop?",
+            name=t.gettext(N_("Are these digests useful?")),
+            value=t.gettext(
+                N_("You haven't acted on the last few. Keep them coming, get fewer, or stop?")
+            ),
             inline=False,
         )
         for action in ("keep", "fewer", "stop"):
-            view.add_item(DigestButton(action, g, d))
-    embed.set_footer(text=f"From {guild_name} · /rapport settings to change when and what")
+            view.add_item(DigestButton(action, g, d, t))
+    footer = t.gettext(
+        N_("From {server} · {settings} to change when and what"),
+        server=guild_name,
+        settings=command(t, "rapport settings").strip("`"),
+    )
+    embed.set_footer(text=footer)
     return embed, view
 
 
-def remind_view(guild_id: int, channel_id: int, message_id: int, author_id: int) -> discord.ui.View:
+def remind_view(
+    guild_id: int, channel_id: int, message_id: int, author_id: int, t: Translation = ENGLISH
+) -> discord.ui.View:
     """The select a member picks a reminder time from."""
     view = discord.ui.View(timeout=None)
-    view.add_item(RemindSelect(guild_id, channel_id, message_id, author_id))
+    view.add_item(RemindSelect(guild_id, channel_id, message_id, author_id, t))
     return view
 
 
 # What a member reads after pressing a digest button, whichever process applies the click.
 CLICK_REPLIES = {
-    "done": "Nice — marked as done. Keep it up!",
-    "keep": "Great — they'll keep coming.",
-    "fewer": "Got it — fewer digests from now on.",
-    "stop": "Done — no more digests. `/rapport join` brings them back.",
-    "notabout": "I won't nudge you about {name} again. `/rapport unmute` to undo.",
+    "done": N_("Nice — marked as done. Keep it up!"),
+    "keep": N_("Great — they'll keep coming."),
+    "fewer": N_("Got it — fewer digests from now on."),
+    "stop": N_("Done — no more digests. {join} brings them back."),
+    "notabout": N_("I won't nudge you about {name} again. {unmute} to undo."),
+    "notabout_unnamed": N_("I won't nudge you about them again. {unmute} to undo."),
 }
 
 
-def snoozed_reply(until: datetime) -> str:
+def click_reply(action: str, t: Translation = ENGLISH, **params: str) -> str:
+    """The answer to a digest button, in the member's language."""
+    return t.gettext(
+        CLICK_REPLIES.get(action, N_("Got it.")),
+        join=command(t, "rapport join"),
+        unmute=command(t, "rapport unmute"),
+        **params,
+    )
+
+
+def snoozed_reply(until: datetime, t: Translation = ENGLISH) -> str:
     """The answer to Snooze 1 week."""
     stamp = discord.utils.format_dt(until, "D")
-    return f"Snoozed — no digests until {stamp}. `/rapport settings` to change more."
+    return t.gettext(
+        N_("Snoozed — no digests until {date}. {settings} to change more."),
+        date=stamp,
+        settings=command(t, "rapport settings"),
+    )

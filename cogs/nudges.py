@@ -14,10 +14,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs import _l10n
 from cogs._bot import RapportBot
-from cogs._digest import CLICK_REPLIES, DYNAMIC_ITEMS, remind_view, render, snoozed_reply
+from cogs._digest import DYNAMIC_ITEMS, click_reply, remind_view, render, snoozed_reply
 from cogs._respond import reply_private
+from rapport import i18n
 from rapport.errors import UserFacingError
+from rapport.i18n import N_, Translation
 from rapport.nudges.dm_queue import SendResult
 from rapport.nudges.rules import Digest
 from rapport.nudges.service import NudgeService
@@ -26,6 +29,7 @@ from rapport.tracking.model import snowflake_time
 
 log = logging.getLogger(__name__)
 
+NOT_YOURS = N_("That digest isn't one of yours any more.")
 DM_CLOSED = 50007
 DMS_TOO_FAST = 40003
 
@@ -52,7 +56,14 @@ class Nudges(commands.Cog):
 
     # --- sending ------------------------------------------------------------------------------
 
-    async def _name(self, guild: discord.Guild | None, user_id: int) -> str:
+    def _t(self, interaction: discord.Interaction, guild_id: int) -> Translation:
+        """The language of an answer to a click in a DM (the guild comes from the custom id)."""
+        own = self.members.get(guild_id, interaction.user.id)
+        return i18n.translator(
+            i18n.resolve(own.language, interaction=interaction.locale.value, last_seen=own.locale)
+        )
+
+    async def _name(self, guild: discord.Guild | None, user_id: int, someone: str = "?") -> str:
         found = guild.get_member(user_id) if guild else None
         if found is None and guild is not None:
             try:
@@ -62,13 +73,15 @@ class Nudges(commands.Cog):
         if found is not None:
             return found.display_name
         user = self.bot.get_user(user_id)
-        return user.display_name if user else "someone"
+        return user.display_name if user else someone
 
     async def send_digest(self, digest: Digest) -> SendResult:
         """One DM for one digest; Discord's refusals become SendResults, no answer raises."""
         guild = self.bot.get_guild(digest.guild_id)
+        t = _l10n.for_member(self.members, guild, digest.guild_id, digest.member_id)
+        someone = t.gettext(N_("someone"))
         people = {n.about_id for n in digest.items if n.about_id is not None}
-        names = {uid: await self._name(guild, uid) for uid in people}
+        names = {uid: await self._name(guild, uid, someone) for uid in people}
 
         def channel_of(channel_id: int) -> str:
             channel = guild.get_channel_or_thread(channel_id) if guild else None
@@ -76,10 +89,11 @@ class Nudges(commands.Cog):
 
         embed, view = render(
             digest,
-            guild.name if guild else "your server",
-            lambda uid: names.get(uid, "someone"),
+            guild.name if guild else t.gettext(N_("your server")),
+            lambda uid: names.get(uid, someone),
             channel_of,
             self.nudges.clock(),
+            t,
         )
         try:
             user = self.bot.get_user(digest.member_id) or await self.bot.fetch_user(
@@ -109,18 +123,20 @@ class Nudges(commands.Cog):
             return  # another process of the cluster owns the guild's state
         member = interaction.user.id
         await self.nudges.ensure(guild_id)
+        await self.members.seen_locale(guild_id, member, interaction.locale.value)
+        t = self._t(interaction, guild_id)
         if self.nudges.digest_items(guild_id, member, digest_id) is None:
-            await reply_private(interaction, "That digest isn't one of yours any more.")
+            await reply_private(interaction, t.gettext(NOT_YOURS))
             return
         if action == "done":
             await self.nudges.done(guild_id, member, digest_id)
-            text = CLICK_REPLIES["done"]
+            text = click_reply("done", t)
         elif action == "snooze":
             until = await self.members.snooze(guild_id, member, timedelta(weeks=1))
-            text = snoozed_reply(until.snoozed_until or datetime.now(UTC))
+            text = snoozed_reply(until.snoozed_until or datetime.now(UTC), t)
         else:
             await self.nudges.feedback(guild_id, member, action)
-            text = CLICK_REPLIES[action]
+            text = click_reply(action, t)
         await reply_private(interaction, text)
 
     async def on_not_about(
@@ -131,33 +147,42 @@ class Nudges(commands.Cog):
             return  # another process of the cluster owns the guild's state
         member = interaction.user.id
         await self.nudges.ensure(guild_id)
+        t = self._t(interaction, guild_id)
         items = self.nudges.digest_items(guild_id, member, digest_id)
         if items is None or other_id not in {it[2] for it in items}:
-            await reply_private(interaction, "That digest isn't one of yours any more.")
+            await reply_private(interaction, t.gettext(NOT_YOURS))
             return
         try:
             await self.members.mute(guild_id, member, other_id)
         except UserFacingError as exc:
-            await reply_private(interaction, str(exc))
+            await reply_private(interaction, exc.in_language(t))
             return
-        name = await self._name(self.bot.get_guild(guild_id), other_id)
-        await reply_private(interaction, CLICK_REPLIES["notabout"].format(name=name))
+        name = await self._name(self.bot.get_guild(guild_id), other_id, t.gettext(N_("someone")))
+        await reply_private(interaction, click_reply("notabout", t, name=name))
 
     # --- "Remind me to reply" -----------------------------------------------------------------
 
     async def remind_menu(self, interaction: discord.Interaction, message: discord.Message) -> None:
         """Pick when to be reminded to reply to this message."""
         if interaction.guild_id is None:
-            raise UserFacingError("Reminders work in a server, not in DMs.")
+            raise UserFacingError(N_("Reminders work in a server, not in DMs."))
         if message.author.bot:
-            raise UserFacingError("That's a bot's message — nothing to reply to.")
+            raise UserFacingError(N_("That's a bot's message — nothing to reply to."))
         if message.author.id == interaction.user.id:
-            raise UserFacingError("That's your own message — pick someone else's.")
-        view = remind_view(interaction.guild_id, message.channel.id, message.id, message.author.id)
+            raise UserFacingError(N_("That's your own message — pick someone else's."))
+        t = _l10n.for_interaction(interaction, self.members)
+        view = remind_view(
+            interaction.guild_id, message.channel.id, message.id, message.author.id, t
+        )
         await reply_private(
             interaction,
-            f"When should I remind you to reply to {message.author.display_name}? "
-            "I'll only DM you if you still haven't answered them.",
+            t.gettext(
+                N_(
+                    "When should I remind you to reply to {name}? "
+                    "I'll only DM you if you still haven't answered them."
+                ),
+                name=message.author.display_name,
+            ),
             view=view,
         )
 
@@ -171,6 +196,7 @@ class Nudges(commands.Cog):
         choice: str,
     ) -> None:
         """Store the reminder; the scan sends it through the DM queue when due."""
+        t = self._t(interaction, guild_id)
         try:
             due = await self.nudges.remind(
                 guild_id,
@@ -182,11 +208,14 @@ class Nudges(commands.Cog):
                 choice,
             )
         except ValueError:
-            await reply_private(interaction, "Pick one of the times in the list.")
+            await reply_private(interaction, t.gettext(N_("Pick one of the times in the list.")))
             return
         await reply_private(
             interaction,
-            f"I'll remind you {discord.utils.format_dt(due, 'R')} by DM, unless you reply first.",
+            t.gettext(
+                N_("I'll remind you {when} by DM, unless you reply first."),
+                when=discord.utils.format_dt(due, "R"),
+            ),
         )
 
 

@@ -1,8 +1,24 @@
 """Errors the core raises that carry a message meant for people, not a traceback."""
 
+from typing import Any
+
 
 class UserFacingError(Exception):
-    """A refusal whose text is shown to the member as it is (ephemerally, in Discord)."""
+    """A refusal whose text is shown to the member (ephemerally, in Discord), in their language.
+
+    The message is an English catalog id (mark it with `rapport.i18n.N_`) with `{name}`
+    placeholders filled from `params`; `str()` gives the English text, `in_language(t)` the
+    member's.
+    """
+
+    def __init__(self, message: str = "", /, **params: Any) -> None:
+        self.message = message
+        self.params = params
+        super().__init__(message.format(**params) if params else message)
+
+    def in_language(self, t: Any) -> str:
+        """The text in the language of `t` (a rapport.i18n.Translation)."""
+        return t.gettext(self.message, **self.params)
 
 
 class StoreError(Exception):

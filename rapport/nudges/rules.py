@@ -16,8 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import humanize
-
+from rapport.i18n import ENGLISH, N_, Translation
 from rapport.people.members import Preferences
 from rapport.tracking.model import (
     FirstMessage,
@@ -354,20 +353,16 @@ def digest_id(guild_id: int, member_id: int, serial: int, keys: Sequence[str]) -
 # --- words ----------------------------------------------------------------------------------
 
 
-def human_duration(delta: timedelta) -> str:
-    """'3 weeks', '5 days', '2 hours' — never '21 days, 4:12:00'."""
-    seconds = max(delta.total_seconds(), 0)
-    days = seconds / 86400
-    if seconds < 3600:
-        return humanize.naturaldelta(timedelta(seconds=seconds))
-    if days < 2:
-        hours = round(seconds / 3600)
-        return "a day" if hours >= 24 else ("an hour" if hours == 1 else f"{hours} hours")
-    if days < 14:
-        return f"{round(days)} days"
-    if days < 60:
-        return f"{round(days / 7)} weeks"
-    return humanize.naturaldelta(timedelta(days=round(days)))
+def human_duration(delta: timedelta, t: Translation = ENGLISH) -> str:
+    """'3 weeks', '5 days', '2 hours' — never '21 days, 4:12:00' (in the language of `t`)."""
+    return t.duration(delta)
+
+
+_UNANSWERED = {
+    "mention": N_("{name} mentioned you {ago} — no reply yet."),
+    "thread": N_("{name} answered your post {ago} — you never came back to the thread."),
+    "reply": N_("{name} replied to you {ago} — no reply yet."),
+}
 
 
 def describe(
@@ -375,31 +370,47 @@ def describe(
     name_of: Callable[[int], str],
     now: datetime,
     channel_of: Callable[[int], str] = lambda c: f"<#{c}>",
+    t: Translation = ENGLISH,
 ) -> str:
     """One digest line in plain words (names resolved by the caller, links added by it)."""
-    who = name_of(nudge.about_id) if nudge.about_id is not None else ""
-    ago = human_duration(now - nudge.at)
-    where = channel_of(nudge.channel_id) if nudge.channel_id else "the server"
+    name = name_of(nudge.about_id) if nudge.about_id is not None else ""
+    ago = t.ago(now - nudge.at)
+    channel = channel_of(nudge.channel_id) if nudge.channel_id else t.gettext(N_("the server"))
     if nudge.kind == DRIFTING:
-        gap = (
-            f" — you used to talk every ~{human_duration(nudge.usual_gap)}"
-            if nudge.usual_gap
-            else ""
+        duration = t.duration(now - nudge.at)
+        if nudge.usual_gap:
+            return t.gettext(
+                N_("You haven't talked with {name} in {duration} — you used to talk every {gap}."),
+                name=name,
+                duration=duration,
+                gap=t.duration(nudge.usual_gap, approximate=True),
+            )
+        return t.gettext(
+            N_("You haven't talked with {name} in {duration}."), name=name, duration=duration
         )
-        return f"You haven't talked with {who} in {ago}{gap}."
     if nudge.kind == UNANSWERED:
-        verb = {
-            "mention": "mentioned you",
-            "thread": "answered your post",
-        }.get(nudge.detail, "replied to you")
-        tail = "you never came back to the thread" if nudge.detail == "thread" else "no reply yet"
-        return f"{who} {verb} {ago} ago — {tail}."
+        text = _UNANSWERED.get(nudge.detail, _UNANSWERED["reply"])
+        return t.gettext(text, name=name, ago=ago)
     if nudge.kind == THANKS:
-        return f"{who} thanked you {ago} ago — a quick reply goes a long way."
+        return t.gettext(
+            N_("{name} thanked you {ago} — a quick reply goes a long way."), name=name, ago=ago
+        )
     if nudge.kind == SHARE:
-        return f"You haven't shared anything for a while — found something good for {where}?"
+        return t.gettext(
+            N_("You haven't shared anything for a while — found something good for {channel}?"),
+            channel=channel,
+        )
     if nudge.kind == WELCOME:
-        return f"{who} joined {ago} ago and nobody has answered them in {where} yet — say hi?"
+        return t.gettext(
+            N_("{name} joined {ago} and nobody has answered them in {channel} yet — say hi?"),
+            name=name,
+            ago=ago,
+            channel=channel,
+        )
     if nudge.kind == REMINDER:
-        return f"You asked me to remind you to reply to {who} (their message from {ago} ago)."
-    return who
+        return t.gettext(
+            N_("You asked me to remind you to reply to {name} (their message from {ago})."),
+            name=name,
+            ago=ago,
+        )
+    return name

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rapport.errors import UserFacingError
+from rapport.i18n import N_
 from rapport.settings.config import Settings
 from rapport.settings.timeparse import parse_timezone
 from rapport.store.base import Doc, Store
@@ -121,12 +122,17 @@ class GuildService:
         """Change settings, validating every value first (nothing changes on a bad one)."""
         current = await self.ensure(guild_id)
         if (mode := changes.get("enrollment")) is not None and mode not in ENROLLMENT_MODES:
-            raise UserFacingError(f"Enrollment must be one of: {', '.join(ENROLLMENT_MODES)}.")
+            raise UserFacingError(
+                N_("Enrollment must be one of: {modes}."), modes=", ".join(ENROLLMENT_MODES)
+            )
         if (name := changes.get("timezone")) is not None:
             try:
                 parse_timezone(name)
-            except ValueError as exc:
-                raise UserFacingError(f"“{name}” isn't a time zone I know: {exc}.") from None
+            except ValueError:
+                raise UserFacingError(
+                    N_("“{value}” isn't a time zone I know — try a name like Europe/Paris."),
+                    value=name,
+                ) from None
         updated = replace(current, **changes)
         self._set(updated)
         return updated

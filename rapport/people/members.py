@@ -12,8 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from rapport import i18n
 from rapport.clock import Clock
 from rapport.errors import UserFacingError
+from rapport.i18n import N_
 from rapport.people.guilds import GuildService
 from rapport.settings.config import NUDGE_KINDS, Settings
 from rapport.settings.timeparse import QuietHours, parse_quiet_hours, parse_timezone
@@ -50,6 +52,10 @@ class MemberSettings:
     snoozed_until: datetime | None = None
     muted: frozenset[int] = field(default_factory=frozenset)
     dms_closed_at: datetime | None = None
+    # The member's language override (a shipped catalog; None = automatic) and the locale of
+    # their last interaction, which their DMs follow.
+    language: str | None = None
+    locale: str | None = None
 
     def to_doc(self) -> Doc:
         """The stored form: flags, ids and times only."""
@@ -65,6 +71,8 @@ class MemberSettings:
             "snoozed_until": _ts(self.snoozed_until),
             "muted": sorted(self.muted),
             "dms_closed_at": _ts(self.dms_closed_at),
+            "language": self.language,
+            "locale": self.locale,
         }
 
     @classmethod
@@ -84,6 +92,8 @@ class MemberSettings:
             snoozed_until=_dt(doc.get("snoozed_until")),
             muted=frozenset(int(m) for m in doc.get("muted", ())),
             dms_closed_at=_dt(doc.get("dms_closed_at")),
+            language=doc.get("language"),
+            locale=doc.get("locale"),
         )
 
 
@@ -214,7 +224,7 @@ class MemberService:
     async def snooze(self, guild_id: int, member_id: int, duration: timedelta) -> MemberSettings:
         """Pause digests for a while (up to 90 days)."""
         if duration <= timedelta(0) or duration > MAX_SNOOZE:
-            raise UserFacingError("Snooze for between 1 minute and 90 days, e.g. 3d, 2w or 1h.")
+            raise UserFacingError(N_("Snooze for between 1 minute and 90 days, e.g. 3d, 2w or 1h."))
         return await self._change(guild_id, member_id, snoozed_until=self.clock() + duration)
 
     async def unsnooze(self, guild_id: int, member_id: int) -> MemberSettings:
@@ -224,7 +234,9 @@ class MemberService:
     async def mute(self, guild_id: int, member_id: int, other_id: int) -> MemberSettings:
         """Never nudge this member about that person."""
         if other_id == member_id:
-            raise UserFacingError("You can't mute yourself — Rapport never nudges you about you.")
+            raise UserFacingError(
+                N_("You can't mute yourself — Rapport never nudges you about you.")
+            )
         muted = self.get(guild_id, member_id).muted | {other_id}
         return await self._change(guild_id, member_id, muted=muted)
 
@@ -232,7 +244,7 @@ class MemberService:
         """Allow nudges about that person again."""
         current = self.get(guild_id, member_id)
         if other_id not in current.muted:
-            raise UserFacingError("That member isn't muted.")
+            raise UserFacingError(N_("That member isn't muted."))
         return await self._change(guild_id, member_id, muted=current.muted - {other_id})
 
     async def opt_out(self, guild_id: int, member_id: int) -> MemberSettings:
@@ -249,6 +261,12 @@ class MemberService:
     async def track(self, guild_id: int, member_id: int) -> MemberSettings:
         """Undo an opt-out, for interactions from now on."""
         return await self._change(guild_id, member_id, tracked=True)
+
+    async def seen_locale(self, guild_id: int, member_id: int, locale: str | None) -> None:
+        """Remember the locale of the member's latest interaction (their DMs follow it)."""
+        await self.ensure(guild_id)
+        if locale and self.get(guild_id, member_id).locale != locale:
+            await self._change(guild_id, member_id, locale=locale)
 
     async def dms_closed(self, guild_id: int, member_id: int, closed: bool) -> MemberSettings:
         """Record that this member's DMs refused us (50007), or that they reopened them."""
@@ -276,8 +294,11 @@ def _validate(name: str, value: Any) -> Any:
     if name == "timezone":
         try:
             parse_timezone(value)
-        except ValueError as exc:
-            raise UserFacingError(f"“{value}” isn't a time zone I know — {exc}.") from None
+        except ValueError:
+            raise UserFacingError(
+                N_("“{value}” isn't a time zone I know — try a name like Europe/Paris."),
+                value=value,
+            ) from None
         return value
     if name == "digest_hour":
         if isinstance(value, str) and value.strip().lower() == ANY_HOUR:
@@ -287,13 +308,16 @@ def _validate(name: str, value: Any) -> Any:
         except (TypeError, ValueError):
             hour = -1
         if not 0 <= hour <= 23:
-            raise UserFacingError("digest_hour is an hour from 0 to 23, or “any”.")
+            raise UserFacingError(N_("digest_hour is an hour from 0 to 23, or “any”."))
         return hour
     if name == "quiet_hours":
         try:
             parsed = parse_quiet_hours(value)
-        except ValueError as exc:
-            raise UserFacingError(f"“{value}” isn't a quiet-hours range — {exc}.") from None
+        except ValueError:
+            raise UserFacingError(
+                N_("“{value}” isn't a quiet-hours range — use a span like 22:00-08:00, or “off”."),
+                value=value,
+            ) from None
         return "off" if parsed is None else str(parsed)
     if name == "max_dms_per_week":
         if (
@@ -301,16 +325,29 @@ def _validate(name: str, value: Any) -> Any:
             or not isinstance(value, int)
             or not 0 <= value <= MAX_DMS_PER_WEEK
         ):
-            raise UserFacingError(f"max_dms_per_week is a number from 0 to {MAX_DMS_PER_WEEK}.")
+            raise UserFacingError(
+                N_("max_dms_per_week is a number from 0 to {max}."), max=MAX_DMS_PER_WEEK
+            )
         return value
     if name == "kinds":
         kinds = tuple(dict.fromkeys(k.strip().lower() for k in value if k.strip()))
         unknown = [k for k in kinds if k not in NUDGE_KINDS]
         if unknown or not kinds:
             raise UserFacingError(
-                f"Nudge kinds are any of: {', '.join(NUDGE_KINDS)} (got {', '.join(unknown) or 'none'})."
+                N_("Nudge kinds are any of: {kinds} (got {got})."),
+                kinds=", ".join(NUDGE_KINDS),
+                got=", ".join(unknown) or "—",
             )
         return kinds
     if name == "on_leaderboard":
         return bool(value)
-    raise UserFacingError(f"There is no setting called {name}.")
+    if name == "language":
+        if value == i18n.AUTO:
+            return None
+        if value not in i18n.shipped():
+            raise UserFacingError(
+                N_("Languages are any of: {languages}, or “auto”."),
+                languages=", ".join(i18n.shipped()),
+            )
+        return value
+    raise UserFacingError(N_("There is no setting called {name}."), name=name)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from rapport.clock import Clock
 from rapport.errors import UserFacingError
+from rapport.i18n import N_
 from rapport.store.base import Doc, Store
 from rapport.tracking.ledger import Ledger
 from rapport.tracking.model import time_snowflake
@@ -91,12 +92,19 @@ class BackfillService:
     def start(self, guild_id: int, days: int) -> BackfillJob:
         """Begin a backfill of the last `days` days (1–365); refuses while one is running."""
         if not 1 <= days <= MAX_DAYS:
-            raise UserFacingError(f"Backfill between 1 and {MAX_DAYS} days of history.")
+            raise UserFacingError(
+                N_("Backfill between 1 and {max_days} days of history."), max_days=MAX_DAYS
+            )
         current = self._jobs.get(guild_id)
         if current is not None and current.finished is None:
             raise UserFacingError(
-                f"A backfill of {current.days} days is already running "
-                f"({len(current.channels_done)} channels done, {current.messages:,} messages read)."
+                N_(
+                    "A backfill of {days} days is already running "
+                    "({channels} channels done, {messages} messages read)."
+                ),
+                days=current.days,
+                channels=len(current.channels_done),
+                messages=f"{current.messages:,}",
             )
         now = self.clock()
         job = BackfillJob(guild_id, days, since=now - timedelta(days=days), started=now)
