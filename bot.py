@@ -1,4 +1,7 @@
-"""Rapport's entry point and composition root: config -> logging -> store -> services -> bot -> run.
+"""Rapport's entry point: command line -> config -> logging -> store -> services -> bot -> run.
+
+The parts are composed by rapport/compose.py (the core: store, services, schedules) and app.py
+(endpoints and the bot); this file is the command line around them.
 
 python bot.py --config config.toml      run the bot (token from DISCORD_TOKEN or the config)
 python bot.py --check-config FILE       validate a config and print the effective settings
@@ -22,40 +25,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import discord
-import yarl
 
+from app import start_bot
 from cogs._bot import RapportBot
-from rapport.clock import Clock, system_clock
-from rapport.compose import Services
+from rapport.compose import open_configured_store
 from rapport.errors import StoreError
-from rapport.leaderboard.service import LeaderboardService
-from rapport.nudges.service import NudgeService
-from rapport.people.guilds import GuildService
-from rapport.people.members import MemberService
-from rapport.runtime.cluster import (
-    RELAY_EVERY,
-    ClickRelay,
-    apply_click,
-    check_heartbeat,
-    heartbeat_path,
-    keep_heartbeat,
-    ownership,
-    with_shards,
-)
-from rapport.runtime.flush import FlushLoop
-from rapport.runtime.retention import Retention
-from rapport.runtime.scheduler import JobScheduler
+from rapport.runtime.cluster import check_heartbeat, heartbeat_path, keep_heartbeat, with_shards
 from rapport.settings.config import ConfigError, Settings, describe, load_settings
-from rapport.settings.timeparse import parse_schedule
-from rapport.store import Store, open_store
-from rapport.tracking.backfill import BackfillService
-from rapport.tracking.ledger import Ledger
 
 log = logging.getLogger("rapport")
 
-DISCORD_API = "https://discord.com"
 EXIT_CONFIG = 2
 
 MISSING_TOKEN = """\
@@ -104,97 +84,6 @@ def setup_logging(settings: Settings) -> None:
     discord.utils.setup_logging(handler=handler, formatter=formatter, level=settings.logging.level)
     logging.getLogger("discord.http").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-
-
-async def configure_endpoints(settings: Settings) -> None:
-    """Point discord.py's REST and gateway at api_base/gateway_url (a proxy, or the sandbox).
-
-    A plain client never asks REST for the gateway URL, so both are set before connecting.
-    """
-    base = settings.discord.api_base.rstrip("/")
-    discord.http.Route.BASE = f"{base}/api/v10"
-    gateway = settings.discord.gateway_url
-    if not gateway and base != DISCORD_API:
-        headers = {"Authorization": f"Bot {settings.discord.token}"}
-        async with (
-            aiohttp.ClientSession() as session,
-            session.get(f"{base}/api/v10/gateway/bot", headers=headers) as answer,
-        ):
-            answer.raise_for_status()
-            gateway = (await answer.json())["url"]
-    if gateway:
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
-
-
-def build_services(settings: Settings, store: Store, clock: Clock = system_clock) -> Services:
-    """Compose the core's services around one store."""
-    flusher = FlushLoop(store, settings.storage.flush_interval.total_seconds())
-    scheduler = JobScheduler(settings.nudges.zone, clock=clock)
-    guilds = GuildService(store, settings)
-    members = MemberService(store, settings, guilds, clock)
-    ledger = Ledger(store, half_life=settings.tracking.half_life)
-    leaderboard = LeaderboardService(store, settings, ledger, members, guilds, clock)
-    flusher.add_stager(leaderboard.stage)
-    backfill = BackfillService(store, ledger, clock)
-    for service in (ledger, members, guilds, backfill):
-        flusher.add_stager(service.stage)
-    nudges = NudgeService(store, settings, members, ledger, flusher, clock)
-    # In a cluster, this process scans only its shards' guilds (clicks may load others).
-    nudges.owns = ownership(settings)
-    flusher.add_stager(nudges.stage)
-    scheduler.add("send_due_digests", nudges.scan, settings.schedule.nudge_scan)
-    retention = Retention(ledger, flusher, settings.tracking.retain, clock)
-    scheduler.add("apply_retention", retention.apply_retention, settings.schedule.retention)
-    services = Services(
-        settings=settings,
-        store=store,
-        flusher=flusher,
-        scheduler=scheduler,
-        clock=clock,
-        guilds=guilds,
-        members=members,
-        ledger=ledger,
-        leaderboard=leaderboard,
-        backfill=backfill,
-        nudges=nudges,
-    )
-    services.guild_loaders.append(nudges.ensure)
-    services.guild_loaders.append(leaderboard.ensure)
-    if settings.discord.shard_ids:
-        # Digest clicks reach the shard 0 process whoever owns the guild: relay them.
-        relay = ClickRelay(
-            store, flusher, nudges.owns, partial(apply_click, nudges, members), clock
-        )
-        scheduler.add("apply_relayed_clicks", relay.apply_owned, parse_schedule(RELAY_EVERY))
-        services.relay = relay
-    return services
-
-
-async def open_configured_store(settings: Settings) -> Store:
-    """Open the configured backend (refusing an unreadable or newer store)."""
-    storage = settings.storage
-    store = open_store(
-        storage.backend,
-        path=Path(storage.path),
-        dsn=storage.dsn,
-        schema=storage.schema,
-    )
-    await store.open()
-    return store
-
-
-async def start_bot(
-    settings: Settings, store: Store, clock: Clock = system_clock, **options: Any
-) -> RapportBot:
-    """Build the bot and log in (endpoints configured); the caller connects and closes it."""
-    await configure_endpoints(settings)
-    bot = RapportBot(build_services(settings, store, clock), **options)
-    try:
-        await bot.login(settings.discord.token)  # runs setup_hook too
-    except BaseException:
-        await bot.close()
-        raise
-    return bot
 
 
 async def run(settings: Settings) -> int:

@@ -101,20 +101,18 @@ async def feed(events: int, members: int) -> None:
 async def run_bot(events: int, members: int, tracked: bool) -> tuple[float, int]:
     """Connect a real client to a fresh feeder; returns (events per second, pairs tracked)."""
     import discord
-    import yarl
     from discord.ext import commands
 
+    import app
     from cogs._bot import SyncListeners
     from cogs.tracking import Tracking
 
     class BenchBot(SyncListeners, commands.Bot):
         """A plain discord.py bot with the inline-listener hook Rapport's bot has."""
 
-    from rapport.people.guilds import GuildService
-    from rapport.people.members import MemberService
+    from rapport.compose import build_services
     from rapport.settings.config import Settings
     from rapport.store.memory import MemoryStore
-    from rapport.tracking.ledger import Ledger
 
     child = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -128,8 +126,7 @@ async def run_bot(events: int, members: int, tracked: bool) -> tuple[float, int]
     assert child.stdout is not None
     assert child.stdin is not None
     info = json.loads(await child.stdout.readline())
-    discord.http.Route.BASE = f"{info['api']}/api/v10"
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(info["gw"])
+    app.point_discord_at(info["api"], info["gw"])
     intents = discord.Intents.default()
     intents.members = intents.message_content = True
     bot = BenchBot(command_prefix="!", intents=intents, guild_ready_timeout=0.05, max_messages=1000)
@@ -150,14 +147,13 @@ async def run_bot(events: int, members: int, tracked: bool) -> tuple[float, int]
             if seen == events:
                 done.set()
 
-    store = MemoryStore()
-    settings = Settings()
-    guilds = GuildService(store, settings)
-    members_service = MemberService(store, settings, guilds, lambda: datetime.now(UTC))
-    ledger = Ledger(store)
+    services = build_services(Settings(), MemoryStore())
+    ledger, members_service = services.ledger, services.members
     await bot.add_cog(Counter())
     if tracked:
-        await bot.add_cog(Tracking(ledger, members_service, guilds, bot, members_service.ensure))
+        await bot.add_cog(
+            Tracking(ledger, members_service, services.guilds, bot, members_service.ensure)
+        )
     await bot.login(info["token"])
     connect = asyncio.create_task(bot.connect())
     await bot.wait_until_ready()

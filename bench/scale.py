@@ -45,14 +45,11 @@ import asyncpg
 import psutil
 
 from bench._world import GUILD, NOW, populate
+from rapport.compose import build_services
 from rapport.nudges.service import NudgeService
-from rapport.people.guilds import GuildService
-from rapport.people.members import MemberService
-from rapport.runtime.flush import FlushLoop
 from rapport.settings.config import NudgeSettings, Settings
 from rapport.store import Store, open_store
 from rapport.store.memory import MemoryStore
-from rapport.tracking.ledger import Ledger
 
 SMALL_CHANGE = 10_000
 DSN = os.environ.get("RAPPORT_TEST_DSN", "postgresql://postgres@127.0.0.1:5432/test")
@@ -96,15 +93,13 @@ async def build(members: int, pairs: int, seed: int = 7) -> dict[tuple[str, int]
     """Every document the bot would store for the guild, built through the real services."""
     store = MemoryStore()
     cfg = settings()
-    guilds = GuildService(store, cfg)
-    service = MemberService(store, cfg, guilds, lambda: NOW)
-    ledger = Ledger(store, recent_limit=1000)
-    ids = populate(ledger, members, pairs, seed=seed, contacts=(7, 0))
+    services = build_services(cfg, store, lambda: NOW)
+    ids = populate(services.ledger, members, pairs, seed=seed, contacts=(7, 0))
     for m in ids:
-        await service.enroll(GUILD, m)
-    guilds.stage()
-    service.stage()
-    ledger.stage()
+        await services.members.enroll(GUILD, m)
+    services.guilds.stage()
+    services.members.stage()
+    services.ledger.stage()
     await store.flush()
     return store._data
 
@@ -161,12 +156,10 @@ async def load_and_scan(backend: str, where: str, schema: str) -> dict[str, floa
 
     async def load() -> NudgeService:
         await store.open()
-        guilds = GuildService(store, cfg)
-        members = MemberService(store, cfg, guilds, lambda: NOW)
-        ledger = Ledger(store)
-        nudges = NudgeService(store, cfg, members, ledger, FlushLoop(store, 3600), lambda: NOW)
-        await members.ensure(GUILD)
-        await ledger.load_guild(GUILD)
+        services = build_services(cfg, store, lambda: NOW)
+        nudges = services.nudges
+        await services.members.ensure(GUILD)
+        await services.ledger.load_guild(GUILD)
         await nudges.ensure(GUILD)
         # As RapportBot.setup_hook does: the loaded state lives as long as the process.
         gc.collect()

@@ -27,13 +27,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._world import GUILD, NOW, populate
+from rapport.compose import build_services
 from rapport.nudges.service import NudgeService
-from rapport.people.guilds import GuildService
-from rapport.people.members import MemberService, MemberSettings
-from rapport.runtime.flush import FlushLoop
+from rapport.people.members import MemberSettings
 from rapport.settings.config import NudgeSettings, Settings
 from rapport.store.memory import MemoryStore
-from rapport.tracking.ledger import Ledger
 
 
 def build(members: int, pairs: int, seed: int = 7) -> tuple[NudgeService, float]:
@@ -42,13 +40,10 @@ def build(members: int, pairs: int, seed: int = 7) -> tuple[NudgeService, float]
     store = MemoryStore()
     cfg = replace(NudgeSettings(), digest_hour=None, quiet_hours=None)
     settings = replace(Settings(), nudges=cfg)
-    guilds = GuildService(store, settings)
-    service = MemberService(store, settings, guilds, lambda: NOW)
-    ledger = Ledger(store, recent_limit=1000)
-    ids = populate(ledger, members, pairs, seed=seed, contacts=(10, 5, 0))
-    service._members[GUILD] = {m: MemberSettings(m, enrolled=True) for m in ids}
-    nudges = NudgeService(store, settings, service, ledger, FlushLoop(store, 3600), lambda: NOW)
-    return nudges, time.perf_counter() - started
+    services = build_services(settings, store, lambda: NOW)
+    ids = populate(services.ledger, members, pairs, seed=seed, contacts=(10, 5, 0))
+    services.members._members[GUILD] = {m: MemberSettings(m, enrolled=True) for m in ids}
+    return services.nudges, time.perf_counter() - started
 
 
 async def measure(nudges: NudgeService, budget: int | None) -> tuple[float, float, float, int]:

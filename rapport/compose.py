@@ -1,19 +1,29 @@
-"""The services the bot is built with; bot.py composes them, cogs receive only what they need."""
+"""The core half of the composition root: settings -> store -> services, and their schedules.
+
+`app.py` (top level) finishes the composition with the Discord half (endpoints, the bot and its
+cogs), which the core may not import; bot.py, the demo, tests and benchmarks all build through
+the two. Cogs receive only the services they need.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
 
-from rapport.clock import Clock
+from rapport.clock import Clock, system_clock
 from rapport.leaderboard.service import LeaderboardService
 from rapport.nudges.service import NudgeService
 from rapport.people.guilds import GuildService
 from rapport.people.members import MemberService
-from rapport.runtime.cluster import ClickRelay
+from rapport.runtime.cluster import RELAY_EVERY, ClickRelay, apply_click, ownership
 from rapport.runtime.flush import FlushLoop
+from rapport.runtime.retention import Retention
 from rapport.runtime.scheduler import JobScheduler
 from rapport.settings.config import Settings
+from rapport.settings.timeparse import parse_schedule
+from rapport.store import open_store
 from rapport.store.base import Store
 from rapport.tracking.backfill import BackfillService
 from rapport.tracking.ledger import Ledger
@@ -23,7 +33,7 @@ GuildLoader = Callable[[int], Awaitable[object]]
 
 @dataclass
 class Services:
-    """Everything the cogs call into, built once in bot.py."""
+    """Everything the cogs call into, built once by `build_services`."""
 
     settings: Settings
     store: Store
@@ -47,3 +57,60 @@ class Services:
         await self.backfill.ensure(guild_id)
         for load in self.guild_loaders:
             await load(guild_id)
+
+
+def build_services(settings: Settings, store: Store, clock: Clock = system_clock) -> Services:
+    """Compose the core's services around one store, their stagers and their schedules."""
+    flusher = FlushLoop(store, settings.storage.flush_interval.total_seconds())
+    scheduler = JobScheduler(settings.nudges.zone, clock=clock)
+    guilds = GuildService(store, settings)
+    members = MemberService(store, settings, guilds, clock)
+    ledger = Ledger(store, half_life=settings.tracking.half_life)
+    leaderboard = LeaderboardService(store, settings, ledger, members, guilds, clock)
+    flusher.add_stager(leaderboard.stage)
+    backfill = BackfillService(store, ledger, clock)
+    for service in (ledger, members, guilds, backfill):
+        flusher.add_stager(service.stage)
+    nudges = NudgeService(store, settings, members, ledger, flusher, clock)
+    # In a cluster, this process scans only its shards' guilds (clicks may load others).
+    nudges.owns = ownership(settings)
+    flusher.add_stager(nudges.stage)
+    scheduler.add("send_due_digests", nudges.scan, settings.schedule.nudge_scan)
+    retention = Retention(ledger, flusher, settings.tracking.retain, clock)
+    scheduler.add("apply_retention", retention.apply_retention, settings.schedule.retention)
+    services = Services(
+        settings=settings,
+        store=store,
+        flusher=flusher,
+        scheduler=scheduler,
+        clock=clock,
+        guilds=guilds,
+        members=members,
+        ledger=ledger,
+        leaderboard=leaderboard,
+        backfill=backfill,
+        nudges=nudges,
+    )
+    services.guild_loaders.append(nudges.ensure)
+    services.guild_loaders.append(leaderboard.ensure)
+    if settings.discord.shard_ids:
+        # Digest clicks reach the shard 0 process whoever owns the guild: relay them.
+        relay = ClickRelay(
+            store, flusher, nudges.owns, partial(apply_click, nudges, members), clock
+        )
+        scheduler.add("apply_relayed_clicks", relay.apply_owned, parse_schedule(RELAY_EVERY))
+        services.relay = relay
+    return services
+
+
+async def open_configured_store(settings: Settings) -> Store:
+    """Open the configured backend (refusing an unreadable or newer store)."""
+    storage = settings.storage
+    store = open_store(
+        storage.backend,
+        path=Path(storage.path),
+        dsn=storage.dsn,
+        schema=storage.schema,
+    )
+    await store.open()
+    return store

@@ -17,17 +17,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import discord
-import yarl
 from rich.console import Console
 from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-import bot as entry
+import app
+from cogs._bot import RapportBot
+from rapport.compose import open_configured_store
 from rapport.settings.config import settings_from_mapping
-from rapport.store import open_store
 from sandbox import Emulator
 from sandbox.community import CHANNELS, Community, generate
+from sandbox.spec import schema_checking_available
 from sandbox.state import Channel, Member, Message
 
 DIGEST_JOB = "send_due_digests"
@@ -158,15 +158,28 @@ async def run_demo(seed: int = 7) -> int:
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
     community = generate(seed)
-    saved = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
-    async with Emulator() as emulator:
+    with app.endpoints_restored():
+        return await _run(seed, started, console, data_dir, community)
+
+
+async def _run(
+    seed: int, started: float, console: Console, data_dir: Path, community: Community
+) -> int:
+    """The demo proper, with discord.py's endpoints restored by the caller."""
+    checking = schema_checking_available()
+    if not checking:
+        # On stderr, like the timing: the same seed prints the same stdout either way.
+        Console(stderr=True).print(
+            "[dim]requests not checked against Discord's schema "
+            "(pip install -r requirements-dev.txt to check them)[/dim]"
+        )
+    async with Emulator(check_schema=checking) as emulator:
         guild = emulator.add_guild("Design Guild")
         for name in CHANNELS:
             emulator.add_channel(guild, name)
         settings = demo_settings(emulator, data_dir, community)
-        store = open_store("tinydb", path=settings.storage.path)
-        await store.open()
-        bot = await entry.start_bot(settings, store, guild_ready_timeout=0.05)
+        store = await open_configured_store(settings)
+        bot = await app.start_bot(settings, store, guild_ready_timeout=0.05)
         connect = asyncio.create_task(bot.connect())
         try:
             await asyncio.wait_for(bot.wait_until_ready(), 15)
@@ -191,8 +204,6 @@ async def run_demo(seed: int = 7) -> int:
             with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(connect, 5)
             await store.close()
-            discord.http.Route.BASE = saved[0]
-            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(str(saved[1]))
         problems = emulator.violations + emulator.unknown_routes
     for problem in problems:
         console.print(f"[red]emulator: {problem}[/red]")
@@ -205,7 +216,7 @@ async def run_demo(seed: int = 7) -> int:
     return 1 if problems else 0
 
 
-async def settle(bot: entry.RapportBot) -> None:
+async def settle(bot: RapportBot) -> None:
     """Let the bot's event handlers finish."""
     for _ in range(100):
         pending = [
@@ -219,7 +230,7 @@ async def settle(bot: entry.RapportBot) -> None:
 
 
 async def enroll(
-    emulator: Emulator, bot: entry.RapportBot, guild: Any, members: list[Member], console: Console
+    emulator: Emulator, bot: RapportBot, guild: Any, members: list[Member], console: Console
 ) -> None:
     """Enrolled members run /rapport join, as they would in Discord."""
     has_join = any(
@@ -236,7 +247,7 @@ async def enroll(
 
 async def show_digests(
     emulator: Emulator,
-    bot: entry.RapportBot,
+    bot: RapportBot,
     members: dict[str, Member],
     enrolled: list[str],
     console: Console,
@@ -256,7 +267,7 @@ async def show_digests(
 
 
 async def show_leaderboard(
-    emulator: Emulator, bot: entry.RapportBot, guild: Any, data_dir: Path, console: Console
+    emulator: Emulator, bot: RapportBot, guild: Any, data_dir: Path, console: Console
 ) -> bool:
     """Run the weekly leaderboard post and print it with the card's path."""
     if LEADERBOARD_JOB not in bot.services.scheduler.names:

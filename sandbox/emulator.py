@@ -52,12 +52,17 @@ class Emulator:
         self,
         *,
         spec_path: Path | None = None,
+        check_schema: bool = True,
         bot_name: str = "Rapport",
         interaction_timeout: float = 3.0,
         deferred_timeout: float = 5.0,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self.spec: Spec = Spec(spec_path) if spec_path else default_spec()
+        # Request bodies are checked against Discord's schema unless the caller opts out
+        # (the demo, without the dev requirements): see sandbox/spec.py.
+        self.spec: Spec | None = None
+        if check_schema:
+            self.spec = Spec(spec_path) if spec_path else default_spec()
         self.interaction_timeout = interaction_timeout
         self.deferred_timeout = deferred_timeout
         self.sync_timeout = 10.0

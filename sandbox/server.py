@@ -192,7 +192,7 @@ def build_app(emulator: Emulator, router: Router) -> web.Application:
                     "global": False,
                 }
                 return _json(body, status=429, headers=headers)
-            if VALIDATED.match(template) and record.json is not None:
+            if emulator.spec is not None and VALIDATED.match(template) and record.json is not None:
                 emulator.violations.extend(emulator.spec.check(method, path, record.json))
             status, body = await handler(
                 emulator, Call(method, path, params, dict(request.query), record.json, record.files)

@@ -2,20 +2,23 @@
 
 The emulator answers whatever the bot sends, but a body Discord would reject must not pass
 silently: each one is validated against the operation's schema and violations are recorded.
+The checking needs `jsonschema` (requirements-dev.txt): the tests always check, the demo checks
+when it is installed (`schema_checking_available`), so `python bot.py --demo` runs on the
+runtime requirements alone.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 DEFAULT_SPEC = Path(__file__).with_name("discord-openapi.json")
 _BASE_URI = "urn:discord-openapi"
@@ -38,6 +41,9 @@ class Spec:
     """Validators for the request bodies of the operations the sandbox serves."""
 
     def __init__(self, path: Path | None = None) -> None:
+        from referencing import Registry, Resource
+        from referencing.jsonschema import DRAFT202012
+
         self.document: dict[str, Any] = json.loads((path or DEFAULT_SPEC).read_text("utf-8"))
         # Discord accepts snowflakes as JSON integers too (discord.py sends them so in
         # message_reference and allowed_mentions); the description only lists strings.
@@ -45,7 +51,7 @@ class Spec:
         schemas["SnowflakeType"] = {
             "oneOf": [schemas["SnowflakeType"], {"type": "integer", "minimum": 0}]
         }
-        self._registry: Registry = Registry().with_resource(
+        self._registry = Registry().with_resource(
             _BASE_URI, Resource.from_contents(self.document, default_specification=DRAFT202012)
         )
         # Longest literal templates first, so "/messages/@original" wins over "/messages/{id}".
@@ -85,6 +91,8 @@ class Spec:
                         "schema",
                     ]
                 )
+                from jsonschema import Draft202012Validator
+
                 self._validators[key] = Draft202012Validator({"$ref": ref}, registry=self._registry)
         return self._validators[key]
 
@@ -104,6 +112,11 @@ class Spec:
 
 def _short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def schema_checking_available() -> bool:
+    """Whether jsonschema is installed (a dev/test dependency), so requests can be checked."""
+    return importlib.util.find_spec("jsonschema") is not None
 
 
 @cache

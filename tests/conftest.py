@@ -14,15 +14,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import discord
 import pytest
-import yarl
 
-import bot as entry
+import app
 from cogs._bot import RapportBot
-from rapport.compose import Services
+from rapport.compose import Services, open_configured_store
 from rapport.settings.config import Settings, settings_from_mapping
-from rapport.store import Store, open_store
+from rapport.store import Store
 from sandbox import Emulator
 from sandbox.clock import SandboxClock
 from sandbox.interactions import Reply
@@ -89,10 +87,8 @@ class Sandbox:
 
     async def start(self) -> RapportBot:
         """Open the store, log the real bot in and wait until it is ready."""
-        storage = self.settings.storage
-        self.store = open_store(storage.backend, path=Path(storage.path), dsn=storage.dsn)
-        await self.store.open()
-        self.bot = await entry.start_bot(
+        self.store = await open_configured_store(self.settings)
+        self.bot = await app.start_bot(
             self.settings, self.store, self.clock, guild_ready_timeout=0.05
         )
         self._connect = asyncio.create_task(self.bot.connect(), name="sandbox: bot.connect")
@@ -243,7 +239,6 @@ async def sandbox(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     """The real bot connected to a fresh emulated server; fails on any spec violation."""
     marker = request.node.get_closest_marker("sandbox_config")
     config = marker.args[0] if marker else {}
-    saved = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
     clock = SandboxClock()
     emulator = Emulator(interaction_timeout=3.0, clock=clock)
     await emulator.start()
@@ -252,14 +247,13 @@ async def sandbox(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         emulator.add_channel(guild, name)
     box = Sandbox(emulator, guild, tmp_path, config, clock)
     use_clock(clock)
-    try:
-        await box.start()
-        yield box
-    finally:
-        use_clock(None)
-        await box.stop()
-        await emulator.stop()
-        discord.http.Route.BASE = saved[0]
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(str(saved[1]))
+    with app.endpoints_restored():
+        try:
+            await box.start()
+            yield box
+        finally:
+            use_clock(None)
+            await box.stop()
+            await emulator.stop()
     assert not emulator.violations, f"requests broke Discord's schema: {emulator.violations}"
     assert not emulator.unknown_routes, f"unknown routes: {emulator.unknown_routes}"

@@ -51,14 +51,14 @@ def code_messages() -> list[tuple[str | tuple[str, str], str | None, str, int]]:
 
 async def _tree_strings() -> list[tuple[str, str]]:
     """The command tree's strings, from the real cogs loaded into an unconnected bot."""
-    import bot as entry
     from cogs._bot import RapportBot, extension_names
     from cogs._l10n import command_strings
+    from rapport.compose import build_services
     from rapport.settings.config import settings_from_mapping
     from rapport.store.memory import MemoryStore
 
     settings = settings_from_mapping({"discord": {"token": "x"}})
-    services = entry.build_services(settings, MemoryStore())
+    services = build_services(settings, MemoryStore())
     client = RapportBot(services)  # never connected, so nothing to close
     for name in extension_names():
         await client.load_extension(name)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import app
 import bot as entry
 from rapport.settings.config import settings_from_mapping
 from sandbox import Emulator
@@ -81,7 +82,8 @@ async def test_refused_privileged_intents_say_which_toggle(
                 "storage": {"path": str(tmp_path / "r.json")},
             }
         )
-        code = await entry.run(settings)
+        with app.endpoints_restored():
+            code = await entry.run(settings)
     assert code == 1
     assert "Message Content Intent" in caplog.text
     assert "message_content = false" in caplog.text
@@ -91,19 +93,16 @@ async def test_gateway_url_is_asked_of_api_base_when_empty(tmp_path: Path) -> No
     """Without gateway_url, a non-Discord api_base is asked for the gateway (GET gateway/bot)."""
     import discord
 
-    saved = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     async with Emulator() as emulator:
         settings = settings_from_mapping(
             {"discord": {"token": emulator.token, "api_base": emulator.api_base}}
         )
-        try:
-            await entry.configure_endpoints(settings)
+        with app.endpoints_restored():
+            await app.configure_endpoints(settings)
             assert str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY).startswith(
                 emulator.gateway_url
             )
             assert any(r.path.endswith("/gateway/bot") for r in emulator.requests)
-        finally:
-            discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
 
 
 async def test_sigterm_shuts_down_gracefully_and_flushes(tmp_path: Path) -> None:

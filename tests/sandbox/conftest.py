@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import discord
 import pytest
-import yarl
 from discord.ext import commands
 
+import app
 from sandbox import Emulator, Guild
 
 
@@ -37,21 +37,19 @@ def default_intents() -> discord.Intents:
 
 
 @pytest.fixture
-async def emulator(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Emulator]:
+async def emulator() -> AsyncIterator[Emulator]:
     """A started emulator with discord.py pointed at it; every check is left to the test."""
     emu = Emulator(interaction_timeout=1.0, deferred_timeout=2.0)
     await emu.start()
-    monkeypatch.setattr(discord.http.Route, "BASE", f"{emu.api_base}/api/v10")
-    monkeypatch.setattr(
-        discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(emu.gateway_url)
-    )
     guild = emu.add_guild("Sandbox")
     emu.add_channel(guild, "general")
     emu.add_channel(guild, "design")
-    try:
-        yield emu
-    finally:
-        await emu.stop()
+    with app.endpoints_restored():
+        app.point_discord_at(emu.api_base, emu.gateway_url)
+        try:
+            yield emu
+        finally:
+            await emu.stop()
 
 
 Runner = Callable[..., Awaitable[commands.Bot]]

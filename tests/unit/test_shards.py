@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import bot as entry
+from rapport.compose import build_services
 from rapport.nudges.dm_queue import SendResult
 from rapport.nudges.rules import Digest
 from rapport.nudges.service import NudgeService
@@ -138,7 +139,7 @@ async def test_the_scan_leaves_other_processes_guilds_alone() -> None:
     members = MemberService(store, settings, guilds, lambda: NOW)
     ledger = Ledger(store)
     nudges = NudgeService(store, settings, members, ledger, FlushLoop(store, 3600), lambda: NOW)
-    nudges.owns = entry.build_services(settings, MemoryStore()).nudges.owns
+    nudges.owns = build_services(settings, MemoryStore()).nudges.owns
     sent: list[Digest] = []
 
     async def send(digest: Digest) -> SendResult:
