@@ -153,7 +153,18 @@ def settings_text(prefs: Preferences, now: datetime) -> str:
     ]
     if not prefs.tracked:
         lines.append("**Tracking:** off (you asked to be forgotten; `/rapport track` resumes it)")
+    if prefs.unreadable:
+        lines.append(unreadable_note(prefs))
     return "\n".join(lines)
+
+
+def unreadable_note(prefs: Preferences) -> str:
+    """How a member repairs stored choices Rapport could not read (defaults stand in)."""
+    names = ", ".join(prefs.unreadable)
+    return (
+        f"⚠️ Your saved {names} could not be read, so the server's default is used. "
+        f"Set it again with `/rapport settings` to fix it."
+    )
 
 
 def settings_embed(prefs: Preferences, now: datetime, *, changed: bool) -> discord.Embed:

@@ -156,12 +156,13 @@ class Members(commands.GroupCog, group_name="rapport"):
             outcomes=self.nudges.member_outcomes(gid, mid),
         )
         pages = render.status_pages(picture, self._namer(interaction.guild))
+        note = render.unreadable_note(prefs) if prefs.unreadable else None
         if len(pages) == 1:
-            await reply_private(interaction, embed=pages[0])
+            await reply_private(interaction, note, embed=pages[0])
             return
         view = Pages(mid, pages)
         view.origin = interaction
-        await reply_private(interaction, embed=pages[0], view=view)
+        await reply_private(interaction, note, embed=pages[0], view=view)
 
     # --- settings -----------------------------------------------------------------------------
 

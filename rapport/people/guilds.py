@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -12,6 +13,8 @@ from rapport.i18n import N_
 from rapport.settings.config import Settings
 from rapport.settings.timeparse import parse_timezone
 from rapport.store.base import Doc, Store
+
+log = logging.getLogger(__name__)
 
 TABLE = "guild_settings"
 KEY = "settings"
@@ -113,10 +116,24 @@ class GuildService:
             leaderboard_channel=own.leaderboard_channel or cfg.leaderboard.channel,
             enrollment=own.enrollment or cfg.nudges.enrollment,
             teams=own.teams if own.teams is not None else cfg.leaderboard.teams,
-            zone=ZoneInfo(own.timezone or cfg.nudges.timezone),
+            zone=self._zone(guild_id, own.timezone),
             excluded_channels=own.excluded_channels | ids,
             ignored_channel_names=frozenset(names),
         )
+
+    def _zone(self, guild_id: int, name: str | None) -> ZoneInfo:
+        """The guild's time zone; a stored name that can't be read falls back to the config's."""
+        if name:
+            try:
+                return parse_timezone(name)
+            except (TypeError, ValueError):
+                log.warning(
+                    "guild %s has an unreadable stored time zone; using %s until an admin sets "
+                    "it again with /rapport-admin setup",
+                    guild_id,
+                    self.settings.nudges.timezone,
+                )
+        return self.settings.nudges.zone
 
     async def update(self, guild_id: int, **changes: Any) -> GuildSettings:
         """Change settings, validating every value first (nothing changes on a bad one)."""
@@ -127,7 +144,7 @@ class GuildService:
             )
         if (name := changes.get("timezone")) is not None:
             try:
-                parse_timezone(name)
+                changes["timezone"] = parse_timezone(name).key  # stored as parsed: stripped
             except ValueError:
                 raise UserFacingError(
                     N_("“{value}” isn't a time zone I know — try a name like Europe/Paris."),

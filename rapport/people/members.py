@@ -6,6 +6,7 @@ Every change is validated here, so a slash command and a button get the same cle
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,8 @@ from rapport.people.guilds import GuildService
 from rapport.settings.config import NUDGE_KINDS, Settings
 from rapport.settings.timeparse import QuietHours, parse_quiet_hours, parse_timezone
 from rapport.store.base import Doc, Store
+
+log = logging.getLogger(__name__)
 
 TABLE = "member_settings"
 MAX_SNOOZE = timedelta(days=90)
@@ -113,6 +116,8 @@ class Preferences:
     snoozed_until: datetime | None
     muted: frozenset[int]
     dms_closed: bool
+    unreadable: tuple[str, ...] = ()
+    """Stored choices that could not be read (the defaults stand in until the member resets them)."""
 
     def snoozed(self, now: datetime) -> bool:
         """Whether digests are paused at `now`."""
@@ -131,6 +136,7 @@ class MemberService:
         self.clock = clock
         self._members: dict[int, dict[int, MemberSettings]] = {}
         self._dirty: set[tuple[int, int]] = set()
+        self._reported: set[tuple[int, int, tuple[str, ...]]] = set()
 
     async def ensure(self, guild_id: int) -> None:
         """Load a guild's member settings (and the guild's own) once."""
@@ -151,32 +157,71 @@ class MemberService:
         return list(self._members.get(guild_id, {}))
 
     def preferences(self, guild_id: int, member_id: int) -> Preferences:
-        """Resolve a member's effective settings."""
+        """Resolve a member's effective settings.
+
+        Never raises on a stored choice it cannot read (written by an older version, or edited
+        by hand): the default stands in, the choice is named in `unreadable` for the member,
+        and it is logged once. One member's bad value must never break server-wide features.
+        """
         own = self.get(guild_id, member_id)
         policy = self.guilds.policy(guild_id)
         cfg = self.settings.nudges
+        unreadable: list[str] = []
         enrolled = policy.enrollment == "opt-out" if own.enrolled is None else own.enrolled
-        if own.digest_hour is None:
-            hour = cfg.digest_hour
-        else:
-            hour = None if own.digest_hour == ANY_HOUR else int(own.digest_hour)
-        quiet = cfg.quiet_hours if own.quiet_hours is None else parse_quiet_hours(own.quiet_hours)
+        zone = policy.zone
+        if own.timezone is not None:
+            try:
+                zone = parse_timezone(own.timezone)
+            except (TypeError, ValueError):
+                unreadable.append("timezone")
+        hour = cfg.digest_hour
+        if own.digest_hour is not None:
+            try:
+                hour = _validate("digest_hour", own.digest_hour)
+                hour = None if hour == ANY_HOUR else hour
+            except UserFacingError:
+                unreadable.append("digest_hour")
+                hour = cfg.digest_hour
+        quiet = cfg.quiet_hours
+        if own.quiet_hours is not None:
+            try:
+                quiet = parse_quiet_hours(own.quiet_hours)
+            except (TypeError, ValueError):
+                unreadable.append("quiet_hours")
+        most = own.max_dms_per_week
+        if most is not None and (type(most) is not int or not 0 <= most <= MAX_DMS_PER_WEEK):
+            unreadable.append("max_dms_per_week")
+            most = None
+        if unreadable:
+            self._report(guild_id, member_id, unreadable)
         return Preferences(
             member_id=member_id,
             enrolled=enrolled and own.tracked,
             tracked=own.tracked,
-            zone=ZoneInfo(own.timezone) if own.timezone else policy.zone,
+            zone=zone,
             digest_hour=hour,
             quiet_hours=quiet,
-            max_dms_per_week=cfg.max_dms_per_week
-            if own.max_dms_per_week is None
-            else own.max_dms_per_week,
+            max_dms_per_week=cfg.max_dms_per_week if most is None else most,
             kinds=frozenset(own.kinds if own.kinds is not None else cfg.kinds) & set(cfg.kinds),
             on_leaderboard=own.on_leaderboard and own.tracked,
             snoozed_until=own.snoozed_until,
             muted=own.muted,
             dms_closed=own.dms_closed_at is not None,
+            unreadable=tuple(unreadable),
         )
+
+    def _report(self, guild_id: int, member_id: int, names: list[str]) -> None:
+        """Log an unreadable stored choice once per process (reads happen on every scan)."""
+        key = (guild_id, member_id, tuple(names))
+        if key not in self._reported:
+            self._reported.add(key)
+            log.warning(
+                "member %s in guild %s has unreadable stored settings (%s); the defaults stand "
+                "in until the member sets them again with /rapport settings",
+                member_id,
+                guild_id,
+                ", ".join(names),
+            )
 
     def is_tracked(self, guild_id: int, member_id: int) -> bool:
         """Whether this member's interactions may be recorded (cheap: called per event)."""
@@ -293,13 +338,13 @@ def _validate(name: str, value: Any) -> Any:
     """One option's value in stored form, or a UserFacingError saying what is expected."""
     if name == "timezone":
         try:
-            parse_timezone(value)
+            zone = parse_timezone(value)
         except ValueError:
             raise UserFacingError(
                 N_("“{value}” isn't a time zone I know — try a name like Europe/Paris."),
                 value=value,
             ) from None
-        return value
+        return zone.key  # the name as parsed: stripped of spaces, tabs and the like
     if name == "digest_hour":
         if isinstance(value, str) and value.strip().lower() == ANY_HOUR:
             return ANY_HOUR
