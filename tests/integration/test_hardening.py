@@ -76,7 +76,8 @@ async def test_an_unreadable_stored_choice_breaks_nothing_and_the_member_is_told
         await server_wide_features_work(sandbox, boss, bob)
     mine = await sandbox.slash(ana, "rapport status")
     assert APOLOGY not in mine.text
-    assert "quiet_hours" in mine.text and "/rapport settings" in mine.text
+    assert "quiet_hours" in mine.text
+    assert "/rapport settings" in mine.text
     warnings = [r for r in caplog.records if "unreadable stored settings" in r.getMessage()]
     assert len(warnings) == 1
     fixed = await sandbox.slash(
