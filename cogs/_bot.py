@@ -24,6 +24,7 @@ from rapport import i18n
 from rapport.compose import Services
 from rapport.errors import UserFacingError
 from rapport.i18n import N_, Translation
+from rapport.ids import is_id
 from rapport.runtime.cluster import SNOOZE, owns
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 COGS_DIR = Path(cogs.__file__).parent
 SYNC_TABLE = "bot_meta"
 SYNC_GUILD = 0
+# Option types whose value is an id: user, channel, role, mentionable, attachment.
+ID_OPTIONS = (6, 7, 8, 9, 11)
+FORGED_ID = N_("That request carries an id Discord never issues, so I can't use it.")
 
 
 def intents_for(message_content: bool, members: bool) -> discord.Intents:
@@ -55,7 +59,13 @@ class RapportTree(app_commands.CommandTree):
     """The one place app-command errors become a clear, private answer."""
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        """Refuse politely a command from a guild this bot does not know."""
+        """Refuse politely a command from a guild this bot does not know, or with a forged id."""
+        if not ids_are_valid(interaction.data):
+            log.warning("refused a command with an id outside Discord's range")
+            if interaction.type is discord.InteractionType.application_command:
+                t = _l10n.for_interaction(interaction)
+                await reply_private(interaction, t.gettext(FORGED_ID))
+            return False
         # discord.py fills interaction.guild with a placeholder for unknown guilds: ask the cache.
         if (
             interaction.guild_id is not None
@@ -97,6 +107,27 @@ class RapportTree(app_commands.CommandTree):
             await reply_private(interaction, text)
         except discord.HTTPException:
             log.warning("could not tell the member about an error (interaction expired?)")
+
+
+def ids_are_valid(data: Any) -> bool:
+    """Whether every id an app command carries (options, target, resolved data) is a real one."""
+    if not isinstance(data, dict):
+        return True
+    if "target_id" in data and not is_id(data["target_id"]):
+        return False
+    for kind in (data.get("resolved") or {}).values():
+        if isinstance(kind, dict) and not all(is_id(key) for key in kind):
+            return False
+    stack = list(data.get("options") or [])
+    while stack:
+        option = stack.pop()
+        if not isinstance(option, dict):
+            return False
+        stack.extend(option.get("options") or [])
+        is_ref = option.get("type") in ID_OPTIONS and not option.get("focused")
+        if is_ref and not is_id(option.get("value")):
+            return False
+    return True
 
 
 def error_message(error: Exception, t: Translation = i18n.ENGLISH) -> str | None:

@@ -19,8 +19,10 @@ from typing import Any
 
 import discord
 
-from cogs._l10n import command
+from cogs._l10n import command, for_interaction
+from cogs._respond import reply_private
 from rapport.i18n import ENGLISH, N_, Translation
+from rapport.ids import is_id, parse_id
 from rapport.nudges.rules import Digest, describe
 
 COLOUR = discord.Colour(0x5865F2)
@@ -37,6 +39,14 @@ REMIND_OPTIONS = (
     ("tomorrow", N_("Tomorrow morning")),
     ("week", N_("Next week")),
 )
+
+
+STALE = N_("That button isn't valid any more.")
+PICK_SOMEONE = N_("Pick one of the people in the list.")
+
+
+async def _refuse(interaction: discord.Interaction, text: str) -> None:
+    await reply_private(interaction, for_interaction(interaction).gettext(text))
 
 
 def _handler(interaction: discord.Interaction) -> Any:
@@ -70,6 +80,9 @@ class DigestButton(
         return cls(match["action"], int(match["guild"]), match["digest"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
+        if not is_id(self.guild_id):  # a forged custom id
+            await _refuse(interaction, STALE)
+            return
         await _handler(interaction).on_digest_button(
             interaction, self.action, self.guild_id, self.digest_id
         )
@@ -112,10 +125,15 @@ class NotAboutSelect(
         return cls(int(match["guild"]), match["digest"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
+        if not is_id(self.guild_id):  # a forged custom id
+            await _refuse(interaction, STALE)
+            return
         values = self.item.values
-        await _handler(interaction).on_not_about(
-            interaction, self.guild_id, self.digest_id, int(values[0]) if values else 0
-        )
+        other = parse_id(values[0]) if len(values) == 1 else None
+        if other is None:  # empty, several, non-numeric or out of range: not from our list
+            await _refuse(interaction, PICK_SOMEONE)
+            return
+        await _handler(interaction).on_not_about(interaction, self.guild_id, self.digest_id, other)
 
 
 class RemindSelect(
@@ -151,6 +169,9 @@ class RemindSelect(
         return cls(*(int(match[k]) for k in ("guild", "channel", "message", "author")))
 
     async def callback(self, interaction: discord.Interaction) -> None:
+        if not all(is_id(i) for i in self.ids):  # a forged custom id
+            await _refuse(interaction, STALE)
+            return
         values = self.item.values
         await _handler(interaction).on_remind_choice(
             interaction, *self.ids, values[0] if values else ""

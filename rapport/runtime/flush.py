@@ -24,6 +24,20 @@ class FlushLoop:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self.last: FlushStats | None = None
+        self.rejected: list[tuple[str, int, str, str]] = []
+        """Documents the store could not hold (table, guild, key, why): dropped and reported."""
+        store.reject = self._reject
+
+    def _reject(self, table: str, guild_id: int, key: str, why: Exception) -> None:
+        self.rejected.append((table, guild_id, key, str(why)))
+        log.error(
+            "could not save document %s of guild %s in table %s (%s); it is dropped and every "
+            "other change is saved",
+            key,
+            guild_id,
+            table,
+            why,
+        )
 
     def add_stager(self, stager: Stager) -> None:
         """Have a service stage its changes before every flush."""
@@ -33,7 +47,13 @@ class FlushLoop:
         """Stage every service's changes and persist them now."""
         async with self._lock:
             for stage in self._stagers:
-                stage()
+                try:
+                    stage()
+                except Exception:
+                    # One service's failure must not keep every other service's changes out.
+                    log.exception(
+                        "staging changes failed in %s", getattr(stage, "__qualname__", stage)
+                    )
             self.last = await self.store.flush()
             return self.last
 

@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 
 import orjson
 
-from rapport.store.base import Doc
+from rapport.ids import MAX_ID
+from rapport.store.base import Doc, Reject
 
 Pair = tuple[str, int]
 Staged = dict[Pair, dict[str, bytes | None]]  # serialised documents; None stages a delete
@@ -31,6 +32,26 @@ def encode(table: str, key: str, doc: Mapping[str, Any]) -> bytes:
     # orjson's result keeps its ~4 KiB buffer: without this exact-size copy a million staged
     # documents take 4 GiB instead of 250 MiB (measured), and fresh pages are slow to fault.
     return bytes(memoryview(data))
+
+
+def staged_form(
+    reject: Reject | None, table: str, guild_id: int, key: str, doc: Mapping[str, Any]
+) -> bytes | None:
+    """``encode`` for put(): a document no backend can hold goes to ``reject`` (None returned)
+    instead of raising, when a reject hook is set."""
+    try:
+        if type(guild_id) is int and not 0 <= guild_id <= MAX_ID:
+            raise ValueError(f"guild id {guild_id} is outside Discord's range")
+        data = encode(table, key, doc)
+        # PostgreSQL's jsonb refuses NUL in text: refused here, for every backend alike.
+        if b"\\u0000" in data or "\x00" in key:
+            raise ValueError("NUL characters can't be stored")
+    except (TypeError, ValueError) as exc:
+        if reject is None:
+            raise
+        reject(table, guild_id, key, exc)
+        return None
+    return data
 
 
 @dataclass

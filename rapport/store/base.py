@@ -9,7 +9,7 @@ Every document belongs to one guild, so one guild's data never mixes with anothe
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,8 +28,16 @@ class FlushStats:
     seconds: float
 
 
+Reject = Callable[[str, int, str, Exception], None]
+"""Told (table, guild id, key, why) about a document put() could not stage."""
+
+
 class Store(ABC):
     """Durable, per-guild documents in named tables, written in batches."""
+
+    reject: Reject | None = None
+    """When set (the flush loop sets it), put() hands a document it cannot store here and
+    skips it, so one bad document never blocks every other write; unset, put() raises."""
 
     @abstractmethod
     async def open(self) -> None:

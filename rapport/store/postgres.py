@@ -38,7 +38,7 @@ import asyncpg
 import orjson
 
 from rapport.errors import StoreError
-from rapport.store._staging import Batch, check_names, encode
+from rapport.store._staging import Batch, check_names, staged_form
 from rapport.store.base import Doc, FlushStats, Store
 
 log = logging.getLogger(__name__)
@@ -299,8 +299,11 @@ class PostgresStore(Store):
     # --- writing
 
     def put(self, table: str, guild_id: int, key: str, doc: Mapping[str, Any]) -> None:
-        """Stage a whole-document write; a value JSON can't hold raises TypeError here."""
-        self._stage(table, guild_id, key, encode(table, key, doc))
+        """Stage a whole-document write; a value JSON can't hold raises TypeError here
+        (or goes to `reject`, when set)."""
+        data = staged_form(self.reject, table, guild_id, key, doc)
+        if data is not None:
+            self._stage(table, guild_id, key, data)
 
     def delete(self, table: str, guild_id: int, key: str) -> None:
         """Stage the removal of one document."""

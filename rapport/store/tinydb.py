@@ -67,7 +67,7 @@ from rapport.store._journal import (
     read_at_open,
     read_store,
 )
-from rapport.store._staging import Batch, Pair, check_names, encode
+from rapport.store._staging import Batch, Pair, check_names, staged_form
 from rapport.store.base import SCHEMA_VERSION, Doc, FlushStats, Store
 
 log = logging.getLogger(__name__)
@@ -220,8 +220,11 @@ class TinyDBStore(Store):
     # --- writing
 
     def put(self, table: str, guild_id: int, key: str, doc: Mapping[str, Any]) -> None:
-        """Stage a whole-document write; a value JSON can't hold raises TypeError here."""
-        self._stage(table, guild_id, key, encode(table, key, doc))
+        """Stage a whole-document write; a value JSON can't hold raises TypeError here
+        (or goes to `reject`, when set)."""
+        data = staged_form(self.reject, table, guild_id, key, doc)
+        if data is not None:
+            self._stage(table, guild_id, key, data)
 
     def delete(self, table: str, guild_id: int, key: str) -> None:
         """Stage the removal of one document."""

@@ -6,15 +6,19 @@ import logging
 
 import pytest
 
+from cogs._bot import FORGED_ID
+from cogs._digest import PICK_SOMEONE, STALE
 from rapport.people.guilds import KEY as GUILD_KEY
 from rapport.people.guilds import TABLE as GUILD_TABLE
 from rapport.people.guilds import GuildSettings
 from rapport.people.members import TABLE as MEMBER_TABLE
 from rapport.people.members import MemberSettings
+from sandbox.state import User
 from tests.conftest import Sandbox, days_ago
 from tests.integration.test_commands_admin import admin
 
 APOLOGY = "Sorry"
+ANY_TIME = {"nudges": {"digest_hour": "any", "quiet_hours": ""}}
 
 
 async def server_wide_features_work(sandbox: Sandbox, boss, other) -> None:
@@ -84,3 +88,86 @@ async def test_an_unreadable_stored_choice_breaks_nothing_and_the_member_is_told
         ana, "rapport settings", quiet_hours="off", digest_hour="9", max_dms_per_week=3
     )
     assert "could not be read" not in fixed.text
+
+
+# --- 2. forged ids are refused where they enter; one bad document never blocks the rest -----
+
+
+async def digest_for(sandbox: Sandbox, ana, bob):
+    """Ana gets a digest about Bob (an unanswered reply); returns the DM."""
+    post = await sandbox.say(ana, "#design", "draft is up", at=days_ago(3))
+    await sandbox.say(bob, "#design", "looks great", reply_to=post, at=days_ago(2))
+    await sandbox.slash(ana, "rapport join")
+    await sandbox.run_job("send_due_digests")
+    (dm,) = sandbox.dms_to(ana)
+    return dm
+
+
+@pytest.mark.parametrize("forged", [2**64 + 5, 2**63, 0])
+async def test_a_forged_member_id_is_refused_and_saving_goes_on(
+    sandbox: Sandbox, forged: int
+) -> None:
+    """A member option whose id Discord never issues is refused; everyone's changes still save."""
+    ana, bob = await sandbox.members("Ana", "Bob")
+    ghost = User(forged, "Ghost")
+    for command in ("rapport mute", "rapport unmute"):
+        reply = await sandbox.slash(ana, command, member=ghost)
+        assert reply.ephemeral
+        assert reply.text == FORGED_ID
+    assert sandbox.services.members.get(sandbox.guild.id, ana.id).muted == frozenset()
+    await sandbox.slash(bob, "rapport join")
+    await sandbox.restart()
+    assert sandbox.services.members.preferences(sandbox.guild.id, bob.id).enrolled
+
+
+async def test_a_forged_context_menu_target_is_refused(sandbox: Sandbox) -> None:
+    """ "Keep in touch" on an id outside Discord's range is refused before anything is stored."""
+    ana, bob = await sandbox.members("Ana", "Bob")
+    bob.user.id = 2**64 + 5
+    reply = await sandbox.emulator.user_menu(ana, sandbox.guild, "Keep in touch", bob)
+    assert reply.text == FORGED_ID
+
+
+@pytest.mark.sandbox_config(ANY_TIME)
+async def test_forged_digest_button_ids_are_refused(sandbox: Sandbox) -> None:
+    """A digest button or reminder whose custom id carries a forged guild id is refused."""
+    ana, bob = await sandbox.members("Ana", "Bob")
+    dm = await digest_for(sandbox, ana, bob)
+    done = next(c for c in dm.custom_ids() if c.startswith("rapport:done:"))
+    forged = f"rapport:done:{2**64 + 5}:{done.rsplit(':', 1)[1]}"
+    component = dm.find_component(done)
+    assert component is not None
+    component["custom_id"] = forged
+    reply = await sandbox.click(ana, dm, forged)
+    assert reply.text == STALE
+    await sandbox.flush()
+
+
+@pytest.mark.sandbox_config(ANY_TIME)
+@pytest.mark.parametrize("values", [["abc"], [""], [], [str(2**64 + 5)], ["0"]])
+async def test_not_about_with_a_value_not_from_the_list_mutes_nobody(
+    sandbox: Sandbox, values: list[str]
+) -> None:
+    """ "Not about…" with a non-numeric, empty or forged value asks to pick someone; no mute."""
+    ana, bob = await sandbox.members("Ana", "Bob")
+    dm = await digest_for(sandbox, ana, bob)
+    select = next(c for c in dm.custom_ids() if c.startswith("rapport:notabout:"))
+    reply = await sandbox.click(ana, dm, select, values=values)
+    assert reply.text == PICK_SOMEONE
+    assert sandbox.services.members.get(sandbox.guild.id, ana.id).muted == frozenset()
+
+
+async def test_an_unsavable_document_is_reported_and_everyone_elses_changes_save(
+    sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A document the store can't hold (a bug let a forged id through) is dropped and logged;
+    the flush goes on and another member's join survives a restart."""
+    ana, bob = await sandbox.members("Ana", "Bob")
+    await sandbox.services.members.mute(sandbox.guild.id, ana.id, 2**64 + 5)
+    await sandbox.slash(bob, "rapport join")
+    with caplog.at_level(logging.ERROR):
+        await sandbox.flush()
+    assert f"could not save document {ana.id} of guild {sandbox.guild.id}" in caplog.text
+    assert MEMBER_TABLE in caplog.text
+    await sandbox.restart()
+    assert sandbox.services.members.preferences(sandbox.guild.id, bob.id).enrolled

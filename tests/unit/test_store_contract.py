@@ -276,3 +276,20 @@ async def test_load_during_a_flush_sees_the_batch_being_written(
     docs = await store.load("pairs", 10)
     await flushing
     assert docs == {"1:2": PAIR, "3:4": PAIR}
+
+
+async def test_a_document_no_backend_can_hold_is_reported_and_the_rest_is_saved(
+    store_factory: StoreFactory,
+) -> None:
+    """With a reject hook, an unstorable document is handed to it and every other one is saved."""
+    store = await store_factory.open()
+    rejected: list[tuple[str, int, str]] = []
+    store.reject = lambda table, guild, key, why: rejected.append((table, guild, key))
+    store.put("member_settings", 10, "1", {"muted": [2**64 + 5]})  # beyond JSON's integers
+    store.put("member_settings", 10, "2", {"timezone": "UTC\x00"})  # PostgreSQL refuses NUL
+    store.put("member_settings", 2**63, "3", {"ok": 1})  # beyond Discord's ids and bigint
+    store.put("member_settings", 10, "4", {"ok": 1})
+    await store.flush()
+    store = await reopen(store_factory, store)
+    assert await store.load("member_settings", 10) == {"4": {"ok": 1}}
+    assert [key for _, _, key in rejected] == ["1", "2", "3"]
