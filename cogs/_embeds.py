@@ -14,6 +14,9 @@ from zoneinfo import available_timezones
 import discord
 from discord import app_commands
 
+from cogs._l10n import command, localised_path
+from rapport import i18n
+from rapport.i18n import ENGLISH, N_, Translation
 from rapport.people.members import Preferences
 from rapport.settings.config import NUDGE_KINDS
 from rapport.tracking.model import PairView, PendingItem
@@ -22,18 +25,18 @@ COLOUR = discord.Colour.teal()
 PAGE_LINES = 14
 EMBED_TEXT = 3800
 
-TRACKED = (
+TRACKED = N_(
     "**What Rapport notices:** who replies to, mentions, reacts to, thanks or answers the threads "
     "of whom, and when; links and files you share (not what they are). Ids, times and counts only.\n"
     "**What it never stores:** what anyone wrote — no message text, ever."
 )
-PRIVACY_SHORT = (
+PRIVACY_SHORT = N_(
     "Rapport stores who interacted with whom and when — never what anyone wrote. Everything it "
     "tells you about yourself is private (only you see it); admins see server totals only. "
-    "`/rapport export` sends you all it holds about you; `/rapport forget` deletes it, removes "
+    "{export} sends you all it holds about you; {forget} deletes it, removes "
     "you from everyone else's picture and stops tracking you."
 )
-ABOUT = (
+ABOUT = N_(
     "Rapport helps you keep up the relationships you build here. If you ask for it, it sends you "
     "a short private digest now and then: replies you haven't answered, people you're drifting "
     "from, thanks worth returning, a nudge to share or to welcome someone new."
@@ -41,57 +44,60 @@ ABOUT = (
 
 # (subcommand path, what it does) in the order /rapport help lists them.
 MEMBER_COMMANDS = (
-    ("rapport join", "start getting digests by DM"),
-    ("rapport leave", "stop the digests (tracking continues until you forget)"),
-    ("rapport status", "your relationships, unanswered items and leaderboard place"),
-    ("rapport settings", "time zone, digest hour, quiet hours, how many DMs, which nudges"),
-    ("rapport snooze", "pause digests for a while (3d, 2w … up to 90 days; off resumes)"),
-    ("rapport mute", "never be nudged about someone"),
-    ("rapport unmute", "allow nudges about them again"),
-    ("rapport export", "a JSON file of everything Rapport holds about you"),
-    ("rapport forget", "delete it all and stop tracking you"),
-    ("rapport track", "let Rapport track you again after forget"),
-    ("leaderboard", "this period's team leaderboard"),
+    ("rapport join", N_("start getting digests by DM")),
+    ("rapport leave", N_("stop the digests (tracking continues until you forget)")),
+    ("rapport status", N_("your relationships, unanswered items and leaderboard place")),
+    (
+        "rapport settings",
+        N_("time zone, digest hour, quiet hours, how many DMs, which nudges, language"),
+    ),
+    ("rapport snooze", N_("pause digests for a while (3d, 2w … up to 90 days; off resumes)")),
+    ("rapport mute", N_("never be nudged about someone")),
+    ("rapport unmute", N_("allow nudges about them again")),
+    ("rapport export", N_("a JSON file of everything Rapport holds about you")),
+    ("rapport forget", N_("delete it all and stop tracking you")),
+    ("rapport track", N_("let Rapport track you again after forget")),
+    ("leaderboard", N_("this period's team leaderboard")),
 )
 ADMIN_COMMANDS = (
-    ("rapport-admin setup", "leaderboard channel, enrollment, teams, default time zone"),
-    ("rapport-admin exclude-channel", "stop tracking a channel"),
-    ("rapport-admin include-channel", "track it again"),
-    ("rapport-admin backfill", "read recent history so Rapport starts with a picture"),
-    ("rapport-admin stats", "server totals and anything that needs fixing"),
-    ("rapport-admin sync", "re-sync Rapport's commands"),
+    ("rapport-admin setup", N_("leaderboard channel, enrollment, teams, default time zone")),
+    ("rapport-admin exclude-channel", N_("stop tracking a channel")),
+    ("rapport-admin include-channel", N_("track it again")),
+    ("rapport-admin backfill", N_("read recent history so Rapport starts with a picture")),
+    ("rapport-admin stats", N_("server totals and anything that needs fixing")),
+    ("rapport-admin sync", N_("re-sync Rapport's commands")),
 )
 # Context menus cannot be mentioned; help says where to find them.
 MENUS = (
     (
         "Keep in touch",
-        "Right-click a member → Apps → **Keep in touch** — how often to stay in touch.",
+        N_("Right-click a member → Apps → **{menu}** — how often to stay in touch."),
     ),
     (
         "Remind me to reply",
-        "Right-click a message → Apps → **Remind me to reply** — a DM reminder.",
+        N_("Right-click a message → Apps → **{menu}** — a DM reminder."),
     ),
 )
 
 
-def when(at: datetime | None) -> str:
+def when(at: datetime | None, t: Translation = ENGLISH) -> str:
     """A time as Discord renders it for each reader ("3 days ago")."""
-    return "never" if at is None else f"<t:{int(at.timestamp())}:R>"
+    return t.gettext(N_("never")) if at is None else f"<t:{int(at.timestamp())}:R>"
 
 
-def days(span: timedelta | None) -> str:
-    """A gap in whole days, readable ("~5 days", "a day")."""
+def days(span: timedelta | None, t: Translation = ENGLISH) -> str:
+    """A usual gap, readable ("~5 days", "~3 weeks")."""
     if span is None:
-        return "no usual rhythm yet"
-    n = max(1, round(span / timedelta(days=1)))
-    return "a day" if n == 1 else f"~{n} days"
+        return t.gettext(N_("no usual rhythm yet"))
+    return t.duration(max(span, timedelta(days=1)), approximate=True)
 
 
-def mention(name: str, command_ids: Mapping[str, int]) -> str:
+def mention(name: str, command_ids: Mapping[str, int], t: Translation = ENGLISH) -> str:
     """A clickable command mention, or the plain name when Discord gave no id."""
     top = name.split()[0]
     found = command_ids.get(top)
-    return f"</{name}:{found}>" if found else f"`/{name}`"
+    # Discord shows a mention in the reader's language; a plain name is written in it here.
+    return f"</{name}:{found}>" if found else command(t, name)
 
 
 @cache
@@ -107,14 +113,15 @@ def zone_choices(current: str) -> list[app_commands.Choice[str]]:
     return [app_commands.Choice(name=z, value=z) for z in found[:25]]
 
 
-def hour_choices(current: str) -> list[app_commands.Choice[str]]:
-    """The hours 0–23, and “any”, that start with what was typed."""
+def hour_choices(current: str, t: Translation = ENGLISH) -> list[app_commands.Choice[str]]:
+    """The hours 0–23, and “any”, that start with what was typed (or its translation)."""
     typed = current.strip().lower()
+    any_hour = t.gettext(N_("any hour"))
     values = ["any", *(str(h) for h in range(24))]
     return [
-        app_commands.Choice(name=v if v == "any" else f"{int(v):02d}:00", value=v)
+        app_commands.Choice(name=any_hour if v == "any" else f"{int(v):02d}:00", value=v)
         for v in values
-        if v.startswith(typed)
+        if v.startswith(typed) or (v == "any" and any_hour.lower().startswith(typed))
     ][:25]
 
 
@@ -135,67 +142,125 @@ def kind_choices(current: str) -> list[app_commands.Choice[str]]:
 # --- member answers -------------------------------------------------------------------------
 
 
-def settings_text(prefs: Preferences, now: datetime) -> str:
+KIND_NAMES = {
+    "drifting": N_("drifting"),
+    "unanswered": N_("unanswered"),
+    "thanks": N_("thanks"),
+    "share": N_("share"),
+    "welcome": N_("welcome"),
+}
+
+
+def settings_text(prefs: Preferences, now: datetime, t: Translation = ENGLISH) -> str:
     """A member's effective settings, one per line."""
-    hour = "any hour" if prefs.digest_hour is None else f"{prefs.digest_hour:02d}:00"
-    quiet = "off" if prefs.quiet_hours is None else str(prefs.quiet_hours)
-    snoozed = f"until {when(prefs.snoozed_until)}" if prefs.snoozed(now) else "no"
+    yes, no = t.gettext(N_("yes")), t.gettext(N_("no"))
+    on, off = t.gettext(N_("on")), t.gettext(N_("off"))
+    hour = t.gettext(N_("any hour")) if prefs.digest_hour is None else f"{prefs.digest_hour:02d}:00"
+    quiet = off if prefs.quiet_hours is None else str(prefs.quiet_hours)
+    snoozed = (
+        t.gettext(N_("until {when}"), when=when(prefs.snoozed_until, t))
+        if prefs.snoozed(now)
+        else no
+    )
+    kinds = [t.gettext(KIND_NAMES.get(k, k)) for k in sorted(prefs.kinds)]
+    language = (
+        i18n.language_name(prefs.language)
+        if prefs.language
+        else t.gettext(N_("automatic ({language})"), language=t.display_name())
+    )
     lines = [
-        f"**Digests:** {'on' if prefs.enrolled else 'off'}",
-        f"**Time zone:** {prefs.zone.key}",
-        f"**Digest hour:** {hour}",
-        f"**Quiet hours:** {quiet}",
-        f"**Max DMs per week:** {prefs.max_dms_per_week}",
-        f"**Nudges about:** {', '.join(sorted(prefs.kinds)) or 'nothing'}",
-        f"**On the leaderboard:** {'yes' if prefs.on_leaderboard else 'no'}",
-        f"**Snoozed:** {snoozed}",
-        f"**Muted:** {len(prefs.muted)} member(s)",
+        t.gettext(N_("**Digests:** {value}"), value=on if prefs.enrolled else off),
+        t.gettext(N_("**Time zone:** {value}"), value=prefs.zone.key),
+        t.gettext(N_("**Digest hour:** {value}"), value=hour),
+        t.gettext(N_("**Quiet hours:** {value}"), value=quiet),
+        t.gettext(N_("**Max DMs per week:** {value}"), value=prefs.max_dms_per_week),
+        t.gettext(
+            N_("**Nudges about:** {value}"), value=", ".join(kinds) or t.gettext(N_("nothing"))
+        ),
+        t.gettext(N_("**On the leaderboard:** {value}"), value=yes if prefs.on_leaderboard else no),
+        t.gettext(N_("**Snoozed:** {value}"), value=snoozed),
+        t.ngettext(N_("**Muted:** {n} member"), N_("**Muted:** {n} members"), len(prefs.muted)),
+        t.gettext(N_("**Language:** {value}"), value=language),
     ]
     if not prefs.tracked:
-        lines.append("**Tracking:** off (you asked to be forgotten; `/rapport track` resumes it)")
+        lines.append(
+            t.gettext(
+                N_("**Tracking:** off (you asked to be forgotten; {track} resumes it)"),
+                track=command(t, "rapport track"),
+            )
+        )
     if prefs.unreadable:
-        lines.append(unreadable_note(prefs))
+        lines.append(unreadable_note(prefs, t))
     return "\n".join(lines)
 
 
-def unreadable_note(prefs: Preferences) -> str:
+def unreadable_note(prefs: Preferences, t: Translation = ENGLISH) -> str:
     """How a member repairs stored choices Rapport could not read (defaults stand in)."""
-    names = ", ".join(prefs.unreadable)
-    return (
-        f"⚠️ Your saved {names} could not be read, so the server's default is used. "
-        f"Set it again with `/rapport settings` to fix it."
+    return t.gettext(
+        N_(
+            "⚠️ Your saved {names} could not be read, so the server's default is used. "
+            "Set it again with {settings} to fix it."
+        ),
+        names=", ".join(prefs.unreadable),
+        settings=command(t, "rapport settings"),
     )
 
 
-def settings_embed(prefs: Preferences, now: datetime, *, changed: bool) -> discord.Embed:
+def settings_embed(
+    prefs: Preferences, now: datetime, *, changed: bool, t: Translation = ENGLISH
+) -> discord.Embed:
     """The answer to /rapport settings."""
-    title = "Saved — your settings now" if changed else "Your Rapport settings"
-    return discord.Embed(title=title, description=settings_text(prefs, now), colour=COLOUR)
+    title = N_("Saved — your settings now") if changed else N_("Your Rapport settings")
+    return discord.Embed(
+        title=t.gettext(title), description=settings_text(prefs, now, t), colour=COLOUR
+    )
 
 
 def welcome_embed(
-    prefs: Preferences, now: datetime, preview: Sequence[str] | None, *, dms_closed: bool
+    prefs: Preferences,
+    now: datetime,
+    preview: Sequence[str] | None,
+    *,
+    dms_closed: bool,
+    t: Translation = ENGLISH,
 ) -> discord.Embed:
     """The answer to /rapport join: what is tracked, the settings, a first digest preview."""
     embed = discord.Embed(
-        title="You're in — Rapport will DM you a short digest",
-        description=TRACKED,
+        title=t.gettext(N_("You're in — Rapport will DM you a short digest")),
+        description=t.gettext(TRACKED),
         colour=COLOUR,
     )
-    embed.add_field(name="Your settings", value=settings_text(prefs, now), inline=False)
+    embed.add_field(
+        name=t.gettext(N_("Your settings")), value=settings_text(prefs, now, t), inline=False
+    )
     if preview is None:
-        first = "Nothing yet — Rapport needs a little history first. Your first digest comes when there is something worth a nudge."
+        first = t.gettext(
+            N_(
+                "Nothing yet — Rapport needs a little history first. Your first digest comes "
+                "when there is something worth a nudge."
+            )
+        )
     else:
         first = _fit([f"• {line}" for line in preview], 1000)
-    embed.add_field(name="Your first digest would say", value=first, inline=False)
+    embed.add_field(name=t.gettext(N_("Your first digest would say")), value=first, inline=False)
     if dms_closed:
         embed.add_field(
-            name="Your DMs were closed",
-            value="Your last digest couldn't be delivered. Open DMs from server members "
-            "(Server menu → Privacy Settings → Direct Messages) and Rapport will try again.",
+            name=t.gettext(N_("Your DMs were closed")),
+            value=t.gettext(
+                N_(
+                    "Your last digest couldn't be delivered. Open DMs from server members "
+                    "(Server menu → Privacy Settings → Direct Messages) and Rapport will try again."
+                )
+            ),
             inline=False,
         )
-    embed.set_footer(text="Change anything with /rapport settings · /rapport leave stops the DMs")
+    embed.set_footer(
+        text=t.gettext(
+            N_("Change anything with {settings} · {leave} stops the DMs"),
+            settings=command(t, "rapport settings").strip("`"),
+            leave=command(t, "rapport leave").strip("`"),
+        )
+    )
     return embed
 
 
@@ -211,17 +276,17 @@ def _fit(lines: Sequence[str], limit: int) -> str:
     return "\n".join(out) or lines[0][:limit]
 
 
-def reciprocity(pair: PairView) -> str:
+def reciprocity(pair: PairView, t: Translation = ENGLISH) -> str:
     """Who usually starts the exchanges between the member and the other person."""
     total = pair.started_out + pair.started_in
     if total == 0:
-        return "no exchanges started yet"
+        return t.gettext(N_("no exchanges started yet"))
     share = pair.started_out / total
     if share >= 2 / 3:
-        return "you usually start"
+        return t.gettext(N_("you usually start"))
     if share <= 1 / 3:
-        return "they usually start"
-    return "both of you start"
+        return t.gettext(N_("they usually start"))
+    return t.gettext(N_("both of you start"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,79 +301,108 @@ class Picture:
     outcomes: Mapping[str, int] | None
 
 
-_PENDING_VERB = {
-    "reply": "replied to you",
-    "mention": "mentioned you",
-    "thread": "answered your thread",
-    "thanks": "thanked you",
+_PENDING = {
+    "reply": N_("**{name}** replied to you {when} — [jump]({url})"),
+    "mention": N_("**{name}** mentioned you {when} — [jump]({url})"),
+    "thread": N_("**{name}** answered your thread {when} — [jump]({url})"),
+    "thanks": N_("**{name}** thanked you {when} — [jump]({url})"),
 }
+_PENDING_OTHER = N_("**{name}** reached out {when} — [jump]({url})")
 
 
-def status_pages(picture: Picture, name: Callable[[int], str]) -> list[discord.Embed]:
+def status_pages(
+    picture: Picture, name: Callable[[int], str], t: Translation = ENGLISH
+) -> list[discord.Embed]:
     """The member's picture as pages of at most PAGE_LINES lines each."""
     sections: list[tuple[str, list[str]]] = []
     sections.append(
         (
-            "Waiting for your answer",
+            t.gettext(N_("Waiting for your answer")),
             [
-                f"**{name(p.from_member_id)}** {_PENDING_VERB.get(str(p.kind), 'reached out')} "
-                f"{when(p.at)} — [jump]({p.jump_url})"
+                t.gettext(
+                    _PENDING.get(str(p.kind), _PENDING_OTHER),
+                    name=name(p.from_member_id),
+                    when=when(p.at, t),
+                    url=p.jump_url,
+                )
                 for p in picture.pending
             ]
-            or ["Nothing — you're all caught up."],
+            or [t.gettext(N_("Nothing — you're all caught up."))],
         )
     )
     sections.append(
         (
-            "Drifting apart",
+            t.gettext(N_("Drifting apart")),
             [
-                f"**{name(p.other_id)}** — last contact {when(p.last_contact)} "
-                f"({'you asked for' if p.cadence_override else 'you used to talk'} "
-                f"every {days(p.cadence)})"
+                t.gettext(
+                    N_("**{name}** — last contact {when} (you asked for every {gap})")
+                    if p.cadence_override
+                    else N_("**{name}** — last contact {when} (you used to talk every {gap})"),
+                    name=name(p.other_id),
+                    when=when(p.last_contact, t),
+                    gap=days(p.cadence, t),
+                )
                 for p in picture.drifting
             ]
-            or ["No one — your usual rhythms are holding."],
+            or [t.gettext(N_("No one — your usual rhythms are holding."))],
         )
     )
-    sections.append(("Leaderboard", [_position_line(picture)]))
-    sections.append(("Nudges", [_outcomes_line(picture.outcomes)]))
+    sections.append((t.gettext(N_("Leaderboard")), [_position_line(picture, t)]))
+    sections.append((t.gettext(N_("Nudges")), [_outcomes_line(picture.outcomes, t)]))
     sections.append(
         (
-            "Strongest relationships",
+            t.gettext(N_("Strongest relationships")),
             [
-                f"**{name(p.other_id)}** — {sum(p.counts_out.values())} out, "
-                f"{sum(p.counts_in.values())} in, {reciprocity(p)}"
+                t.gettext(
+                    N_("**{name}** — {sent} out, {received} in, {who_starts}"),
+                    name=name(p.other_id),
+                    sent=t.number(sum(p.counts_out.values())),
+                    received=t.number(sum(p.counts_in.values())),
+                    who_starts=reciprocity(p, t),
+                )
                 for p in picture.strongest
             ]
-            or ["None yet — reply, mention or thank someone and it starts here."],
+            or [t.gettext(N_("None yet — reply, mention or thank someone and it starts here."))],
         )
     )
-    return _paginate(sections)
+    return _paginate(sections, t)
 
 
-def _position_line(picture: Picture) -> str:
+def _position_line(picture: Picture, t: Translation) -> str:
     if not picture.on_leaderboard:
-        return "Hidden — you chose not to be shown (`/rapport settings leaderboard:True`)."
+        return t.gettext(
+            N_("Hidden — you chose not to be shown ({command})."),
+            command=f"`/{localised_path(t, 'rapport settings')} "
+            f"{t.pgettext('option name', 'leaderboard')}:True`",
+        )
     if picture.position is None:
-        return "Not on this period's board yet."
+        return t.gettext(N_("Not on this period's board yet."))
     rank, total = picture.position
-    return f"#{rank} of {total} this period."
+    return t.gettext(N_("#{rank} of {total} this period."), rank=rank, total=total)
 
 
-def _outcomes_line(outcomes: Mapping[str, int] | None) -> str:
+def _outcomes_line(outcomes: Mapping[str, int] | None, t: Translation) -> str:
     if outcomes is None:
-        return "No nudge history is available yet."
+        return t.gettext(N_("No nudge history is available yet."))
     sent, acted = outcomes.get("sent", 0), outcomes.get("acted_on", 0)
-    return f"{sent} nudge(s) sent, {acted} acted on."
+    return t.ngettext(
+        N_("{n} nudge sent, {acted} acted on."),
+        N_("{n} nudges sent, {acted} acted on."),
+        sent,
+        acted=t.number(acted),
+    )
 
 
-def _paginate(sections: Iterable[tuple[str, list[str]]]) -> list[discord.Embed]:
+def _paginate(
+    sections: Iterable[tuple[str, list[str]]], t: Translation = ENGLISH
+) -> list[discord.Embed]:
     """Cut the sections into embeds; a section split across pages repeats its title."""
     pages: list[list[str]] = [[]]
     size = 0
     for title, lines in sections:
         for i, line in enumerate(lines):
-            header = f"__**{title}**__" if i == 0 else f"__**{title}** (cont.)__"
+            cont = t.gettext(N_("{title} (cont.)"), title=f"**{title}**")
+            header = f"__**{title}**__" if i == 0 else f"__{cont}__"
             add = [header, line] if i == 0 or not pages[-1] else [line]
             full = len(pages[-1]) + len(add) > PAGE_LINES or size + len(line) > EMBED_TEXT
             if pages[-1] and full:
@@ -321,18 +415,26 @@ def _paginate(sections: Iterable[tuple[str, list[str]]]) -> list[discord.Embed]:
     embeds = []
     for n, lines in enumerate(pages, start=1):
         embed = discord.Embed(
-            title="Your Rapport picture", description="\n".join(lines), colour=COLOUR
+            title=t.gettext(N_("Your Rapport picture")), description="\n".join(lines), colour=COLOUR
         )
         if total > 1:
-            embed.set_footer(text=f"Page {n} of {total} · only you can see this")
+            embed.set_footer(
+                text=t.gettext(
+                    N_("Page {page} of {total} · only you can see this"), page=n, total=total
+                )
+            )
         else:
-            embed.set_footer(text="Only you can see this")
+            embed.set_footer(text=t.gettext(N_("Only you can see this")))
         embeds.append(embed)
     return embeds
 
 
 def help_embed(
-    command_ids: Mapping[str, int], available: Collection[str], *, admin: bool
+    command_ids: Mapping[str, int],
+    available: Collection[str],
+    *,
+    admin: bool,
+    t: Translation = ENGLISH,
 ) -> discord.Embed:
     """What Rapport does, each command in this build as a clickable mention, and the privacy terms.
 
@@ -342,50 +444,83 @@ def help_embed(
 
     def listed(commands: Sequence[tuple[str, str]]) -> str:
         return "\n".join(
-            f"{mention(n, command_ids)} — {what}" for n, what in commands if n in available
+            f"{mention(n, command_ids, t)} — {t.gettext(what)}"
+            for n, what in commands
+            if n in available
         )
 
     # The command list goes in the description: a field holds only 1024 characters.
-    members = [listed(MEMBER_COMMANDS), *(how for n, how in MENUS if n in available)]
+    menus = [t.gettext(how, menu=t.pgettext("menu name", n)) for n, how in MENUS if n in available]
+    members = [listed(MEMBER_COMMANDS), *menus]
     commands = "\n".join(m for m in members if m)
+    heading = t.gettext(N_("Commands"))
     embed = discord.Embed(
-        title="Rapport", description=f"{ABOUT}\n\n**Commands**\n{commands}", colour=COLOUR
+        title="Rapport",
+        description=f"{t.gettext(ABOUT)}\n\n**{heading}**\n{commands}",
+        colour=COLOUR,
     )
     if admin:
-        embed.add_field(name="For admins", value=listed(ADMIN_COMMANDS) or "—", inline=False)
-    embed.add_field(name="Privacy", value=PRIVACY_SHORT, inline=False)
+        embed.add_field(
+            name=t.gettext(N_("For admins")), value=listed(ADMIN_COMMANDS) or "—", inline=False
+        )
+    embed.add_field(name=t.gettext(N_("Privacy")), value=privacy_short(t), inline=False)
     return embed
 
 
-FORGET_WARNING = (
+def privacy_short(t: Translation = ENGLISH) -> str:
+    """The privacy statement in a few sentences."""
+    return t.gettext(
+        PRIVACY_SHORT, export=command(t, "rapport export"), forget=command(t, "rapport forget")
+    )
+
+
+FORGET_WARNING = N_(
     "This deletes everything Rapport holds about you in this server — your relationships, "
     "the items waiting on you, your place in everyone else's picture and the leaderboard — "
-    "and stops tracking you. It can't be undone. `/rapport export` first if you want a copy."
+    "and stops tracking you. It can't be undone. {export} first if you want a copy."
 )
-FORGOTTEN = (
+FORGOTTEN = N_(
     "Done. Everything about you is deleted and Rapport no longer tracks you here; nobody will "
-    "be nudged about you. `/rapport track` lets it track you again from now on."
+    "be nudged about you. {track} lets it track you again from now on."
 )
+
+
+def forget_warning(t: Translation = ENGLISH) -> str:
+    """What /rapport forget asks before deleting."""
+    return t.gettext(FORGET_WARNING, export=command(t, "rapport export"))
+
+
+def forgotten(t: Translation = ENGLISH) -> str:
+    """What /rapport forget says once done."""
+    return t.gettext(FORGOTTEN, track=command(t, "rapport track"))
 
 
 # --- admin answers --------------------------------------------------------------------------
 
 
-def guild_settings_embed(lines: Sequence[str], *, changed: bool) -> discord.Embed:
+def guild_settings_embed(
+    lines: Sequence[str], *, changed: bool, t: Translation = ENGLISH
+) -> discord.Embed:
     """The answer to /rapport-admin setup."""
     title = (
-        "Saved — this server's Rapport settings" if changed else "This server's Rapport settings"
+        N_("Saved — this server's Rapport settings")
+        if changed
+        else N_("This server's Rapport settings")
     )
-    return discord.Embed(title=title, description="\n".join(lines), colour=COLOUR)
+    return discord.Embed(title=t.gettext(title), description="\n".join(lines), colour=COLOUR)
 
 
-def stats_embed(rows: Sequence[tuple[str, str]], problems: Sequence[str]) -> discord.Embed:
+def stats_embed(
+    rows: Sequence[tuple[str, str]], problems: Sequence[str], t: Translation = ENGLISH
+) -> discord.Embed:
     """Server totals and what needs fixing; never one member's data."""
-    embed = discord.Embed(title="Rapport in this server", colour=COLOUR)
+    embed = discord.Embed(title=t.gettext(N_("Rapport in this server")), colour=COLOUR)
     embed.description = "\n".join(f"**{label}:** {value}" for label, value in rows)
     embed.add_field(
-        name="Needs attention" if problems else "Health",
-        value="\n".join(f"• {p}" for p in problems)[:1024] if problems else "All good.",
+        name=t.gettext(N_("Needs attention") if problems else N_("Health")),
+        value="\n".join(f"• {p}" for p in problems)[:1024]
+        if problems
+        else t.gettext(N_("All good.")),
         inline=False,
     )
     return embed

@@ -8,6 +8,8 @@ from datetime import timedelta
 
 import discord
 
+from rapport.i18n import ENGLISH, N_, Translation
+
 log = logging.getLogger(__name__)
 
 PAGE_PREV = "rapport:page:prev"
@@ -17,20 +19,21 @@ FORGET_CANCEL = "rapport:forget:cancel"
 CADENCE_SELECT = "rapport:cadence"
 
 CADENCES: dict[str, tuple[str, timedelta | None]] = {
-    "weekly": ("Weekly", timedelta(weeks=1)),
-    "2w": ("Every 2 weeks", timedelta(weeks=2)),
-    "monthly": ("Monthly", timedelta(days=30)),
-    "quarterly": ("Quarterly", timedelta(days=91)),
-    "clear": ("Clear (use what Rapport learned)", None),
+    "weekly": (N_("Weekly"), timedelta(weeks=1)),
+    "2w": (N_("Every 2 weeks"), timedelta(weeks=2)),
+    "monthly": (N_("Monthly"), timedelta(days=30)),
+    "quarterly": (N_("Quarterly"), timedelta(days=91)),
+    "clear": (N_("Clear (use what Rapport learned)"), None),
 }
 
 
 class OwnedView(discord.ui.View):
     """A view whose components answer only the member it was shown to."""
 
-    def __init__(self, owner_id: int, *, timeout: float) -> None:
+    def __init__(self, owner_id: int, *, timeout: float, t: Translation = ENGLISH) -> None:
         super().__init__(timeout=timeout)
         self.owner_id = owner_id
+        self.t = t
         self.message: discord.InteractionMessage | None = None
         self.origin: discord.Interaction | None = None
 
@@ -39,7 +42,8 @@ class OwnedView(discord.ui.View):
         if interaction.user.id == self.owner_id:
             return True
         await interaction.response.send_message(
-            "These buttons belong to someone else's private answer.", ephemeral=True
+            self.t.gettext(N_("These buttons belong to someone else's private answer.")),
+            ephemeral=True,
         )
         return False
 
@@ -63,10 +67,19 @@ class OwnedView(discord.ui.View):
 class Pages(OwnedView):
     """Previous / next buttons over a list of embeds."""
 
-    def __init__(self, owner_id: int, pages: Sequence[discord.Embed], *, timeout: float = 600):
-        super().__init__(owner_id, timeout=timeout)
+    def __init__(
+        self,
+        owner_id: int,
+        pages: Sequence[discord.Embed],
+        *,
+        timeout: float = 600,
+        t: Translation = ENGLISH,
+    ):
+        super().__init__(owner_id, timeout=timeout, t=t)
         self.pages = list(pages)
         self.index = 0
+        self.prev.label = t.gettext(N_("Previous"))
+        self.next.label = t.gettext(N_("Next"))
         self._sync()
 
     def _sync(self) -> None:
@@ -98,9 +111,12 @@ class ConfirmForget(OwnedView):
         on_confirm: Callable[[], Awaitable[str]],
         *,
         timeout: float = 120,
+        t: Translation = ENGLISH,
     ) -> None:
-        super().__init__(owner_id, timeout=timeout)
+        super().__init__(owner_id, timeout=timeout, t=t)
         self.on_confirm = on_confirm
+        self.confirm.label = t.gettext(N_("Forget me"))
+        self.cancel.label = t.gettext(N_("Cancel"))
 
     @discord.ui.button(
         label="Forget me", style=discord.ButtonStyle.danger, custom_id=FORGET_CONFIRM
@@ -117,7 +133,9 @@ class ConfirmForget(OwnedView):
         """Leave everything as it is."""
         self.stop()
         self.disable_all()
-        await interaction.response.edit_message(content="Nothing was deleted.", view=self)
+        await interaction.response.edit_message(
+            content=self.t.gettext(N_("Nothing was deleted.")), view=self
+        )
 
 
 class CadencePicker(OwnedView):
@@ -129,9 +147,16 @@ class CadencePicker(OwnedView):
         on_pick: Callable[[timedelta | None, str], Awaitable[str]],
         *,
         timeout: float = 300,
+        t: Translation = ENGLISH,
     ) -> None:
-        super().__init__(owner_id, timeout=timeout)
+        super().__init__(owner_id, timeout=timeout, t=t)
         self.on_pick = on_pick
+        self.pick.placeholder = t.gettext(N_("How often?"))
+        # New options: the decorator's are shared by every instance of the class.
+        self.pick.options = [
+            discord.SelectOption(label=t.gettext(label), value=key)
+            for key, (label, _) in CADENCES.items()
+        ]
 
     @discord.ui.select(
         custom_id=CADENCE_SELECT,
@@ -143,7 +168,7 @@ class CadencePicker(OwnedView):
     async def pick(self, interaction: discord.Interaction, select: discord.ui.Select) -> None:
         """Save the cadence and confirm it in place."""
         label, cadence = CADENCES[select.values[0]]
-        text = await self.on_pick(cadence, label)
+        text = await self.on_pick(cadence, self.t.gettext(label))
         self.stop()
         self.disable_all()
         await interaction.response.edit_message(content=text, view=self)

@@ -18,11 +18,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs import _embeds as render
+from cogs import _l10n
 from cogs._bot import RapportBot
 from cogs._respond import reply_private
 from cogs._views import CadencePicker, ConfirmForget, Pages
+from rapport import i18n
 from rapport.clock import Clock
 from rapport.errors import UserFacingError
+from rapport.i18n import N_, Translation
 from rapport.leaderboard.service import LeaderboardService
 from rapport.nudges import rules
 from rapport.nudges.service import NudgeService
@@ -36,6 +39,11 @@ log = logging.getLogger(__name__)
 
 STRONGEST = 30
 SHOWN = 10
+# Each shipped language in its own words; "auto" follows the member's Discord language.
+LANGUAGE_CHOICES = [
+    app_commands.Choice(name="Auto", value=i18n.AUTO),
+    *(app_commands.Choice(name=i18n.language_name(lang), value=lang) for lang in i18n.SHIPPED),
+]
 
 
 @app_commands.guild_only()
@@ -81,6 +89,10 @@ class Members(commands.GroupCog, group_name="rapport"):
         await self.members.ensure(interaction.guild_id)
         return True
 
+    def _t(self, interaction: discord.Interaction) -> Translation:
+        """The language of this member's private answer."""
+        return _l10n.for_interaction(interaction, self.members)
+
     @staticmethod
     def _ids(interaction: discord.Interaction) -> tuple[int, int]:
         assert interaction.guild_id is not None  # interaction_check refused DMs
@@ -108,11 +120,12 @@ class Members(commands.GroupCog, group_name="rapport"):
         await self.members.enroll(gid, mid)
         prefs = self.members.preferences(gid, mid)
         digest = self.nudges.preview(gid, mid, now)
+        t = self._t(interaction)
         preview = None
         if digest is not None and digest.items:
             name = self._namer(interaction.guild)
-            preview = [_line(n, name, now) for n in digest.items]
-        embed = render.welcome_embed(prefs, now, preview, dms_closed=closed)
+            preview = [_line(n, name, now, t) for n in digest.items]
+        embed = render.welcome_embed(prefs, now, preview, dms_closed=closed, t=t)
         await reply_private(interaction, embed=embed)
 
     @app_commands.command(name="leave")
@@ -120,10 +133,16 @@ class Members(commands.GroupCog, group_name="rapport"):
         """Stop the digests (Rapport keeps tracking until you use /rapport forget)."""
         gid, mid = self._ids(interaction)
         await self.members.leave(gid, mid)
+        t = self._t(interaction)
         await reply_private(
             interaction,
-            "No more digests. Rapport still notices your interactions (for others' digests and "
-            "the leaderboard); `/rapport forget` deletes them and stops that too.",
+            t.gettext(
+                N_(
+                    "No more digests. Rapport still notices your interactions (for others' "
+                    "digests and the leaderboard); {forget} deletes them and stops that too."
+                ),
+                forget=_l10n.command(t, "rapport forget"),
+            ),
         )
 
     # --- your picture -----------------------------------------------------------------------
@@ -155,12 +174,13 @@ class Members(commands.GroupCog, group_name="rapport"):
             on_leaderboard=prefs.on_leaderboard,
             outcomes=self.nudges.member_outcomes(gid, mid),
         )
-        pages = render.status_pages(picture, self._namer(interaction.guild))
-        note = render.unreadable_note(prefs) if prefs.unreadable else None
+        t = self._t(interaction)
+        pages = render.status_pages(picture, self._namer(interaction.guild), t)
+        note = render.unreadable_note(prefs, t) if prefs.unreadable else None
         if len(pages) == 1:
             await reply_private(interaction, note, embed=pages[0])
             return
-        view = Pages(mid, pages)
+        view = Pages(mid, pages, t=t)
         view.origin = interaction
         await reply_private(interaction, note, embed=pages[0], view=view)
 
@@ -174,7 +194,9 @@ class Members(commands.GroupCog, group_name="rapport"):
         max_dms_per_week="At most this many digests a week (0–14)",
         kinds="Which nudges, comma-separated: drifting, unanswered, thanks, share, welcome (or all)",
         leaderboard="Show me on the leaderboard",
+        language="The language Rapport writes to you in (auto: your Discord language)",
     )
+    @app_commands.choices(language=LANGUAGE_CHOICES)
     async def settings(
         self,
         interaction: discord.Interaction,
@@ -184,8 +206,9 @@ class Members(commands.GroupCog, group_name="rapport"):
         max_dms_per_week: app_commands.Range[int, 0, 14] | None = None,
         kinds: str | None = None,
         leaderboard: bool | None = None,
+        language: app_commands.Choice[str] | None = None,
     ) -> None:
-        """See or change your time zone, digest hour, quiet hours, limits and nudge kinds."""
+        """See or change your time zone, digest hour, quiet hours, limits, nudge kinds, language."""
         gid, mid = self._ids(interaction)
         options = {
             "timezone": timezone,
@@ -194,12 +217,13 @@ class Members(commands.GroupCog, group_name="rapport"):
             "max_dms_per_week": max_dms_per_week,
             "kinds": _kinds(kinds),
             "on_leaderboard": leaderboard,
+            "language": language.value if language is not None else None,
         }
         changed = any(v is not None for v in options.values())
         if changed:
             await self.members.configure(gid, mid, **options)
         prefs = self.members.preferences(gid, mid)
-        embed = render.settings_embed(prefs, self.clock(), changed=changed)
+        embed = render.settings_embed(prefs, self.clock(), changed=changed, t=self._t(interaction))
         await reply_private(interaction, embed=embed)
 
     @settings.autocomplete("timezone")
@@ -212,7 +236,7 @@ class Members(commands.GroupCog, group_name="rapport"):
     async def _hour_choices(
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return render.hour_choices(current)
+        return render.hour_choices(current, self._t(interaction))
 
     @settings.autocomplete("kinds")
     async def _kind_choices(
@@ -225,20 +249,29 @@ class Members(commands.GroupCog, group_name="rapport"):
     async def snooze(self, interaction: discord.Interaction, duration: str) -> None:
         """Pause your digests for a while."""
         gid, mid = self._ids(interaction)
-        if duration.strip().lower() in ("off", "0", "resume"):
+        t = self._t(interaction)
+        if duration.strip().lower() in ("off", "0", "resume", t.gettext(N_("off")).lower()):
             await self.members.unsnooze(gid, mid)
-            await reply_private(interaction, "Snooze is off — your digests resume.")
+            await reply_private(interaction, t.gettext(N_("Snooze is off — your digests resume.")))
             return
         try:
             span = parse_duration(duration)
         except ValueError:
             raise UserFacingError(
-                f"“{duration}” isn't a duration I understand — {DURATION_HINT}, up to 90d "
-                "(or “off” to resume)."
+                N_(
+                    "“{value}” isn't a duration I understand — {hint}, up to 90d "
+                    "(or “off” to resume)."
+                ),
+                value=duration,
+                hint=DURATION_HINT,
             ) from None
         settings = await self.members.snooze(gid, mid, span)
         await reply_private(
-            interaction, f"Snoozed — no digests until {render.when(settings.snoozed_until)}."
+            interaction,
+            t.gettext(
+                N_("Snoozed — no digests until {when}."),
+                when=render.when(settings.snoozed_until, t),
+            ),
         )
 
     @app_commands.command(name="mute")
@@ -248,13 +281,17 @@ class Members(commands.GroupCog, group_name="rapport"):
         gid, mid = self._ids(interaction)
         if member.bot:
             raise UserFacingError(
-                f"{member.display_name} is a bot — Rapport never nudges about bots."
+                N_("{name} is a bot — Rapport never nudges about bots."), name=member.display_name
             )
         await self.members.mute(gid, mid, member.id)
+        t = self._t(interaction)
         await reply_private(
             interaction,
-            f"Muted — Rapport won't nudge you about {member.display_name}. "
-            "`/rapport unmute` undoes it.",
+            t.gettext(
+                N_("Muted — Rapport won't nudge you about {name}. {unmute} undoes it."),
+                name=member.display_name,
+                unmute=_l10n.command(t, "rapport unmute"),
+            ),
         )
 
     @app_commands.command(name="unmute")
@@ -264,11 +301,16 @@ class Members(commands.GroupCog, group_name="rapport"):
         gid, mid = self._ids(interaction)
         if member.bot:
             raise UserFacingError(
-                f"{member.display_name} is a bot — bots are never muted or nudged about."
+                N_("{name} is a bot — bots are never muted or nudged about."),
+                name=member.display_name,
             )
         await self.members.unmute(gid, mid, member.id)
         await reply_private(
-            interaction, f"Unmuted — {member.display_name} can show up in your digests again."
+            interaction,
+            self._t(interaction).gettext(
+                N_("Unmuted — {name} can show up in your digests again."),
+                name=member.display_name,
+            ),
         )
 
     # --- privacy ------------------------------------------------------------------------------
@@ -282,8 +324,12 @@ class Members(commands.GroupCog, group_name="rapport"):
         file = discord.File(io.BytesIO(blob), filename=f"rapport-export-{gid}-{mid}.json")
         await reply_private(
             interaction,
-            "Everything Rapport holds about you in this server (ids, times and counts — never "
-            "message text).",
+            self._t(interaction).gettext(
+                N_(
+                    "Everything Rapport holds about you in this server (ids, times and counts — "
+                    "never message text)."
+                )
+            ),
             file=file,
         )
 
@@ -291,25 +337,32 @@ class Members(commands.GroupCog, group_name="rapport"):
     async def forget(self, interaction: discord.Interaction) -> None:
         """Delete everything Rapport holds about you here and stop tracking you."""
         gid, mid = self._ids(interaction)
+        t = self._t(interaction)
 
         async def confirmed() -> str:
             await self.privacy.forget(gid, mid)
             log.info("forgot a member on request in guild %s", gid)
-            return render.FORGOTTEN
+            return render.forgotten(t)
 
-        view = ConfirmForget(mid, confirmed)
+        view = ConfirmForget(mid, confirmed, t=t)
         view.origin = interaction
-        await reply_private(interaction, render.FORGET_WARNING, view=view)
+        await reply_private(interaction, render.forget_warning(t), view=view)
 
     @app_commands.command(name="track")
     async def track(self, interaction: discord.Interaction) -> None:
         """Let Rapport track your interactions again, from now on."""
         gid, mid = self._ids(interaction)
         await self.members.track(gid, mid)
+        t = self._t(interaction)
         await reply_private(
             interaction,
-            "Tracking is back on from now (nothing from before returns). `/rapport join` "
-            "starts digests too.",
+            t.gettext(
+                N_(
+                    "Tracking is back on from now (nothing from before returns). {join} "
+                    "starts digests too."
+                ),
+                join=_l10n.command(t, "rapport join"),
+            ),
         )
 
     @app_commands.command(name="help")
@@ -320,7 +373,7 @@ class Members(commands.GroupCog, group_name="rapport"):
         available = {c.qualified_name for c in self.bot.tree.walk_commands()}
         for kind in (discord.AppCommandType.user, discord.AppCommandType.message):
             available.update(c.name for c in self.bot.tree.walk_commands(type=kind))
-        embed = render.help_embed(ids, available, admin=admin)
+        embed = render.help_embed(ids, available, admin=admin, t=self._t(interaction))
         await reply_private(interaction, embed=embed)
 
     async def _mention_ids(self, guild: discord.Guild | None) -> dict[str, int]:
@@ -346,22 +399,31 @@ class Members(commands.GroupCog, group_name="rapport"):
             raise app_commands.NoPrivateMessage()
         gid, mid = self._ids(interaction)
         if user.bot:
-            raise UserFacingError("That's a bot — Rapport keeps you in touch with people.")
+            raise UserFacingError(N_("That's a bot — Rapport keeps you in touch with people."))
         if user.id == mid:
-            raise UserFacingError("That's you — pick someone else to keep in touch with.")
+            raise UserFacingError(N_("That's you — pick someone else to keep in touch with."))
         await self.members.ensure(gid)
         name = user.display_name
+        t = self._t(interaction)
 
         async def picked(cadence: timedelta | None, label: str) -> str:
             self.ledger.set_cadence(gid, mid, user.id, cadence)
             if cadence is None:
-                return f"Cleared — Rapport goes back to your usual rhythm with {name}."
-            return f"Saved — Rapport will nudge you to keep in touch with {name}: {label.lower()}."
+                return t.gettext(
+                    N_("Cleared — Rapport goes back to your usual rhythm with {name}."), name=name
+                )
+            return t.gettext(
+                N_("Saved — Rapport will nudge you to keep in touch with {name}: {how}."),
+                name=name,
+                how=label.lower(),
+            )
 
-        view = CadencePicker(mid, picked)
+        view = CadencePicker(mid, picked, t=t)
         view.origin = interaction
         await reply_private(
-            interaction, f"How often do you want to keep in touch with {name}?", view=view
+            interaction,
+            t.gettext(N_("How often do you want to keep in touch with {name}?"), name=name),
+            view=view,
         )
 
 
@@ -374,10 +436,10 @@ def _kinds(text: str | None) -> list[str] | None:
     return text.split(",")
 
 
-def _line(nudge: rules.Nudge, name: Callable[[int], str], now: datetime) -> str:
+def _line(nudge: rules.Nudge, name: Callable[[int], str], now: datetime, t: Translation) -> str:
     """One preview line, in the digest's own words, with its link."""
-    text = rules.describe(nudge, name, now)
-    return f"{text} [jump]({nudge.url})" if nudge.url else text
+    text = rules.describe(nudge, name, now, t=t)
+    return f"{text} [{t.gettext(N_('jump'))}]({nudge.url})" if nudge.url else text
 
 
 async def setup(bot: RapportBot) -> None:

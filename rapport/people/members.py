@@ -118,6 +118,7 @@ class Preferences:
     dms_closed: bool
     unreadable: tuple[str, ...] = ()
     """Stored choices that could not be read (the defaults stand in until the member resets them)."""
+    language: str | None = None
 
     def snoozed(self, now: datetime) -> bool:
         """Whether digests are paused at `now`."""
@@ -208,6 +209,7 @@ class MemberService:
             muted=own.muted,
             dms_closed=own.dms_closed_at is not None,
             unreadable=tuple(unreadable),
+            language=own.language,
         )
 
     def _report(self, guild_id: int, member_id: int, names: list[str]) -> None:

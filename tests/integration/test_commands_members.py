@@ -185,7 +185,7 @@ async def test_status_shows_pending_drifting_and_who_usually_starts(sandbox: San
         assert "Not on this period's board yet" in board
     else:
         assert f"#{position[0]} of {position[1]} this period" in board
-    assert "0 nudge(s) sent, 0 acted on" in text
+    assert "0 nudges sent, 0 acted on" in text
 
 
 async def test_long_status_pages_with_buttons_for_the_caller_only(sandbox: Sandbox) -> None:
