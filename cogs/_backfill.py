@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 import discord
 
 from cogs._facts import message_facts
+from cogs._l10n import for_interaction
+from rapport.i18n import N_
 from rapport.people.guilds import GuildService
 from rapport.people.members import MemberService
 from rapport.tracking.backfill import BackfillJob, BackfillService
@@ -105,8 +107,14 @@ async def backfill_command(
     guild = interaction.guild
     assert guild is not None
     job = s.backfill.start(guild.id, days)  # UserFacingError on a bad range or a running job
+    t = for_interaction(interaction, s.members)
     await interaction.response.send_message(
-        f"Reading the last {days} days of history…", ephemeral=True
+        t.ngettext(
+            N_("Reading the last {n} day of history…"),
+            N_("Reading the last {n} days of history…"),
+            days,
+        ),
+        ephemeral=True,
     )
     last_edit = 0.0
 
@@ -119,17 +127,30 @@ async def backfill_command(
         # An answer 15 minutes old can't be edited any more; the backfill carries on regardless.
         with contextlib.suppress(discord.HTTPException):
             await interaction.edit_original_response(
-                content=f"Reading history: {done}/{total} channels, {job.messages:,} messages."
+                content=t.gettext(
+                    N_("Reading history: {done}/{total} channels, {messages} messages."),
+                    done=done,
+                    total=total,
+                    messages=t.number(job.messages),
+                )
             )
 
     job = await backfill_guild(guild, s.backfill, s.ledger, s.members, s.guilds, progress)
     await s.flusher.flush()
     try:
         await interaction.edit_original_response(
-            content=(
-                f"Backfill done: {job.messages:,} messages from the last {days} days read into "
-                f"{s.ledger.pair_count(guild.id):,} relationships. Running it again is safe: "
-                "nothing is counted twice."
+            content=t.ngettext(
+                N_(
+                    "Backfill done: {messages} messages from the last {n} day read into "
+                    "{pairs} relationships. Running it again is safe: nothing is counted twice."
+                ),
+                N_(
+                    "Backfill done: {messages} messages from the last {n} days read into "
+                    "{pairs} relationships. Running it again is safe: nothing is counted twice."
+                ),
+                days,
+                messages=t.number(job.messages),
+                pairs=t.number(s.ledger.pair_count(guild.id)),
             )
         )
     except discord.HTTPException:

@@ -10,8 +10,9 @@ from collections.abc import Mapping, Sequence
 
 import discord
 
+from rapport.i18n import ENGLISH, N_, Translation
 from rapport.leaderboard.card import render_card
-from rapport.leaderboard.scoring import Board, period_label
+from rapport.leaderboard.scoring import Board, Standing, period_label
 
 COLOR = 0xF2C14E
 _FIELD = 1024
@@ -22,12 +23,12 @@ def card_filename(period: str) -> str:
     return f"leaderboard-{period}.png"
 
 
-def _clip(lines: Sequence[str], limit: int = _FIELD) -> str:
+def _clip(lines: Sequence[str], limit: int = _FIELD, t: Translation = ENGLISH) -> str:
     """Join lines, dropping the tail (with a note) to stay under Discord's field limit."""
     out: list[str] = []
     used = 0
     for i, line in enumerate(lines):
-        more = f"… and {len(lines) - i} more"
+        more = t.ngettext(N_("… and {n} more"), N_("… and {n} more"), len(lines) - i)
         if used + len(line) + 1 > limit - len(more) - 1:
             out.append(more)
             break
@@ -49,8 +50,15 @@ def names_for(guild: discord.Guild, board: Board) -> dict[int, str]:
     return out
 
 
-def _name(names: Mapping[int, str], member_id: int) -> str:
-    return discord.utils.escape_markdown(names.get(member_id, f"member {member_id}"))
+def _name(names: Mapping[int, str], member_id: int, t: Translation = ENGLISH) -> str:
+    fallback = t.gettext(N_("member {id}"), id=member_id)
+    return discord.utils.escape_markdown(names.get(member_id, fallback))
+
+
+def movement(s: Standing, has_previous: bool, t: Translation = ENGLISH) -> str:
+    """ "▲2", "▼1", "=" or "new" (in the reader's language)."""
+    move = s.movement(has_previous)
+    return t.gettext(N_("new")) if move == "new" else move
 
 
 def embed(
@@ -61,60 +69,69 @@ def embed(
     team: str | None = None,
     so_far: bool = False,
     with_card: bool = True,
+    t: Translation = ENGLISH,
 ) -> discord.Embed:
     """Top members with movement, team standings, most improved and most connected."""
-    title = f"Leaderboard — {period_label(board.period)}"
+    label = period_label(board.period, t)
     if so_far:
-        title += " (so far)"
+        title = t.gettext(N_("Leaderboard — {period} (so far)"), period=label)
+    else:
+        title = t.gettext(N_("Leaderboard — {period}"), period=label)
     if team:
         title += f" · {team}"
     has_prev = board.previous is not None
     lines = []
     for s in board.top(top):
-        move = s.movement(has_prev)
+        move = movement(s, has_prev, t)
         lines.append(
-            f"`{s.rank:>2}.` **{_name(names, s.member_id)}** · {s.score:.1f}"
+            f"`{s.rank:>2}.` **{_name(names, s.member_id, t)}** · {t.number(s.score, 1)}"
             + (f" {move}" if move else "")
         )
-    description = "\n".join(lines) or "Nobody has a score for this period yet."
+    description = "\n".join(lines) or t.gettext(N_("Nobody has a score for this period yet."))
     out = discord.Embed(title=title, description=description, color=COLOR)
     if board.teams:
         out.add_field(
-            name="Teams (mean score · taking part)",
+            name=t.gettext(N_("Teams (mean score · taking part)")),
             value=_clip(
                 [
-                    f"{t.rank}. **{discord.utils.escape_markdown(t.name)}** · {t.score:.1f} · "
-                    f"{t.active}/{t.size} ({t.participation:.0%})"
-                    for t in board.teams
-                ]
+                    f"{team.rank}. **{discord.utils.escape_markdown(team.name)}** · "
+                    f"{t.number(team.score, 1)} · {team.active}/{team.size} "
+                    f"({t.percent(team.participation)})"
+                    for team in board.teams
+                ],
+                t=t,
             ),
             inline=False,
         )
     if board.most_improved is not None:
         s = board.most_improved
         out.add_field(
-            name="Most improved",
-            value=f"{_name(names, s.member_id)} · {s.previous_score:.1f} → {s.score:.1f}"
-            f" ({s.movement(has_prev)})",
+            name=t.gettext(N_("Most improved")),
+            value=f"{_name(names, s.member_id, t)} · {t.number(s.previous_score, 1)} → "
+            f"{t.number(s.score, 1)} ({movement(s, has_prev, t)})",
             inline=True,
         )
     if board.most_connected is not None:
-        t = board.most_connected
+        best = board.most_connected
         out.add_field(
-            name="Most connected team",
-            value=f"{discord.utils.escape_markdown(t.name)} · {t.cross_links} links with "
-            "other teams",
+            name=t.gettext(N_("Most connected team")),
+            value=t.ngettext(
+                N_("{team} · {n} link with other teams"),
+                N_("{team} · {n} links with other teams"),
+                best.cross_links,
+                team=discord.utils.escape_markdown(best.name),
+            ),
             inline=True,
         )
     if with_card:
         out.set_image(url=f"attachment://{card_filename(board.period)}")
-    out.set_footer(text=board.formula)
+    out.set_footer(text=board.formula_in(t))
     return out
 
 
-def card(board: Board, names: Mapping[int, str], *, top: int) -> bytes:
+def card(board: Board, names: Mapping[int, str], *, top: int, t: Translation = ENGLISH) -> bytes:
     """The PNG card (call it off the event loop: drawing takes a few tens of ms)."""
-    return render_card(board, names, top=top)
+    return render_card(board, names, top=top, t=t)
 
 
 def attachment(board: Board, png: bytes) -> discord.File:

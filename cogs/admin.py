@@ -15,10 +15,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs import _embeds as render
+from cogs import _l10n
 from cogs._backfill import backfill_command
-from cogs._bot import RapportBot
+from cogs._bot import RapportBot, permission_names
 from cogs._respond import reply_private
 from rapport.errors import UserFacingError
+from rapport.i18n import N_, Translation
 from rapport.leaderboard.service import LeaderboardService
 from rapport.nudges.service import NudgeService
 from rapport.people.guilds import GuildPolicy, GuildService
@@ -50,7 +52,7 @@ def owner_or_manage_guild() -> Any:
 
 
 def _missing(perms: discord.Permissions, needed: tuple[str, ...]) -> list[str]:
-    return [p.replace("_", " ").title() for p in needed if not getattr(perms, p)]
+    return [p for p in needed if not getattr(perms, p)]
 
 
 @app_commands.guild_only()
@@ -82,6 +84,10 @@ class Admin(commands.GroupCog, group_name="rapport-admin"):
         await self.members.ensure(interaction.guild_id)
         return True
 
+    def _t(self, interaction: discord.Interaction) -> Translation:
+        """The language of this admin's private answer."""
+        return _l10n.for_interaction(interaction, self.members)
+
     @staticmethod
     def _guild(interaction: discord.Interaction) -> discord.Guild:
         assert interaction.guild is not None  # interaction_check refused DMs
@@ -110,9 +116,12 @@ class Admin(commands.GroupCog, group_name="rapport-admin"):
             missing = _missing(leaderboard_channel.permissions_for(guild.me), POST_PERMISSIONS)
             if missing:
                 raise UserFacingError(
-                    f"I can't post in {leaderboard_channel.mention}: I'm missing "
-                    f"{', '.join(missing)} there. Give Rapport those permissions in the "
-                    "channel's settings, or pick another channel."
+                    N_(
+                        "I can't post in {channel}: I'm missing {permissions} there. Give Rapport "
+                        "those permissions in the channel's settings, or pick another channel."
+                    ),
+                    channel=leaderboard_channel.mention,
+                    permissions=permission_names(missing, self._t(interaction)),
                 )
             changes["leaderboard_channel"] = leaderboard_channel.id
         if enrollment is not None:
@@ -123,9 +132,10 @@ class Admin(commands.GroupCog, group_name="rapport-admin"):
             changes["timezone"] = timezone.strip()
         if changes:
             await self.guilds.update(guild.id, **changes)
-        lines = _policy_lines(guild, self.guilds.policy(guild.id))
+        t = self._t(interaction)
+        lines = _policy_lines(guild, self.guilds.policy(guild.id), t)
         await reply_private(
-            interaction, embed=render.guild_settings_embed(lines, changed=bool(changes))
+            interaction, embed=render.guild_settings_embed(lines, changed=bool(changes), t=t)
         )
 
     @setup.autocomplete("timezone")
@@ -143,12 +153,19 @@ class Admin(commands.GroupCog, group_name="rapport-admin"):
         """Stop tracking interactions in a channel, from now on."""
         guild = self._guild(interaction)
         if channel.id in self.guilds.policy(guild.id).excluded_channels:
-            raise UserFacingError(f"{channel.mention} is already excluded.")
+            raise UserFacingError(N_("{channel} is already excluded."), channel=channel.mention)
         await self.guilds.exclude_channels(guild.id, [channel.id])
+        t = self._t(interaction)
         await reply_private(
             interaction,
-            f"Rapport no longer tracks {channel.mention} (nor its threads). What it recorded "
-            "before stays until it fades; `/rapport-admin include-channel` undoes this.",
+            t.gettext(
+                N_(
+                    "Rapport no longer tracks {channel} (nor its threads). What it recorded "
+                    "before stays until it fades; {include} undoes this."
+                ),
+                channel=channel.mention,
+                include=_l10n.command(t, "rapport-admin include-channel"),
+            ),
         )
 
     @app_commands.command(name="include-channel")
@@ -163,12 +180,23 @@ class Admin(commands.GroupCog, group_name="rapport-admin"):
         if channel.id not in own:
             if channel.id in self.guilds.policy(guild.id).excluded_channels:
                 raise UserFacingError(
-                    f"{channel.mention} is excluded in Rapport's config file "
-                    "([tracking] ignore_channels); the bot's operator can change that."
+                    N_(
+                        "{channel} is excluded in Rapport's config file "
+                        "([tracking] ignore_channels); the bot's operator can change that."
+                    ),
+                    channel=channel.mention,
                 )
-            raise UserFacingError(f"{channel.mention} isn't excluded — Rapport tracks it already.")
+            raise UserFacingError(
+                N_("{channel} isn't excluded — Rapport tracks it already."),
+                channel=channel.mention,
+            )
         await self.guilds.exclude_channels(guild.id, [channel.id], exclude=False)
-        await reply_private(interaction, f"Rapport tracks {channel.mention} again, from now on.")
+        await reply_private(
+            interaction,
+            self._t(interaction).gettext(
+                N_("Rapport tracks {channel} again, from now on."), channel=channel.mention
+            ),
+        )
 
     @app_commands.command(name="stats")
     @app_commands.checks.has_permissions(manage_guild=True)
@@ -178,33 +206,47 @@ class Admin(commands.GroupCog, group_name="rapport-admin"):
         gid = guild.id
         humans = [m.id for m in guild.members if not m.bot]
         figures = self.nudges.guild_stats(gid)
+        t = self._t(interaction)
+        num = t.number
+        rate = t.percent(figures["acted_on_rate"]) if figures["nudges_sent"] else "—"
         rows = [
-            ("Members tracked", str(len(self.ledger.members(gid)))),
-            ("Enrolled in digests", str(len(self.members.enrolled_members(gid, humans)))),
-            ("Pairs who interacted", str(self.ledger.pair_count(gid))),
-            ("Interactions recorded", str(self.ledger.interactions_total(gid))),
-            ("Digests sent", str(figures["digests_sent"])),
-            ("Nudges sent", str(figures["nudges_sent"])),
-            ("Nudges acted on", str(figures["acted_on"])),
-            ("Acted-on rate", f"{figures['acted_on_rate']:.0%}" if figures["nudges_sent"] else "—"),
-            ("Members with DMs closed", str(figures["dms_closed"])),
+            (N_("Members tracked"), num(len(self.ledger.members(gid)))),
+            (N_("Enrolled in digests"), num(len(self.members.enrolled_members(gid, humans)))),
+            (N_("Pairs who interacted"), num(self.ledger.pair_count(gid))),
+            (N_("Interactions recorded"), num(self.ledger.interactions_total(gid))),
+            (N_("Digests sent"), num(figures["digests_sent"])),
+            (N_("Nudges sent"), num(figures["nudges_sent"])),
+            (N_("Nudges acted on"), num(figures["acted_on"])),
+            (N_("Acted-on rate"), rate),
+            (N_("Members with DMs closed"), num(figures["dms_closed"])),
         ]
-        problems = self._problems(guild)
-        await reply_private(interaction, embed=render.stats_embed(rows, problems))
+        rows = [(t.gettext(label), value) for label, value in rows]
+        problems = self._problems(guild, t)
+        await reply_private(interaction, embed=render.stats_embed(rows, problems, t))
 
-    def _problems(self, guild: discord.Guild) -> list[str]:
+    def _problems(self, guild: discord.Guild, t: Translation) -> list[str]:
         """What stops Rapport from working fully here, in words an admin can act on."""
         out = []
         intents = self.bot.intents
         if not intents.message_content:
             out.append(
-                "The Message Content intent is off: thanks and shares aren't recognised "
-                "(turn it on in the Developer Portal and set [discord] message_content = true)."
+                t.gettext(
+                    N_(
+                        "The Message Content intent is off: thanks and shares aren't recognised "
+                        "(turn it on in the Developer Portal and set [discord] "
+                        "message_content = true)."
+                    )
+                )
             )
         if not intents.members:
             out.append(
-                "The Server Members intent is off: joins aren't seen, so welcome nudges are off "
-                "(turn it on in the Developer Portal and set [discord] members_intent = true)."
+                t.gettext(
+                    N_(
+                        "The Server Members intent is off: joins aren't seen, so welcome nudges "
+                        "are off (turn it on in the Developer Portal and set [discord] "
+                        "members_intent = true)."
+                    )
+                )
             )
         policy = self.guilds.policy(guild.id)
         unreadable = [
@@ -215,11 +257,20 @@ class Admin(commands.GroupCog, group_name="rapport-admin"):
         ]
         if unreadable:
             shown = ", ".join(unreadable[:10]) + (" …" if len(unreadable) > 10 else "")
-            out.append(f"I can't read {shown} (View Channel / Read Message History).")
-        out += _leaderboard_problems(guild, policy)
+            out.append(
+                t.gettext(
+                    N_("I can't read {channels} ({permissions})."),
+                    channels=shown,
+                    permissions=permission_names(list(READ_PERMISSIONS), t),
+                )
+            )
+        out += _leaderboard_problems(guild, policy, t)
         problem = self.board.problem(guild.id)
         if problem:
-            out.append(f"The last leaderboard post failed: {problem}")
+            # The recorded problem is the operator's log line (English, with Discord's words).
+            out.append(
+                t.gettext(N_("The last leaderboard post failed: {problem}"), problem=problem)
+            )
         return out
 
     @app_commands.command(name="backfill")
@@ -239,7 +290,14 @@ class Admin(commands.GroupCog, group_name="rapport-admin"):
         await interaction.response.defer(ephemeral=True, thinking=True)
         count = await self.bot.sync_commands()
         log.info("commands re-synced by request from guild %s", interaction.guild_id)
-        await reply_private(interaction, f"Synced {count} commands with Discord.")
+        await reply_private(
+            interaction,
+            self._t(interaction).ngettext(
+                N_("Synced {n} command with Discord."),
+                N_("Synced {n} commands with Discord."),
+                count,
+            ),
+        )
 
 
 def _team_roles(guild: discord.Guild, text: str) -> tuple[int, ...]:
@@ -258,13 +316,15 @@ def _team_roles(guild: discord.Guild, text: str) -> tuple[int, ...]:
             name = raw.lstrip("@").lower()
             role = next((r for r in guild.roles if r.name.lower() == name), None)
         if role is None or role.is_default():
-            raise UserFacingError(f"“{raw}” isn't a role in this server (use @Role or its name).")
+            raise UserFacingError(
+                N_("“{value}” isn't a role in this server (use @Role or its name)."), value=raw
+            )
         if role.id not in ids:
             ids.append(role.id)
     if not ids:
-        raise UserFacingError("Name at least one team role, or “none” for no teams.")
+        raise UserFacingError(N_("Name at least one team role, or “none” for no teams."))
     if len(ids) > MAX_TEAMS:
-        raise UserFacingError(f"At most {MAX_TEAMS} teams.")
+        raise UserFacingError(N_("At most {max} teams."), max=MAX_TEAMS)
     return tuple(ids)
 
 
@@ -275,33 +335,51 @@ def _leaderboard_channel(guild: discord.Guild, ref: str | int) -> discord.TextCh
     return discord.utils.get(guild.text_channels, name=str(ref).lstrip("#"))
 
 
-def _leaderboard_problems(guild: discord.Guild, policy: GuildPolicy) -> list[str]:
+def _leaderboard_problems(guild: discord.Guild, policy: GuildPolicy, t: Translation) -> list[str]:
     channel = _leaderboard_channel(guild, policy.leaderboard_channel)
     if channel is None:
         return [
-            f"The leaderboard channel ({policy.leaderboard_channel}) doesn't exist: choose one "
-            "with /rapport-admin setup."
+            t.gettext(
+                N_("The leaderboard channel ({channel}) doesn't exist: choose one with {setup}."),
+                channel=policy.leaderboard_channel,
+                setup=_l10n.command(t, "rapport-admin setup"),
+            )
         ]
     missing = _missing(channel.permissions_for(guild.me), POST_PERMISSIONS)
     if missing:
-        return [f"I can't post the leaderboard in {channel.mention}: missing {', '.join(missing)}."]
+        return [
+            t.gettext(
+                N_("I can't post the leaderboard in {channel}: missing {permissions}."),
+                channel=channel.mention,
+                permissions=permission_names(missing, t),
+            )
+        ]
     return []
 
 
-def _policy_lines(guild: discord.Guild, policy: GuildPolicy) -> list[str]:
+ENROLLMENT_NAMES = {"opt-in": N_("opt-in"), "opt-out": N_("opt-out")}
+
+
+def _policy_lines(guild: discord.Guild, policy: GuildPolicy, t: Translation) -> list[str]:
     channel = _leaderboard_channel(guild, policy.leaderboard_channel)
-    where = channel.mention if channel else f"{policy.leaderboard_channel} (not found)"
+    where = (
+        channel.mention
+        if channel
+        else t.gettext(N_("{channel} (not found)"), channel=policy.leaderboard_channel)
+    )
     teams = [
-        (r.mention if (r := guild.get_role(t) if isinstance(t, int) else None) else str(t))
-        for t in policy.teams
+        (r.mention if (r := guild.get_role(team) if isinstance(team, int) else None) else str(team))
+        for team in policy.teams
     ]
     excluded = [f"<#{c}>" for c in sorted(policy.excluded_channels)]
+    none = t.gettext(N_("none"))
+    enrollment = t.gettext(ENROLLMENT_NAMES.get(policy.enrollment, policy.enrollment))
     return [
-        f"**Leaderboard channel:** {where}",
-        f"**Enrollment:** {policy.enrollment}",
-        f"**Teams:** {', '.join(teams) or 'none'}",
-        f"**Default time zone:** {policy.zone.key}",
-        f"**Excluded channels:** {', '.join(excluded) or 'none'}",
+        t.gettext(N_("**Leaderboard channel:** {value}"), value=where),
+        t.gettext(N_("**Enrollment:** {value}"), value=enrollment),
+        t.gettext(N_("**Teams:** {value}"), value=", ".join(teams) or none),
+        t.gettext(N_("**Default time zone:** {value}"), value=policy.zone.key),
+        t.gettext(N_("**Excluded channels:** {value}"), value=", ".join(excluded) or none),
     ]
 
 

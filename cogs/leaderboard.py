@@ -15,9 +15,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from cogs import _l10n
 from cogs import _leaderboard_render as render
 from cogs._bot import RapportBot
 from rapport.errors import UserFacingError
+from rapport.i18n import N_
 from rapport.leaderboard.scoring import Board
 from rapport.leaderboard.service import CATCH_UP_JOB, JOB, LeaderboardService
 from rapport.settings.timeparse import parse_schedule
@@ -111,8 +113,9 @@ class Leaderboard(commands.Cog):
             return None
         names = render.names_for(guild, board)
         top = self.settings.leaderboard.top
-        png = await asyncio.to_thread(render.card, board, names, top=top)
-        embed = render.embed(board, names, top=top)
+        t = _l10n.for_guild(guild)
+        png = await asyncio.to_thread(render.card, board, names, top=top, t=t)
+        embed = render.embed(board, names, top=top, t=t)
         # Claimed last, right before sending: only the send can leave the outcome unknown.
         if not await self.service.claim(guild.id, period, now):
             return None
@@ -173,8 +176,15 @@ class Leaderboard(commands.Cog):
         if team is not None:
             match = next((n for n in teams if n.casefold() == team.casefold()), None)
             if match is None:
-                known = ", ".join(sorted(teams)) or "none are set up yet"
-                raise UserFacingError(f"There's no team called “{team}”. Teams: {known}.")
+                if teams:
+                    raise UserFacingError(
+                        N_("There's no team called “{team}”. Teams: {known}."),
+                        team=team,
+                        known=", ".join(sorted(teams)),
+                    )
+                raise UserFacingError(
+                    N_("There's no team called “{team}”: no teams are set up yet."), team=team
+                )
             team, members = match, teams[match]
             teams = {match: members}
             keep = _within(members, keep)
@@ -183,9 +193,11 @@ class Leaderboard(commands.Cog):
         board = self.service.board(guild.id, key, teams, keep=keep)
         names = render.names_for(guild, board)
         top = self.settings.leaderboard.top
-        png = await asyncio.to_thread(render.card, board, names, top=top)
+        # Public: in the server's language, like the scheduled post.
+        t = _l10n.for_guild(guild)
+        png = await asyncio.to_thread(render.card, board, names, top=top, t=t)
         await interaction.followup.send(
-            embed=render.embed(board, names, top=top, team=team, so_far=kind != "all"),
+            embed=render.embed(board, names, top=top, team=team, so_far=kind != "all", t=t),
             file=render.attachment(board, png),
         )
 

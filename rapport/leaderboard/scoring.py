@@ -22,6 +22,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from rapport.i18n import ENGLISH, N_, Translation
 from rapport.settings.config import LeaderboardWeights
 from rapport.tracking.model import PeriodStats
 
@@ -45,13 +46,22 @@ def _w(x: float) -> str:
     return f"{x:g}"
 
 
-def formula(weights: LeaderboardWeights) -> str:
+FORMULA = N_(
+    "score = {replies}·√replies + {people}·people + {answered}·answered-within-48h share"
+    " + {thanks}·√thanks + {shares}·√shares that drew a reply"
+    " (replies and thanks capped per person per day; reactions don't count)"
+)
+
+
+def formula(weights: LeaderboardWeights, t: Translation = ENGLISH) -> str:
     """The score in one line, for the README, the embed footer and /leaderboard."""
-    return (
-        f"score = {_w(weights.replies)}·√replies + {_w(weights.breadth)}·people"
-        f" + {_w(weights.responsiveness)}·answered-within-48h share"
-        f" + {_w(weights.thanks)}·√thanks + {_w(weights.shares)}·√shares that drew a reply"
-        " (replies and thanks capped per person per day; reactions don't count)"
+    return t.gettext(
+        FORMULA,
+        replies=_w(weights.replies),
+        people=_w(weights.breadth),
+        answered=_w(weights.responsiveness),
+        thanks=_w(weights.thanks),
+        shares=_w(weights.shares),
     )
 
 
@@ -140,6 +150,11 @@ class Board:
     most_connected: TeamStanding | None = None
     formula: str = ""
     excluded: frozenset[int] = field(default_factory=frozenset)
+    weights: LeaderboardWeights | None = None
+
+    def formula_in(self, t: Translation) -> str:
+        """The score formula in the language of `t`."""
+        return formula(self.weights, t) if self.weights is not None else self.formula
 
     def top(self, n: int) -> tuple[Standing, ...]:
         """The first n standings."""
@@ -254,20 +269,26 @@ def build_board(
         most_connected=most_connected,
         formula=formula(weights),
         excluded=excluded,
+        weights=weights,
     )
 
 
-def period_label(period: str) -> str:
-    """How a period reads to people: "week 48 of 2026 (Nov 23 – Nov 29)", "November 2026"."""
+def period_label(period: str, t: Translation = ENGLISH) -> str:
+    """How a period reads to people: "week 48 of 2026 (Nov 23 – 29)", "November 2026"."""
     if period == ALL:
-        return "all time"
+        return t.gettext(N_("all time"))
     if "-W" in period:
         year, week = (int(x) for x in period.split("-W"))
         monday = date.fromisocalendar(year, week, 1)
         sunday = monday + timedelta(days=6)
-        return f"week {week} of {year} ({monday:%b} {monday.day} – {sunday:%b} {sunday.day})"
+        return t.gettext(
+            N_("week {week} of {year} ({days})"),
+            week=week,
+            year=year,
+            days=t.date_range(monday, sunday),
+        )
     year, month = (int(x) for x in period.split("-"))
-    return f"{date(year, month, 1):%B} {year}"
+    return t.date(date(year, month, 1), "yMMMM")
 
 
 def _name(names: Mapping[int, str] | None, member_id: int) -> str:

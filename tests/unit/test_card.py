@@ -115,13 +115,15 @@ def test_an_empty_board_still_renders() -> None:
 
 @pytest.fixture
 def bundled_font(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Pretend the machine has no DejaVu Sans: the card falls back to Pillow's own font."""
+    """Pretend the machine has no DejaVu Sans nor the CJK font: only Pillow's own font is left."""
     monkeypatch.setattr(card, "_PREFERRED", "no-such-font.ttf")
-    card.font.cache_clear()
-    card._has_glyph.cache_clear()
+    monkeypatch.setattr(card, "cjk_font_path", lambda: None)
+    caches = (card.font, card._has_glyph, card.cjk_font, card._cjk_has_glyph)
+    for cached in caches:
+        cached.cache_clear()
     yield
-    card.font.cache_clear()
-    card._has_glyph.cache_clear()
+    for cached in caches:
+        cached.cache_clear()
 
 
 @pytest.mark.parametrize("name", ["Dörte", "Łukasz", "Zoë", "Straße", "Ana"])
@@ -139,3 +141,24 @@ def test_without_system_fonts_accents_become_base_letters() -> None:
     assert printable("\ue000") == "?"
     png = render_card(board(), {**NAMES, 4: "Dörte"}, top=10)
     assert Image.open(io.BytesIO(png)).size == card_size(10, 2)
+
+
+def test_japanese_names_and_words_are_drawn_with_the_cjk_font() -> None:
+    """A Japanese name is drawn as itself (the CJK font), never as "?" boxes."""
+    assert card.cjk_font_path() is not None, "noto-cjk-sans-jp-regular is in requirements.txt"
+    assert printable("さくら") == "さくら"
+    assert card.font_for("さくら", NAME_SIZE) is card.cjk_font(NAME_SIZE)
+    assert card.font_for("Ana", NAME_SIZE) is card.font(NAME_SIZE)
+
+
+def test_a_japanese_card_draws_the_japanese_name() -> None:
+    """Blanking a Japanese name changes its row: it was drawn, in the CJK font."""
+    b = board()
+    first = b.top(1)[0].member_id
+    names = {**NAMES, first: "さくら"}
+    full = Image.open(io.BytesIO(render_card(b, names, top=10))).convert("RGB")
+    blank = Image.open(io.BytesIO(render_card(b, {**names, first: ""}, top=10))).convert("RGB")
+    box = ImageChops.difference(full, blank).getbbox()
+    assert box is not None
+    assert row_top(0) <= box[1]
+    assert box[3] <= row_top(1)
