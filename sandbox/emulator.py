@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -40,6 +40,10 @@ from sandbox.state import (
     User,
 )
 
+if TYPE_CHECKING:
+    from sandbox.contract import Contract, ContractViolation
+    from sandbox.contract.validate import Direction
+
 __all__ = ["CommandError", "Emulator", "Reply", "RequestRecord", "Violation"]
 #: Importing the handler modules registers their routes on ROUTER.
 HANDLER_MODULES = (rest, webhooks)
@@ -57,12 +61,22 @@ class Emulator:
         interaction_timeout: float = 3.0,
         deferred_timeout: float = 5.0,
         clock: Callable[[], datetime] | None = None,
+        check_contract: bool | None = None,
     ) -> None:
         # Request bodies are checked against Discord's schema unless the caller opts out
         # (the demo, without the dev requirements): see sandbox/spec.py.
         self.spec: Spec | None = None
         if check_schema:
             self.spec = Spec(spec_path) if spec_path else default_spec()
+        #: Every dispatch and REST body, both ways, checked against discord-api-types
+        #: (sandbox/contract, which needs jsonschema too); on whenever the schema check is,
+        #: unless asked otherwise (a benchmark's feeder only supplies load).
+        self.contract: Contract | None = None
+        if check_schema if check_contract is None else check_contract:
+            from sandbox.contract import default_contract
+
+            self.contract = default_contract()
+        self.contract_violations: list[ContractViolation] = []
         self.interaction_timeout = interaction_timeout
         self.deferred_timeout = deferred_timeout
         self.sync_timeout = 10.0
@@ -98,6 +112,27 @@ class Emulator:
         self._runner: web.AppRunner | None = None
         self.api_base = ""
         self.gateway_url = ""
+
+    # -- the contract -----------------------------------------------------------------------
+
+    def check_dispatch(self, event: str, data: Any) -> None:
+        """Record how a dispatch the sandbox sends breaks discord-api-types, if it does."""
+        if self.contract is not None:
+            self.contract_violations.extend(self.contract.check_dispatch(event, data))
+
+    def check_send(self, op: str, data: Any) -> None:
+        """Record how a gateway command the bot sent breaks discord-api-types, if it does."""
+        if self.contract is not None:
+            self.contract_violations.extend(self.contract.check_send(op, data))
+
+    def check_rest(
+        self, method: str, route: str, direction: Direction, body: Any, *, status: int = 200
+    ) -> None:
+        """Record how a REST body (the bot's request or our answer) breaks discord-api-types."""
+        if self.contract is not None:
+            self.contract_violations.extend(
+                self.contract.check_rest(method, route, direction, body, status=status)
+            )
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -354,14 +389,14 @@ class Emulator:
 
     # -- gateway plumbing -----------------------------------------------------------------
 
-    def render(self, message: Message, hide: bool) -> dict[str, Any]:
+    def render(self, message: Message, hide: bool, *, gateway: bool = False) -> dict[str, Any]:
         """A message payload, blanked when the reader lacks the message-content intent."""
         exempt = (
             message.channel.guild is None
             or message.author is self.bot_user
             or self.bot_user in message.mentions
         )
-        return message.payload(hide_content=hide and not exempt)
+        return message.payload(hide_content=hide and not exempt, gateway=gateway)
 
     def content_hidden_for_rest(self) -> bool:
         """REST reads honour the intent too: hidden when no live session asked for content."""
@@ -374,7 +409,7 @@ class Emulator:
         await self._dispatch_in(
             message.channel,
             event,
-            lambda session: self.render(message, not session.has(MESSAGE_CONTENT)),
+            lambda session: self.render(message, not session.has(MESSAGE_CONTENT), gateway=True),
             intent,
         )
 

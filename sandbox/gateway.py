@@ -44,6 +44,9 @@ PRIVILEGED = {
     "message_content": MESSAGE_CONTENT,
 }
 
+#: Gateway commands whose data the contract checks, by opcode.
+SENDS = {2: "IDENTIFY", 3: "PRESENCE_UPDATE", 6: "RESUME", 8: "REQUEST_GUILD_MEMBERS"}
+
 
 @dataclass(eq=False)
 class Session:
@@ -148,6 +151,7 @@ class Gateway:
         return sent
 
     async def _send_dispatch(self, session: Session, event: str, payload: dict[str, Any]) -> None:
+        self.emulator.check_dispatch(event, payload)
         session.seq += 1
         frame = {"op": 0, "t": event, "s": session.seq, "d": payload}
         session.log.append(frame)
@@ -238,6 +242,8 @@ class Gateway:
             session.attached.clear()
 
     async def _receive(self, conn: Connection, op: int | None, data: Any) -> None:
+        if op in SENDS:
+            self.emulator.check_send(SENDS[op], data)
         if op == 1:
             conn.heard_seq = data if isinstance(data, int) else -1
             conn.heartbeat.set()
@@ -284,7 +290,7 @@ class Gateway:
             "session_type": "normal",
             "resume_gateway_url": emulator.gateway_url,
             "shard": [shard_id, count],
-            "application": {"id": str(emulator.application_id), "flags": 0},
+            "application": {"id": str(emulator.application_id), "flags": 0, "flags_new": "0"},
             "private_channels": [],
             "relationships": [],
             "presences": [],

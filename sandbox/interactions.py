@@ -13,7 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sandbox.options import CommandError, build_options, find_command, modal_submission
+from sandbox.options import (
+    CommandError,
+    build_options,
+    find_command,
+    modal_submission,
+    resolved_member,
+)
 from sandbox.state import Channel, Guild, Member, Message, User
 
 if TYPE_CHECKING:
@@ -77,12 +83,32 @@ class Interaction:
     created: float
     data: dict[str, Any]
     message: Message | None = None
+    #: For a modal submission, the interaction whose answer opened the modal.
+    opened_by: Interaction | None = None
     acknowledged: bool = False
     expired: bool = False
     original: Message | None = None
     reply: Reply = field(default_factory=Reply)
     acked: asyncio.Event = field(default_factory=asyncio.Event)
     settled: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def metadata(self) -> dict[str, Any]:
+        """What a message answering this interaction says about it (interaction_metadata)."""
+        data: dict[str, Any] = {
+            "id": str(self.id),
+            "type": self.type,
+            "user": self.user.payload(),
+            "authorizing_integration_owners": {},
+        }
+        # APIMessageInteractionMetadata: a component's answer names the clicked message, a
+        # modal's the interaction that opened it.
+        if self.type == 3 and self.message is not None:
+            data["interacted_message_id"] = str(self.message.id)
+        if self.type == 5:
+            opener = self.opened_by.metadata() if self.opened_by else {**data, "type": 2}
+            opener.pop("triggering_interaction_metadata", None)
+            data["triggering_interaction_metadata"] = opener
+        return data
 
     def payload(self, application_id: int) -> dict[str, Any]:
         """The INTERACTION_CREATE payload."""
@@ -177,6 +203,7 @@ class Invoker:
         data: dict[str, Any],
         *,
         message: Message | None = None,
+        opened_by: Interaction | None = None,
     ) -> Reply:
         """Deliver one interaction and wait for its answer (see the module docstring)."""
         loop = asyncio.get_running_loop()
@@ -191,6 +218,7 @@ class Invoker:
             created=loop.time(),
             data=data,
             message=message,
+            opened_by=opened_by,
         )
         self.by_token[inter.token] = inter
         payload = inter.payload(self.emu.application_id)
@@ -282,9 +310,7 @@ class Invoker:
         definition = self.definition(member, guild, name, 2)
         resolved: dict[str, Any] = {"users": {str(target.id): target.user.payload()}}
         if target.guild is not None:
-            member_data = target.payload(with_user=False)
-            member_data["permissions"] = str(target.permissions())
-            resolved["members"] = {str(target.id): member_data}
+            resolved["members"] = {str(target.id): resolved_member(target)}
         data = {
             "id": definition["id"],
             "name": name,
@@ -345,7 +371,9 @@ class Invoker:
         if origin is None:
             raise CommandError("unknown reply")
         data = modal_submission(reply.modal, values)
-        return await self.invoke(5, member, guild, origin.channel, data, message=origin.message)
+        return await self.invoke(
+            5, member, guild, origin.channel, data, message=origin.message, opened_by=origin
+        )
 
 
 __all__ = ["CommandError", "Interaction", "Invoker", "Reply"]

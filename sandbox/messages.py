@@ -101,13 +101,7 @@ async def post_bot_message(
     message.mentions = list(mentioned.values())
     if interaction is not None:
         message.webhook_id = emu.application_id
-        message.interaction = {
-            "id": str(interaction.id),
-            "type": interaction.type,
-            "user": interaction.user.payload(),
-            "authorizing_integration_owners": {},
-            "application_id": str(emu.application_id),
-        }
+        message.interaction = interaction.metadata()
     emu.messages[message.id] = message
     if not message.ephemeral:
         channel.messages.append(message)

@@ -77,20 +77,40 @@ def _wire_value(kind: int, value: Any) -> Any:
     return str(value)
 
 
+def resolved_member(member: Member) -> dict[str, Any]:
+    """A member as interaction data resolves it: no user, deaf or mute, plus permissions.
+
+    (APIInteractionDataResolvedGuildMember in discord-api-types.)
+    """
+    data = member.payload(with_user=False)
+    del data["deaf"], data["mute"]
+    data["permissions"] = str(member.permissions())
+    return data
+
+
+def resolved_channel(channel: Channel) -> dict[str, Any]:
+    """A channel as interaction data resolves it: partial, with permissions.
+
+    (APIInteractionDataResolvedChannel in discord-api-types.)
+    """
+    full = channel.payload()
+    data = {k: full[k] for k in ("id", "type", "name")}
+    data["permissions"] = str((1 << 53) - 1)
+    if channel.kind == "thread":
+        data.update(parent_id=full["parent_id"], thread_metadata=full["thread_metadata"])
+    return data
+
+
 def _resolve(value: Any, resolved: dict[str, dict[str, Any]]) -> None:
     """Add a USER/CHANNEL/ROLE value to ``resolved`` as Discord does."""
     if isinstance(value, Member):
         resolved.setdefault("users", {})[str(value.id)] = value.user.payload()
         if value.guild is not None:
-            member = value.payload(with_user=False)
-            member["permissions"] = str(value.permissions())
-            resolved.setdefault("members", {})[str(value.id)] = member
+            resolved.setdefault("members", {})[str(value.id)] = resolved_member(value)
     elif isinstance(value, User):
         resolved.setdefault("users", {})[str(value.id)] = value.payload()
     elif isinstance(value, Channel):
-        channel = value.payload()
-        channel["permissions"] = str((1 << 53) - 1)
-        resolved.setdefault("channels", {})[str(value.id)] = channel
+        resolved.setdefault("channels", {})[str(value.id)] = resolved_channel(value)
     elif isinstance(value, Role):
         resolved.setdefault("roles", {})[str(value.id)] = value.payload()
 

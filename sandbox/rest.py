@@ -67,6 +67,8 @@ async def me(emu: Emulator, call: Call) -> tuple[int, Any]:
 async def application(emu: Emulator, call: Call) -> tuple[int, Any]:
     """The bot's application."""
     owner = emu.owner.payload()
+    flags = (1 << 19) | (1 << 15)
+    # APIApplication: flags_new is the same bit field as a string; tags, when none, is absent.
     return 200, {
         "id": str(emu.application_id),
         "name": emu.bot_user.name,
@@ -79,9 +81,9 @@ async def application(emu: Emulator, call: Call) -> tuple[int, Any]:
         "owner": owner,
         "team": None,
         "verify_key": "0" * 64,
-        "flags": (1 << 19) | (1 << 15),
+        "flags": flags,
+        "flags_new": str(flags),
         "summary": "",
-        "tags": [],
         "redirect_uris": [],
         "interactions_endpoint_url": None,
         "approximate_guild_count": len(emu.guilds),
@@ -118,6 +120,7 @@ def _stored_command(
 ) -> dict[str, Any]:
     kind = body.get("type", 1)
     previous = next((c for c in old if c["name"] == body["name"] and c["type"] == kind), None)
+    given = {k: v for k, v in body.items() if v is not None}
     command = {
         "default_member_permissions": None,
         "nsfw": False,
@@ -125,14 +128,20 @@ def _stored_command(
         "integration_types": [0],
         "description": "",
         "options": [],
-        **body,
+        **given,
         "id": previous["id"] if previous else str(emu.snowflakes.make()),
         "application_id": str(emu.application_id),
         "type": kind,
         "version": str(emu.snowflakes.make()),
     }
+    # Discord answers permissions as a string whatever the bot sent (discord.py sends an int).
+    if command["default_member_permissions"] is not None:
+        command["default_member_permissions"] = str(command["default_member_permissions"])
     if guild_id is not None:
         command["guild_id"] = str(guild_id)
+        # A guild command has no install contexts (RESTGetAPIApplicationGuildCommandsResult).
+        for key in ("contexts", "dm_permission", "integration_types"):
+            command.pop(key, None)
     return command
 
 

@@ -191,14 +191,19 @@ def build_app(emulator: Emulator, router: Router) -> web.Application:
                     "retry_after": retry,
                     "global": False,
                 }
+                emulator.check_rest(method, template, "response", body, status=429)
                 return _json(body, status=429, headers=headers)
             if emulator.spec is not None and VALIDATED.match(template) and record.json is not None:
                 emulator.violations.extend(emulator.spec.check(method, path, record.json))
+            emulator.check_rest(method, template, "request", record.json)
             status, body = await handler(
                 emulator, Call(method, path, params, dict(request.query), record.json, record.files)
             )
         except ApiError as error:
+            if found is not None:
+                emulator.check_rest(method, found[0], "response", error.body(), status=error.status)
             return _json(error.body(), status=error.status, headers=_headers(bucket))
+        emulator.check_rest(method, template, "response", body, status=status)
         if status == 204:
             return web.Response(status=204, headers=_headers(bucket))
         return _json(body, status=status, headers=_headers(bucket))

@@ -241,6 +241,9 @@ class Guild:
             "stage_instances": [],
             "guild_scheduled_events": [],
             "soundboard_sounds": [],
+            "hub_type": None,
+            "incidents_data": None,
+            "safety_alerts_channel_id": None,
         }
 
 
@@ -275,6 +278,7 @@ class Channel:
             return {
                 "id": str(self.id),
                 "type": 1,
+                "name": None,
                 "last_message_id": last,
                 "recipients": [self.recipient.payload()],
                 "flags": 0,
@@ -296,7 +300,9 @@ class Channel:
         if self.kind == "voice":
             data.update(bitrate=64000, user_limit=0, rtc_region=None)
         if self.kind == "thread":
-            data.pop("permission_overwrites")
+            # APIThreadChannel has neither overwrites, a position nor a topic.
+            for key in ("permission_overwrites", "position", "topic"):
+                data.pop(key, None)
             data.update(
                 owner_id=str(self.owner_id),
                 message_count=len(self.messages),
@@ -398,8 +404,16 @@ class Message:
 
         return walk(self.components)
 
-    def payload(self, *, hide_content: bool = False) -> dict[str, Any]:
-        """The message object; ``hide_content`` blanks what the message-content intent guards."""
+    def payload(
+        self, *, hide_content: bool = False, gateway: bool = False, nested: bool = False
+    ) -> dict[str, Any]:
+        """The message object; ``hide_content`` blanks what the message-content intent guards.
+
+        ``gateway`` adds MESSAGE_CREATE's extra fields (guild_id, the author's member, members
+        on mentions): REST and a referenced message carry none (APIMessage in
+        discord-api-types, against GatewayMessageCreateDispatchData). A referenced message
+        (``nested``) does not carry its own referenced message.
+        """
         channel = self.channel
         data: dict[str, Any] = {
             "id": str(self.id),
@@ -410,7 +424,7 @@ class Message:
             "edited_timestamp": iso(self.edited_at) if self.edited_at else None,
             "tts": False,
             "mention_everyone": False,
-            "mentions": [self._mention_payload(u) for u in self.mentions],
+            "mentions": [self._mention_payload(u, gateway) for u in self.mentions],
             "mention_roles": [],
             "attachments": [] if hide_content else self._attachments(),
             "embeds": [] if hide_content else self.embeds,
@@ -431,7 +445,7 @@ class Message:
             "type": self.type,
             "flags": self.flags,
         }
-        if channel.guild is not None:
+        if channel.guild is not None and gateway:
             data["guild_id"] = str(channel.guild.id)
             member = channel.guild.members.get(self.author.id)
             if member is not None and self.webhook_id is None:
@@ -440,24 +454,29 @@ class Message:
             data["webhook_id"] = str(self.webhook_id)
         if self.interaction is not None:
             data["interaction_metadata"] = self.interaction
-            data["application_id"] = self.interaction.get("application_id")
+            # An interaction's answers are sent by the application's webhook.
+            data["application_id"] = str(self.webhook_id)
         if self.reply_to is not None:
+            # APIMessageReference: fail_if_not_exists is only for requests.
             data["message_reference"] = {
                 "type": 0,
                 "message_id": str(self.reply_to.id),
                 "channel_id": str(self.reply_to.channel.id),
-                "guild_id": str(channel.guild.id) if channel.guild else None,
-                "fail_if_not_exists": False,
             }
-            data["referenced_message"] = (
-                None if self.reply_to.deleted else self.reply_to.payload(hide_content=hide_content)
-            )
+            if channel.guild is not None:
+                data["message_reference"]["guild_id"] = str(channel.guild.id)
+            if not nested:
+                data["referenced_message"] = (
+                    None
+                    if self.reply_to.deleted
+                    else self.reply_to.payload(hide_content=hide_content, nested=True)
+                )
         return data
 
-    def _mention_payload(self, user: User) -> dict[str, Any]:
+    def _mention_payload(self, user: User, gateway: bool) -> dict[str, Any]:
         data = user.payload()
         guild = self.channel.guild
-        if guild is not None and user.id in guild.members:
+        if gateway and guild is not None and user.id in guild.members:
             data["member"] = guild.members[user.id].payload(with_user=False)
         return data
 

@@ -256,4 +256,6 @@ async def sandbox(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
             await box.stop()
             await emulator.stop()
     assert not emulator.violations, f"requests broke Discord's schema: {emulator.violations}"
+    contract = "\n".join(sorted({str(v) for v in emulator.contract_violations}))
+    assert not contract, f"payloads broke discord-api-types:\n{contract}"
     assert not emulator.unknown_routes, f"unknown routes: {emulator.unknown_routes}"

@@ -221,7 +221,8 @@ for (const name of Object.values(aliases)) {
 // Bitfields (MessageFlags, UserFlags, ...) are typed as enums of single bits; on the wire
 // any combination is valid, so they become non-negative integers.
 for (const [name, def] of Object.entries(definitions)) {
-  if (/Flags$/.test(name) && Array.isArray(def.enum) && def.enum.every((v) => typeof v === "number")) {
+  const values = def.enum ?? ("const" in def ? [def.const] : null);
+  if (/Flags$/.test(name) && values?.every((v) => typeof v === "number")) {
     definitions[name] = { type: "integer", minimum: 0 };
   }
 }

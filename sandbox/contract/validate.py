@@ -45,10 +45,27 @@ KNOWN_EXTRAS: Mapping[str, tuple[str, ...]] = {
         "user_settings",
         "auth",
     ),
+    # discord.py sends a guild command the global-only fields too; Discord ignores them there.
+    "PUT /applications/{application_id}/guilds/{guild_id}/commands request": (
+        "*.contexts",
+        "*.dm_permission",
+        "*.integration_types",
+    ),
+    # discord.py's message edit through an interaction webhook carries tts; Discord ignores it.
+    "PATCH /webhooks/{application_id}/{token}/messages/{message_id} request": ("tts",),
 }
 
 #: Dispatches whose payload discord-api-types types as empty: only the extras may appear.
 EMPTY_DISPATCHES = frozenset({"RESUMED"})
+
+
+#: Where Discord accepts more in a request than discord-api-types types, and discord.py relies on
+#: it (Discord's OpenAPI description, which also checks request bodies, accepts these): ids and
+#: permissions as JSON integers (message_reference, allowed_mentions, an app command's
+#: default_member_permissions), and null for a message's content and an app command's contexts
+#: and integration_types. Answers get none of this: Discord always sends strings.
+INTEGER_STRINGS = ("Snowflake", "Permissions")
+NULLABLE_IN_REQUESTS = ("content", "contexts", "integration_types")
 
 
 @dataclass(frozen=True)
@@ -74,13 +91,7 @@ class Contract:
         self.version: str = self.index["version"]
         self.extras = {where: [p.split(".") for p in paths] for where, paths in extras.items()}
         self._strict = _registry(document)
-        # discord.py sends some snowflakes in request bodies as JSON integers
-        # (message_reference, allowed_mentions); Discord accepts both, and always answers strings.
-        lenient = copy.deepcopy(document)
-        lenient["definitions"]["Snowflake"] = {
-            "anyOf": [{"type": "string"}, {"type": "integer", "minimum": 0}]
-        }
-        self._lenient = _registry(lenient)
+        self._lenient = _registry(_tolerant(document))
         self._validators: dict[tuple[str, bool], Draft7Validator] = {}
         #: How many payloads of each kind were checked ("dispatch MESSAGE_CREATE": 12, ...).
         self.checked: dict[str, int] = defaultdict(int)
@@ -175,6 +186,20 @@ class Contract:
         return self._validators[key]
 
 
+def _tolerant(document: dict[str, Any]) -> dict[str, Any]:
+    """The schemas for request bodies: what Discord accepts beyond the types (see above)."""
+    lenient = copy.deepcopy(document)
+    definitions = lenient["definitions"]
+    for name in INTEGER_STRINGS:
+        definitions[name] = {"anyOf": [{"type": "string"}, {"type": "integer", "minimum": 0}]}
+    for definition in definitions.values():
+        properties = definition.get("properties", {})
+        for name in NULLABLE_IN_REQUESTS:
+            if name in properties:
+                properties[name] = {"anyOf": [properties[name], {"type": "null"}]}
+    return lenient
+
+
 def _registry(document: dict[str, Any]) -> Registry:
     return Registry().with_resource(
         _BASE_URI, Resource.from_contents(document, default_specification=DRAFT7)
@@ -214,29 +239,39 @@ def _strip_one(node: Any, path: list[str]) -> Any:
 def _leaves(error: ValidationError) -> list[ValidationError]:
     """The errors worth reading: inside a union, those of the branch that fits best.
 
-    discord-api-types unions are mostly discriminated (channel ``type``, component ``type``) or
-    nullable; a branch whose own type or discriminator already fails is the wrong branch.
+    discord-api-types unions are mostly discriminated (interaction and channel ``type``,
+    component ``type``) or nullable; a branch whose own type or discriminator already fails is
+    the wrong branch, and among the rest the one with the fewest errors is the one meant.
     """
     if error.validator not in ("anyOf", "oneOf") or not error.context:
         return [error]
+    depth = len(error.absolute_path)
+    best = min(_branches(error), key=lambda errors: _score(errors, depth))
+    return [leaf for sub in best for leaf in _leaves(sub)]
+
+
+def _branches(error: ValidationError) -> list[list[ValidationError]]:
     branches: dict[Any, list[ValidationError]] = defaultdict(list)
     for sub in error.context:
         branches[sub.relative_schema_path[0]].append(sub)
-    depth = len(error.absolute_path)
+    return list(branches.values())
 
-    def score(errors: list[ValidationError]) -> tuple[bool, int]:
-        wrong_branch = any(
-            (e.validator == "type" and len(e.absolute_path) == depth)
-            or (e.validator in ("const", "enum") and len(e.absolute_path) == depth + 1)
-            for e in errors
+
+def _score(errors: list[ValidationError], depth: int) -> tuple[bool, int]:
+    """(does the branch's own type or discriminator fail, how many errors), unions unfolded."""
+    wrong, count = False, 0
+    for error in errors:
+        if error.validator in ("anyOf", "oneOf") and error.context:
+            nested = min(_score(b, depth) for b in _branches(error))
+            wrong, count = wrong or nested[0], count + nested[1]
+            continue
+        level = len(error.absolute_path)
+        wrong = wrong or (
+            (error.validator == "type" and level == depth)
+            or (error.validator in ("const", "enum") and level == depth + 1)
         )
-        return wrong_branch, len(errors)
-
-    best = min(branches.values(), key=score)
-    if score(best)[0]:
-        # No branch fits even roughly: the union's own message says it best.
-        return [error]
-    return [leaf for sub in best for leaf in _leaves(sub)]
+        count += 1
+    return wrong, count
 
 
 def _short(text: str, limit: int = 240) -> str:

@@ -50,6 +50,8 @@ async def emulator() -> AsyncIterator[Emulator]:
             yield emu
         finally:
             await emu.stop()
+    contract = "\n".join(sorted({str(v) for v in emu.contract_violations}))
+    assert not contract, f"payloads broke discord-api-types:\n{contract}"
 
 
 Runner = Callable[..., Awaitable[commands.Bot]]
