@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
+import sandbox  # noqa: F401  (importing the emulator registers every route on ROUTER)
 from sandbox.contract import Contract, default_contract
 from sandbox.contract.validate import SCHEMAS
+from sandbox.server import ROUTER
 
 
 def user(**extra: Any) -> dict[str, Any]:
@@ -173,3 +175,8 @@ def test_gateway_commands_the_bot_sends_are_checked(contract: Contract) -> None:
     assert messages(contract.check_send("IDENTIFY", {**identify, "intents": "513"})) == [
         "$.intents '513' is not of type 'number'"
     ]
+
+
+def test_every_route_the_sandbox_serves_has_a_contract(contract: Contract) -> None:
+    """A route added to the emulator without a discord-api-types type is caught here."""
+    assert set(ROUTER.names()) - contract.routes == set()
