@@ -19,6 +19,7 @@ from discord.ext import commands
 import cogs
 from cogs import _l10n
 from cogs._digest import click_reply, snoozed_reply
+from cogs._once import trace_config
 from cogs._respond import reply_private
 from rapport import i18n
 from rapport.compose import Services
@@ -229,6 +230,7 @@ class RapportBot(SyncListeners, commands.AutoShardedBot):
             shard_ids=list(settings.discord.shard_ids) if settings.discord.shard_ids else None,
             allowed_mentions=discord.AllowedMentions.none(),
             max_messages=1000,
+            http_trace=options.pop("http_trace", None) or trace_config(),
             **options,
         )
         self.commands_synced: bool | None = None

@@ -7,6 +7,7 @@ SendResult, and a click into a service call. Buttons are DynamicItems (cogs/_dig
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +18,7 @@ from discord.ext import commands
 from cogs import _l10n
 from cogs._bot import RapportBot
 from cogs._digest import DYNAMIC_ITEMS, click_reply, remind_view, render, snoozed_reply
+from cogs._once import MaybeSent, at_most_once
 from cogs._respond import reply_private
 from rapport import i18n
 from rapport.errors import UserFacingError
@@ -32,6 +34,8 @@ log = logging.getLogger(__name__)
 NOT_YOURS = N_("That digest isn't one of yours any more.")
 DM_CLOSED = 50007
 DMS_TOO_FAST = 40003
+SEND_DEADLINE = 10.0
+"""Seconds a digest DM may take; past it, it counts as maybe sent (never sent again)."""
 
 
 class Nudges(commands.Cog):
@@ -41,6 +45,7 @@ class Nudges(commands.Cog):
         self.bot = bot
         self.nudges = nudges
         self.members = members
+        self.send_deadline = SEND_DEADLINE
         self.menu = app_commands.ContextMenu(name="Remind me to reply", callback=self.remind_menu)
         app_commands.guild_only(self.menu)
 
@@ -100,7 +105,18 @@ class Nudges(commands.Cog):
                 digest.member_id
             )
             kwargs = {"embed": embed} if view is None else {"embed": embed, "view": view}
-            await user.send(**kwargs)
+            # Bounded, and never retried after a 5xx: either could send it twice, and a slow
+            # send would hold up every DM queued behind it.
+            with at_most_once():
+                async with asyncio.timeout(self.send_deadline):
+                    await user.send(**kwargs)
+        except (MaybeSent, discord.DiscordServerError, TimeoutError) as exc:
+            log.warning(
+                "digest DM to member %s may or may not have gone out (%s); counted as sent",
+                digest.member_id,
+                exc or "no answer in time",
+            )
+            return SendResult.UNKNOWN
         except discord.Forbidden as exc:
             if exc.code == DM_CLOSED:
                 log.info("member %s has DMs closed; not trying again", digest.member_id)

@@ -105,6 +105,7 @@ class Emulator:
         self.refused_privileged: set[str] = set()
         self.rate_limits: dict[str, list[Any]] = {}
         self.slow_routes: dict[str, float] = {}
+        self.server_errors: dict[str, list[int]] = {}
         self.dm_opened_count = 0
         self.messages_sent = 0
         self.command_syncs = 0
@@ -529,6 +530,11 @@ class Emulator:
     def rate_limit(self, route: str, *, retry_after: float = 0.5, times: int = 1) -> None:
         """The next ``times`` calls to ``route`` ("POST /channels/{channel_id}/messages") get 429."""
         self.rate_limits[self._known(route)] = [retry_after, times]
+
+    def server_error(self, route: str, *, status: int = 500, times: int = 1) -> None:
+        """The next ``times`` calls to ``route`` do their work, then answer ``status`` (a 5xx
+        after Discord created the message: the client can't tell whether it went out)."""
+        self.server_errors[self._known(route)] = [status, times]
 
     def slow(self, route: str, seconds: float) -> None:
         """Answers on ``route`` take ``seconds`` longer (0 to stop)."""

@@ -199,6 +199,10 @@ def build_app(emulator: Emulator, router: Router) -> web.Application:
             status, body = await handler(
                 emulator, Call(method, path, params, dict(request.query), record.json, record.files)
             )
+            failing = emulator.server_errors.get(record.route)
+            if failing and failing[1] > 0:
+                failing[1] -= 1
+                raise ApiError(failing[0], 0, f"{failing[0]}: Internal Server Error")
         except ApiError as error:
             if found is not None:
                 emulator.check_rest(method, found[0], "response", error.body(), status=error.status)

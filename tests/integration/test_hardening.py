@@ -8,6 +8,7 @@ import pytest
 
 from cogs._bot import FORGED_ID
 from cogs._digest import PICK_SOMEONE, STALE
+from rapport.nudges.dm_queue import SendResult
 from rapport.people.guilds import KEY as GUILD_KEY
 from rapport.people.guilds import TABLE as GUILD_TABLE
 from rapport.people.guilds import GuildSettings
@@ -171,3 +172,57 @@ async def test_an_unsavable_document_is_reported_and_everyone_elses_changes_save
     assert MEMBER_TABLE in caplog.text
     await sandbox.restart()
     assert sandbox.services.members.preferences(sandbox.guild.id, bob.id).enrolled
+
+
+# --- 3. a digest whose send ends in a 5xx or a timeout is maybe sent: never sent again -------
+
+DM_ROUTE = "POST /channels/{channel_id}/messages"
+
+
+def dm_posts(sandbox: Sandbox) -> int:
+    return sum(1 for r in sandbox.emulator.requests if r.route == DM_ROUTE)
+
+
+async def two_members_with_a_digest_due(sandbox: Sandbox):
+    ana, bob, cy = await sandbox.members("Ana", "Bob", "Cy")
+    for member in (ana, cy):
+        post = await sandbox.say(member, "#design", "draft is up", at=days_ago(3))
+        await sandbox.say(bob, "#design", "looks great", reply_to=post, at=days_ago(2))
+        await sandbox.slash(member, "rapport join")
+    return ana, cy
+
+
+@pytest.mark.sandbox_config(ANY_TIME)
+async def test_a_digest_answered_with_a_5xx_is_never_sent_again_and_holds_up_no_one(
+    sandbox: Sandbox,
+) -> None:
+    """A 5xx after Discord created the DM: not retried, counted as sent (also after a restart),
+    and the next member's digest goes out in the same scan."""
+    ana, cy = await two_members_with_a_digest_due(sandbox)
+    sandbox.emulator.server_error(DM_ROUTE, status=500, times=1)
+    await sandbox.run_job("send_due_digests")
+    assert dm_posts(sandbox) == 2  # one each: the failed one was not retried
+    assert len(sandbox.dms_to(ana)) == 1
+    assert len(sandbox.dms_to(cy)) == 1
+    await sandbox.restart()
+    await sandbox.clock.advance(hours=1)
+    await sandbox.run_job("send_due_digests")
+    assert dm_posts(sandbox) == 2
+
+
+@pytest.mark.sandbox_config(ANY_TIME)
+async def test_a_digest_send_that_times_out_counts_as_sent(sandbox: Sandbox) -> None:
+    """A DM with no answer within the deadline counts as maybe sent, is not sent again, and
+    the queue moves on to the next member instead of waiting."""
+    await two_members_with_a_digest_due(sandbox)
+    cog = sandbox.bot.get_cog("Nudges") if sandbox.bot else None
+    assert cog is not None
+    cog.send_deadline = 0.2
+    sandbox.emulator.slow(DM_ROUTE, 3.0)
+    await sandbox.run_job("send_due_digests")
+    assert sandbox.services.nudges.queue.results[SendResult.UNKNOWN] == 2
+    assert dm_posts(sandbox) == 2
+    sandbox.emulator.slow(DM_ROUTE, 0)
+    await sandbox.clock.advance(hours=1)
+    await sandbox.run_job("send_due_digests")
+    assert dm_posts(sandbox) == 2
