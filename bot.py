@@ -77,13 +77,48 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
-def setup_logging(settings: Settings) -> None:
-    """discord.py's logging setup to stdout; discord.http quieter; optional JSON lines."""
-    handler = logging.StreamHandler(sys.stdout)
+class RedactPayloads(logging.Filter):
+    """Keep message text out of logs: discord.py logs whole gateway payloads and HTTP bodies at
+    DEBUG (message content, links, file names). Their structured arguments become a summary:
+    a gateway payload keeps its op, event name and sequence; other bodies only their length."""
+
+    LIMIT = 80
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("discord") and record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            record.args = tuple(self._summary(arg) for arg in args)
+        return True
+
+    @classmethod
+    def _summary(cls, arg: object) -> object:
+        if isinstance(arg, dict):
+            if "op" in arg:
+                kept = {key: arg.get(key) for key in ("op", "t", "s") if key in arg}
+                return f"{kept} (payload redacted)"
+            return f"<{len(arg)} fields redacted>"
+        if isinstance(arg, list | tuple | set):
+            return f"<{len(arg)} items redacted>"
+        if isinstance(arg, str | bytes | bytearray) and (
+            len(arg) > cls.LIMIT or arg.lstrip()[:1] in ("{", "[", b"{", b"[")
+        ):
+            return f"<{len(arg)} characters redacted>"
+        if isinstance(arg, str | bytes | bytearray | int | float | bool | type(None)):
+            return arg
+        text = str(arg)  # aiohttp messages, forms and the like: their text may hold content
+        return text if len(text) <= cls.LIMIT else f"<{type(arg).__name__} redacted>"
+
+
+def setup_logging(settings: Settings, stream: Any = None) -> logging.Handler:
+    """discord.py's logging setup to stdout; discord.http quieter; optional JSON lines; message
+    text redacted from discord.py's payload logging. Returns the handler it installed."""
+    handler = logging.StreamHandler(stream or sys.stdout)
+    handler.addFilter(RedactPayloads())
     formatter = JsonFormatter() if settings.logging.format == "json" else None
     discord.utils.setup_logging(handler=handler, formatter=formatter, level=settings.logging.level)
     logging.getLogger("discord.http").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    return handler
 
 
 async def run(settings: Settings) -> int:

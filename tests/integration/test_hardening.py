@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import logging
 
 import pytest
 
+import bot as entry
 from cogs._bot import FORGED_ID
 from cogs._digest import PICK_SOMEONE, STALE
 from rapport.nudges.dm_queue import SendResult
@@ -14,6 +17,7 @@ from rapport.people.guilds import TABLE as GUILD_TABLE
 from rapport.people.guilds import GuildSettings
 from rapport.people.members import TABLE as MEMBER_TABLE
 from rapport.people.members import MemberSettings
+from rapport.settings.config import LoggingSettings
 from sandbox.state import User
 from tests.conftest import Sandbox, days_ago
 from tests.integration.test_commands_admin import admin
@@ -226,3 +230,29 @@ async def test_a_digest_send_that_times_out_counts_as_sent(sandbox: Sandbox) -> 
     await sandbox.clock.advance(hours=1)
     await sandbox.run_job("send_due_digests")
     assert dm_posts(sandbox) == 2
+
+
+# --- 4. no message text in logs, even at DEBUG ----------------------------------------------
+
+
+async def test_debug_logging_never_records_message_text(sandbox: Sandbox) -> None:
+    """At DEBUG, discord.py's gateway payloads and HTTP bodies are logged without their text."""
+    stream = io.StringIO()
+    root = logging.getLogger()
+    level = root.level
+    debug = dataclasses.replace(sandbox.settings, logging=LoggingSettings(level="DEBUG"))
+    handler = entry.setup_logging(debug, stream)
+    logging.getLogger("discord.http").setLevel(logging.DEBUG)  # an operator's own choice
+    try:
+        ana, bob = await sandbox.members("Ana", "Bob")
+        post = await sandbox.say(ana, "#design", "SECRET draft at https://secret.example/a.png")
+        await sandbox.say(bob, "#design", "SECRET reply, thanks!", reply_to=post)
+        await sandbox.slash(ana, "rapport settings", timezone="SECRET/Zone")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        logging.getLogger("discord.http").setLevel(logging.NOTSET)
+    logged = stream.getvalue()
+    assert "MESSAGE_CREATE" in logged  # DEBUG was on and the events were logged
+    assert "SECRET" not in logged
+    assert "secret.example" not in logged
