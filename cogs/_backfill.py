@@ -110,8 +110,8 @@ async def backfill_command(
     t = for_interaction(interaction, s.members)
     await interaction.response.send_message(
         t.ngettext(
-            N_("Reading the last {n} day of history…"),
-            N_("Reading the last {n} days of history…"),
+            "Reading the last {n} day of history…",
+            "Reading the last {n} days of history…",
             days,
         ),
         ephemeral=True,
@@ -140,14 +140,10 @@ async def backfill_command(
     try:
         await interaction.edit_original_response(
             content=t.ngettext(
-                N_(
-                    "Backfill done: {messages} messages from the last {n} day read into "
-                    "{pairs} relationships. Running it again is safe: nothing is counted twice."
-                ),
-                N_(
-                    "Backfill done: {messages} messages from the last {n} days read into "
-                    "{pairs} relationships. Running it again is safe: nothing is counted twice."
-                ),
+                "Backfill done: {messages} messages from the last {n} day read into "
+                "{pairs} relationships. Running it again is safe: nothing is counted twice.",
+                "Backfill done: {messages} messages from the last {n} days read into "
+                "{pairs} relationships. Running it again is safe: nothing is counted twice.",
                 days,
                 messages=t.number(job.messages),
                 pairs=t.number(s.ledger.pair_count(guild.id)),
