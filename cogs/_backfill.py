@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import discord
 
@@ -99,19 +100,27 @@ async def _read_channel(
         record()
 
 
-async def backfill_command(
-    interaction: discord.Interaction, days: int, bot: discord.Client
-) -> None:
+@dataclass(frozen=True, slots=True)
+class Backfiller:
+    """What reading history needs: the backfill service, where it goes, and a flush after."""
+
+    backfill: BackfillService
+    ledger: Ledger
+    members: MemberService
+    guilds: GuildService
+    flush: Callable[[], Awaitable[object]]
+
+
+async def backfill_command(interaction: discord.Interaction, days: int, s: Backfiller) -> None:
     """The body of /rapport-admin backfill: start, then report progress by editing the answer."""
-    s = bot.services  # type: ignore[attr-defined]
     guild = interaction.guild
     assert guild is not None
     job = s.backfill.start(guild.id, days)  # UserFacingError on a bad range or a running job
     t = for_interaction(interaction, s.members)
     await interaction.response.send_message(
         t.ngettext(
-            "Reading the last {n} day of history…",
-            "Reading the last {n} days of history…",
+            N_("Reading the last {n} day of history…"),
+            N_("Reading the last {n} days of history…"),
             days,
         ),
         ephemeral=True,
@@ -136,14 +145,18 @@ async def backfill_command(
             )
 
     job = await backfill_guild(guild, s.backfill, s.ledger, s.members, s.guilds, progress)
-    await s.flusher.flush()
+    await s.flush()
     try:
         await interaction.edit_original_response(
             content=t.ngettext(
-                "Backfill done: {messages} messages from the last {n} day read into "
-                "{pairs} relationships. Running it again is safe: nothing is counted twice.",
-                "Backfill done: {messages} messages from the last {n} days read into "
-                "{pairs} relationships. Running it again is safe: nothing is counted twice.",
+                N_(
+                    "Backfill done: {messages} messages from the last {n} day read into "
+                    "{pairs} relationships. Running it again is safe: nothing is counted twice."
+                ),
+                N_(
+                    "Backfill done: {messages} messages from the last {n} days read into "
+                    "{pairs} relationships. Running it again is safe: nothing is counted twice."
+                ),
                 days,
                 messages=t.number(job.messages),
                 pairs=t.number(s.ledger.pair_count(guild.id)),

@@ -8,7 +8,6 @@ import json
 import logging
 import pkgutil
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +18,12 @@ from discord.ext import commands
 import cogs
 from cogs import _l10n
 from cogs._digest import click_reply, snoozed_reply
+from cogs._errors import answer_error
 from cogs._once import trace_config
 from cogs._respond import reply_private
 from rapport import i18n
 from rapport.compose import Services
-from rapport.errors import UserFacingError
-from rapport.i18n import N_, Translation
+from rapport.i18n import N_
 from rapport.ids import is_id
 from rapport.runtime.cluster import SNOOZE, owns
 
@@ -92,22 +91,14 @@ class RapportTree(app_commands.CommandTree):
         self, interaction: discord.Interaction, error: app_commands.AppCommandError, /
     ) -> None:
         """Turn any failure into a private message; log what is not the user's doing."""
-        members = getattr(interaction.client, "services", None)
-        t = _l10n.for_interaction(interaction, members.members if members else None)
-        text = error_message(error, t)
-        if text is None:
-            command = interaction.command.qualified_name if interaction.command else "?"
-            log.error("command %s failed", command, exc_info=error)
-            text = t.gettext(
-                N_(
-                    "Sorry — something went wrong on my side. It has been logged; "
-                    "please try again later."
-                )
-            )
-        try:
-            await reply_private(interaction, text)
-        except discord.HTTPException:
-            log.warning("could not tell the member about an error (interaction expired?)")
+        services = getattr(interaction.client, "services", None)
+        command = interaction.command.qualified_name if interaction.command else "?"
+        await answer_error(
+            interaction,
+            error,
+            what=f"command {command}",
+            members=services.members if services else None,
+        )
 
 
 def ids_are_valid(data: Any) -> bool:
@@ -129,58 +120,6 @@ def ids_are_valid(data: Any) -> bool:
         if is_ref and not is_id(option.get("value")):
             return False
     return True
-
-
-def error_message(error: Exception, t: Translation = i18n.ENGLISH) -> str | None:
-    """The user-facing text for an app-command error, or None when it is a bug to log."""
-    original = getattr(error, "original", None) or error
-    if isinstance(original, UserFacingError):
-        return original.in_language(t)
-    if isinstance(error, app_commands.MissingPermissions):
-        return t.gettext(
-            N_("You need the {permissions} permission to use this command."),
-            permissions=permission_names(error.missing_permissions, t),
-        )
-    if isinstance(error, app_commands.BotMissingPermissions):
-        return t.gettext(
-            N_("I need the {permissions} permission here to do that."),
-            permissions=permission_names(error.missing_permissions, t),
-        )
-    if isinstance(error, app_commands.NoPrivateMessage):
-        return t.gettext(N_("This command works in a server, not in DMs."))
-    if isinstance(error, app_commands.CommandOnCooldown):
-        return t.gettext(
-            N_("Slow down a little — try again in {duration}."),
-            duration=t.duration(timedelta(seconds=max(error.retry_after, 1))),
-        )
-    if isinstance(error, app_commands.TransformerError):
-        return t.gettext(N_("“{value}” isn't something I can use here."), value=error.value)
-    if isinstance(error, app_commands.CheckFailure):
-        return t.gettext(N_("You can't use this command here."))
-    return None
-
-
-# Permissions as Discord's interface labels them ("Manage Server", not "Manage Guild").
-PERMISSION_LABELS = {
-    "manage_guild": N_("Manage Server"),
-    "view_channel": N_("View Channels"),
-    "send_messages": N_("Send Messages"),
-    "embed_links": N_("Embed Links"),
-    "attach_files": N_("Attach Files"),
-    "read_message_history": N_("Read Message History"),
-}
-
-
-def permission_names(names: list[str], t: Translation = i18n.ENGLISH) -> str:
-    """Permissions as Discord's interface labels them, in the member's language."""
-    return t.join(
-        [
-            t.gettext(PERMISSION_LABELS[p])
-            if p in PERMISSION_LABELS
-            else p.replace("_", " ").title()
-            for p in names
-        ]
-    )
 
 
 class SyncListeners:

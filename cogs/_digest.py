@@ -12,18 +12,23 @@ still works. Formats:
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Callable
+import weakref
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import discord
 
+from cogs._errors import answer_error
 from cogs._l10n import command, for_interaction
 from cogs._respond import reply_private
 from rapport.i18n import ENGLISH, N_, Translation
 from rapport.ids import is_id, parse_id
 from rapport.nudges.rules import Digest, describe
+
+log = logging.getLogger(__name__)
 
 COLOUR = discord.Colour(0x5865F2)
 ACTIONS = {
@@ -49,9 +54,56 @@ async def _refuse(interaction: discord.Interaction, text: str) -> None:
     await reply_private(interaction, for_interaction(interaction).gettext(text))
 
 
-def _handler(interaction: discord.Interaction) -> Any:
-    """The Nudges cog, which does the work (an item never holds a service itself)."""
-    return interaction.client.get_cog("Nudges")  # type: ignore[attr-defined]
+class DigestClicks(Protocol):
+    """What answers the digest's components (the Nudges cog: an item never holds a service)."""
+
+    async def on_digest_button(
+        self, interaction: discord.Interaction, action: str, guild_id: int, digest_id: str
+    ) -> None: ...
+
+    async def on_not_about(
+        self, interaction: discord.Interaction, guild_id: int, digest_id: str, other_id: int
+    ) -> None: ...
+
+    async def on_remind_choice(
+        self,
+        interaction: discord.Interaction,
+        guild_id: int,
+        channel_id: int,
+        message_id: int,
+        author_id: int,
+        choice: str,
+    ) -> None: ...
+
+
+# The handler each bot's clicks go to, set by the cog that loads the components. Keyed by
+# client, since discord.py builds DynamicItems from a custom id with nothing but the interaction.
+_HANDLERS: weakref.WeakKeyDictionary[discord.Client, DigestClicks] = weakref.WeakKeyDictionary()
+
+
+def answer_clicks(client: discord.Client, handler: DigestClicks | None) -> None:
+    """Send the client's digest clicks to `handler` (None: nobody answers them any more)."""
+    if handler is None:
+        _HANDLERS.pop(client, None)
+    else:
+        _HANDLERS[client] = handler
+
+
+async def _dispatch(
+    interaction: discord.Interaction,
+    item: discord.ui.Item[Any],
+    call: Callable[[DigestClicks], Awaitable[None]],
+) -> None:
+    """Run the click through its handler; a failure takes the one error path."""
+    handler = _HANDLERS.get(interaction.client)
+    if handler is None:
+        log.warning("a digest click arrived while no cog answers them; ignored")
+        return
+    try:
+        await call(handler)
+    except Exception as error:
+        what = f"component {getattr(item, 'custom_id', '?')}"
+        await answer_error(interaction, error, what=what)
 
 
 class DigestButton(
@@ -83,8 +135,10 @@ class DigestButton(
         if not is_id(self.guild_id):  # a forged custom id
             await _refuse(interaction, STALE)
             return
-        await _handler(interaction).on_digest_button(
-            interaction, self.action, self.guild_id, self.digest_id
+        await _dispatch(
+            interaction,
+            self.item,
+            lambda h: h.on_digest_button(interaction, self.action, self.guild_id, self.digest_id),
         )
 
 
@@ -133,7 +187,11 @@ class NotAboutSelect(
         if other is None:  # empty, several, non-numeric or out of range: not from our list
             await _refuse(interaction, PICK_SOMEONE)
             return
-        await _handler(interaction).on_not_about(interaction, self.guild_id, self.digest_id, other)
+        await _dispatch(
+            interaction,
+            self.item,
+            lambda h: h.on_not_about(interaction, self.guild_id, self.digest_id, other),
+        )
 
 
 class RemindSelect(
@@ -173,8 +231,9 @@ class RemindSelect(
             await _refuse(interaction, STALE)
             return
         values = self.item.values
-        await _handler(interaction).on_remind_choice(
-            interaction, *self.ids, values[0] if values else ""
+        choice = values[0] if values else ""
+        await _dispatch(
+            interaction, self.item, lambda h: h.on_remind_choice(interaction, *self.ids, choice)
         )
 
 

@@ -6,7 +6,6 @@ Nothing here calls a service or Discord; the cogs gather the values and send wha
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from zoneinfo import available_timezones
@@ -17,9 +16,10 @@ from discord import app_commands
 from cogs._l10n import command, localised_path
 from rapport import i18n
 from rapport.i18n import ENGLISH, N_, Translation
+from rapport.nudges.status import Picture
 from rapport.people.members import Preferences
 from rapport.settings.config import NUDGE_KINDS
-from rapport.tracking.model import PairView, PendingItem
+from rapport.tracking.model import PairView
 
 COLOUR = discord.Colour.teal()
 PAGE_LINES = 14
@@ -179,7 +179,7 @@ def settings_text(prefs: Preferences, now: datetime, t: Translation = ENGLISH) -
         ),
         t.gettext(N_("**On the leaderboard:** {value}"), value=yes if prefs.on_leaderboard else no),
         t.gettext(N_("**Snoozed:** {value}"), value=snoozed),
-        t.ngettext("**Muted:** {n} member", "**Muted:** {n} members", len(prefs.muted)),
+        t.ngettext(N_("**Muted:** {n} member"), N_("**Muted:** {n} members"), len(prefs.muted)),
         t.gettext(N_("**Language:** {value}"), value=language),
     ]
     if not prefs.tracked:
@@ -289,18 +289,6 @@ def reciprocity(pair: PairView, t: Translation = ENGLISH) -> str:
     return t.gettext(N_("both of you start"))
 
 
-@dataclass(frozen=True, slots=True)
-class Picture:
-    """Everything /rapport status shows one member, already read from the services."""
-
-    drifting: Sequence[PairView]
-    pending: Sequence[PendingItem]
-    strongest: Sequence[PairView]
-    position: tuple[int, int] | None
-    on_leaderboard: bool
-    outcomes: Mapping[str, int] | None
-
-
 _PENDING = {
     "reply": N_("**{name}** replied to you {when} — [jump]({url})"),
     "mention": N_("**{name}** mentioned you {when} — [jump]({url})"),
@@ -386,8 +374,8 @@ def _outcomes_line(outcomes: Mapping[str, int] | None, t: Translation) -> str:
         return t.gettext(N_("No nudge history is available yet."))
     sent, acted = outcomes.get("sent", 0), outcomes.get("acted_on", 0)
     return t.ngettext(
-        "{n} nudge sent, {acted} acted on.",
-        "{n} nudges sent, {acted} acted on.",
+        N_("{n} nudge sent, {acted} acted on."),
+        N_("{n} nudges sent, {acted} acted on."),
         sent,
         acted=t.number(acted),
     )

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 import discord
 
+from cogs._errors import answer_error
 from rapport.i18n import ENGLISH, N_, Translation
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,13 @@ class OwnedView(discord.ui.View):
             ephemeral=True,
         )
         return False
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any], /
+    ) -> None:
+        """A failing button or select answers as a failing command does (cogs/_errors.py)."""
+        what = f"component {getattr(item, 'custom_id', '?')}"
+        await answer_error(interaction, error, what=what)
 
     def disable_all(self) -> None:
         """Grey out every component (after a choice, or when time is up)."""

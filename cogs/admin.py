@@ -16,8 +16,9 @@ from discord.ext import commands
 
 from cogs import _embeds as render
 from cogs import _l10n
-from cogs._backfill import backfill_command
-from cogs._bot import RapportBot, permission_names
+from cogs._backfill import Backfiller, backfill_command
+from cogs._bot import RapportBot
+from cogs._errors import permission_names
 from cogs._respond import reply_private
 from rapport.errors import UserFacingError
 from rapport.i18n import N_, Translation
@@ -68,8 +69,10 @@ class Admin(commands.GroupCog, group_name="rapport-admin"):
         ledger: Ledger,
         nudges: NudgeService,
         board: LeaderboardService,
+        backfiller: Backfiller,
     ) -> None:
         self.bot = bot
+        self.backfiller = backfiller
         self.guilds = guilds
         self.members = members
         self.ledger = ledger
@@ -280,7 +283,7 @@ class Admin(commands.GroupCog, group_name="rapport-admin"):
         self, interaction: discord.Interaction, days: app_commands.Range[int, 1, 365]
     ) -> None:
         """Read past messages into Rapport (safe to run twice; resumes after a restart)."""
-        await backfill_command(interaction, days, self.bot)
+        await backfill_command(interaction, days, self.backfiller)
 
     @app_commands.command(name="sync")
     @owner_or_manage_guild()
@@ -293,8 +296,8 @@ class Admin(commands.GroupCog, group_name="rapport-admin"):
         await reply_private(
             interaction,
             self._t(interaction).ngettext(
-                "Synced {n} command with Discord.",
-                "Synced {n} commands with Discord.",
+                N_("Synced {n} command with Discord."),
+                N_("Synced {n} commands with Discord."),
                 count,
             ),
         )
@@ -386,4 +389,7 @@ def _policy_lines(guild: discord.Guild, policy: GuildPolicy, t: Translation) -> 
 async def setup(bot: RapportBot) -> None:
     """Load the admin commands with the services whose totals they show."""
     s = bot.services
-    await bot.add_cog(Admin(bot, s.guilds, s.members, s.ledger, s.nudges, s.leaderboard))
+    backfiller = Backfiller(s.backfill, s.ledger, s.members, s.guilds, s.flusher.flush)
+    await bot.add_cog(
+        Admin(bot, s.guilds, s.members, s.ledger, s.nudges, s.leaderboard, backfiller)
+    )

@@ -7,7 +7,7 @@ import logging
 
 from discord.ext import commands
 
-from cogs._backfill import backfill_guild
+from cogs._backfill import Backfiller, backfill_guild
 from cogs._bot import RapportBot
 
 log = logging.getLogger(__name__)
@@ -16,14 +16,15 @@ log = logging.getLogger(__name__)
 class Backfill(commands.Cog):
     """Picks up unfinished backfills once the bot is connected."""
 
-    def __init__(self, bot: RapportBot) -> None:
+    def __init__(self, bot: RapportBot, backfiller: Backfiller) -> None:
         self.bot = bot
+        self.backfiller = backfiller
         self._tasks: set[asyncio.Task[object]] = set()
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
         """Resume every interrupted backfill of the guilds this process owns."""
-        s = self.bot.services
+        s = self.backfiller
         for job in s.backfill.unfinished():
             guild = self.bot.get_guild(job.guild_id)
             if guild is None:
@@ -49,5 +50,7 @@ class Backfill(commands.Cog):
 
 
 async def setup(bot: RapportBot) -> None:
-    """Load the backfill resumer."""
-    await bot.add_cog(Backfill(bot))
+    """Load the backfill resumer with what reading history needs."""
+    s = bot.services
+    backfiller = Backfiller(s.backfill, s.ledger, s.members, s.guilds, s.flusher.flush)
+    await bot.add_cog(Backfill(bot, backfiller))

@@ -1,15 +1,15 @@
-"""The weekly leaderboard post (once per period per guild) and /leaderboard.
+"""The leaderboard's Discord side: the Poster the scheduled post goes through, and /leaderboard.
 
 Thin: roles become {team: member ids}, the core scores, `_leaderboard_render` draws. The
-period rules and the once-per-period claim live in rapport/leaderboard/service.py.
+post-once protocol (claim, post, release on refusal, late post at start) and its schedule live
+in the core: rapport/leaderboard/posting.py, wired in rapport/compose.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Sequence
 
 import discord
 from discord import app_commands
@@ -18,11 +18,14 @@ from discord.ext import commands
 from cogs import _l10n
 from cogs import _leaderboard_render as render
 from cogs._bot import RapportBot
+from rapport.clock import Clock
 from rapport.errors import UserFacingError
-from rapport.i18n import N_
+from rapport.i18n import ENGLISH, N_, Translation
+from rapport.leaderboard.posting import LeaderboardPosts, PostOutcome, PostResult, Target
 from rapport.leaderboard.scoring import Board
-from rapport.leaderboard.service import CATCH_UP_JOB, JOB, LeaderboardService
-from rapport.settings.timeparse import parse_schedule
+from rapport.leaderboard.service import LeaderboardService
+from rapport.people.guilds import GuildService
+from rapport.settings.config import LeaderboardSettings
 
 log = logging.getLogger(__name__)
 
@@ -34,37 +37,62 @@ PERIODS = [
 
 
 class Leaderboard(commands.Cog):
-    """Posts the team leaderboard on schedule and answers /leaderboard."""
+    """Posts the team leaderboard for the core's schedule and answers /leaderboard."""
 
-    def __init__(self, bot: RapportBot, service: LeaderboardService) -> None:
+    def __init__(
+        self,
+        bot: commands.Bot,
+        service: LeaderboardService,
+        posts: LeaderboardPosts,
+        guilds: GuildService,
+        settings: LeaderboardSettings,
+        clock: Clock,
+    ) -> None:
         self.bot = bot
         self.service = service
-        self.settings = bot.services.settings
-        self.clock = bot.services.clock
-        # One post at a time in this process: the store claim guards other processes,
-        # and a claim is renewable by its own owner.
-        self._posting = asyncio.Lock()
+        self.posts = posts
+        self.guilds = guilds
+        self.settings = settings
+        self.clock = clock
 
     async def cog_load(self) -> None:
-        """Register the post job (and, for a crontab, the hourly catch-up)."""
-        scheduler = self.bot.services.scheduler
-        schedule = self.settings.schedule.leaderboard
-        if JOB not in scheduler.names:
-            scheduler.add(JOB, self.post_due, schedule)
-        if schedule.cron is not None and CATCH_UP_JOB not in scheduler.names:
-            scheduler.add(CATCH_UP_JOB, self.post_due, parse_schedule("1h"))
+        """Scheduled posts go through this cog from now on."""
+        self.posts.attach(self)
+
+    async def cog_unload(self) -> None:
+        """No more scheduled posts through this cog."""
+        self.posts.detach()
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
         """Catch up a post missed while the bot was down (crontab schedules only)."""
-        if self.settings.schedule.leaderboard.cron is not None:
-            await self.bot.services.scheduler.run(CATCH_UP_JOB)
+        await self.posts.catch_up()
 
-    # ---- the scheduled post ----------------------------------------------------------------
+    # ---- the Poster: what the core's post-once protocol asks of Discord --------------------
 
-    def _keep(self, guild: discord.Guild) -> Callable[[int], bool] | None:
+    def guild_ids(self) -> list[int]:
+        """The guilds this process is in."""
+        return [g.id for g in self.bot.guilds]
+
+    def target(self, guild_id: int, spec: str | int) -> Target | str:
+        """The leaderboard channel, or why the board can't be posted there."""
+        guild = self.bot.get_guild(guild_id)
+        channel = None if guild is None else render.find_channel(guild, spec)
+        if channel is None:
+            return f"the leaderboard channel “{spec}” was not found"
+        if missing := render.missing_permissions(channel):
+            return f"missing {', '.join(missing)} in #{channel.name}"
+        return Target(channel.id, channel.name)
+
+    def teams(self, guild_id: int, specs: Sequence[str | int]) -> dict[str, set[int]]:
+        """The configured team roles' members."""
+        guild = self.bot.get_guild(guild_id)
+        return {} if guild is None else render.resolve_teams(guild, specs)
+
+    def keep(self, guild_id: int) -> Callable[[int], bool] | None:
         """Who may appear: members still in the server (only knowable with the members intent)."""
-        if not self.bot.intents.members:
+        guild = self.bot.get_guild(guild_id)
+        if guild is None or not self.bot.intents.members:
             return None
 
         def keep(member_id: int) -> bool:
@@ -73,72 +101,38 @@ class Leaderboard(commands.Cog):
 
         return keep
 
-    def board(self, guild: discord.Guild, period: str) -> Board:
-        """The board of a guild for a period, with its configured teams."""
-        teams = render.resolve_teams(guild, self.bot.services.guilds.policy(guild.id).teams)
-        return self.service.board(guild.id, period, teams, keep=self._keep(guild))
+    def _names(self, guild_id: int, board: Board) -> dict[int, str]:
+        guild = self.bot.get_guild(guild_id)
+        return {} if guild is None else render.names_for(guild, board)
 
-    async def post_due(self) -> None:
-        """Post each owned guild's board for the period that just ended, if not posted yet."""
-        async with self._posting:
-            now = self.clock()
-            for guild in list(self.bot.guilds):
-                try:
-                    await self.post_guild(guild, now)
-                except Exception:
-                    log.exception("posting the leaderboard failed in guild %s", guild.id)
+    def _language(self, guild_id: int) -> Translation:
+        guild = self.bot.get_guild(guild_id)
+        return ENGLISH if guild is None else _l10n.for_guild(guild)
 
-    def _problem(self, guild: discord.Guild, text: str, now: datetime) -> None:
-        # The hourly catch-up meets the same problem again: log it when it changes.
-        if self.service.problem(guild.id) != text:
-            log.warning("leaderboard not posted in guild %s: %s", guild.id, text)
-        self.service.set_problem(guild.id, text, now)
+    async def card(self, guild_id: int, board: Board) -> bytes:
+        """The PNG card, in the server's language (drawn off the event loop)."""
+        names, t = self._names(guild_id, board), self._language(guild_id)
+        return await asyncio.to_thread(render.card, board, names, top=self.settings.top, t=t)
 
-    async def post_guild(self, guild: discord.Guild, now: datetime) -> discord.Message | None:
-        """Post one guild's due board once; log, skip and record a problem when it can't."""
-        period = self.service.due_period(guild.id, now)
-        if self.service.posted(guild.id, period) is not None:
-            return None
-        spec = self.bot.services.guilds.policy(guild.id).leaderboard_channel
-        channel = render.find_channel(guild, spec)
-        if channel is None:
-            self._problem(guild, f"the leaderboard channel “{spec}” was not found", now)
-            return None
-        if missing := render.missing_permissions(channel):
-            self._problem(guild, f"missing {', '.join(missing)} in #{channel.name}", now)
-            return None
-        board = self.board(guild, period)
-        if not board.standings:
-            log.info("no leaderboard for %s in guild %s: nobody scored", period, guild.id)
-            return None
-        names = render.names_for(guild, board)
-        top = self.settings.leaderboard.top
-        t = _l10n.for_guild(guild)
-        png = await asyncio.to_thread(render.card, board, names, top=top, t=t)
-        embed = render.embed(board, names, top=top, t=t)
-        # Claimed last, right before sending: only the send can leave the outcome unknown.
-        if not await self.service.claim(guild.id, period, now):
-            return None
+    async def send(self, guild_id: int, target: Target, board: Board, png: bytes) -> PostResult:
+        """Post the board; a 5xx leaves the outcome unknown, any other refusal is certain."""
+        channel = self.bot.get_channel(target.channel_id)
+        if not isinstance(channel, discord.TextChannel):
+            return PostResult(PostOutcome.REFUSED, reason="the channel is gone")
+        names, t = self._names(guild_id, board), self._language(guild_id)
+        embed = render.embed(board, names, top=self.settings.top, t=t)
         try:
             message = await channel.send(embed=embed, file=render.attachment(board, png))
         except discord.DiscordServerError as exc:
-            # It may have gone out: keep the claim, so the period is never posted twice.
-            self._problem(guild, f"Discord failed while posting {period} (not retried): {exc}", now)
-            return None
+            return PostResult(PostOutcome.UNKNOWN, reason=str(exc))
         except discord.HTTPException as exc:
-            # Refused for sure (channel gone, permission, bad request): free the period.
-            await self.service.release(guild.id, period)
-            self._problem(guild, f"Discord refused the post in #{channel.name}: {exc.text}", now)
-            return None
-        self.service.mark_posted(guild.id, period, channel.id, message.id, now)
-        path = await asyncio.to_thread(self.service.save_card, guild.id, period, png)
-        log.info("posted the %s leaderboard in guild %s; card at %s", period, guild.id, path)
-        return message
+            return PostResult(PostOutcome.REFUSED, reason=exc.text)
+        return PostResult(PostOutcome.POSTED, message.id)
 
     # ---- /leaderboard ----------------------------------------------------------------------
 
     def _team_names(self, guild: discord.Guild) -> list[str]:
-        specs = self.bot.services.guilds.policy(guild.id).teams
+        specs = self.guilds.policy(guild.id).teams
         roles = (render.find_role(guild, s) for s in specs)
         return [r.name for r in roles if r is not None]
 
@@ -169,10 +163,10 @@ class Leaderboard(commands.Cog):
         """Show the engagement leaderboard and team standings for everyone to see."""
         guild = interaction.guild
         assert guild is not None  # guild_only
-        kind = period.value if period is not None else self.settings.leaderboard.period
+        kind = period.value if period is not None else self.settings.period
         key = self.service.period_key(guild.id, kind, self.clock())
-        teams = render.resolve_teams(guild, self.bot.services.guilds.policy(guild.id).teams)
-        keep = self._keep(guild)
+        teams = render.resolve_teams(guild, self.guilds.policy(guild.id).teams)
+        keep = self.keep(guild.id)
         if team is not None:
             match = next((n for n in teams if n.casefold() == team.casefold()), None)
             if match is None:
@@ -192,7 +186,7 @@ class Leaderboard(commands.Cog):
         await interaction.response.defer(thinking=True)
         board = self.service.board(guild.id, key, teams, keep=keep)
         names = render.names_for(guild, board)
-        top = self.settings.leaderboard.top
+        top = self.settings.top
         # Public: in the server's language, like the scheduled post.
         t = _l10n.for_guild(guild)
         png = await asyncio.to_thread(render.card, board, names, top=top, t=t)
@@ -208,5 +202,8 @@ def _within(members: set[int], keep: Callable[[int], bool] | None) -> Callable[[
 
 
 async def setup(bot: RapportBot) -> None:
-    """Load the leaderboard with the bot's leaderboard service."""
-    await bot.add_cog(Leaderboard(bot, bot.services.leaderboard))
+    """Load the leaderboard with the leaderboard services, guild policies and its settings."""
+    s = bot.services
+    await bot.add_cog(
+        Leaderboard(bot, s.leaderboard, s.posts, s.guilds, s.settings.leaderboard, s.clock)
+    )

@@ -26,9 +26,9 @@ from rapport import i18n
 from rapport.clock import Clock
 from rapport.errors import UserFacingError
 from rapport.i18n import N_, Translation
-from rapport.leaderboard.service import LeaderboardService
 from rapport.nudges import rules
 from rapport.nudges.service import NudgeService
+from rapport.nudges.status import Status
 from rapport.people.members import MemberService
 from rapport.people.privacy import Privacy
 from rapport.settings.config import NUDGE_KINDS
@@ -37,8 +37,6 @@ from rapport.tracking.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
-STRONGEST = 30
-SHOWN = 10
 # Each shipped language in its own words; "auto" follows the member's Discord language.
 LANGUAGE_CHOICES = [
     app_commands.Choice(name="Auto", value=i18n.AUTO),
@@ -57,7 +55,7 @@ class Members(commands.GroupCog, group_name="rapport"):
         ledger: Ledger,
         privacy: Privacy,
         nudges: NudgeService,
-        board: LeaderboardService,
+        status: Status,
         clock: Clock,
     ) -> None:
         self.bot = bot
@@ -65,7 +63,7 @@ class Members(commands.GroupCog, group_name="rapport"):
         self.ledger = ledger
         self.privacy = privacy
         self.nudges = nudges
-        self.board = board
+        self.status = status
         self.clock = clock
         self._command_ids: dict[str, int] = {}
         self.keep_menu = app_commands.ContextMenu(name="Keep in touch", callback=self.keep_in_touch)
@@ -151,29 +149,8 @@ class Members(commands.GroupCog, group_name="rapport"):
     async def status(self, interaction: discord.Interaction) -> None:
         """See who you're drifting from, what awaits your answer and your strongest ties."""
         gid, mid = self._ids(interaction)
-        now = self.clock()
         prefs = self.members.preferences(gid, mid)
-        pairs = self.ledger.pairs_of(gid, mid, now=now)
-        by_other = {p.other_id: p for p in pairs}
-
-        def allowed(other: int) -> bool:
-            return other not in prefs.muted and self.members.is_tracked(gid, other)
-
-        drift_after = self.bot.services.settings.nudges.drift_after
-        drifting = rules.drifting(pairs, now, drift_after, allowed)
-        drifting.sort(key=lambda n: -n.strength)
-        position = None
-        if prefs.on_leaderboard:
-            period = self.bot.services.settings.leaderboard.period
-            position = self.board.position(gid, mid, period)
-        picture = render.Picture(
-            drifting=[by_other[n.about_id] for n in drifting[:SHOWN] if n.about_id in by_other],
-            pending=self.ledger.pending_for(gid, mid, now)[-SHOWN * 2 :],
-            strongest=pairs[:STRONGEST],
-            position=position,
-            on_leaderboard=prefs.on_leaderboard,
-            outcomes=self.nudges.member_outcomes(gid, mid),
-        )
+        picture = self.status.picture(gid, mid, self.clock())
         t = self._t(interaction)
         pages = render.status_pages(picture, self._namer(interaction.guild), t)
         note = render.unreadable_note(prefs, t) if prefs.unreadable else None
@@ -446,4 +423,4 @@ async def setup(bot: RapportBot) -> None:
     """Load the member commands and the "Keep in touch" menu with the services they use."""
     s = bot.services
     privacy = Privacy(s.ledger, s.members, s.clock, s.nudges)
-    await bot.add_cog(Members(bot, s.members, s.ledger, privacy, s.nudges, s.leaderboard, s.clock))
+    await bot.add_cog(Members(bot, s.members, s.ledger, privacy, s.nudges, s.status, s.clock))

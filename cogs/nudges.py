@@ -17,7 +17,14 @@ from discord.ext import commands
 
 from cogs import _l10n
 from cogs._bot import RapportBot
-from cogs._digest import DYNAMIC_ITEMS, click_reply, remind_view, render, snoozed_reply
+from cogs._digest import (
+    DYNAMIC_ITEMS,
+    answer_clicks,
+    click_reply,
+    remind_view,
+    render,
+    snoozed_reply,
+)
 from cogs._once import MaybeSent, at_most_once
 from cogs._respond import reply_private
 from rapport import i18n
@@ -50,6 +57,7 @@ class Nudges(commands.Cog):
         app_commands.guild_only(self.menu)
 
     async def cog_load(self) -> None:
+        answer_clicks(self.bot, self)
         self.bot.add_dynamic_items(*DYNAMIC_ITEMS)
         self.bot.tree.add_command(self.menu)
         self.nudges.attach(self.send_digest)
@@ -57,6 +65,7 @@ class Nudges(commands.Cog):
     async def cog_unload(self) -> None:
         await self.nudges.detach()
         self.bot.remove_dynamic_items(*DYNAMIC_ITEMS)
+        answer_clicks(self.bot, None)
         self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
 
     # --- sending ------------------------------------------------------------------------------

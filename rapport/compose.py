@@ -13,8 +13,10 @@ from functools import partial
 from pathlib import Path
 
 from rapport.clock import Clock, system_clock
-from rapport.leaderboard.service import LeaderboardService
+from rapport.leaderboard.posting import LeaderboardPosts
+from rapport.leaderboard.service import CATCH_UP_JOB, JOB, LeaderboardService
 from rapport.nudges.service import NudgeService
+from rapport.nudges.status import Status
 from rapport.people.guilds import GuildService
 from rapport.people.members import MemberService
 from rapport.runtime.cluster import RELAY_EVERY, ClickRelay, apply_click, ownership
@@ -44,8 +46,10 @@ class Services:
     members: MemberService
     ledger: Ledger
     leaderboard: LeaderboardService
+    posts: LeaderboardPosts
     backfill: BackfillService
     nudges: NudgeService
+    status: Status
     guild_loaders: list[GuildLoader] = field(default_factory=list)
     # Digest clicks for guilds another process of the cluster owns (None: not sharded).
     relay: ClickRelay | None = None
@@ -68,6 +72,11 @@ def build_services(settings: Settings, store: Store, clock: Clock = system_clock
     ledger = Ledger(store, half_life=settings.tracking.half_life)
     leaderboard = LeaderboardService(store, settings, ledger, members, guilds, clock)
     flusher.add_stager(leaderboard.stage)
+    posts = LeaderboardPosts(leaderboard, guilds, settings, clock)
+    scheduler.add(JOB, posts.post_due, settings.schedule.leaderboard)
+    if posts.catches_up:
+        # A crontab post missed (the bot was down, or the guild's zone) is caught up hourly.
+        scheduler.add(CATCH_UP_JOB, posts.post_due, parse_schedule("1h"))
     backfill = BackfillService(store, ledger, clock)
     for service in (ledger, members, guilds, backfill):
         flusher.add_stager(service.stage)
@@ -75,6 +84,7 @@ def build_services(settings: Settings, store: Store, clock: Clock = system_clock
     # In a cluster, this process scans only its shards' guilds (clicks may load others).
     nudges.owns = ownership(settings)
     flusher.add_stager(nudges.stage)
+    status = Status(settings, members, ledger, nudges, leaderboard.position)
     scheduler.add("send_due_digests", nudges.scan, settings.schedule.nudge_scan)
     retention = Retention(ledger, flusher, settings.tracking.retain, clock)
     scheduler.add("apply_retention", retention.apply_retention, settings.schedule.retention)
@@ -88,8 +98,10 @@ def build_services(settings: Settings, store: Store, clock: Clock = system_clock
         members=members,
         ledger=ledger,
         leaderboard=leaderboard,
+        posts=posts,
         backfill=backfill,
         nudges=nudges,
+        status=status,
     )
     services.guild_loaders.append(nudges.ensure)
     services.guild_loaders.append(leaderboard.ensure)

@@ -72,3 +72,31 @@ def test_no_runtime_state_is_committed() -> None:
         ["git", "ls-files", "data"], cwd=ROOT, capture_output=True, text=True, check=False
     ).stdout.split()
     assert set(tracked) <= {"data/.gitkeep"}
+
+
+def _reaches(path: Path) -> list[str]:
+    """Where a cogs/ module reaches through the bot: `.services` outside setup(), any get_cog."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    allowed: set[int] = set()
+    for node in tree.body:
+        if isinstance(node, ast.AsyncFunctionDef) and node.name == "setup":
+            allowed.update(id(n) for n in ast.walk(node))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == "get_cog":
+            found.append(f"line {node.lineno}: get_cog")
+        elif (
+            isinstance(node, ast.Attribute) and node.attr == "services" and id(node) not in allowed
+        ):
+            found.append(f"line {node.lineno}: .services outside setup()")
+    return found
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in COGS.glob("*.py") if p.name != "_bot.py"),
+    ids=lambda p: p.name,
+)
+def test_cogs_get_their_services_in_setup_only(path: Path) -> None:
+    """A cog is handed its services in setup(); it never reaches through the bot or another cog."""
+    assert not _reaches(path), f"{path.name}: {_reaches(path)}"

@@ -1,0 +1,194 @@
+"""The scheduled leaderboard post: once per guild and period, through a `Poster` port.
+
+The protocol (the decisions are in rapport/leaderboard/service.py's docstring):
+
+1. For each guild the poster can reach, the due period (the last one that ended); skip it when
+   it was posted.
+2. The poster finds the configured channel and checks it can post there; otherwise the reason
+   is recorded as the guild's problem (/rapport-admin stats shows it) and nothing is sent.
+3. The board is built with the teams and the "still in the server" filter the poster knows;
+   an empty board is not posted. The poster draws the card before the claim.
+4. The store claim for (guild, period) is taken last, right before sending: only the send can
+   leave the outcome unknown.
+5. The answer: posted -> recorded and the card kept on disk; refused (certainly not posted) ->
+   the claim is released so a later run retries; unknown (it may have gone out) -> the claim
+   is kept, so the period is never posted twice.
+
+The schedule is wired in rapport/compose.py: the post job, and for a crontab the hourly
+catch-up, which also runs once when the poster reports the bot ready (a missed post goes out
+late, once, with the right period). `cogs/leaderboard.py` implements the Poster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Protocol
+
+from rapport.clock import Clock
+from rapport.leaderboard.scoring import Board
+from rapport.leaderboard.service import LeaderboardService
+from rapport.people.guilds import GuildService
+from rapport.settings.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class PostOutcome(Enum):
+    """What Discord's answer says about a post."""
+
+    POSTED = "posted"
+    REFUSED = "refused"  # certainly not posted (channel gone, permission, bad request)
+    UNKNOWN = "unknown"  # no clear answer: it may have gone out
+
+
+@dataclass(frozen=True, slots=True)
+class PostResult:
+    """A post's outcome; the message id when posted, Discord's reason otherwise."""
+
+    outcome: PostOutcome
+    message_id: int = 0
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The channel a guild's board goes to."""
+
+    channel_id: int
+    name: str
+
+
+class Poster(Protocol):
+    """The Discord side of the post: which guilds, where, who, and the send itself."""
+
+    def guild_ids(self) -> list[int]:
+        """The guilds this process can post in now."""
+        ...
+
+    def target(self, guild_id: int, spec: str | int) -> Target | str:
+        """The channel a spec (id or name) names, or why the board can't be posted there."""
+        ...
+
+    def teams(self, guild_id: int, specs: Sequence[str | int]) -> dict[str, set[int]]:
+        """Configured team roles as {team name: member ids}."""
+        ...
+
+    def keep(self, guild_id: int) -> Callable[[int], bool] | None:
+        """Who may appear (members still in the server), or None when that is unknowable."""
+        ...
+
+    async def card(self, guild_id: int, board: Board) -> bytes:
+        """The board's PNG card, as the post will carry it (and the data dir will keep it)."""
+        ...
+
+    async def send(self, guild_id: int, target: Target, board: Board, png: bytes) -> PostResult:
+        """Post the board with its card; the outcome as Discord's answer tells it."""
+        ...
+
+
+class LeaderboardPosts:
+    """Runs the post-once protocol for every guild the attached poster reaches."""
+
+    def __init__(
+        self,
+        service: LeaderboardService,
+        guilds: GuildService,
+        settings: Settings,
+        clock: Clock,
+    ) -> None:
+        self.service = service
+        self.guilds = guilds
+        self.settings = settings
+        self.clock = clock
+        self._poster: Poster | None = None
+        # One post at a time in this process: the store claim guards other processes,
+        # and a claim is renewable by its own owner.
+        self._posting = asyncio.Lock()
+        # Posts whose outcome was unknown in this run. The claim keeps other processes and
+        # later runs away, but its own owner may renew it, so this run must remember too.
+        self._unsure: set[tuple[int, str]] = set()
+
+    def attach(self, poster: Poster) -> None:
+        """The cog's poster; scheduled posts go through it from now on."""
+        self._poster = poster
+
+    def detach(self) -> None:
+        """Stop posting (the cog unloads)."""
+        self._poster = None
+
+    @property
+    def catches_up(self) -> bool:
+        """Whether a missed post is caught up (crontab schedules only; an interval just runs)."""
+        return self.settings.schedule.leaderboard.cron is not None
+
+    async def catch_up(self) -> None:
+        """The bot is ready: post what a crontab schedule missed while it was down."""
+        if self.catches_up:
+            await self.post_due()
+
+    async def post_due(self) -> None:
+        """The job: post each reachable guild's board for the period that just ended, once."""
+        poster = self._poster
+        if poster is None:
+            return
+        async with self._posting:
+            now = self.clock()
+            for guild_id in poster.guild_ids():
+                try:
+                    await self.post_guild(poster, guild_id, now)
+                except Exception:
+                    log.exception("posting the leaderboard failed in guild %s", guild_id)
+
+    def _problem(self, guild_id: int, text: str, now: datetime) -> None:
+        # The hourly catch-up meets the same problem again: log it when it changes.
+        if self.service.problem(guild_id) != text:
+            log.warning("leaderboard not posted in guild %s: %s", guild_id, text)
+        self.service.set_problem(guild_id, text, now)
+
+    async def post_guild(self, poster: Poster, guild_id: int, now: datetime) -> PostResult | None:
+        """Post one guild's due board once; None when nothing was sent (posted, problem, empty)."""
+        service = self.service
+        period = service.due_period(guild_id, now)
+        if service.posted(guild_id, period) is not None or (guild_id, period) in self._unsure:
+            return None
+        policy = self.guilds.policy(guild_id)
+        target = poster.target(guild_id, policy.leaderboard_channel)
+        if isinstance(target, str):
+            self._problem(guild_id, target, now)
+            return None
+        teams = poster.teams(guild_id, policy.teams)
+        board = service.board(guild_id, period, teams, keep=poster.keep(guild_id))
+        if not board.standings:
+            log.info("no leaderboard for %s in guild %s: nobody scored", period, guild_id)
+            return None
+        png = await poster.card(guild_id, board)
+        # Claimed last, right before sending: only the send can leave the outcome unknown.
+        if not await service.claim(guild_id, period, now):
+            return None
+        result = await poster.send(guild_id, target, board, png)
+        if result.outcome is PostOutcome.UNKNOWN:
+            # It may have gone out: keep the claim, so the period is never posted twice.
+            self._unsure.add((guild_id, period))
+            self._problem(
+                guild_id,
+                f"Discord failed while posting {period} (not retried): {result.reason}",
+                now,
+            )
+        elif result.outcome is PostOutcome.REFUSED:
+            await service.release(guild_id, period)
+            self._problem(
+                guild_id, f"Discord refused the post in #{target.name}: {result.reason}", now
+            )
+        else:
+            service.mark_posted(guild_id, period, target.channel_id, result.message_id, now)
+            path = await asyncio.to_thread(service.save_card, guild_id, period, png)
+            log.info("posted the %s leaderboard in guild %s; card at %s", period, guild_id, path)
+        return result
+
+
+__all__ = ["LeaderboardPosts", "PostOutcome", "PostResult", "Poster", "Target"]

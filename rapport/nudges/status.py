@@ -1,0 +1,80 @@
+"""What /rapport status shows a member: assembled here, rendered by the members cog.
+
+One plain view per member: who they are drifting from, what awaits their answer, their strongest
+ties, their place on the leaderboard (when they show on it) and what came of their nudges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from rapport.nudges import rules
+from rapport.nudges.service import NudgeService
+from rapport.people.members import MemberService
+from rapport.settings.config import Settings
+from rapport.tracking.ledger import Ledger
+from rapport.tracking.model import PairView, PendingItem
+
+STRONGEST = 30
+SHOWN = 10
+
+Position = Callable[[int, int, str], "tuple[int, int] | None"]
+"""(guild, member, period kind) -> (rank, out of how many): the leaderboard's, handed in."""
+
+
+@dataclass(frozen=True, slots=True)
+class Picture:
+    """Everything /rapport status shows one member, already read from the services."""
+
+    drifting: Sequence[PairView]
+    pending: Sequence[PendingItem]
+    strongest: Sequence[PairView]
+    position: tuple[int, int] | None
+    on_leaderboard: bool
+    outcomes: Mapping[str, int] | None
+
+
+class Status:
+    """Builds a member's picture from the ledger, their choices, nudges and the leaderboard."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        members: MemberService,
+        ledger: Ledger,
+        nudges: NudgeService,
+        position: Position,
+    ) -> None:
+        self.settings = settings
+        self.members = members
+        self.ledger = ledger
+        self.nudges = nudges
+        self.position = position
+
+    def picture(self, guild_id: int, member_id: int, now: datetime) -> Picture:
+        """The member's own picture at `now` (for their eyes only)."""
+        prefs = self.members.preferences(guild_id, member_id)
+        pairs = self.ledger.pairs_of(guild_id, member_id, now=now)
+        by_other = {p.other_id: p for p in pairs}
+
+        def allowed(other: int) -> bool:
+            return other not in prefs.muted and self.members.is_tracked(guild_id, other)
+
+        drifting = rules.drifting(pairs, now, self.settings.nudges.drift_after, allowed)
+        drifting.sort(key=lambda n: -n.strength)
+        position = None
+        if prefs.on_leaderboard:
+            position = self.position(guild_id, member_id, self.settings.leaderboard.period)
+        return Picture(
+            drifting=[by_other[n.about_id] for n in drifting[:SHOWN] if n.about_id in by_other],
+            pending=self.ledger.pending_for(guild_id, member_id, now)[-SHOWN * 2 :],
+            strongest=pairs[:STRONGEST],
+            position=position,
+            on_leaderboard=prefs.on_leaderboard,
+            outcomes=self.nudges.member_outcomes(guild_id, member_id),
+        )
+
+
+__all__ = ["Picture", "Position", "Status"]
