@@ -12,7 +12,10 @@ Then, for each backend (TinyDB first, then PostgreSQL):
   (MemberService.ensure, Ledger.load_guild, NudgeService.ensure), ticker running.
 - scan: in that process, `NudgeService.plan_due` (rules, planner, queueing with the default
   budget; delivery is paced and not part of it).
-- memory: that process's RSS after load and scan (psutil).
+- memory: that process's RSS after load and scan (psutil), and its peak RSS (during load).
+- close: closing the store after the flushes (what a shutdown waits for).
+- migration: ``--migrate-store`` from this backend to the other one, in a new process: its
+  time and its peak RSS (``migrate_s``, ``migrate_peak_rss_mb``).
 
     .venv/bin/python bench/scale.py [--quick] [--members N --pairs N] [--dsn DSN]
 
@@ -29,6 +32,7 @@ import gc
 import json
 import os
 import random
+import resource
 import secrets
 import subprocess
 import sys
@@ -169,6 +173,7 @@ async def load_and_scan(backend: str, where: str, schema: str) -> dict[str, floa
     nudges, load_s, load_stall = await meter.measure(load())
     planned, scan_s, scan_stall = await meter.measure(nudges.plan_due(NOW))
     rss = psutil.Process().memory_info().rss / 2**20
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     figures = {
         "load_s": load_s,
         "load_stall_ms": load_stall,
@@ -176,6 +181,7 @@ async def load_and_scan(backend: str, where: str, schema: str) -> dict[str, floa
         "scan_stall_ms": scan_stall,
         "planned": planned,
         "rss_mb": rss,
+        "peak_rss_mb": peak,
         "members_loaded": len(nudges.members.known(GUILD)),
         "pairs_loaded": nudges.ledger.pair_count(GUILD),
     }
@@ -201,6 +207,19 @@ async def store_only(backend: str, where: str, schema: str, tables: str) -> dict
     return {"store_load_s": load_s, "store_load_stall_ms": load_stall, "store_docs": count}
 
 
+async def migrate_only(src: str, dst: str, src_schema: str, dst_schema: str) -> dict[str, float]:
+    """What ``bot.py --migrate-store SRC DST`` does, timed, with this process's peak RSS."""
+    from rapport.store.migrate import location, migrate
+
+    started = time.perf_counter()
+    report = await migrate(location(src, schema=src_schema), location(dst, schema=dst_schema))
+    return {
+        "migrate_s": time.perf_counter() - started,
+        "migrate_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "migrated_docs": report.documents,
+    }
+
+
 def child(*args: str) -> dict[str, float]:
     """Run one measurement in a new interpreter, so its RSS and caches are its own."""
     out = subprocess.run(
@@ -213,6 +232,20 @@ def child(*args: str) -> dict[str, float]:
 
 
 # --- driver -------------------------------------------------------------------------------------
+
+
+def migration(backend: str, where: str, schema: str, dsn: str, tmp: str) -> dict[str, float]:
+    """Migrate this backend's store to the other backend (a fresh target), in a new process."""
+    target_schema = f"rapport_bench_{os.getpid()}_{secrets.token_hex(3)}"
+    if backend == "tinydb":
+        src, dst = f"tinydb:{where}", f"postgres:{dsn}"
+    else:
+        src, dst = f"postgres:{where}", f"tinydb:{Path(tmp) / 'migrated.json'}"
+    try:
+        return child("--child-migrate", src, dst, schema, target_schema)
+    finally:
+        if backend == "tinydb":
+            asyncio.run(drop_schema(dsn, target_schema))
 
 
 async def drop_schema(dsn: str, schema: str) -> None:
@@ -238,7 +271,14 @@ def main() -> None:
     parser.add_argument("--backends", default="tinydb,postgres")
     parser.add_argument("--child", nargs=3, metavar=("BACKEND", "WHERE", "SCHEMA"))
     parser.add_argument("--child-store", nargs=4, metavar=("BACKEND", "WHERE", "SCHEMA", "TABLES"))
+    parser.add_argument(
+        "--child-migrate", nargs=4, metavar=("SRC", "DST", "SRC_SCHEMA", "DST_SCHEMA")
+    )
+    parser.add_argument("--no-migrate", action="store_true", help="skip the migration figures")
     args = parser.parse_args()
+    if args.child_migrate:
+        print(json.dumps(asyncio.run(migrate_only(*args.child_migrate))))
+        return
     if args.child:
         print(json.dumps(asyncio.run(load_and_scan(*args.child))))
         return
@@ -265,6 +305,8 @@ def main() -> None:
                 loaded = child("--child", backend, where, schema)
                 tables = ",".join(sorted({table for table, _ in docs}))
                 loaded |= child("--child-store", backend, where, schema, tables)
+                if not args.no_migrate:
+                    loaded |= migration(backend, where, schema, args.dsn, tmp)
             finally:
                 if backend == "postgres":
                     asyncio.run(drop_schema(args.dsn, schema))
@@ -287,6 +329,11 @@ def main() -> None:
         print(row(f"nudge scan ({f['planned']:,} queued)", f["scan_s"], "s", GOALS["scan_s"]))
         print(row("  longest loop stall in it", f["scan_stall_ms"], "ms", GOALS["stall_ms"]))
         print(row("RSS after load and scan", f["rss_mb"], "MiB"))
+        print(row("  peak RSS (during load)", f["peak_rss_mb"], "MiB"))
+        if "migrate_s" in f:
+            other = "PostgreSQL" if backend == "tinydb" else "TinyDB"
+            print(row(f"migrate to {other} (new process)", f["migrate_s"], "s"))
+            print(row("  its peak RSS", f["migrate_peak_rss_mb"], "MiB"))
     for backend, f in results:
         line: dict[str, Any] = {"bench": "scale", "backend": backend, "pairs": f["pairs_loaded"]}
         for key in ("load_s", "scan_s", "flush_s", "rss_mb"):
