@@ -1,7 +1,16 @@
-"""The TinyDB-format snapshot: its layout on disk, its schema migrations, reading and writing it whole.
+"""The TinyDB-format snapshot: its layout on disk, its schema migrations, reading and writing it.
 
 A snapshot is only ever replaced whole (temp file, fsync, rename, the previous generation kept as
 ``<path>.bak``); see rapport/store/tinydb.py for the whole file set and why.
+
+Schema 2 (written since #14) is still one TinyDB JSON object, laid out in lines so that it is read
+without parsing it whole: ``{``, then per table a line ``"name":{``, chunk lines of up to
+CHUNK_DOCS documents (``"1":{...},"2":{...}``, each chunk line of a table after the first starting
+with a comma) and ``},``, then the meta line ``"_meta":{"1":{...}}`` and ``}``. The meta document
+lists the (table, guild, chunk lines) groups in file order and the crc32 of everything between the
+first line and the meta line, so open() checks the file and hands each group's chunk lines out as
+raw bytes; they are parsed only when that (table, guild) is loaded, a chunk at a time. Schema 0
+and 1 (one JSON object on one line) are parsed whole and rewritten as schema 2 at open.
 """
 
 from __future__ import annotations
@@ -9,8 +18,9 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +34,103 @@ State = dict[Pair, dict[str, Doc]]
 
 CLAIMS = "_claims"
 META = "_meta"
+CHUNK_DOCS = 1000  # documents per chunk line: one orjson call of a few ms when loaded
+
+# A group's parts, oldest first: snapshot chunk lines, journal chunk lines (raw JSON objects
+# key -> document or null), or already decoded {key: document or None} / {key: bytes or None}.
+SNAP, JRNL, DOCS, RAWS = 0, 1, 2, 3
+Part = tuple[int, Any]
+
+
+@dataclass
+class Groups:
+    """Every (table, guild) of a store as undecoded parts, and which ones need de-duplication."""
+
+    parts: dict[Pair, list[Part]] = field(default_factory=dict)
+    # Groups whose parts come from more than one source (snapshot, journal batches): a key may
+    # be in several, the newest wins. Within one source every key is there once.
+    multi: set[Pair] = field(default_factory=set)
+    _source: dict[Pair, int] = field(default_factory=dict)
+
+    def add(self, pair: Pair, part: Part, source: int) -> None:
+        parts = self.parts.get(pair)
+        if parts is None:
+            self.parts[pair] = [part]
+            self._source[pair] = source
+            return
+        parts.append(part)
+        if self._source[pair] != source:
+            self.multi.add(pair)
+            self._source[pair] = source
+
+    def drop_guild(self, guild: int) -> None:
+        for pair in [p for p in self.parts if p[1] == guild and p[0] != CLAIMS]:
+            del self.parts[pair]
+            self.multi.discard(pair)
+            del self._source[pair]
+
+    def guilds(self) -> set[int]:
+        """The guilds with a document: a group whose newest part holds one surely has one;
+        any other group is decoded to find out (and kept decoded)."""
+        found: set[int] = set()
+        for pair in list(self.parts):
+            if pair[1] in found or pair[0] == CLAIMS:
+                continue
+            kind, payload = self.parts[pair][-1]
+            if kind == SNAP or (kind == JRNL and b"null" not in payload):
+                found.add(pair[1])
+                continue
+            if kind in (DOCS, RAWS) and any(v is not None for v in payload.values()):
+                found.add(pair[1])
+                continue
+            parts, multi = self.pop(pair)
+            docs = {k: d for chunk in iter_docs(parts, multi) for k, d in chunk}
+            if docs:
+                self.add(pair, (DOCS, docs), 0)
+                found.add(pair[1])
+        return found
+
+    def pop(self, pair: Pair) -> tuple[list[Part], bool]:
+        """A group's parts and whether they need de-duplication; the group is forgotten."""
+        self._source.pop(pair, None)
+        multi = pair in self.multi
+        self.multi.discard(pair)
+        return self.parts.pop(pair, []), multi
+
+
+def decode(part: Part) -> dict[str, Any]:
+    """One part as {key: document or None}."""
+    kind, payload = part
+    if kind == SNAP:
+        view = memoryview(payload)
+        docs = orjson.loads(b"".join((b"{", view[1:] if payload[:1] == b"," else view, b"}")))
+        out = {}
+        for doc in docs.values():
+            del doc["_g"]
+            out[doc.pop("_k")] = doc
+        return out
+    if kind == JRNL:
+        return orjson.loads(payload)
+    if kind == RAWS:
+        return {k: None if v is None else orjson.loads(v) for k, v in payload.items()}
+    return payload
+
+
+def iter_docs(parts: list[Part], multi: bool) -> Iterator[list[tuple[str, Doc]]]:
+    """A group's documents a part at a time, newest part first; a key's newest version wins."""
+    seen: set[str] | None = set() if multi else None
+    while parts:
+        docs = decode(parts.pop())  # consumed as it goes: its bytes are freed meanwhile
+        if seen is None:
+            yield [(k, d) for k, d in docs.items() if d is not None]
+            continue
+        out = []
+        for key, doc in docs.items():
+            if key not in seen:
+                seen.add(key)
+                if doc is not None:
+                    out.append((key, doc))
+        yield out
 
 
 def restore_hint(path: Path) -> str:
@@ -92,19 +199,78 @@ class ReadInfo:
     migrated: bool = False
 
 
-def read_snapshot(path: Path, only: Pair | None) -> tuple[State, ReadInfo]:
+def read_snapshot(path: Path, only: Pair | None) -> tuple[Groups, ReadInfo]:
+    """The snapshot's groups (schema 2 undecoded; older schemas parsed whole and migrated)."""
     info = ReadInfo()
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        return {}, info
+        return Groups(), info
     except OSError as exc:
         raise unreadable(path, path, exc.strerror or str(exc)) from exc
     info.snapshot_bytes = len(data)
+    if data.startswith(b"{\n"):
+        return read_chunked(path, data, only, info), info
+    return read_whole(path, data, only, info), info
+
+
+def read_chunked(path: Path, data: bytes, only: Pair | None, info: ReadInfo) -> Groups:
+    """A schema 2 snapshot: check its shape and crc, hand each group's chunk lines out raw."""
+    if not data.endswith(b"\n}\n"):
+        raise unreadable(path, path, "cut short: no closing line")
+    meta_at = data.rfind(b"\n", 0, len(data) - 3) + 1
+    try:
+        meta = orjson.loads(b"{" + data[meta_at : len(data) - 3] + b"}")[META]["1"]
+        schema, through, groups = meta["schema"], meta["journal_through"], meta["groups"]
+        crc = meta["crc"]
+    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        raise unreadable(path, path, f"bad {META} line: {exc}") from exc
+    if not isinstance(schema, int) or schema > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} was written by a newer Rapport (schema {schema}; this one knows "
+            f"{SCHEMA_VERSION}): upgrade Rapport. Nothing was changed."
+        )
+    body = memoryview(data)[2:meta_at]
+    if zlib.crc32(body) != crc:
+        raise unreadable(path, path, "its checksum does not match (damaged)")
+    info.through = through
+    lines = data[2:meta_at].split(b"\n")
+    lines.pop()  # after the last table's "}," line
+    out = Groups()
+    i, table = 0, None
+    try:
+        for name, guild, count in groups:
+            if name != table:
+                if table is not None:
+                    if lines[i] != b"},":
+                        raise ValueError(f"line {i + 2}: table {table!r} not closed")
+                    i += 1
+                if lines[i] != orjson.dumps(name) + b":{":
+                    raise ValueError(f"line {i + 2}: expected table {name!r}")
+                i, table = i + 1, name
+            pair = (name, guild)
+            for line in lines[i : i + count]:
+                if only is None or only == pair:
+                    out.add(pair, (SNAP, line), 0)
+            i += count
+        if table is not None:
+            if lines[i] != b"},":
+                raise ValueError(f"line {i + 2}: table {table!r} not closed")
+            i += 1
+        if i != len(lines):
+            raise ValueError(f"line {i + 2}: more lines than {META} lists")
+    except (ValueError, IndexError, TypeError) as exc:
+        raise unreadable(path, path, f"not a Rapport snapshot: {exc}") from exc
+    return out
+
+
+def read_whole(path: Path, data: bytes, only: Pair | None, info: ReadInfo) -> Groups:
+    """A schema 0 or 1 snapshot (one JSON object on one line), parsed whole."""
     try:
         raw = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise unreadable(path, path, f"not JSON: {exc}") from exc
+    del data
     if not isinstance(raw, dict) or not all(isinstance(t, dict) for t in raw.values()):
         raise unreadable(path, path, "not a JSON object of tables")
     metas = list(raw.get(META, {}).values())
@@ -117,10 +283,10 @@ def read_snapshot(path: Path, only: Pair | None) -> tuple[State, ReadInfo]:
             f"{path} was written by a newer Rapport (schema {schema}; this one knows "
             f"{SCHEMA_VERSION}): upgrade Rapport. Nothing was changed."
         )
-    while schema < SCHEMA_VERSION:
+    while schema < len(MIGRATIONS):
         raw = MIGRATIONS[schema](raw)
         schema += 1
-        info.migrated = True
+    info.migrated = True  # rewritten in the chunked layout
     info.through = next(iter(raw[META].values()))["journal_through"]
     state: State = {}
     for table, docs in raw.items():
@@ -134,7 +300,10 @@ def read_snapshot(path: Path, only: Pair | None) -> tuple[State, ReadInfo]:
                 raise unreadable(path, path, f"a document in table {table!r} lacks _g/_k")
             if only is None or only == (table, guild):
                 state.setdefault((table, guild), {})[key] = doc
-    return state, info
+    out = Groups()
+    for pair, docs in state.items():
+        out.add(pair, (DOCS, docs), 0)
+    return out
 
 
 def bad_record(rec: Any) -> bool:
@@ -152,22 +321,65 @@ def bad_record(rec: Any) -> bool:
     )
 
 
-def write_snapshot(path: Path, state: State, through: int) -> int:
-    """Replace the snapshot atomically, keeping the previous one as .bak; returns its size."""
-    tables: dict[str, dict[str, Doc]] = {
-        META: {"1": {"schema": SCHEMA_VERSION, "journal_through": through}}
-    }
-    for (table, guild), docs in state.items():
-        out = tables.setdefault(table, {})
-        for key, doc in docs.items():
-            out[str(len(out) + 1)] = {"_g": guild, "_k": key, **doc}
-    with gc_paused():
-        data = orjson.dumps(tables)
-    del tables
+def chunk_lines(docs: Iterable[tuple[str, Doc]], guild: int, ids: list[int]) -> Iterator[bytes]:
+    """Documents as snapshot chunk lines of CHUNK_DOCS, numbered on from ids[0]."""
+    pieces: list[bytes] = []
+    for key, doc in docs:
+        ids[0] += 1
+        pieces.append(
+            b'"%d":{"_g":%d,"_k":%b,%b' % (ids[0], guild, orjson.dumps(key), orjson.dumps(doc)[1:])
+            if doc
+            else b'"%d":{"_g":%d,"_k":%b}' % (ids[0], guild, orjson.dumps(key))
+        )
+        if len(pieces) >= CHUNK_DOCS:
+            yield b",".join(pieces)
+            pieces = []
+    if pieces:
+        yield b",".join(pieces)
+
+
+def write_snapshot(path: Path, groups: Groups, through: int) -> int:
+    """Replace the snapshot atomically, keeping the previous one as .bak; returns its size.
+
+    Streams: one part of one group is decoded at a time, its chunk lines written as they come.
+    """
     tmp = path.with_name(f"{path.name}.tmp.{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    listed: list[list[Any]] = []
+    crc = 0
     try:
-        write_all(fd, data)
+        write_all(fd, b"{\n")
+        table: str | None = None
+        first = True
+        ids = [0]
+        out: list[bytes] = []
+        for pair in sorted(groups.parts, key=lambda p: (p[0], p[1])):
+            parts, multi = groups.pop(pair)
+            count = 0
+            for docs in iter_docs(parts, multi):
+                for line in chunk_lines(docs, pair[1], ids):
+                    if pair[0] != table:
+                        if table is not None:
+                            out.append(b"},\n")
+                        out.append(orjson.dumps(pair[0]) + b":{\n")
+                        table, first = pair[0], True
+                    out.append(line + b"\n" if first else b"," + line + b"\n")
+                    first = False
+                    count += 1
+                    if len(out) >= 64:
+                        chunk = b"".join(out)
+                        crc = zlib.crc32(chunk, crc)
+                        write_all(fd, chunk)
+                        out = []
+            if count:
+                listed.append([pair[0], pair[1], count])
+        if table is not None:
+            out.append(b"},\n")
+        chunk = b"".join(out)
+        crc = zlib.crc32(chunk, crc)
+        meta = {"schema": SCHEMA_VERSION, "journal_through": through, "groups": listed, "crc": crc}
+        write_all(fd, chunk + b'"_meta":{"1":' + orjson.dumps(meta) + b"}\n}\n")
+        size = os.lseek(fd, 0, os.SEEK_END)
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -182,7 +394,7 @@ def write_snapshot(path: Path, state: State, through: int) -> int:
         os.replace(bak_tmp, bak_path(path))
     os.replace(tmp, path)
     fsync_dir(path.parent)
-    return len(data)
+    return size
 
 
 # MIGRATIONS[v] turns a raw snapshot of schema v into schema v + 1.

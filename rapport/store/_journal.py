@@ -1,5 +1,12 @@
 """The append-only journal beside the snapshot: replaying committed batches, and compaction.
 
+Schema 2 journals (since #14) write each batch's documents per (table, guild) as a header line
+``{"t": table, "g": guild}`` followed by one chunk line, a JSON object ``{key: document or null}``
+of up to CHUNK_DOCS documents, and close the batch with ``{"commit": seq, "n": lines, "crc": c}``
+(the batch's line count and the crc32 of its lines). open() checks counts and crc and keeps each
+chunk line raw for the load of its (table, guild), like the snapshot's. Schema 1 journals (one
+line per document) are still replayed.
+
 Compaction folds journals into a new snapshot; it runs in a worker thread or, for big stores, in a
 child process started with ``python -c "...child_main()"`` so its parsing never holds the bot's GIL.
 """
@@ -9,6 +16,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +24,10 @@ import orjson
 
 from rapport.errors import StoreError
 from rapport.store._format import (
-    CLAIMS,
+    DOCS,
+    JRNL,
+    Groups,
     ReadInfo,
-    State,
     bad_record,
     gc_paused,
     read_snapshot,
@@ -29,7 +38,6 @@ from rapport.store._staging import Pair
 from rapport.store.base import SCHEMA_VERSION
 
 CHUNK = 2000  # records per parse: the GIL comes back to the loop between chunks
-FREEZE_BYTES = 4 * 2**20  # below this the documents are too few for collections to matter
 
 
 def journal_file(path: Path, n: int) -> Path:
@@ -65,22 +73,30 @@ def parse_lines(lines: list[bytes]) -> list[Any]:
     return records
 
 
-def replay_journal(file: Path, state: State, info: ReadInfo, only: Pair | None) -> None:
+def replay_journal(file: Path, groups: Groups, info: ReadInfo, only: Pair | None) -> None:
     """Apply every committed batch of one journal file; drop its torn tail."""
     data = file.read_bytes()
     info.journal_bytes += len(data)
     lines = data.split(b"\n")
+    del data
     lines.pop()  # the unterminated remainder: b"" or a line a kill cut short
     if not lines:
         return  # killed while creating the file
-    records = parse_lines(lines)
-    header = records[0]
+    header = parse_lines(lines[:1])[0]
     if not isinstance(header, dict) or not isinstance(header.get("schema"), int):
         raise ValueError("line 1 is not a journal header")
-    if header["schema"] != SCHEMA_VERSION:
+    if header["schema"] > SCHEMA_VERSION or header["schema"] < 1:
         raise ValueError(f"journal schema {header['schema']}, this Rapport knows {SCHEMA_VERSION}")
+    if header["schema"] == 1:
+        replay_records(parse_lines(lines)[1:], groups, info, only)
+    else:
+        replay_chunks(lines, groups, info, only)
+
+
+def replay_records(records: list[Any], groups: Groups, info: ReadInfo, only: Pair | None) -> None:
+    """A schema 1 journal: one record per line."""
     pending: list[dict[str, Any]] = []
-    for i, rec in enumerate(records[1:], start=2):
+    for i, rec in enumerate(records, start=2):
         if bad_record(rec):
             raise ValueError(f"line {i} is not a journal record")
         if "commit" not in rec:
@@ -89,37 +105,77 @@ def replay_journal(file: Path, state: State, info: ReadInfo, only: Pair | None) 
         if rec["n"] != len(pending):
             raise ValueError(f"line {i} commits {rec['n']} records but {len(pending)} precede it")
         info.seq = max(info.seq, rec["commit"])
+        batch: dict[Pair, dict[str, Any]] = {}
         for op in pending:
-            apply_op(state, op, only)
+            if "drop_guild" in op:
+                for pair, docs in batch.items():
+                    groups.add(pair, (DOCS, docs), rec["commit"])
+                batch = {}
+                groups.drop_guild(op["drop_guild"])
+                continue
+            pair = (op["t"], op["g"])
+            if only is None or pair == only:
+                batch.setdefault(pair, {})[op["k"]] = op["d"]
+        for pair, docs in batch.items():
+            groups.add(pair, (DOCS, docs), rec["commit"])
         pending = []
 
 
-def apply_op(state: State, op: dict[str, Any], only: Pair | None) -> None:
-    if "drop_guild" in op:
-        guild = op["drop_guild"]
-        for pair in [p for p in state if p[1] == guild and p[0] != CLAIMS]:
-            del state[pair]
-        return
-    pair = (op["t"], op["g"])
-    if only is not None and pair != only:
-        return
-    doc = op["d"]
-    if doc is None:
-        state.get(pair, {}).pop(op["k"], None)
-    else:
-        state.setdefault(pair, {})[op["k"]] = doc
+def replay_chunks(lines: list[bytes], groups: Groups, info: ReadInfo, only: Pair | None) -> None:
+    """A schema 2 journal: header lines parsed, chunk lines kept raw once their batch commits."""
+    pending: list[tuple[Pair | int, bytes]] = []  # (pair, chunk line) or (dropped guild, b"")
+    start, crc, i = 1, 0, 1
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith(b'{"t":'):
+            head = parse_line(line, i)
+            if not (isinstance(head.get("t"), str) and isinstance(head.get("g"), int)):
+                raise ValueError(f"line {i + 1} is not a journal record")
+            if i + 1 >= len(lines):
+                return  # a batch cut short by a kill: no chunk line, no commit
+            pending.append(((head["t"], head["g"]), lines[i + 1]))
+            crc = zlib.crc32(lines[i + 1] + b"\n", zlib.crc32(line + b"\n", crc))
+            i += 2
+            continue
+        rec = parse_line(line, i)
+        if bad_record(rec):
+            raise ValueError(f"line {i + 1} is not a journal record")
+        if "drop_guild" in rec:
+            pending.append((rec["drop_guild"], b""))
+            crc = zlib.crc32(line + b"\n", crc)
+            i += 1
+            continue
+        if rec["n"] != i - start or rec.get("crc") != crc:
+            raise ValueError(
+                f"line {i + 1} commits {rec['n']} lines (crc {rec.get('crc')}) but "
+                f"{i - start} (crc {crc}) precede it"
+            )
+        info.seq = max(info.seq, rec["commit"])
+        for what, chunk in pending:
+            if isinstance(what, int):
+                groups.drop_guild(what)
+            elif only is None or what == only:
+                groups.add(what, (JRNL, chunk), rec["commit"])
+        pending, start, crc, i = [], i + 1, 0, i + 1
+
+
+def parse_line(line: bytes, i: int) -> Any:
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"line {i + 1} is not JSON: {exc}") from exc
 
 
 def read_store(
     path: Path, *, upto: int | None = None, only: Pair | None = None
-) -> tuple[State, ReadInfo]:
-    """Snapshot plus committed journal batches; raises StoreError, never writes."""
+) -> tuple[Groups, ReadInfo]:
+    """Snapshot plus committed journal batches, undecoded; raises StoreError, never writes."""
     with gc_paused():
         return read_files(path, upto, only)
 
 
-def read_files(path: Path, upto: int | None, only: Pair | None) -> tuple[State, ReadInfo]:
-    state, info = read_snapshot(path, only)
+def read_files(path: Path, upto: int | None, only: Pair | None) -> tuple[Groups, ReadInfo]:
+    groups, info = read_snapshot(path, only)
     numbers = [n for n in journal_numbers(path) if n > info.through]
     if numbers and numbers != list(range(info.through + 1, numbers[-1] + 1)):
         missing = sorted(set(range(info.through + 1, numbers[-1] + 1)) - set(numbers))
@@ -134,28 +190,13 @@ def read_files(path: Path, upto: int | None, only: Pair | None) -> tuple[State, 
             break
         file = journal_file(path, n)
         try:
-            replay_journal(file, state, info, only)
+            replay_journal(file, groups, info, only)
         except (ValueError, OSError) as exc:
             raise StoreError(
                 f"{file} is unreadable ({exc}). Move it and any later journal away to open "
                 f"{path} without the changes they hold; Rapport did not overwrite it."
             ) from exc
-    return state, info
-
-
-def read_at_open(path: Path) -> tuple[State, ReadInfo]:
-    """read_store, then, for a big store, gc.freeze(): the start's objects leave the collector.
-
-    Millions of fresh documents set off full collections that found nothing to free and took
-    seconds of the start on the event loop (1.9 million documents, measured). Frozen objects
-    are still freed by reference counting when dropped; only cycles among what exists at
-    open (the process has barely started) are never collected.
-    """
-    with gc_paused():
-        state, info = read_files(path, None, None)
-        if info.snapshot_bytes + info.journal_bytes >= FREEZE_BYTES:
-            gc.freeze()
-    return state, info
+    return groups, info
 
 
 def compact_files(path: Path, through: int) -> int:
@@ -163,8 +204,9 @@ def compact_files(path: Path, through: int) -> int:
 
     Journals the new .bak still needs are kept; older ones are deleted.
     """
-    state, info = read_store(path, upto=through)
-    size = write_snapshot(path, state, through)
+    groups, info = read_store(path, upto=through)
+    with gc_paused():
+        size = write_snapshot(path, groups, through)
     for n in journal_numbers(path):
         if n <= info.through:
             journal_file(path, n).unlink(missing_ok=True)
@@ -176,13 +218,8 @@ def compact_files(path: Path, through: int) -> int:
 
 
 def child_main() -> None:
-    """Entry point of the store's child process: ``python -c ... compact|read PATH ARG...``."""
+    """Entry point of the store's child process: ``python -c ... compact PATH THROUGH``."""
     gc.disable()  # short-lived and acyclic: collections would only slow it down
     os.nice(10)  # background work: on a busy machine the bot's event loop goes first
-    command, path = sys.argv[1], Path(sys.argv[2])
-    if command == "compact":
-        out = str(compact_files(path, int(sys.argv[3]))).encode()
-    else:
-        pair = (sys.argv[3], int(sys.argv[4]))
-        out = orjson.dumps(read_store(path, only=pair)[0].get(pair, {}))
-    sys.stdout.buffer.write(out)
+    path, through = Path(sys.argv[2]), int(sys.argv[3])
+    sys.stdout.buffer.write(str(compact_files(path, through)).encode())

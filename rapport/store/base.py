@@ -9,14 +9,14 @@ Every document belongs to one guild, so one guild's data never mixes with anothe
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 Doc = dict[str, Any]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The layout version this code writes; older stores are migrated, newer ones refused."""
 
 
@@ -54,6 +54,15 @@ class Store(ABC):
     @abstractmethod
     async def load(self, table: str, guild_id: int) -> dict[str, Doc]:
         """Every document of one guild in one table, keyed by document key (staged ones included)."""
+
+    async def stream(self, table: str, guild_id: int) -> AsyncIterator[list[tuple[str, Doc]]]:
+        """The documents ``load`` returns, a chunk at a time (each key once, in no set order).
+
+        Backends that can decode or fetch a big table piecemeal override this, so a caller that
+        builds its own state from the documents never holds all of them at once.
+        """
+        docs = await self.load(table, guild_id)
+        yield list(docs.items())
 
     @abstractmethod
     def put(self, table: str, guild_id: int, key: str, doc: Mapping[str, Any]) -> None:

@@ -16,7 +16,6 @@ Locations: ``tinydb:data/rapport.json`` or ``postgres:postgresql://user@host/db`
 from __future__ import annotations
 
 import asyncio
-import gc
 import hashlib
 import time
 from collections.abc import AsyncIterator, Callable
@@ -31,7 +30,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rapport.errors import StoreError
 from rapport.store.base import Doc, Store
 from rapport.store.postgres import PostgresStore, redact
-from rapport.store.tinydb import CLAIMS, TinyDBStore, read_store
+from rapport.store.tinydb import TinyDBStore
 
 Record = tuple[str, int, str, Doc]
 Claim = tuple[str, str, float]  # key, owner, until (epoch seconds)
@@ -102,26 +101,15 @@ def location(text: str, *, schema: str = "rapport") -> StoreOpener:
 # --- reading any backend ------------------------------------------------------------------------
 
 
-async def _tinydb_state(store: TinyDBStore) -> dict[tuple[str, int], dict[str, Doc]]:
-    state, _ = await asyncio.to_thread(read_store, store.path)
-    return state
-
-
 async def open_for_reading(opener: StoreOpener) -> Store:
     """Open a store to read all of it: its schema is checked, an older layout migrated.
 
-    A TinyDB store is closed again at once (which folds its journal into the snapshot) and
-    then read from its files: opening keeps a copy of everything in memory, and a second
-    one would double the 3 GiB a million pairs take. PostgreSQL stores stay open.
+    A TinyDB store keeps its documents undecoded until each (table, guild) is streamed, so
+    reading a whole store holds its files' bytes and one chunk of documents, never all of them
+    decoded. Close it after reading.
     """
     store = opener()
     await store.open()
-    if isinstance(store, TinyDBStore):
-        path = store.path
-        await store.close()
-        del store
-        gc.collect()  # the closed store's copy of everything goes now, not at some later time
-        return TinyDBStore(path)  # never opened: only its path is used
     return store
 
 
@@ -131,7 +119,7 @@ async def export(
     """Every flushed document and claim of a store from open_for_reading, in chunks.
 
     ``on_total`` learns how many documents there are before the first chunk (for a progress
-    bar). TinyDB files are read once and handed out as they go, so memory shrinks meanwhile.
+    bar; PostgreSQL only). TinyDB documents are decoded as they go, a chunk line at a time.
     """
     if isinstance(store, PostgresStore):
         on_total(await store.count_documents())
@@ -141,29 +129,23 @@ async def export(
         return
     if not isinstance(store, TinyDBStore):
         raise TypeError(f"can't list the documents of a {type(store).__name__}")
-    state = await _tinydb_state(store)
-    claims = [(k, d["owner"], float(d["until"])) for k, d in state.pop((CLAIMS, 0), {}).items()]
-    on_total(sum(len(docs) for docs in state.values()))
     rows: list[Record] = []
-    while state:
-        (table, guild), docs = state.popitem()
-        while docs:
-            key, doc = docs.popitem()
-            rows.append((table, guild, key, doc))
+    for table, guild in store.unloaded():
+        async for docs in store.stream(table, guild):
+            rows += [(table, guild, key, doc) for key, doc in docs]
             if len(rows) >= chunk:
                 yield rows, []
                 rows = []
-    yield rows, claims
+    yield rows, store.claims()
 
 
 async def export_claims(store: Store) -> list[Claim]:
-    """Every claim of a store, expired ones included (TinyDB: read from its files)."""
+    """Every claim of a store, expired ones included."""
     if isinstance(store, PostgresStore):
         return [(k, o, u.timestamp()) for k, o, u in await store.claims()]
     if not isinstance(store, TinyDBStore):
         raise TypeError(f"can't list the claims of a {type(store).__name__}")
-    state = await _tinydb_state(store)
-    return [(k, d["owner"], float(d["until"])) for k, d in state.get((CLAIMS, 0), {}).items()]
+    return store.claims()
 
 
 async def _is_empty(store: Store) -> bool:
@@ -247,11 +229,12 @@ async def migrate(
                     )
                 await _clear(target)
             report = await _copy(source, target, console)
+            if isinstance(target, TinyDBStore):
+                await target.compact()  # the copy becomes one snapshot, as TinyDB opens it
         finally:
             await target.close()
     finally:
-        if isinstance(source, PostgresStore):
-            await source.close()
+        await source.close()
     await _verify(report, dst, console, names)
     report.seconds = time.perf_counter() - started
     return report
@@ -296,8 +279,7 @@ async def _verify(
     try:
         found = await digest(target)
     finally:
-        if isinstance(target, PostgresStore):
-            await target.close()
+        await target.close()
     problems = []
     for table in sorted(set(expected.tables) | set(found.tables)):
         want = expected.tables.get(table, TableDigest())

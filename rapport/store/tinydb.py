@@ -9,12 +9,14 @@ Files beside ``path`` (e.g. ``data/rapport.json``):
 
 - ``rapport.json``: the snapshot, in TinyDB's format (tables -> {doc_id: document}), so
   ``TinyDB("data/rapport.json")`` opens it for inspection. Each document carries its guild and key
-  as ``_g`` and ``_k``; table ``_meta`` holds ``{"schema": ..., "journal_through": N}``.
-- ``rapport.json.journal.N``: a header line, then per flush one batch of JSON lines
-  ``{"t": table, "g": guild, "k": key, "d": document or null}`` (or ``{"drop_guild": guild}``)
-  closed by ``{"commit": seq, "n": count}``, fsynced before ``flush()`` returns. A batch without
-  its commit line, or a partial last line, is what a kill leaves and is ignored; anything else
-  malformed is corruption and the store refuses to open.
+  as ``_g`` and ``_k``; table ``_meta`` holds ``{"schema": ..., "journal_through": N, ...}``. It
+  is laid out in chunk lines of documents (rapport/store/_format.py), so it is read without
+  being parsed whole.
+- ``rapport.json.journal.N``: a header line, then per flush one batch: per (table, guild) a line
+  ``{"t": table, "g": guild}`` and a chunk line ``{key: document or null, ...}`` (or a line
+  ``{"drop_guild": guild}``), closed by ``{"commit": seq, "n": lines, "crc": crc32}``, fsynced
+  before ``flush()`` returns. A batch without its commit line, or a partial last line, is what a
+  kill leaves and is ignored; anything else malformed is corruption and the store refuses to open.
 - ``rapport.json.bak``: the previous snapshot. Journals newer than it are kept until the next
   compaction, so restoring it loses nothing that was flushed.
 - ``rapport.json.lock``: held (flock) while a process, or its compaction, uses the store.
@@ -23,14 +25,16 @@ put() serialises the document at once (orjson, about 1 µs): a value JSON can't 
 with TypeError, later changes to the caller's dict don't leak in, and flush() only joins bytes in
 a worker thread, CHUNK records at a time so the event loop gets the GIL back in between.
 
-Compaction folds the journals into a new snapshot when they outgrow max(64 MiB, snapshot) and on
-close; stores over PROCESS_COMPACTION_BYTES are compacted by a child process, since parsing and
-dumping hundreds of MiB in one orjson call would hold the GIL for seconds.
+Compaction folds the journals into a new snapshot when they outgrow max(64 MiB, snapshot), never
+on close: a shutdown flushes the journal and returns (a compaction still running is stopped; it
+leaves nothing a later one does not clean up). Stores over PROCESS_COMPACTION_BYTES are compacted
+by a child process, so its parsing and dumping never hold the bot's GIL.
 
-The store keeps no image of the tables: ``open()`` reads everything once and ``load()`` hands each
-(table, guild) out and forgets it. Loading the same (table, guild) again, or one that a flush has
-touched since it was read, re-reads the files (in a thread, or a child process for big stores):
-slow, but correct. Services are expected to load each (table, guild) once and keep it.
+The store keeps no image of the tables: ``open()`` reads the files once, checks them, and keeps
+each (table, guild)'s chunk lines undecoded; ``stream()``/``load()`` decode them a chunk at a time,
+yielding to the event loop in between, hand the (table, guild) out and forget it. Loading the
+same (table, guild) again re-reads the files in a thread: slow, but correct. Services are
+expected to load each (table, guild) once and keep it.
 
 Documents hold ids, kinds, counts and times only, never message text; the store cannot check
 that, so every service that writes here must keep to it.
@@ -45,7 +49,8 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Mapping
+import zlib
+from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -55,16 +60,19 @@ import orjson
 
 from rapport.errors import StoreError
 from rapport.store._format import (
+    CHUNK_DOCS,
     CLAIMS,
-    State,
+    RAWS,
+    Groups,
+    Part,
     fsync_dir,
+    iter_docs,
     write_all,
     write_snapshot,
 )
 from rapport.store._journal import (
     compact_files,
     journal_file,
-    read_at_open,
     read_store,
 )
 from rapport.store._staging import Batch, Pair, check_names, staged_form
@@ -108,9 +116,8 @@ class TinyDBStore(Store):
         self.compact_bytes = compact_bytes
         self._staged = _Batch()
         self._inflight: _Batch | None = None
-        self._fresh: State = {}  # read at open, not yet handed out, untouched by any flush since
+        self._fresh = Groups()  # read at open (plus what flushes wrote since), not handed out
         self._handed: set[Pair] = set()
-        self._dirty: set[Pair] = set()
         self._guilds: set[int] = set()
         self._claims: dict[str, Doc] = {}
         self._flush_lock = asyncio.Lock()
@@ -125,27 +132,33 @@ class TinyDBStore(Store):
         self._snapshot_bytes = 0
         self._uncompacted = 0  # journal bytes not yet folded into the snapshot
         self._compaction: asyncio.Task[None] | None = None
+        self._child: asyncio.subprocess.Process | None = None
         self._closed = False
 
     # --- lifecycle
 
     async def open(self) -> None:
-        """Lock the store, read snapshot + journals once, migrate an older layout."""
+        """Lock the store, read and check snapshot + journals, migrate an older layout.
+
+        Documents stay undecoded until their (table, guild) is loaded; claims are decoded now.
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(self._take_lock)
         try:
-            state, info = await asyncio.to_thread(read_at_open, self.path)
+            groups, info = await asyncio.to_thread(read_store, self.path)
             if info.migrated:
                 log.info("migrating %s to schema %d", self.path, SCHEMA_VERSION)
                 info.snapshot_bytes = await asyncio.to_thread(
-                    write_snapshot, self.path, state, info.through
+                    write_snapshot, self.path, groups, info.through
                 )
+                groups, info = await asyncio.to_thread(read_store, self.path)
         except BaseException:
             self._release_lock()
             raise
-        self._claims = state.pop((CLAIMS, 0), {})
-        self._fresh = {p: docs for p, docs in state.items() if docs}
-        self._guilds = {g for _, g in self._fresh}
+        parts, multi = groups.pop((CLAIMS, 0))
+        self._claims = {k: d for docs in iter_docs(parts, multi) for k, d in docs}
+        self._fresh = groups
+        self._guilds = await asyncio.to_thread(groups.guilds)
         self._through = info.through
         self._journal_no = info.last_journal + 1  # never append after another run's torn tail
         self._seq = info.seq
@@ -175,18 +188,20 @@ class TinyDBStore(Store):
             self._lock_fd = None
 
     async def close(self) -> None:
-        """Flush, fold the journal into the snapshot, release the files."""
+        """Flush the journal and release the files; never compacts (a running one is stopped)."""
         if self._closed:
             return
         try:
             await self.flush()
-            if self._compaction is not None:
-                with contextlib.suppress(Exception):  # already logged; compact again below
-                    await self._compaction
-            if self._uncompacted:
-                await self.compact()
         finally:
             self._closed = True
+            child = self._child
+            if child is not None and child.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    child.kill()  # a compaction killed anywhere leaves the store as it was
+            if self._compaction is not None:
+                with contextlib.suppress(Exception):  # already logged
+                    await self._compaction
             self._executor.shutdown(wait=True)  # before closing the fd it may still write to
             if self._journal_fd is not None:
                 os.close(self._journal_fd)
@@ -199,23 +214,48 @@ class TinyDBStore(Store):
         """Guilds read at open or written since (a guild emptied key by key stays listed)."""
         return set(self._guilds)
 
+    def unloaded(self) -> list[Pair]:
+        """The (table, guild)s read at open or flushed since that no load has taken yet."""
+        return sorted(self._fresh.parts)
+
+    def claims(self) -> list[tuple[str, str, float]]:
+        """Every claim as (key, owner, until epoch seconds), expired ones included."""
+        return [(k, d["owner"], float(d["until"])) for k, d in self._claims.items()]
+
     async def load(self, table: str, guild_id: int) -> dict[str, Doc]:
-        """Every document of one guild in one table; the first load per (table, guild) is free."""
+        """Every document of one guild in one table; the first load per (table, guild) is cheap."""
+        docs: dict[str, Doc] = {}
+        async for chunk in self.stream(table, guild_id):
+            docs.update(chunk)
+        return docs
+
+    async def stream(self, table: str, guild_id: int) -> AsyncIterator[list[tuple[str, Doc]]]:
+        """The documents of one guild in one table, a chunk at a time, staged ones included.
+
+        Decodes one chunk line per step and yields to the event loop in between.
+        """
         pair = (table, guild_id)
-        if pair in self._handed or pair in self._dirty:
+        if pair in self._handed:
             async with self._compact_lock, self._flush_lock:
-                if self._snapshot_bytes + self._uncompacted < PROCESS_COMPACTION_BYTES:
-                    state, _ = await asyncio.to_thread(read_store, self.path, only=pair)
-                    docs = state.get(pair, {})
-                else:  # parsing a big snapshot holds the GIL for seconds
-                    out = await self._run_child("read", table, str(guild_id))
-                    docs = orjson.loads(out)
+                groups, _ = await asyncio.to_thread(read_store, self.path, only=pair)
+            parts, multi = groups.pop(pair)
         else:
-            docs = self._fresh.pop(pair, {})
-            if self._inflight is not None:
-                docs = self._inflight.overlay(pair, docs)
+            parts, multi = self._fresh.pop(pair)
         self._handed.add(pair)
-        return self._staged.overlay(pair, docs)
+        newer: list[Part] = []  # staged and in-flight changes, newest last
+        for batch in (self._inflight, self._staged):
+            if batch is None:
+                continue
+            if guild_id in batch.drops:
+                parts, newer = [], []
+            if pair in batch.docs:
+                newer.append((RAWS, dict(batch.docs[pair])))
+        if newer:
+            multi = multi or len(newer) > 1 or bool(parts)
+            parts = parts + newer
+        for chunk in iter_docs(parts, multi):
+            yield chunk
+            await asyncio.sleep(0)
 
     # --- writing
 
@@ -270,14 +310,17 @@ class TinyDBStore(Store):
                 self._inflight = None
             self._seq += 1
             self._uncompacted += written
-            stale = [self._fresh.pop(p) for p in batch.docs if p in self._fresh]
-            stale += [self._fresh.pop(p) for p in list(self._fresh) if p[1] in batch.drops]
-            self._dirty.update(batch.docs)
             stats = FlushStats(batch.count(), time.perf_counter() - started)
+            for guild in batch.drops:
+                self._fresh.drop_guild(guild)
+            # What is not handed out yet stays undecoded: the batch joins its parts, newest;
+            # a (table, guild) handed out already is re-read from the files if loaded again.
+            for pair in [p for p in batch.docs if p not in self._handed]:
+                self._fresh.add(pair, (RAWS, batch.docs.pop(pair)), -self._seq)
             # Freeing a million documents is one long C call: do it where it can't stall the loop
             # (and not on the writer thread, where the next flush would wait for it).
-            asyncio.get_running_loop().run_in_executor(None, _dispose, [batch.docs, *stale])
-            del batch, stale
+            asyncio.get_running_loop().run_in_executor(None, _dispose, [batch.docs])
+            del batch
         if self._uncompacted > max(self.compact_bytes, self._snapshot_bytes) and (
             self._compaction is None or self._compaction.done()
         ):
@@ -287,17 +330,20 @@ class TinyDBStore(Store):
     def _write_batch(self, batch: _Batch, seq: int) -> int:
         """Serialise and append one batch (worker thread); on failure leave no trace of it."""
         parts: list[bytes] = [orjson.dumps({"drop_guild": g}) + b"\n" for g in sorted(batch.drops)]
-        pending: list[bytes] = []
         for (table, guild), docs in batch.docs.items():
-            head = b'{"t":' + orjson.dumps(table) + b',"g":' + str(guild).encode() + b',"k":'
-            for key, data in docs.items():
-                pending += (head, orjson.dumps(key), b',"d":', data or b"null", b"}\n")
-                if len(pending) >= 6 * CHUNK:
-                    parts.append(b"".join(pending))
-                    pending = []
-                    time.sleep(0)  # a waiting event loop takes the GIL now, not in 5 ms
-        parts.append(b"".join(pending))
-        parts.append(orjson.dumps({"commit": seq, "n": batch.count()}) + b"\n")
+            head = orjson.dumps({"t": table, "g": guild}) + b"\n"
+            items = list(docs.items())
+            for start in range(0, len(items), CHUNK_DOCS):
+                pieces = [
+                    orjson.dumps(key) + b":" + (data or b"null")
+                    for key, data in items[start : start + CHUNK_DOCS]
+                ]
+                parts += (head, b"{" + b",".join(pieces) + b"}\n")
+                time.sleep(0)  # a waiting event loop takes the GIL now, not in 5 ms
+        crc = 0
+        for part in parts:
+            crc = zlib.crc32(part, crc)
+        parts.append(orjson.dumps({"commit": seq, "n": len(parts), "crc": crc}) + b"\n")
         fd = self._journal_for_append()
         start = os.lseek(fd, 0, os.SEEK_END)
         try:
@@ -383,7 +429,11 @@ class TinyDBStore(Store):
             env=env,
             pass_fds=(self._lock_fd,),
         )
-        out, err = await proc.communicate()
+        self._child = proc
+        try:
+            out, err = await proc.communicate()
+        finally:
+            self._child = None
         if proc.returncode != 0:
             why = err.decode(errors="replace").strip().splitlines()[-1:] or [
                 f"exit {proc.returncode}"

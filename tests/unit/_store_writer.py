@@ -2,7 +2,8 @@
 
 Batch s writes RECORDS documents "s:j" to guild s % 3, deletes batch s - KEEP's documents and sets
 "latest" to s, so the surviving store must look exactly like the state after one whole batch.
-Compactions are made frequent so that kills land inside them too.
+Compactions are made frequent so that kills land inside them too; every CLOSE_EVERY batches the
+store is closed (a shutdown) and opened and loaded again, so kills land in those paths as well.
 """
 
 from __future__ import annotations
@@ -15,13 +16,20 @@ from rapport.store.tinydb import TinyDBStore
 
 RECORDS = 40
 KEEP = 5
+CLOSE_EVERY = 4
+
+
+async def opened(path: Path) -> tuple[TinyDBStore, int]:
+    store = TinyDBStore(path, compact_bytes=16_384)
+    await store.open()
+    for guild in (2, 1):
+        await store.load("rec", guild)
+    latest = (await store.load("rec", 0)).get("latest")
+    return store, latest["seq"] if latest else 0
 
 
 async def main(path: Path) -> None:
-    store = TinyDBStore(path, compact_bytes=16_384)
-    await store.open()
-    latest = (await store.load("rec", 0)).get("latest")
-    seq = latest["seq"] if latest else 0
+    store, seq = await opened(path)
     while True:
         seq += 1
         for j in range(RECORDS):
@@ -32,6 +40,9 @@ async def main(path: Path) -> None:
         store.put("rec", 0, "latest", {"seq": seq})
         await store.flush()
         print(seq, flush=True)
+        if seq % CLOSE_EVERY == 0:
+            await store.close()
+            store, _ = await opened(path)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import pytest
 
 from rapport.store.memory import MemoryStore
 from rapport.store.tinydb import TinyDBStore
+from rapport.tracking import _pairs
 from rapport.tracking import _state as _guild
 from rapport.tracking.ledger import Ledger
 from rapport.tracking.model import Interaction, Kind, MessageFacts, time_snowflake
@@ -105,3 +106,23 @@ async def test_a_reload_in_many_batches_gives_the_same_pairs(
     assert reloaded.pair_count(1) == ledger.pair_count(1)
     for member in [*members, 999]:
         assert reloaded.pairs_of(1, member, now=now) == ledger.pairs_of(1, member, now=now)
+
+
+async def test_pairs_stored_as_field_lists_before_14_still_load() -> None:
+    """A pair document of the older layout (a list of record fields) loads as the same pair."""
+    store = MemoryStore()
+    ledger = Ledger(store)
+    ledger.record_message(_facts(ANA, T0, 1, reply_to_id=BOB))
+    ledger.record_message(_facts(BOB, T0 + timedelta(hours=3), 2, reply_to_id=ANA))
+    ledger.stage()
+    await store.flush()
+    docs = await store.load("pairs", G)
+    for key, doc in docs.items():
+        record = _guild.record_of(doc)
+        store.put("pairs", G, key, {"a": doc["a"], "b": doc["b"], "v": _pairs.to_doc(record)})
+    await store.flush()
+    assert all("v" in doc and "r" not in doc for doc in (await store.load("pairs", G)).values())
+    again = Ledger(store)
+    await again.load_guild(G)
+    now = T0 + timedelta(days=1)
+    assert again.pairs_of(G, ANA, now=now) == ledger.pairs_of(G, ANA, now=now)

@@ -164,6 +164,25 @@ async def test_load_includes_staged_changes(store_factory: StoreFactory) -> None
     assert await store.load("pairs", 10) == {"1:2": {"n": 2}, "5:6": {"n": 1}}
 
 
+async def test_stream_gives_what_load_gives(store_factory: StoreFactory) -> None:
+    """Streaming a table yields each current document once: flushed, staged, not deleted."""
+    store = await store_factory.open()
+    for n in range(1200):
+        store.put("pairs", 10, str(n), {"n": n})
+    store = await reopen(store_factory, store)
+    store.put("pairs", 10, "5", {"n": -5})
+    store.delete("pairs", 10, "6")
+    await store.flush()
+    store.put("pairs", 10, "7", {"n": -7})
+    rows = [row async for chunk in store.stream("pairs", 10) for row in chunk]
+    assert len(rows) == 1199
+    assert dict(rows) == await store.load("pairs", 10)
+    docs = dict(rows)
+    assert docs["5"] == {"n": -5}
+    assert docs["7"] == {"n": -7}
+    assert "6" not in docs
+
+
 async def test_load_again_after_flushes_sees_every_change(store_factory: StoreFactory) -> None:
     """Loading a (table, guild) a second time reflects what was flushed and staged since."""
     store = await store_factory.open()

@@ -12,6 +12,7 @@ from tinydb import TinyDB
 
 from rapport.errors import StoreError
 from rapport.store import tinydb as tinydb_store
+from rapport.store.base import SCHEMA_VERSION
 from rapport.store.tinydb import TinyDBStore
 
 PAIR = {"a": 1, "b": 2, "days": 12}
@@ -71,9 +72,13 @@ async def test_refusal_says_restore_the_backup_when_one_exists(tmp_path: Path) -
     path = tmp_path / "rapport.json"
     store = await opened(path)
     store.put("pairs", 10, "1", PAIR)
+    await store.flush()
+    await store.compact()
     await store.close()
     store = await opened(path)
     store.put("pairs", 10, "2", PAIR)
+    await store.flush()
+    await store.compact()
     await store.close()
     path.write_bytes(b"\0" * 64)
     with pytest.raises(StoreError, match=r"Restore .*rapport\.json\.bak"):
@@ -85,7 +90,7 @@ async def test_snapshot_from_a_newer_rapport_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "rapport.json"
     content = orjson.dumps({"_meta": {"1": {"schema": 3, "journal_through": 0}}})
     path.write_bytes(content)
-    with pytest.raises(StoreError, match=r"newer Rapport \(schema 3; this one knows 1\)"):
+    with pytest.raises(StoreError, match=r"newer Rapport \(schema 3; this one knows 2\)"):
         await opened(path)
     assert path.read_bytes() == content
 
@@ -99,7 +104,7 @@ async def test_plain_tinydb_file_is_migrated_and_stamped(tmp_path: Path) -> None
     store = await opened(path)
     assert await store.load("members", 5) == {"1": {"guild_id": 5, "enrolled": True}}
     await store.close()
-    assert orjson.loads(path.read_bytes())["_meta"]["1"]["schema"] == 1
+    assert orjson.loads(path.read_bytes())["_meta"]["1"]["schema"] == SCHEMA_VERSION
     backup = path.with_name("rapport.json.bak")
     assert backup.read_bytes() == original
 
@@ -109,6 +114,8 @@ async def test_snapshot_opens_in_tinydb(tmp_path: Path) -> None:
     path = tmp_path / "rapport.json"
     store = await opened(path)
     store.put("pairs", 10, "1:2", PAIR)
+    await store.flush()
+    await store.compact()
     await store.close()
     with TinyDB(path) as db:
         assert db.table("pairs").all() == [{"_g": 10, "_k": "1:2", **PAIR}]
@@ -203,6 +210,8 @@ async def test_backup_and_its_journals_restore_everything(tmp_path: Path) -> Non
     for key in ("1", "2", "3"):
         store = await opened(path)
         store.put("pairs", 10, key, PAIR)
+        await store.flush()
+        await store.compact()
         await store.close()
     os.replace(f"{path}.bak", path)
     store = await opened(path)
@@ -270,8 +279,8 @@ async def test_store_names_are_reserved(tmp_path: Path, table: str, doc: dict[st
 async def test_journal_from_a_newer_rapport_is_refused(tmp_path: Path) -> None:
     """A journal written with a newer schema is not replayed by older code."""
     path = tmp_path / "rapport.json"
-    journal(path, 1).write_bytes(b'{"journal": 1, "schema": 2}\n')
-    with pytest.raises(StoreError, match="journal schema 2"):
+    journal(path, 1).write_bytes(b'{"journal": 1, "schema": 3}\n')
+    with pytest.raises(StoreError, match="journal schema 3"):
         await opened(path)
 
 
@@ -283,5 +292,100 @@ async def test_leftovers_of_a_killed_compaction_are_ignored_then_removed(tmp_pat
     leftover.write_bytes(b'{"pairs": {"1": {"_g": 10, "_k": "half')
     store = await opened(path)
     assert await store.load("pairs", 10) == {"1": PAIR, "2": PAIR}
+    await store.compact()
     await store.close()
     assert not leftover.exists()
+
+
+async def test_close_flushes_the_journal_and_never_compacts(tmp_path: Path) -> None:
+    """A shutdown appends what is staged to the journal and returns; the snapshot stays as it was."""
+    path = tmp_path / "rapport.json"
+    store = await opened(path)
+    store.put("pairs", 10, "1", PAIR)
+    await store.close()
+    assert not path.exists()
+    assert journal(path, 1).exists()
+    store = await opened(path)
+    assert await store.load("pairs", 10) == {"1": PAIR}
+    await store.close()
+
+
+async def test_close_stops_a_running_compaction_and_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A compaction still running at shutdown is stopped; the next open has every flushed batch."""
+    monkeypatch.setattr(tinydb_store, "PROCESS_COMPACTION_BYTES", 0)
+    path = tmp_path / "rapport.json"
+    store = await opened(path, compact_bytes=1)
+    for key in ("1", "2"):
+        store.put("pairs", 10, key, PAIR)
+        await store.flush()
+    await store.close()
+    assert store._child is None
+    store = await opened(path)
+    assert await store.load("pairs", 10) == {"1": PAIR, "2": PAIR}
+    await store.close()
+
+
+async def test_a_schema_1_store_is_read_and_rewritten_in_chunks(tmp_path: Path) -> None:
+    """A snapshot on one line and a journal of one record per line (schema 1) still open."""
+    path = tmp_path / "rapport.json"
+    path.write_bytes(
+        orjson.dumps(
+            {
+                "_meta": {"1": {"schema": 1, "journal_through": 0}},
+                "pairs": {"1": {"_g": 10, "_k": "1", **PAIR}, "2": {"_g": 10, "_k": "2", **PAIR}},
+            }
+        )
+    )
+    journal(path, 1).write_bytes(
+        b'{"journal": 1, "schema": 1}\n'
+        b'{"t": "pairs", "g": 10, "k": "2", "d": null}\n'
+        b'{"t": "pairs", "g": 20, "k": "3", "d": {"a": 3}}\n'
+        b'{"commit": 1, "n": 2}\n'
+    )
+    store = await opened(path)
+    assert await store.load("pairs", 10) == {"1": PAIR}
+    assert await store.load("pairs", 20) == {"3": {"a": 3}}
+    await store.close()
+    assert path.read_bytes().startswith(b"{\n")  # rewritten in the chunked layout at open
+    with TinyDB(path) as db:
+        assert db.table("pairs").all() == [
+            {"_g": 10, "_k": "1", **PAIR},
+            {"_g": 20, "_k": "3", "a": 3},
+        ]
+
+
+async def test_a_damaged_chunk_line_is_refused_at_open(tmp_path: Path) -> None:
+    """One changed byte inside a snapshot's documents fails its checksum: the open stops."""
+    path = tmp_path / "rapport.json"
+    store = await opened(path)
+    store.put("pairs", 10, "1", {"a": 1, "b": 2})
+    await store.flush()
+    await store.compact()
+    await store.close()
+    data = path.read_bytes()
+    damaged = data.replace(b'"a":1', b'"a":7')
+    assert damaged != data
+    path.write_bytes(damaged)
+    with pytest.raises(StoreError, match="checksum"):
+        await opened(path)
+
+
+async def test_a_big_table_streams_in_chunks(tmp_path: Path) -> None:
+    """A table of many documents comes out a chunk at a time, each document once."""
+    path = tmp_path / "rapport.json"
+    store = await opened(path)
+    for n in range(2500):
+        store.put("pairs", 10, str(n), {"n": n})
+    await store.flush()
+    await store.compact()
+    store.put("pairs", 10, "7", {"n": -7})
+    await store.close()
+    store = await opened(path)
+    chunks = [chunk async for chunk in store.stream("pairs", 10)]
+    await store.close()
+    assert len(chunks) > 2
+    docs = dict(kv for chunk in chunks for kv in chunk)
+    assert sum(len(c) for c in chunks) == len(docs) == 2500
+    assert docs["7"] == {"n": -7}
