@@ -70,18 +70,26 @@ class Groups:
             del self._source[pair]
 
     def guilds(self) -> set[int]:
-        """The guilds with a document: a group whose newest part holds one surely has one;
-        any other group is decoded to find out (and kept decoded)."""
+        """The guilds with a document. A document in a group's newest part (in any part, when
+        the group has one source) settles it; only a group whose deletes might cover every
+        document is decoded whole to find out (and kept decoded)."""
         found: set[int] = set()
         for pair in list(self.parts):
             if pair[1] in found or pair[0] == CLAIMS:
                 continue
-            kind, payload = self.parts[pair][-1]
-            if kind == SNAP or (kind == JRNL and b"null" not in payload):
-                found.add(pair[1])
-                continue
-            if kind in (DOCS, RAWS) and any(v is not None for v in payload.values()):
-                found.add(pair[1])
+            parts = self.parts[pair]
+            multi = pair in self.multi
+            for part in reversed(parts):
+                kind, payload = part
+                if kind == SNAP or (kind == JRNL and b"null" not in payload):
+                    found.add(pair[1])
+                    break
+                if any(d is not None for d in decode(part).values()):
+                    found.add(pair[1])
+                    break
+                if multi:
+                    break
+            if pair[1] in found or not multi:
                 continue
             parts, multi = self.pop(pair)
             docs = {k: d for chunk in iter_docs(parts, multi) for k, d in chunk}

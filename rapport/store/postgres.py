@@ -264,6 +264,53 @@ class PostgresStore(Store):
             docs = batch.overlay((table, guild_id), docs)
         return docs
 
+    async def stream(self, table: str, guild_id: int) -> AsyncIterator[list[tuple[str, Doc]]]:
+        """One guild's documents in one table a chunk at a time, as of the call (staged ones
+        included). The next rows are fetched while the caller works on the current chunk."""
+        self._readers += 1
+        try:
+            pair = (table, guild_id)
+            over: dict[str, bytes | None] = {}
+            dropped = False
+            for batch in self._in_order(self._overlays()):
+                if guild_id in batch.drops:
+                    over, dropped = {}, True
+                over.update(batch.docs.get(pair, {}))
+            if not dropped:
+                async for chunk in self._stream_rows(table, guild_id, over):
+                    yield chunk
+            docs = [(k, orjson.loads(v)) for k, v in over.items() if v is not None]
+            if docs:
+                yield docs
+        finally:
+            self._readers -= 1
+
+    async def _stream_rows(
+        self, table: str, guild_id: int, skip: dict[str, Any]
+    ) -> AsyncIterator[list[tuple[str, Doc]]]:
+        async with self._pool_or_raise().acquire() as conn, conn.transaction(readonly=True):
+            cursor = await conn.cursor(
+                f"SELECT key, doc FROM {self._docs} WHERE guild_id = $1 AND table_name = $2",
+                guild_id,
+                table,
+            )
+            fetch = asyncio.ensure_future(cursor.fetch(CHUNK))
+            try:
+                while rows := await fetch:
+                    fetch = asyncio.ensure_future(cursor.fetch(CHUNK))
+                    values = orjson.loads("[" + ",".join([r[1] for r in rows]) + "]")
+                    keys = [r[0] for r in rows]
+                    del rows
+                    if skip:
+                        yield [(k, v) for k, v in zip(keys, values, strict=True) if k not in skip]
+                    else:
+                        yield list(zip(keys, values, strict=True))
+            finally:
+                if not fetch.done():
+                    fetch.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, asyncpg.PostgresError):
+                        await fetch
+
     async def documents(
         self, chunk: int = 50_000
     ) -> AsyncIterator[list[tuple[str, int, str, Doc]]]:

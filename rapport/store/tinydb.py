@@ -117,7 +117,7 @@ class TinyDBStore(Store):
         self._staged = _Batch()
         self._inflight: _Batch | None = None
         self._fresh = Groups()  # read at open (plus what flushes wrote since), not handed out
-        self._handed: set[Pair] = set()
+        self._handed: set[Pair] = set()  # handed out or written since open: load re-reads
         self._guilds: set[int] = set()
         self._claims: dict[str, Doc] = {}
         self._flush_lock = asyncio.Lock()
@@ -313,10 +313,14 @@ class TinyDBStore(Store):
             stats = FlushStats(batch.count(), time.perf_counter() - started)
             for guild in batch.drops:
                 self._fresh.drop_guild(guild)
-            # What is not handed out yet stays undecoded: the batch joins its parts, newest;
-            # a (table, guild) handed out already is re-read from the files if loaded again.
-            for pair in [p for p in batch.docs if p not in self._handed]:
-                self._fresh.add(pair, (RAWS, batch.docs.pop(pair)), -self._seq)
+            # A (table, guild) read at open and not handed out yet keeps the batch as its newest
+            # part; any other is read from the files if loaded (a migration writing millions
+            # of documents keeps none of them in memory).
+            for pair in list(batch.docs):
+                if pair in self._fresh.parts:  # out of the batch, which is freed below
+                    self._fresh.add(pair, (RAWS, batch.docs.pop(pair)), -self._seq)
+                else:
+                    self._handed.add(pair)
             # Freeing a million documents is one long C call: do it where it can't stall the loop
             # (and not on the writer thread, where the next flush would wait for it).
             asyncio.get_running_loop().run_in_executor(None, _dispose, [batch.docs])
