@@ -15,6 +15,7 @@ import discord
 from discord import app_commands
 
 from cogs import _l10n
+from cogs._guild import permission_names
 from cogs._respond import reply_private
 from rapport import i18n
 from rapport.errors import UserFacingError
@@ -75,26 +76,3 @@ def error_message(error: Exception, t: Translation = i18n.ENGLISH) -> str | None
     if isinstance(error, app_commands.CheckFailure):
         return t.gettext(N_("You can't use this command here."))
     return None
-
-
-# Permissions as Discord's interface labels them ("Manage Server", not "Manage Guild").
-PERMISSION_LABELS = {
-    "manage_guild": N_("Manage Server"),
-    "view_channel": N_("View Channels"),
-    "send_messages": N_("Send Messages"),
-    "embed_links": N_("Embed Links"),
-    "attach_files": N_("Attach Files"),
-    "read_message_history": N_("Read Message History"),
-}
-
-
-def permission_names(names: list[str], t: Translation = i18n.ENGLISH) -> str:
-    """Permissions as Discord's interface labels them, in the member's language."""
-    return t.join(
-        [
-            t.gettext(PERMISSION_LABELS[p])
-            if p in PERMISSION_LABELS
-            else p.replace("_", " ").title()
-            for p in names
-        ]
-    )

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import discord
 
+from cogs._guild import find_role
 from rapport.i18n import ENGLISH, N_, Translation
 from rapport.leaderboard.card import render_card
 from rapport.leaderboard.scoring import Board, Standing, period_label
@@ -139,14 +140,6 @@ def attachment(board: Board, png: bytes) -> discord.File:
     return discord.File(io.BytesIO(png), filename=card_filename(board.period))
 
 
-def find_role(guild: discord.Guild, spec: str | int) -> discord.Role | None:
-    """A role by id, or by name (case-insensitive, "@" optional)."""
-    if isinstance(spec, int) or (isinstance(spec, str) and spec.isdigit()):
-        return guild.get_role(int(spec))
-    wanted = spec.lstrip("@").casefold()
-    return next((r for r in guild.roles if r.name.casefold() == wanted), None)
-
-
 def resolve_teams(guild: discord.Guild, specs: Sequence[str | int]) -> dict[str, set[int]]:
     """Configured team roles as {role name: member ids}, bots left out; unknown roles skipped."""
     out: dict[str, set[int]] = {}
@@ -155,21 +148,3 @@ def resolve_teams(guild: discord.Guild, specs: Sequence[str | int]) -> dict[str,
         if role is not None:
             out[role.name] = {m.id for m in role.members if not m.bot}
     return out
-
-
-def find_channel(guild: discord.Guild, spec: str | int) -> discord.TextChannel | None:
-    """The leaderboard channel by id or by name ("#" optional)."""
-    if isinstance(spec, int) or (isinstance(spec, str) and spec.isdigit()):
-        found = guild.get_channel(int(spec))
-        return found if isinstance(found, discord.TextChannel) else None
-    wanted = spec.lstrip("#").casefold()
-    return next((c for c in guild.text_channels if c.name.casefold() == wanted), None)
-
-
-NEEDED = ("view_channel", "send_messages", "embed_links", "attach_files")
-
-
-def missing_permissions(channel: discord.TextChannel) -> list[str]:
-    """What the bot lacks to post the board in a channel."""
-    perms = channel.permissions_for(channel.guild.me)
-    return [p.replace("_", " ") for p in NEEDED if not getattr(perms, p)]

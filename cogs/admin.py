@@ -18,7 +18,14 @@ from cogs import _embeds as render
 from cogs import _l10n
 from cogs._backfill import Backfiller, backfill_command
 from cogs._bot import RapportBot
-from cogs._errors import permission_names
+from cogs._guild import (
+    POST_PERMISSIONS,
+    READ_PERMISSIONS,
+    find_channel,
+    find_role,
+    missing_permissions,
+    permission_names,
+)
 from cogs._respond import reply_private
 from rapport.errors import UserFacingError
 from rapport.i18n import N_, Translation
@@ -33,10 +40,6 @@ log = logging.getLogger(__name__)
 ROLE_MENTION = re.compile(r"<@&(\d+)>")
 MAX_TEAMS = 10
 NO_TEAMS = ("none", "off", "clear")
-# What the leaderboard needs in its channel.
-POST_PERMISSIONS = ("view_channel", "send_messages", "embed_links", "attach_files")
-# What tracking and backfill need in every tracked channel.
-READ_PERMISSIONS = ("view_channel", "read_message_history")
 
 
 def owner_or_manage_guild() -> Any:
@@ -50,10 +53,6 @@ def owner_or_manage_guild() -> Any:
         raise app_commands.MissingPermissions(["manage_guild"])
 
     return app_commands.check(predicate)
-
-
-def _missing(perms: discord.Permissions, needed: tuple[str, ...]) -> list[str]:
-    return [p for p in needed if not getattr(perms, p)]
 
 
 @app_commands.guild_only()
@@ -116,7 +115,7 @@ class Admin(commands.GroupCog, group_name="rapport-admin"):
         guild = self._guild(interaction)
         changes: dict[str, Any] = {}
         if leaderboard_channel is not None:
-            missing = _missing(leaderboard_channel.permissions_for(guild.me), POST_PERMISSIONS)
+            missing = missing_permissions(leaderboard_channel, POST_PERMISSIONS)
             if missing:
                 raise UserFacingError(
                     N_(
@@ -255,8 +254,7 @@ class Admin(commands.GroupCog, group_name="rapport-admin"):
         unreadable = [
             c.mention
             for c in guild.text_channels
-            if not policy.ignores_channel(c.id, c.name)
-            and _missing(c.permissions_for(guild.me), READ_PERMISSIONS)
+            if not policy.ignores_channel(c.id, c.name) and missing_permissions(c, READ_PERMISSIONS)
         ]
         if unreadable:
             shown = ", ".join(unreadable[:10]) + (" …" if len(unreadable) > 10 else "")
@@ -316,8 +314,7 @@ def _team_roles(guild: discord.Guild, text: str) -> tuple[int, ...]:
         if match or raw.isdigit():
             role = guild.get_role(int(match[1] if match else raw))
         else:
-            name = raw.lstrip("@").lower()
-            role = next((r for r in guild.roles if r.name.lower() == name), None)
+            role = find_role(guild, raw)
         if role is None or role.is_default():
             raise UserFacingError(
                 N_("“{value}” isn't a role in this server (use @Role or its name)."), value=raw
@@ -331,15 +328,8 @@ def _team_roles(guild: discord.Guild, text: str) -> tuple[int, ...]:
     return tuple(ids)
 
 
-def _leaderboard_channel(guild: discord.Guild, ref: str | int) -> discord.TextChannel | None:
-    if isinstance(ref, int) or str(ref).isdigit():
-        found = guild.get_channel(int(ref))
-        return found if isinstance(found, discord.TextChannel) else None
-    return discord.utils.get(guild.text_channels, name=str(ref).lstrip("#"))
-
-
 def _leaderboard_problems(guild: discord.Guild, policy: GuildPolicy, t: Translation) -> list[str]:
-    channel = _leaderboard_channel(guild, policy.leaderboard_channel)
+    channel = find_channel(guild, policy.leaderboard_channel)
     if channel is None:
         return [
             t.gettext(
@@ -348,7 +338,7 @@ def _leaderboard_problems(guild: discord.Guild, policy: GuildPolicy, t: Translat
                 setup=_l10n.command(t, "rapport-admin setup"),
             )
         ]
-    missing = _missing(channel.permissions_for(guild.me), POST_PERMISSIONS)
+    missing = missing_permissions(channel, POST_PERMISSIONS)
     if missing:
         return [
             t.gettext(
@@ -364,7 +354,7 @@ ENROLLMENT_NAMES = {"opt-in": N_("opt-in"), "opt-out": N_("opt-out")}
 
 
 def _policy_lines(guild: discord.Guild, policy: GuildPolicy, t: Translation) -> list[str]:
-    channel = _leaderboard_channel(guild, policy.leaderboard_channel)
+    channel = find_channel(guild, policy.leaderboard_channel)
     where = (
         channel.mention
         if channel

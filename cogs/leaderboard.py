@@ -18,6 +18,13 @@ from discord.ext import commands
 from cogs import _l10n
 from cogs import _leaderboard_render as render
 from cogs._bot import RapportBot
+from cogs._guild import (
+    POST_PERMISSIONS,
+    find_channel,
+    find_role,
+    missing_permissions,
+    permission_names,
+)
 from rapport.clock import Clock
 from rapport.errors import UserFacingError
 from rapport.i18n import ENGLISH, N_, Translation
@@ -77,11 +84,12 @@ class Leaderboard(commands.Cog):
     def target(self, guild_id: int, spec: str | int) -> Target | str:
         """The leaderboard channel, or why the board can't be posted there."""
         guild = self.bot.get_guild(guild_id)
-        channel = None if guild is None else render.find_channel(guild, spec)
+        channel = None if guild is None else find_channel(guild, spec)
         if channel is None:
             return f"the leaderboard channel “{spec}” was not found"
-        if missing := render.missing_permissions(channel):
-            return f"missing {', '.join(missing)} in #{channel.name}"
+        if missing := missing_permissions(channel, POST_PERMISSIONS):
+            # English: the recorded problem is the operator's log line (stats quote it).
+            return f"missing {permission_names(missing)} in #{channel.name}"
         return Target(channel.id, channel.name)
 
     def teams(self, guild_id: int, specs: Sequence[str | int]) -> dict[str, set[int]]:
@@ -133,7 +141,7 @@ class Leaderboard(commands.Cog):
 
     def _team_names(self, guild: discord.Guild) -> list[str]:
         specs = self.guilds.policy(guild.id).teams
-        roles = (render.find_role(guild, s) for s in specs)
+        roles = (find_role(guild, s) for s in specs)
         return [r.name for r in roles if r is not None]
 
     async def team_autocomplete(

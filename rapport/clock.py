@@ -11,3 +11,21 @@ Clock = Callable[[], datetime]
 def system_clock() -> datetime:
     """The current time, aware, in UTC."""
     return datetime.now(UTC)
+
+
+# One way to turn times into the epoch seconds the stores keep, and back (aware UTC only).
+
+
+def epoch(at: datetime) -> int:
+    """Whole epoch seconds of an aware datetime."""
+    return int(at.timestamp())
+
+
+def from_epoch(t: int) -> datetime:
+    """The aware UTC datetime of epoch seconds."""
+    return datetime.fromtimestamp(t, UTC)
+
+
+def iso(at: datetime | None) -> str | None:
+    """ISO 8601 text of a datetime, None for None (exports)."""
+    return None if at is None else at.isoformat()

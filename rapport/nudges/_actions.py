@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from rapport.clock import Clock
-from rapport.nudges.state import MemberStates, reminder_due, ts
+from rapport.clock import Clock, epoch
+from rapport.nudges.state import MemberStates, reminder_due
 from rapport.people.members import MemberService
 
 
@@ -49,7 +49,7 @@ class MemberActions:
         await self.states.ensure(guild_id)
         st = self.states.state(guild_id, member_id)
         st.feedback = None
-        st.reset_at = ts(self.clock())
+        st.reset_at = epoch(self.clock())
         self.states.touch(guild_id, member_id)
         if choice == "fewer":
             cap = self.members.preferences(guild_id, member_id).max_dms_per_week
@@ -75,12 +75,12 @@ class MemberActions:
         st.reminders = [r for r in st.reminders if r["message"] != message_id]
         st.reminders.append(
             {
-                "id": ts(now) * 1000 + len(st.reminders),
+                "id": epoch(now) * 1000 + len(st.reminders),
                 "channel": channel_id,
                 "message": message_id,
                 "author": author_id,
-                "at": ts(message_at),
-                "due": ts(due),
+                "at": epoch(message_at),
+                "due": epoch(due),
             }
         )
         self.states.touch(guild_id, member_id)

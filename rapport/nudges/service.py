@@ -30,7 +30,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from time import perf_counter
 
-from rapport.clock import Clock
+from rapport.clock import Clock, epoch, from_epoch
 from rapport.nudges import rules
 from rapport.nudges._actions import MemberActions
 from rapport.nudges.dm_queue import DmQueue, SendResult
@@ -41,8 +41,6 @@ from rapport.nudges.state import (
     MemberState,
     MemberStates,
     Outgoing,
-    dt,
-    ts,
 )
 from rapport.people.members import MemberService, Preferences
 from rapport.runtime.flush import FlushLoop
@@ -230,19 +228,19 @@ class NudgeService:
         last_share = None
         for d in st.digests:
             at = d["at"]
-            expired = ts(now) > at + ACT_WINDOW.total_seconds()
+            expired = epoch(now) > at + ACT_WINDOW.total_seconds()
             for it in d["items"]:
                 if it[3] is not None:
                     continue
                 if it[1] == rules.SHARE:
                     if last_share is None:
                         share = self.ledger.activity(guild_id, member_id).last_share
-                        last_share = ts(share) if share else 0
+                        last_share = epoch(share) if share else 0
                     acted = last_share > at
                 else:
                     pair = self.ledger.pair(guild_id, member_id, it[2]) if it[2] else None
                     acted = (
-                        pair is not None and pair.last_out is not None and ts(pair.last_out) > at
+                        pair is not None and pair.last_out is not None and epoch(pair.last_out) > at
                     )
                 if acted or expired:
                     it[3] = acted
@@ -330,13 +328,13 @@ class NudgeService:
     def _due_reminders(self, guild_id: int, member_id: int, st: MemberState, now: datetime) -> int:
         if self.queue.queued((guild_id, member_id)) or st.pending is not None:
             return 0
-        t = ts(now)
+        t = epoch(now)
         for r in list(st.reminders):
             if r["due"] > t:
                 continue
             pair = self.ledger.pair(guild_id, member_id, r["author"])
             answered = (
-                pair is not None and pair.last_out is not None and ts(pair.last_out) > r["at"]
+                pair is not None and pair.last_out is not None and epoch(pair.last_out) > r["at"]
             )
             if answered or not self.members.is_tracked(guild_id, r["author"]):
                 st.reminders.remove(r)
@@ -347,7 +345,7 @@ class NudgeService:
                 member_id,
                 r["author"],
                 f"r:{r['message']}:{r['id']}",
-                dt(r["at"]),
+                from_epoch(r["at"]),
                 url=jump_url(guild_id, r["channel"], r["message"]),
                 channel_id=r["channel"],
             )
@@ -404,7 +402,7 @@ class NudgeService:
             return SendResult.SKIPPED
         st.pending = {
             "id": digest.digest_id,
-            "at": ts(now),
+            "at": epoch(now),
             "items": [[n.situation, n.kind, n.about_id or 0, None] for n in digest.items],
             "ask": digest.ask_feedback,
             "reminder": out.reminder,

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from rapport.clock import epoch, from_epoch
 from rapport.nudges.rules import Digest, History
 from rapport.store.base import Doc, Store
 
@@ -22,14 +23,6 @@ ACT_WINDOW = timedelta(days=7)
 SENT_KEEP = timedelta(days=90)
 DIGESTS_KEEP = timedelta(days=30)
 REMIND_CHOICES = {"1h": timedelta(hours=1), "4h": timedelta(hours=4), "week": timedelta(days=7)}
-
-
-def ts(dt: datetime) -> int:
-    return int(dt.timestamp())
-
-
-def dt(t: int) -> datetime:
-    return datetime.fromtimestamp(t, UTC)
 
 
 @dataclass
@@ -78,7 +71,7 @@ class MemberState:
             streak += 1
         return History(
             sent_keys=frozenset(self.sent),
-            digest_times=tuple(dt(d["at"]) for d in self.digests),
+            digest_times=tuple(from_epoch(d["at"]) for d in self.digests),
             ignored_streak=streak,
             feedback_pending=self.feedback is not None,
             in_flight=in_flight or self.pending is not None,
@@ -106,7 +99,7 @@ class MemberState:
 
     def prune(self, now: datetime) -> None:
         """Forget situations and digests too old to matter (outcomes are settled by then)."""
-        t = ts(now)
+        t = epoch(now)
         self.sent = {k: v for k, v in self.sent.items() if v[0] >= t - SENT_KEEP.total_seconds()}
         self.digests = [
             d

@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from rapport import i18n
-from rapport.clock import Clock
+from rapport.clock import Clock, epoch, from_epoch
 from rapport.errors import UserFacingError
 from rapport.i18n import N_
 from rapport.people.guilds import GuildService
@@ -29,14 +29,6 @@ MAX_SNOOZE = timedelta(days=90)
 MAX_DMS_PER_WEEK = 14
 ANY_HOUR = "any"
 _NOBODY: dict[int, MemberSettings] = {}  # shared empty guild, so the per-event check builds nothing
-
-
-def _ts(value: datetime | None) -> int | None:
-    return int(value.timestamp()) if value is not None else None
-
-
-def _dt(value: int | None) -> datetime | None:
-    return datetime.fromtimestamp(value, UTC) if value is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +63,9 @@ class MemberSettings:
             "max_dms_per_week": self.max_dms_per_week,
             "kinds": list(self.kinds) if self.kinds is not None else None,
             "on_leaderboard": self.on_leaderboard,
-            "snoozed_until": _ts(self.snoozed_until),
+            "snoozed_until": None if self.snoozed_until is None else epoch(self.snoozed_until),
             "muted": sorted(self.muted),
-            "dms_closed_at": _ts(self.dms_closed_at),
+            "dms_closed_at": None if self.dms_closed_at is None else epoch(self.dms_closed_at),
             "language": self.language,
             "locale": self.locale,
         }
@@ -82,6 +74,7 @@ class MemberSettings:
     def from_doc(cls, member_id: int, doc: Doc) -> MemberSettings:
         """Read the stored form back."""
         kinds = doc.get("kinds")
+        snoozed, closed = doc.get("snoozed_until"), doc.get("dms_closed_at")
         return cls(
             member_id=member_id,
             enrolled=doc.get("enrolled"),
@@ -92,9 +85,9 @@ class MemberSettings:
             max_dms_per_week=doc.get("max_dms_per_week"),
             kinds=tuple(kinds) if kinds is not None else None,
             on_leaderboard=doc.get("on_leaderboard", True),
-            snoozed_until=_dt(doc.get("snoozed_until")),
+            snoozed_until=None if snoozed is None else from_epoch(snoozed),
             muted=frozenset(int(m) for m in doc.get("muted", ())),
-            dms_closed_at=_dt(doc.get("dms_closed_at")),
+            dms_closed_at=None if closed is None else from_epoch(closed),
             language=doc.get("language"),
             locale=doc.get("locale"),
         )

@@ -8,10 +8,9 @@ nobody is nudged about them again. docs/privacy.md is the statement members read
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Protocol
 
-from rapport.clock import Clock
+from rapport.clock import Clock, iso
 from rapport.people.members import MemberService
 from rapport.tracking.ledger import Ledger
 
@@ -30,10 +29,6 @@ class NudgeState(Protocol):
 
     def forget_member(self, guild_id: int, member_id: int) -> None:
         """Drop every nudge record for or about the member."""
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
 
 
 class Privacy:
@@ -57,8 +52,8 @@ class Privacy:
         own = self.members.get(guild_id, member_id)
         prefs = self.members.preferences(guild_id, member_id)
         settings = own.to_doc()
-        settings["snoozed_until"] = _iso(own.snoozed_until)
-        settings["dms_closed_at"] = _iso(own.dms_closed_at)
+        settings["snoozed_until"] = iso(own.snoozed_until)
+        settings["dms_closed_at"] = iso(own.dms_closed_at)
         out: dict[str, Any] = {
             "format": EXPORT_FORMAT,
             "exported_at": self.clock().isoformat(),

@@ -10,6 +10,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from rapport.clock import from_epoch, iso
 from rapport.tracking import _pairs
 from rapport.tracking._guilds import Guilds
 from rapport.tracking._state import Guild, pending_items
@@ -38,16 +39,7 @@ _CDAYS, _LCHAN, _LMSG = _pairs.CDAYS, _pairs.LCHAN, _pairs.LMSG
 _CONTACT = _pairs.CONTACT
 
 
-def _dt(t: int) -> datetime | None:
-    """Aware UTC datetime of epoch seconds; None for the 0 that means never."""
-    return _fromtimestamp(t, UTC) if t else None
-
-
 _fromtimestamp = datetime.fromtimestamp
-
-
-def _iso(dt: datetime | None) -> str | None:
-    return None if dt is None else dt.isoformat()
 
 
 def _records_of(g: Guild, a: int) -> list[tuple[int, bytes]]:
@@ -219,7 +211,15 @@ class Reads:
             for c, last, n, shares, drawn in rows
         }
         last = max((r[1] for r in rows), default=0)
-        return MemberActivity(guild_id, member_id, _dt(last), _dt(m.last_share), channels, m.left)
+        last_share = m.last_share
+        return MemberActivity(
+            guild_id,
+            member_id,
+            from_epoch(last) if last else None,  # 0 means never
+            from_epoch(last_share) if last_share else None,
+            channels,
+            m.left,
+        )
 
     def active_in(self, guild_id: int, channel_id: int, since: datetime) -> set[int]:
         """Members still here who posted in a channel (its threads included) since a time."""
@@ -335,10 +335,10 @@ class Reads:
         out["relationships"] = [
             {
                 "other_id": v.other_id,
-                "first_out": _iso(v.first_out),
-                "last_out": _iso(v.last_out),
-                "first_in": _iso(v.first_in),
-                "last_in": _iso(v.last_in),
+                "first_out": iso(v.first_out),
+                "last_out": iso(v.last_out),
+                "first_in": iso(v.first_in),
+                "last_in": iso(v.last_in),
                 "counts_out": {str(k): n for k, n in v.counts_out.items()},
                 "counts_in": {str(k): n for k, n in v.counts_in.items()},
                 "weight_out": round(v.weight_out, 4),
@@ -377,7 +377,7 @@ class Reads:
         m = g.members.get(member_id)
         out["activity"] = {
             "left": act.left,
-            "last_share": _iso(act.last_share),
+            "last_share": iso(act.last_share),
             "channels": [
                 {
                     "channel_id": c.channel_id,

@@ -37,6 +37,7 @@ from bisect import bisect_left
 from datetime import datetime, timedelta
 from functools import partial
 
+from rapport.clock import epoch
 from rapport.store.base import Store
 from rapport.tracking import _pairs
 from rapport.tracking._guilds import Guilds
@@ -57,11 +58,6 @@ _NEWCOMER_DAYS = 7
 _FIRST_MESSAGES = 3
 
 
-def _ts(dt: datetime) -> int:
-    """Epoch seconds of an aware datetime."""
-    return int(dt.timestamp())
-
-
 def _link_key(actor: int, target: int, kind: int) -> int:
     """One int for (actor, target, kind): the recent window keeps many of them."""
     return actor << 72 | target << 8 | kind
@@ -69,7 +65,7 @@ def _link_key(actor: int, target: int, kind: int) -> int:
 
 def period_keys(at: datetime) -> tuple[str, str]:
     """The ISO week ("2026-W48") and month ("2026-11") keys of a time, by its UTC date."""
-    week, month, _, _ = _pairs.day_info(_ts(at) // 86400)
+    week, month, _, _ = _pairs.day_info(epoch(at) // 86400)
     return week, month
 
 
@@ -104,7 +100,7 @@ class Writer:
             self.member_joined(it.guild_id, it.actor_id, it.at)
             return True
         g = self.guilds.open(it.guild_id)
-        t = _ts(it.at)
+        t = epoch(it.at)
         if it.kind is Kind.SHARE:
             if not self._fresh(it.message_id, _link_key(it.actor_id, 0, _SHARE)):
                 return False
@@ -212,7 +208,7 @@ class Writer:
             return
         g = self.guilds.open(guild_id)
         member_id = g.canon(member_id)
-        g.newcomers[member_id] = [_ts(at), [], set()]
+        g.newcomers[member_id] = [epoch(at), [], set()]
         g.d_newcomers.add(member_id)
         m = g.members.get(member_id)
         if m is not None and m.left:

@@ -197,3 +197,16 @@ async def test_help_shows_admins_their_commands_too(sandbox: Sandbox) -> None:
     admin_id = next(c["id"] for c in sandbox.emulator.commands() if c["name"] == "rapport-admin")
     for sub in ("setup", "exclude-channel", "include-channel", "stats", "sync"):
         assert f"</rapport-admin {sub}:{admin_id}>" in reply.text
+
+
+@pytest.mark.sandbox_config({"leaderboard": {"channel": "#Leaderboard"}})
+async def test_stats_find_the_leaderboard_channel_as_the_post_does(sandbox: Sandbox) -> None:
+    """A channel named in another case is the one the weekly post uses, and stats agree."""
+    boss = await admin(sandbox)
+    poster = sandbox.bot.get_cog("Leaderboard")  # the test reaches in; cogs never do
+    target = poster.target(sandbox.guild.id, "#Leaderboard")
+    assert target.channel_id == sandbox.channel("#leaderboard").id
+    text = (await sandbox.slash(boss, "rapport-admin stats")).text
+    assert "doesn't exist" not in text
+    assert "(not found)" not in text
+    assert "All good." in text

@@ -185,7 +185,7 @@ async def test_a_missing_permission_is_skipped_and_reported(sandbox: Sandbox) ->
     assert sandbox.posts("leaderboard") == []
     problem = sandbox.services.leaderboard.problem(sandbox.guild.id)
     assert problem is not None
-    assert "send messages" in problem
+    assert "Send Messages" in problem  # as Discord labels it, like every other answer
 
 
 @pytest.mark.sandbox_config(TEAMS)

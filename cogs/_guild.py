@@ -1,0 +1,66 @@
+"""What the config names in a guild, found one way everywhere: channels, roles, permissions.
+
+The weekly post, /leaderboard, /rapport-admin setup and stats all look channels and roles up
+here, so they never disagree about what a name means (names match case-insensitively, "#" and
+"@" optional; digits are ids).
+"""
+
+from __future__ import annotations
+
+import discord
+
+from rapport import i18n
+from rapport.i18n import N_, Translation
+
+# What the leaderboard needs in its channel.
+POST_PERMISSIONS = ("view_channel", "send_messages", "embed_links", "attach_files")
+# What tracking and backfill need in every tracked channel.
+READ_PERMISSIONS = ("view_channel", "read_message_history")
+
+
+def find_channel(guild: discord.Guild, spec: str | int) -> discord.TextChannel | None:
+    """A text channel by id, or by name (case-insensitive, "#" optional)."""
+    if isinstance(spec, int) or spec.isdigit():
+        found = guild.get_channel(int(spec))
+        return found if isinstance(found, discord.TextChannel) else None
+    wanted = spec.lstrip("#").casefold()
+    return next((c for c in guild.text_channels if c.name.casefold() == wanted), None)
+
+
+def find_role(guild: discord.Guild, spec: str | int) -> discord.Role | None:
+    """A role by id, or by name (case-insensitive, "@" optional)."""
+    if isinstance(spec, int) or spec.isdigit():
+        return guild.get_role(int(spec))
+    wanted = spec.lstrip("@").casefold()
+    return next((r for r in guild.roles if r.name.casefold() == wanted), None)
+
+
+def missing_permissions(
+    channel: discord.abc.GuildChannel, needed: tuple[str, ...] = POST_PERMISSIONS
+) -> list[str]:
+    """The permissions (API names) the bot lacks in a channel, of those needed."""
+    perms = channel.permissions_for(channel.guild.me)
+    return [p for p in needed if not getattr(perms, p)]
+
+
+# Permissions as Discord's interface labels them ("Manage Server", not "Manage Guild").
+PERMISSION_LABELS = {
+    "manage_guild": N_("Manage Server"),
+    "view_channel": N_("View Channels"),
+    "send_messages": N_("Send Messages"),
+    "embed_links": N_("Embed Links"),
+    "attach_files": N_("Attach Files"),
+    "read_message_history": N_("Read Message History"),
+}
+
+
+def permission_names(names: list[str], t: Translation = i18n.ENGLISH) -> str:
+    """Permissions as Discord's interface labels them, in the member's language."""
+    return t.join(
+        [
+            t.gettext(PERMISSION_LABELS[p])
+            if p in PERMISSION_LABELS
+            else p.replace("_", " ").title()
+            for p in names
+        ]
+    )
