@@ -61,14 +61,16 @@ async def test_a_drifting_friend_reads_in_weeks(sandbox: Sandbox) -> None:
 
 
 async def test_nobody_is_nudged_about_someone_who_left(sandbox: Sandbox) -> None:
-    """A member who left the server never appears in anyone's digest."""
-    ana, bob = await sandbox.members("Ana", "Bob")
-    await unanswered_reply(sandbox, ana, bob)
+    """A member who left the server never appears in anyone's digest; those who stay still do."""
+    ana, bob, cat = await sandbox.members("Ana", "Bob", "Cat")
+    post = await unanswered_reply(sandbox, ana, bob)
+    await sandbox.say(cat, "#design", "agreed", reply_to=post.reply_to, at=days_ago(2))
     await sandbox.emulator.remove_member(sandbox.guild, bob)
     await sandbox.settle()
     await enroll(sandbox, ana)
-    await sandbox.run_job("send_due_digests")
-    assert not any("Bob" in dm.text for dm in sandbox.dms_to(ana))
+    dm = await digest_of(sandbox, ana)
+    assert "Cat replied to you" in dm.text
+    assert "Bob" not in dm.text
 
 
 async def test_done_after_a_restart_counts_as_acted_on(sandbox: Sandbox) -> None:
@@ -87,7 +89,7 @@ async def test_done_after_a_restart_counts_as_acted_on(sandbox: Sandbox) -> None
 
 
 async def test_snooze_after_a_restart_pauses_digests(sandbox: Sandbox) -> None:
-    """Snooze 1 week works after a restart and holds the next digest back."""
+    """Snooze 1 week, pressed after a restart, holds every digest for that week and only that week."""
     ana, bob, cat = await sandbox.members("Ana", "Bob", "Cat")
     await unanswered_reply(sandbox, ana, bob)
     await enroll(sandbox, ana)
@@ -96,14 +98,21 @@ async def test_snooze_after_a_restart_pauses_digests(sandbox: Sandbox) -> None:
     snooze = next(c for c in dm.custom_ids() if c.startswith("rapport:snooze:"))
     reply = await sandbox.click(ana, dm, snooze)
     assert "Snoozed" in reply.text
-    await sandbox.say(cat, "#design", f"<@{ana.id}> ping", mentions=[ana], at=days_ago(2))
-    await sandbox.run_job("send_due_digests")
-    assert len(sandbox.dms_to(ana)) == 1
+    await sandbox.clock.advance(days=3)
+    mention = await sandbox.say(
+        cat, "#design", f"<@{ana.id}> ping", mentions=[ana], at=hours_ago(30)
+    )
+    await sandbox.clock.advance(days=1)  # a new day: once-per-day no longer holds it back
+    assert sandbox.dms_to(ana) == [dm]
+    await sandbox.clock.advance(days=4)  # the week is over; Cat's mention is 6 days old
+    (_, later) = sandbox.dms_to(ana)
+    assert mention.jump_url in later.text
 
 
+@pytest.mark.sandbox_config({"nudges": {**ANY_TIME["nudges"], "digest_size": 1}})
 async def test_not_about_after_a_restart_mutes_that_person(sandbox: Sandbox) -> None:
-    """Picking "Not about Bob" after a restart stops every later nudge about Bob."""
-    ana, bob = await sandbox.members("Ana", "Bob")
+    """After "Not about Bob" (picked after a restart), Bob never takes a line in a later digest."""
+    ana, bob, cat = await sandbox.members("Ana", "Bob", "Cat")
     await unanswered_reply(sandbox, ana, bob)
     await enroll(sandbox, ana)
     dm = await digest_of(sandbox, ana)
@@ -111,15 +120,26 @@ async def test_not_about_after_a_restart_mutes_that_person(sandbox: Sandbox) -> 
     select = next(c for c in dm.custom_ids() if c.startswith("rapport:notabout:"))
     reply = await sandbox.click(ana, dm, select, values=[str(bob.id)])
     assert "won't nudge you about Bob" in reply.text
-    assert bob.id in sandbox.services.members.preferences(sandbox.guild.id, ana.id).muted
     later = await sandbox.say(ana, "#design", "v2 is up", at=hours_ago(40))
     await sandbox.say(bob, "#design", "nice", reply_to=later, at=hours_ago(30))
-    await sandbox.run_job("send_due_digests")
-    assert len(sandbox.dms_to(ana)) == 1
+    await sandbox.say(cat, "#design", "also nice", reply_to=later, at=hours_ago(30))
+    await sandbox.clock.advance(days=1)  # a new day: once-per-day no longer holds it back
+    (_, next_day) = sandbox.dms_to(ana)
+    assert "Cat replied to you" in next_day.text
+    assert "Bob" not in next_day.text
+
+
+def dm_attempts(sandbox: Sandbox, member: Member) -> int:
+    """How many times the bot tried to post in the member's DMs, refused or not."""
+    channel = sandbox.emulator.dm_channels.get(member.id)
+    if channel is None:
+        return 0
+    path = f"/channels/{channel.id}/messages"
+    return sum(1 for r in sandbox.emulator.requests if r.method == "POST" and r.path == path)
 
 
 async def test_closed_dms_are_recorded_and_not_retried(sandbox: Sandbox) -> None:
-    """A member whose DMs refuse the bot (50007) is recorded and not tried again."""
+    """A member whose DMs refuse the bot (50007) is recorded and not tried again until they rejoin."""
     ana, bob = await sandbox.members("Ana", "Bob")
     await unanswered_reply(sandbox, ana, bob)
     await enroll(sandbox, ana)
@@ -127,13 +147,19 @@ async def test_closed_dms_are_recorded_and_not_retried(sandbox: Sandbox) -> None
     await sandbox.run_job("send_due_digests")
     assert sandbox.services.members.preferences(sandbox.guild.id, ana.id).dms_closed
     assert sandbox.services.nudges.guild_stats(sandbox.guild.id)["dms_closed"] == 1
-    sent = sandbox.emulator.messages_sent
-    await sandbox.run_job("send_due_digests")
-    assert sandbox.emulator.messages_sent == sent
+    tried = dm_attempts(sandbox, ana)
+    assert tried >= 1
+    await sandbox.clock.advance(days=1)  # the next day's scan: Bob's reply is still due
+    assert dm_attempts(sandbox, ana) == tried
+    sandbox.emulator.refuse_dms(ana, refuse=False)
+    await enroll(sandbox, ana)  # joining again says the DMs are open
+    await sandbox.clock.advance(days=1)
+    (dm,) = sandbox.dms_to(ana)
+    assert "Bob replied to you" in dm.text
 
 
 async def test_remind_me_to_reply_lets_the_member_pick_a_time(sandbox: Sandbox) -> None:
-    """The message menu offers 1 h / 4 h / tomorrow / next week and confirms the choice."""
+    """The member picks 4 h from the message menu, and the reminder comes 4 hours later, not sooner."""
     ana, bob = await sandbox.members("Ana", "Bob")
     msg = await sandbox.say(bob, "#help", "can you review my PR?")
     menu = await sandbox.emulator.message_menu(ana, sandbox.guild, "Remind me to reply", msg)
@@ -143,8 +169,11 @@ async def test_remind_me_to_reply_lets_the_member_pick_a_time(sandbox: Sandbox) 
     await sandbox.restart()
     picked = await sandbox.click(ana, menu.message, custom_id, values=["4h"])
     assert "remind you" in picked.text
-    await sandbox.run_job("send_due_digests")
+    await sandbox.clock.advance(hours=3)
     assert sandbox.dms_to(ana) == []  # not due yet
+    await sandbox.clock.advance(hours=2)
+    (reminder,) = sandbox.dms_to(ana)
+    assert msg.jump_url in reminder.text
 
 
 async def test_remind_me_refuses_a_members_own_message(sandbox: Sandbox) -> None:

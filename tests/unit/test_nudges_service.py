@@ -159,6 +159,33 @@ async def test_closed_dms_are_recorded_and_not_retried(world: World) -> None:
     assert len(world.to(ANA)) == 1
 
 
+async def test_a_snooze_pressed_while_the_digest_waits_holds_it(world: World) -> None:
+    """A member who snoozes after the scan planned their digest, before it went out, gets nothing."""
+    await world.members.enroll(G, ANA)
+    world.reply(BOB, ANA, START - timedelta(days=2))
+    await world.nudges.detach()  # the paced queue has not reached the member yet
+    assert await world.nudges.plan_due(world.now) == 1
+    await world.members.snooze(G, ANA, timedelta(days=7))
+    world.nudges.attach(world.send)
+    await world.nudges.queue.join()
+    assert world.sent == []
+    assert world.nudges.queue.results[SendResult.SKIPPED] == 1
+
+
+async def test_a_mute_picked_while_the_digest_waits_drops_only_that_line(world: World) -> None:
+    """Muting someone after the scan planned the digest removes their line; the rest still goes."""
+    await world.members.enroll(G, ANA)
+    world.reply(BOB, ANA, START - timedelta(days=2))
+    world.reply(CAT, ANA, START - timedelta(days=2))
+    await world.nudges.detach()  # the paced queue has not reached the member yet
+    assert await world.nudges.plan_due(world.now) == 1
+    await world.members.mute(G, ANA, BOB)
+    world.nudges.attach(world.send)
+    await world.nudges.queue.join()
+    (digest,) = world.to(ANA)
+    assert [i.about_id for i in digest.items] == [CAT]
+
+
 async def test_acting_on_a_nudge_counts_and_reaches_the_stats(world: World) -> None:
     """Replying to the person within 7 days counts the nudge as acted on."""
     await world.members.enroll(G, ANA)
