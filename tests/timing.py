@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+import pytest
+
 from rapport.clock import Clock
 
 T = TypeVar("T")
@@ -42,9 +44,20 @@ def hours_ago(hours: float) -> datetime:
 
 
 async def until(
-    condition: Callable[[], T | Awaitable[T]], *, within: float = 10.0, what: str = ""
+    condition: Callable[[], T | Awaitable[T]],
+    what: str = "",
+    *,
+    within: float = 10.0,
+    every: float = 0.02,
+    also: Callable[[], str | None] | None = None,
+    explain: Callable[[], str] | None = None,
 ) -> T:
-    """Wait until `condition()` is truthy and return its value; fail after `within` real seconds."""
+    """Wait until `condition()` is truthy and return its value; fail after `within` real seconds.
+
+    `every` is how often to look (0: at every turn of the event loop, to catch a moment);
+    `also` may report a reason to stop early (a process exited); `explain` adds what helps
+    read a failure (the end of a process's log).
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while True:
@@ -53,6 +66,10 @@ async def until(
             value = await value
         if value:
             return value  # type: ignore[return-value]
+        problem = also() if also is not None else None
+        if problem is not None:
+            pytest.fail(f"{what or condition}: {problem}")
         if loop.time() >= deadline:
-            raise AssertionError(f"gave up after {within:g}s waiting for {what or condition}")
-        await asyncio.sleep(0.02)
+            detail = f"\n{explain()}" if explain is not None else ""
+            pytest.fail(f"gave up after {within:g}s waiting for {what or condition}{detail}")
+        await asyncio.sleep(every)

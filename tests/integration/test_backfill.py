@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cogs._backfill import backfill_guild
 from rapport.tracking.model import Kind
-from tests.conftest import Sandbox, days_ago
+from tests.conftest import Sandbox, days_ago, until
 
 
 async def lay_history_while_offline(sandbox: Sandbox) -> tuple:
@@ -64,15 +64,13 @@ async def test_an_interrupted_backfill_resumes_after_a_restart(sandbox: Sandbox)
     before = s.ledger.pair(g, bob.id, ana.id).counts_out[Kind.REPLY]
     assert before == 30
     await sandbox.restart()  # flushes; the job is unfinished on disk
-    for _ in range(100):
-        job = sandbox.services.backfill.job(g)
-        if job is not None and job.finished is not None:
-            break
-        await sandbox.settle()
-        import asyncio
 
-        await asyncio.sleep(0.05)
-    assert sandbox.services.backfill.job(g).finished is not None
+    def finished() -> bool:
+        job = sandbox.services.backfill.job(g)
+        return job is not None and job.finished is not None
+
+    await until(finished, "the interrupted backfill finished after the restart")
+    await sandbox.settle()
     assert sandbox.services.ledger.pair(g, bob.id, ana.id).counts_out[Kind.REPLY] == 30
 
 

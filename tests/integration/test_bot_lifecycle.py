@@ -15,7 +15,7 @@ import app
 import bot as entry
 from rapport.settings.config import settings_from_mapping
 from sandbox import Emulator
-from tests.conftest import Sandbox
+from tests.conftest import Sandbox, until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -130,11 +130,7 @@ async def test_sigterm_shuts_down_gracefully_and_flushes(tmp_path: Path) -> None
             env={**os.environ, "DISCORD_TOKEN": ""},
         )
         try:
-            for _ in range(200):
-                if guild.id in emulator.guilds_sent:
-                    break
-                await asyncio.sleep(0.05)
-            assert guild.id in emulator.guilds_sent, "the bot never connected"
+            await until(lambda: guild.id in emulator.guilds_sent, "the bot connected")
             first = await emulator.say(ana, general, "draft is up")
             await emulator.say(bob, general, "looks great", reply_to=first)
             await emulator.sync()

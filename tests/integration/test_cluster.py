@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import os
 import secrets
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -27,6 +26,7 @@ import pytest
 from rapport.runtime.cluster import check_heartbeat, shard_of
 from sandbox import Emulator
 from sandbox.state import Channel, Guild, Member
+from tests.timing import until
 from tests.unit._pg import DSN, require_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,7 +112,8 @@ class BotProcess:
             f"{self.name} never became healthy",
             within=60,
             also=self.alive,
-            logs=(self,),
+            explain=tails(self),
+            every=0.1,
         )
 
     def alive(self) -> str | None:
@@ -165,32 +166,9 @@ class BotProcess:
                 await asyncio.wait_for(self._reader, 5)
 
 
-async def until(
-    condition: Callable[[], bool | Awaitable[bool]],
-    message: str,
-    *,
-    within: float = 60,
-    also: Callable[[], str | None] = lambda: None,
-    logs: Iterable[BotProcess] = (),
-) -> None:
-    """Poll `condition` until it holds; fail with `message` (or what `also` reports) if not.
-
-    On a timeout the end of each process's log in `logs` is shown.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await _holds(condition()):
-        problem = also()
-        if problem is not None:
-            pytest.fail(f"{message}: {problem}")
-        if loop.time() > deadline:
-            tails = "\n".join(f"--- {p.name}:\n" + "\n".join(p.lines[-40:]) for p in logs)
-            pytest.fail(f"{message}\n{tails}")
-        await asyncio.sleep(0.1)
-
-
-async def _holds(answer: bool | Awaitable[bool]) -> bool:
-    return await answer if inspect.isawaitable(answer) else answer
+def tails(*processes: BotProcess) -> Callable[[], str]:
+    """The end of each process's log, for a wait that gave up."""
+    return lambda: "\n".join(f"--- {p.name}:\n" + "\n".join(p.lines[-40:]) for p in processes)
 
 
 async def claims(dsn: str, prefix: str) -> set[str]:
@@ -347,7 +325,8 @@ async def test_two_processes_never_double_send_even_when_one_is_killed_mid_scan(
             lambda: sum(dm_counts(emulator, one.members).values()) >= 1,
             "the shard-1 process sent no digest",
             also=b.alive,
-            logs=(a, b),
+            explain=tails(a, b),
+            every=0.1,
         )
         await b.kill()
         sent_before_kill = dm_counts(emulator, one.members)
@@ -378,7 +357,13 @@ async def test_two_processes_never_double_send_even_when_one_is_killed_mid_scan(
                     f"leaderboard:{one.guild.id}:"
                 )
 
-            await until(settled, "digests or boards never went out", also=b2.alive, logs=(a, b, b2))
+            await until(
+                settled,
+                "digests or boards never went out",
+                also=b2.alive,
+                explain=tails(a, b, b2),
+                every=0.1,
+            )
             await quiet()
 
             zero_dms = dm_counts(emulator, zero.members)
@@ -417,7 +402,8 @@ async def test_two_processes_running_the_same_shard_send_each_digest_once(
             ),
             "digests or the board never went out",
             also=lambda: a.alive() or b.alive(),
-            logs=(a, b),
+            explain=tails(a, b),
+            every=0.1,
         )
         await quiet()
         counts = dm_counts(emulator, server.members)
@@ -450,7 +436,8 @@ async def test_a_digest_click_reaches_the_process_that_owns_the_guild(
             lambda: all(dm_counts(emulator, one.members).values()),
             "the shard-1 process sent no digests",
             also=b.alive,
-            logs=(a, b),
+            explain=tails(a, b),
+            every=0.1,
         )
 
         def button(member: Member, action: str) -> str:
@@ -470,7 +457,8 @@ async def test_a_digest_click_reaches_the_process_that_owns_the_guild(
             ),
             "the owner never applied the relayed clicks",
             also=b.alive,
-            logs=(a, b),
+            explain=tails(a, b),
+            every=0.1,
         )
         ana_settings = await emulator.slash(ana, one.guild, "rapport settings")
         assert "**Snoozed:** until" in ana_settings.text

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from rapport.tracking.model import Kind
-from tests.conftest import Sandbox
+from tests.conftest import Sandbox, until
 
 CALLBACK = "POST /interactions/{interaction_id}/{token}/callback"
 
@@ -41,12 +39,8 @@ async def test_events_during_a_dropped_connection_are_replayed_on_resume(
     resumes = emu.gateway.resumes
     await emu.drop_connections()
     await emu.say(bob, sandbox.channel("design"), "nice", reply_to=post)
-    for _ in range(100):
-        if emu.gateway.resumes > resumes:
-            break
-        await asyncio.sleep(0.05)
+    await until(lambda: emu.gateway.resumes > resumes, "the bot resumed")
     await sandbox.settle()
-    assert emu.gateway.resumes > resumes
     view = sandbox.services.ledger.pair(sandbox.guild.id, bob.id, ana.id)
     assert view is not None
     assert view.counts_out[Kind.REPLY] == 1
@@ -58,10 +52,7 @@ async def test_a_reconnect_request_is_followed_and_tracking_goes_on(sandbox: San
     emu = sandbox.emulator
     resumes = emu.gateway.resumes
     await emu.send_reconnect()
-    for _ in range(100):
-        if emu.gateway.resumes > resumes:
-            break
-        await asyncio.sleep(0.05)
+    await until(lambda: emu.gateway.resumes > resumes, "the bot resumed")
     post = await sandbox.say(ana, "#design", "draft")
     await sandbox.say(bob, "#design", "nice", reply_to=post)
     assert sandbox.services.ledger.pair(sandbox.guild.id, bob.id, ana.id) is not None

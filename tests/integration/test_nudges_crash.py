@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Sandbox, days_ago
+from tests.conftest import Sandbox, days_ago, until
 
 MESSAGES = "POST /channels/{channel_id}/messages"
 
@@ -48,10 +48,7 @@ async def test_a_kill_mid_scan_never_sends_a_second_dm(sandbox: Sandbox, tmp_pat
     scan = asyncio.create_task(sandbox.run_job("send_due_digests"))
     # Watch every turn of the loop, so the kill lands right after Discord stored the 4th DM
     # and before the bot has read Discord's answer: the worst moment to die.
-    for _ in range(1_000_000):
-        if sum(len(sandbox.dms_to(m)) for m in members) >= 4:
-            break
-        await asyncio.sleep(0)
+    await until(lambda: sum(len(sandbox.dms_to(m)) for m in members) >= 4, "4 DMs stored", every=0)
     # The kill: delivery and scan stop at this instant; the disk keeps what was flushed.
     queue = sandbox.services.nudges.queue
     assert queue._task is not None

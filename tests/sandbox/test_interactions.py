@@ -13,6 +13,7 @@ from discord.ext import commands
 
 from sandbox import CommandError, Emulator, Guild
 from tests.sandbox.conftest import make_bot, running
+from tests.timing import until
 
 
 class Snooze(discord.ui.View):
@@ -50,7 +51,7 @@ def build_tree(bot: discord.Client) -> None:
     @group.command(name="report", description="A slow answer")
     async def report(interaction: discord.Interaction) -> None:
         await interaction.response.defer(thinking=True)
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0)  # the answer comes later, after the defer
         await interaction.followup.send("report ready", embed=discord.Embed(title="Week"))
 
     @group.command(name="nudge", description="Send the snooze view")
@@ -178,7 +179,7 @@ async def test_second_initial_response_fails_with_40060(
     """Answering an interaction twice is refused with 40060."""
     ana = await emulator.add_member(guild, "Ana")
     reply = await emulator.slash(ana, guild, "rapport twice")
-    await asyncio.sleep(0.05)
+    await until(lambda: reply.followups, "the refusal of the second answer")
     assert reply.content == "first"
     assert [m.content for m in reply.followups] == ["second refused: 40060"]
 

@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from sandbox import Emulator, Guild
 from tests.sandbox.conftest import default_intents, make_bot, record, running
+from tests.timing import until
 
 
 async def test_world_changes_arrive_as_gateway_events(emulator: Emulator, guild: Guild) -> None:
@@ -52,11 +53,11 @@ async def test_late_answer_is_refused_with_10062(emulator: Emulator, guild: Guil
     emulator.interaction_timeout = 0.2
     bot = make_bot()
     refused: list[int] = []
-    tried = asyncio.Event()
+    tried, gave_up = asyncio.Event(), asyncio.Event()
 
     @bot.tree.command(name="slow", description="Answers too late")
     async def slow(interaction: discord.Interaction) -> None:
-        await asyncio.sleep(0.3)
+        await gave_up.wait()  # answers only once the emulator has given up on it
         try:
             await interaction.response.send_message("too late")
         except discord.NotFound as error:
@@ -68,7 +69,8 @@ async def test_late_answer_is_refused_with_10062(emulator: Emulator, guild: Guil
         await bot.tree.sync()
         reply = await emulator.slash(ana, None, "slow")
         assert reply.error == "10062 Unknown interaction"
-        await asyncio.wait_for(tried.wait(), 5)
+        gave_up.set()
+        await until(tried.is_set, "the late answer was tried")
     assert refused == [10062]
 
 
