@@ -7,15 +7,22 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import orjson
+
+from rapport.store._staging import staged_form
 from rapport.store.base import Doc, FlushStats, Store
 
 
 class MemoryStore(Store):
-    """Same contract as the durable stores, minus durability; `flushed` counts flushes."""
+    """Same contract as the durable stores, minus durability; `flushed` counts flushes.
+
+    Documents are serialised at put() as the durable stores do, so a caller's later change
+    never leaks in and a value JSON can't hold fails (or is rejected) there, not at flush.
+    """
 
     def __init__(self) -> None:
         self._data: dict[tuple[str, int], dict[str, Doc]] = {}
-        self._staged: dict[tuple[str, int, str], Doc | None] = {}
+        self._staged: dict[tuple[str, int, str], bytes | None] = {}
         self._claims: dict[str, tuple[str, datetime]] = {}
         self.flushed = 0
 
@@ -23,25 +30,33 @@ class MemoryStore(Store):
         """Nothing to open."""
 
     async def guild_ids(self) -> set[int]:
-        """Guilds with documents, staged ones included."""
-        ids = {g for (_, g), docs in self._data.items() if docs}
-        ids.update(g for (_, g, _), doc in self._staged.items() if doc is not None)
-        return ids
+        """Guilds with documents once what is staged is applied."""
+        tables = {t for t, _ in self._data} | {t for t, _, _ in self._staged}
+        guilds = {g for _, g in self._data} | {g for _, g, _ in self._staged}
+        return {g for g in guilds if any(self._view(t, g) for t in tables)}
+
+    def _view(self, table: str, guild_id: int) -> dict[str, Doc | bytes]:
+        docs: dict[str, Doc | bytes] = dict(self._data.get((table, guild_id), {}))
+        for (t, g, key), data in self._staged.items():
+            if t == table and g == guild_id:
+                if data is None:
+                    docs.pop(key, None)
+                else:
+                    docs[key] = data
+        return docs
 
     async def load(self, table: str, guild_id: int) -> dict[str, Doc]:
         """Copies of one guild's documents in one table, staged changes applied."""
-        docs = {k: dict(v) for k, v in self._data.get((table, guild_id), {}).items()}
-        for (t, g, key), doc in self._staged.items():
-            if t == table and g == guild_id:
-                if doc is None:
-                    docs.pop(key, None)
-                else:
-                    docs[key] = dict(doc)
-        return docs
+        return {
+            key: orjson.loads(doc if isinstance(doc, bytes) else orjson.dumps(doc))
+            for key, doc in self._view(table, guild_id).items()
+        }
 
     def put(self, table: str, guild_id: int, key: str, doc: Mapping[str, Any]) -> None:
-        """Stage a write."""
-        self._staged[(table, guild_id, key)] = dict(doc)
+        """Stage a write (serialised now; one that can't be stored goes to `reject` if set)."""
+        data = staged_form(self.reject, table, guild_id, key, doc)
+        if data is not None:
+            self._staged[(table, guild_id, key)] = data
 
     def delete(self, table: str, guild_id: int, key: str) -> None:
         """Stage a removal."""
@@ -61,12 +76,12 @@ class MemoryStore(Store):
         """Apply staged changes."""
         start = time.perf_counter()
         staged, self._staged = self._staged, {}
-        for (table, guild_id, key), doc in staged.items():
+        for (table, guild_id, key), data in staged.items():
             docs = self._data.setdefault((table, guild_id), {})
-            if doc is None:
+            if data is None:
                 docs.pop(key, None)
             else:
-                docs[key] = doc
+                docs[key] = orjson.loads(data)
         self.flushed += 1
         return FlushStats(len(staged), time.perf_counter() - start)
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
 
 import pytest
 
-from rapport.store.base import Doc, FlushStats, Store
+from rapport.store.base import Doc
+from rapport.store.memory import MemoryStore
 from rapport.tracking.ledger import Ledger, period_keys
 from rapport.tracking.model import (
     Interaction,
@@ -27,62 +27,6 @@ CH, CH2 = 50, 51
 ANA, BOB, CAT, DAN = 1001, 1002, 1003, 1004
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday, ISO week 2026-W45
 _seq = count(1)
-
-
-class DictStore(Store):
-    """A minimal in-memory Store: staged writes land in `docs` on flush."""
-
-    def __init__(self) -> None:
-        self.docs: dict[tuple[str, int], dict[str, Doc]] = {}
-        self.staged: dict[tuple[str, int, str], Doc | None] = {}
-
-    async def open(self) -> None:
-        """Nothing to open."""
-
-    async def guild_ids(self) -> set[int]:
-        """Guilds with documents."""
-        return {g for (_, g), docs in self.docs.items() if docs}
-
-    async def load(self, table: str, guild_id: int) -> dict[str, Doc]:
-        """JSON copies, as a real backend would hand back."""
-        return json.loads(json.dumps(self.docs.get((table, guild_id), {})))
-
-    def put(self, table: str, guild_id: int, key: str, doc: Mapping[str, Any]) -> None:
-        """Stage a write (serialised now, so a later in-memory change cannot leak in)."""
-        self.staged[(table, guild_id, key)] = json.loads(json.dumps(doc))
-
-    def delete(self, table: str, guild_id: int, key: str) -> None:
-        """Stage a removal."""
-        self.staged[(table, guild_id, key)] = None
-
-    async def delete_guild(self, guild_id: int) -> None:
-        """Not needed here."""
-
-    async def flush(self) -> FlushStats:
-        """Apply the staged writes."""
-        n = len(self.staged)
-        for (table, guild_id, key), doc in self.staged.items():
-            docs = self.docs.setdefault((table, guild_id), {})
-            if doc is None:
-                docs.pop(key, None)
-            else:
-                docs[key] = doc
-        self.staged.clear()
-        return FlushStats(n, 0.0)
-
-    async def claim(self, key: str, owner: str, until: datetime, now: datetime) -> bool:
-        """Not needed here."""
-        return True
-
-    async def release(self, key: str, owner: str) -> None:
-        """Not needed here."""
-
-    async def prune_claims(self, now: datetime) -> int:
-        """Not needed here."""
-        return 0
-
-    async def close(self) -> None:
-        """Nothing to close."""
 
 
 def msg(
@@ -125,7 +69,7 @@ def reaction(actor: int, target: int, message_id: int, at: datetime, kind: Kind 
 @pytest.fixture
 def ledger() -> Ledger:
     """A ledger over an empty in-memory store."""
-    return Ledger(DictStore())
+    return Ledger(MemoryStore())
 
 
 def day(n: float) -> datetime:
@@ -323,7 +267,7 @@ def test_pending_items_expire_after_the_ttl(ledger: Ledger, age_days: float, kep
 
 def test_pending_items_are_bounded_keeping_the_newest() -> None:
     """Past pending_limit the oldest item goes."""
-    ledger = Ledger(DictStore(), pending_limit=3)
+    ledger = Ledger(MemoryStore(), pending_limit=3)
     for n, who in enumerate((BOB, CAT, DAN, 1005, 1006)):
         ledger.record_message(msg(who, day(n / 10), reply_to=ANA))
     items = ledger.pending_for(G, ANA, day(1))
@@ -626,7 +570,7 @@ async def test_forget_reaches_the_store(ledger: Ledger) -> None:
     ledger.forget_member(G, ANA)
     ledger.stage()
     await ledger.store.flush()
-    docs = ledger.store.docs  # type: ignore[attr-defined]
+    docs = ledger.store._data  # type: ignore[attr-defined]
     assert str(ANA) not in json.dumps([[table, g, d] for (table, g), d in docs.items()])
 
 
@@ -704,7 +648,7 @@ def test_prune_keeps_thirteen_months_of_periods(ledger: Ledger) -> None:
     assert ledger.periods(G) == []
 
 
-class SlowStore(DictStore):
+class SlowStore(MemoryStore):
     """A store whose reads wait until released, like a disk read in a thread."""
 
     def __init__(self) -> None:
@@ -723,7 +667,7 @@ async def test_events_during_a_guild_load_are_applied_after_it(ledger: Ledger) -
     ledger.stage()
     await ledger.store.flush()
     store = SlowStore()
-    store.docs = ledger.store.docs  # type: ignore[attr-defined]
+    store._data = ledger.store._data  # type: ignore[attr-defined]
     again = Ledger(store)
     loading = asyncio.create_task(again.load_guild(G))
     await asyncio.sleep(0)

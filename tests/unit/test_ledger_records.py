@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from rapport.store.memory import MemoryStore
 from rapport.tracking import _pairs
 from rapport.tracking._records import PENDING, Recent, pending_add, pending_items
 from rapport.tracking.ledger import Ledger
 from rapport.tracking.model import Interaction, Kind, MessageFacts, time_snowflake
-from tests.unit.test_ledger import DictStore
 
 G = 5
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -76,7 +76,7 @@ def test_period_numbers_and_keys_round_trip(key: str, is_week: bool) -> None:
 
 def test_many_pairs_stay_consistent_through_drops_and_reload() -> None:
     """Pairs kept in per-member sorted arrays survive inserts, forgets and counting."""
-    ledger = Ledger(DictStore())
+    ledger = Ledger(MemoryStore())
     members = [10**17 + 97 * k for k in range(30)]
     n = 0
     for i, a in enumerate(members):
@@ -94,7 +94,7 @@ def test_many_pairs_stay_consistent_through_drops_and_reload() -> None:
 
 def test_replaying_an_unmarked_message_counts_its_activity_once() -> None:
     """History replayed before its page was marked still counts the message once."""
-    ledger = Ledger(DictStore())
+    ledger = Ledger(MemoryStore())
     m = _reply(1, 2, T0, 1)
     ledger.record_message(m, live=False)
     ledger.record_message(m, live=False)
@@ -104,7 +104,7 @@ def test_replaying_an_unmarked_message_counts_its_activity_once() -> None:
 
 def test_record_dedupes_an_interaction_seen_twice() -> None:
     """The same interaction from the same message is recorded once."""
-    ledger = Ledger(DictStore())
+    ledger = Ledger(MemoryStore())
     it = Interaction(G, 1, 2, 1, Kind.MENTION, 99, T0)
     assert ledger.record(it) is True
     assert ledger.record(it) is False
@@ -114,7 +114,7 @@ def test_record_dedupes_an_interaction_seen_twice() -> None:
 
 def test_a_member_who_rejoins_is_a_newcomer_again() -> None:
     """Leaving and coming back starts a fresh newcomer record and clears the left flag."""
-    ledger = Ledger(DictStore())
+    ledger = Ledger(MemoryStore())
     ledger.member_joined(G, 3, T0)
     ledger.member_left(G, 3)
     ledger.record(Interaction(G, 3, None, 1, Kind.JOIN, 0, T0 + timedelta(days=2)))

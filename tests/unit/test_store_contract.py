@@ -1,4 +1,8 @@
-"""The Store contract: every backend (TinyDB, PostgreSQL) passes these."""
+"""The Store contract: every backend (TinyDB, PostgreSQL, and the MemoryStore tests use) passes these.
+
+The MemoryStore's "disk" is the factory's: every store it opens shares one set of flushed
+documents and claims, so a reopen sees what was flushed and a crash loses only what was staged.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from rapport.store import Store, TinyDBStore, open_store
+from rapport.store.memory import MemoryStore
 from rapport.store.postgres import PostgresStore
 from tests.unit._pg import DSN, drop_schema, fresh_schema, require_postgres
 
@@ -26,9 +31,14 @@ class StoreFactory:
         self.path = tmp_path / "rapport.json"
         self.opened: list[Store] = []
         self.schema = fresh_schema()  # postgres: one fresh schema per test
+        self.memory = MemoryStore()  # memory: the flushed state every store opened shares
 
     async def open(self) -> Store:
-        store = open_store(self.backend, path=self.path, dsn=DSN, schema=self.schema)
+        if self.backend == "memory":
+            store: Store = MemoryStore()
+            store._data, store._claims = self.memory._data, self.memory._claims
+        else:
+            store = open_store(self.backend, path=self.path, dsn=DSN, schema=self.schema)
         await store.open()
         self.opened.append(store)
         return store
@@ -37,6 +47,9 @@ class StoreFactory:
         """Let go of the store's files without flushing or compacting, like a killed process."""
         if isinstance(store, PostgresStore):
             store.terminate()
+            return
+        if isinstance(store, MemoryStore):
+            store._staged.clear()  # what was only staged dies with the process
             return
         assert isinstance(store, TinyDBStore), "each backend says how it is abandoned"
         store._closed = True
@@ -48,7 +61,7 @@ class StoreFactory:
         store._executor.shutdown()
 
 
-@pytest.fixture(params=["tinydb", "postgres"])
+@pytest.fixture(params=["tinydb", "postgres", "memory"])
 async def store_factory(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[StoreFactory]:
