@@ -3,7 +3,8 @@
 No token and no network: the emulator serves Discord's REST and gateway on loopback, the bot is
 the same code that runs against Discord. The history is replayed through the gateway, members
 enroll with the real slash command, the nudge scan and the leaderboard post run, and what members
-would see is printed. The same seed gives the same output.
+would see is printed. The same seed gives the same output, on any day: the demo runs on its own
+clock, which starts at DEMO_NOW and never reads the wall, and the history is laid before it.
 """
 
 from __future__ import annotations
@@ -26,10 +27,13 @@ from cogs._bot import RapportBot
 from rapport.compose import open_configured_store
 from rapport.settings.config import settings_from_mapping
 from sandbox import Emulator
+from sandbox.clock import SandboxClock
 from sandbox.community import CHANNELS, Community, generate
 from sandbox.spec import schema_checking_available
 from sandbox.state import Channel, Member, Message
 
+#: The demo's now: a Wednesday morning, so "last week" and "2 days ago" read the same every run.
+DEMO_NOW = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
 DIGEST_JOB = "send_due_digests"
 LEADERBOARD_JOB = "post_weekly_leaderboard"
 
@@ -96,7 +100,7 @@ async def replay(
 ) -> tuple[dict[str, Member], int]:
     """Create the server and replay its history through the gateway, with a progress bar."""
     guild = emulator.guilds[0]
-    now = datetime.now(UTC)
+    now = emulator.clock()
     roles = {team: await emulator.create_role(guild, team) for team in community.teams}
     members: dict[str, Member] = {}
     for person in community.people:
@@ -173,13 +177,15 @@ async def _run(
             "[dim]requests not checked against Discord's schema "
             "(pip install -r requirements-dev.txt to check them)[/dim]"
         )
-    async with Emulator(check_schema=checking) as emulator:
+    # Frozen: the bot, its jobs and the emulator's ids all read DEMO_NOW, whenever the demo runs.
+    clock = SandboxClock(DEMO_NOW, ticking=False)
+    async with Emulator(check_schema=checking, clock=clock) as emulator:
         guild = emulator.add_guild("Design Guild")
         for name in CHANNELS:
             emulator.add_channel(guild, name)
         settings = demo_settings(emulator, data_dir, community)
         store = await open_configured_store(settings)
-        bot = await app.start_bot(settings, store, guild_ready_timeout=0.05)
+        bot = await app.start_bot(settings, store, clock, guild_ready_timeout=0.05)
         connect = asyncio.create_task(bot.connect())
         try:
             await asyncio.wait_for(bot.wait_until_ready(), 15)

@@ -1,0 +1,33 @@
+"""The demo (`python bot.py --demo`): one seed tells one story, whenever it runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from sandbox.demo import DEMO_NOW
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def demo(seed: int, where: Path) -> str:
+    """What the demo prints on stdout for `seed`, run from `where` (its data/ goes there)."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bot.py"), "--demo", "--seed", str(seed)],
+        cwd=where,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return result.stdout
+
+
+def test_one_seed_prints_one_story_on_any_day(tmp_path: Path) -> None:
+    """Two runs print the same thing, and its week is the one before the demo's own now, not today's."""
+    first = demo(3, tmp_path)
+    year, week, _ = (DEMO_NOW - timedelta(days=7)).isocalendar()
+    assert f"Leaderboard — week {week} of {year}" in first
+    assert demo(3, tmp_path) == first
