@@ -18,7 +18,8 @@ class UserFacingError(Exception):
 
     def in_language(self, t: Any) -> str:
         """The text in the language of `t` (a rapport.i18n.Translation)."""
-        return t.gettext(self.message, **self.params)
+        text: str = t.gettext(self.message, **self.params)
+        return text
 
 
 class StoreError(Exception):

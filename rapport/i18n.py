@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from babel import Locale
 from babel.dates import format_date, format_interval, format_skeleton, format_timedelta
@@ -127,6 +127,11 @@ def fingerprint() -> str:
     return h.hexdigest()
 
 
+# Translation has a method named `date`: inside the class, annotations see it, not the type.
+_Date = date
+_Day = date | datetime
+
+
 @dataclass(frozen=True, slots=True)
 class Translation:
     """Messages, durations, dates and numbers in one language."""
@@ -178,11 +183,11 @@ class Translation:
         """A date as the language writes it (CLDR skeleton, e.g. "yMMMM" for a month)."""
         return format_skeleton(skeleton, day, locale=self.babel)
 
-    def long_date(self, day: date | datetime) -> str:
+    def long_date(self, day: _Day) -> str:
         """A full date ("November 29, 2026", "29. November 2026")."""
         return format_date(day, format="long", locale=self.babel)
 
-    def date_range(self, start: date, end: date) -> str:
+    def date_range(self, start: _Date, end: _Date) -> str:
         """A span of days ("Nov 23 – 29", "23.–29. Nov.")."""
         return format_interval(start, end, "MMMd", locale=self.babel)
 
@@ -213,9 +218,10 @@ def _positive(delta: timedelta) -> timedelta:
 # Babel picks the largest unit above its threshold; Rapport picks the unit itself (hours up to
 # two days, days up to two weeks, weeks up to two months) and lets Babel word it.
 _EXACT = 1e12
+_Unit = Literal["year", "month", "week", "day", "hour", "minute", "second"]
 
 
-def _unit(delta: timedelta) -> str:
+def _unit(delta: timedelta) -> _Unit:
     seconds = delta.total_seconds()
     days = seconds / 86400
     if seconds < 60:

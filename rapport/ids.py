@@ -7,10 +7,12 @@ non-numeric id can only come from a forged request; it is refused where it enter
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 MAX_ID = 2**63 - 1
 
 
-def is_id(value: object) -> bool:
+def is_id(value: object) -> TypeGuard[int | str]:
     """Whether `value` (an int, or the decimal text Discord sends) is an id Rapport accepts."""
     if isinstance(value, str):
         if not (value.isascii() and value.isdigit() and len(value) <= 19):
@@ -21,4 +23,4 @@ def is_id(value: object) -> bool:
 
 def parse_id(value: object) -> int | None:
     """The id in `value`, or None when it is not one Rapport accepts."""
-    return int(value) if is_id(value) else None  # type: ignore[arg-type]
+    return int(value) if is_id(value) else None

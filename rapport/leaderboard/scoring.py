@@ -70,8 +70,8 @@ def previous_period(period: str) -> str | None:
     if period == ALL:
         return None
     if "-W" in period:
-        year, week = period.split("-W")
-        monday = date.fromisocalendar(int(year), int(week), 1) - timedelta(days=7)
+        iso_year, iso_week = period.split("-W")
+        monday = date.fromisocalendar(int(iso_year), int(iso_week), 1) - timedelta(days=7)
         y, w, _ = monday.isocalendar()
         return f"{y}-W{w:02d}"
     year, month = (int(x) for x in period.split("-"))

@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from rapport.clock import Clock
@@ -85,8 +86,8 @@ def last_fire(schedule: Schedule, now: datetime, zone: ZoneInfo) -> datetime | N
         return None
     trigger = schedule.trigger(zone)
     for window in (timedelta(hours=1), timedelta(days=1), timedelta(days=8), timedelta(days=32)):
-        found = None
-        t = trigger.get_next_fire_time(None, now - window)
+        found: datetime | None = None
+        t: datetime | None = trigger.get_next_fire_time(None, now - window)
         while t is not None and t <= now:
             found = t
             t = trigger.get_next_fire_time(t, t + timedelta(seconds=1))
@@ -118,8 +119,8 @@ class LeaderboardService:
         self.data_dir = data_dir if data_dir is not None else Path(settings.storage.path).parent
         # Unique per run: after a restart the old run's claims belong to someone else.
         self.owner = f"leaderboard:{uuid.uuid4().hex}"
-        self._posted: dict[int, dict[str, dict]] = {}
-        self._problems: dict[int, dict] = {}
+        self._posted: dict[int, dict[str, dict[str, Any]]] = {}
+        self._problems: dict[int, dict[str, Any]] = {}
         self._dirty: set[tuple[int, str]] = set()
         self._loaded: set[int] = set()
         self.last_card: Path | None = None
@@ -242,7 +243,7 @@ class LeaderboardService:
 
     # ---- once per period -------------------------------------------------------------------
 
-    def posted(self, guild_id: int, period: str) -> dict | None:
+    def posted(self, guild_id: int, period: str) -> dict[str, Any] | None:
         """The record of the post for a period, if it was made."""
         return self._posted.get(guild_id, {}).get(period)
 

@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -111,9 +111,11 @@ class DmQueue(Generic[T]):
     async def join(self) -> None:
         """Wait until every queued DM has had its turn (returns at once if not running)."""
         while self.running and not self._idle.is_set():
+            assert self._task is not None  # running
             idle = asyncio.create_task(self._idle.wait())
+            either: set[asyncio.Task[Any]] = {idle, self._task}
             try:
-                await asyncio.wait({idle, self._task}, return_when=asyncio.FIRST_COMPLETED)  # type: ignore[arg-type]
+                await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 idle.cancel()
 

@@ -214,8 +214,8 @@ def share(activity: MemberActivity, now: datetime, share_after: timedelta) -> li
         return []
     channel = activity.best_share_channel
     if channel is None and activity.channels:
-        channel = max(activity.channels.values(), key=lambda c: (c.messages, c.last_active))
-        channel = channel.channel_id
+        busiest = max(activity.channels.values(), key=lambda c: (c.messages, c.last_active))
+        channel = busiest.channel_id
     last = int(since.timestamp()) if since else 0
     period = int(now.timestamp() // share_after.total_seconds())
     return [

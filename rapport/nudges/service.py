@@ -29,6 +29,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from time import perf_counter
+from typing import Protocol
 
 from rapport.clock import Clock, epoch, from_epoch
 from rapport.nudges import rules
@@ -43,13 +44,22 @@ from rapport.nudges.state import (
     Outgoing,
 )
 from rapport.people.members import MemberService, Preferences
-from rapport.runtime.flush import FlushLoop
 from rapport.settings.config import Settings
 from rapport.store.base import Store
 from rapport.tracking.ledger import Ledger
-from rapport.tracking.model import jump_url
+from rapport.tracking.model import Newcomer, jump_url
 
 log = logging.getLogger(__name__)
+
+
+class Flusher(Protocol):
+    """Makes everything staged durable now: the port the runtime's FlushLoop fills (the send
+    protocol needs its marker on disk before the DM, and nudges sit below runtime)."""
+
+    async def flush(self) -> object:
+        """Persist what is staged."""
+        ...
+
 
 SLICE = 0.01
 """Seconds of planning between two yields to the event loop. A callback that became ready
@@ -69,7 +79,7 @@ class NudgeService:
         settings: Settings,
         members: MemberService,
         ledger: Ledger,
-        flusher: FlushLoop,
+        flusher: Flusher,
         clock: Clock,
     ) -> None:
         self.store = store
@@ -180,7 +190,7 @@ class NudgeService:
     # --- the rules over the ledger ------------------------------------------------------------
 
     def candidates(
-        self, guild_id: int, prefs: Preferences, now: datetime, newcomers: list
+        self, guild_id: int, prefs: Preferences, now: datetime, newcomers: list[Newcomer]
     ) -> list[Nudge]:
         """Every nudge the rules find for one member now (before ranking and history)."""
         member = prefs.member_id
@@ -309,7 +319,12 @@ class NudgeService:
         return planned
 
     def _plan_member(
-        self, guild_id: int, member_id: int, st: MemberState | None, now: datetime, newcomers: list
+        self,
+        guild_id: int,
+        member_id: int,
+        st: MemberState | None,
+        now: datetime,
+        newcomers: list[Newcomer],
     ) -> tuple[bool, int]:
         """(whether the ledger was read, digests queued) for one member."""
         if st is not None and st.open_items():

@@ -146,6 +146,8 @@ def _next_after(schedule: Schedule, moment: datetime, timezone: tzinfo) -> datet
     """The first time strictly after `moment` that `schedule` fires."""
     if schedule.interval is not None:
         return moment + schedule.interval
-    fire = schedule.trigger(timezone).get_next_fire_time(None, moment + timedelta(seconds=1))
+    fire: datetime | None = schedule.trigger(timezone).get_next_fire_time(
+        None, moment + timedelta(seconds=1)
+    )
     assert fire is not None  # a crontab always fires again
     return fire

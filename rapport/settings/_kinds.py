@@ -220,7 +220,8 @@ def _digest_hour(raw: object) -> int | None:
     if isinstance(raw, str) and raw.strip().lower() == "any":
         return None
     try:
-        return _HOUR.parse(raw)
+        hour: int = _HOUR.parse(raw)
+        return hour
     except ValueError:
         raise ValueError('expected an hour from 0 to 23, or "any"') from None
 

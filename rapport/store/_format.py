@@ -118,10 +118,12 @@ def decode(part: Part) -> dict[str, Any]:
             out[doc.pop("_k")] = doc
         return out
     if kind == JRNL:
-        return orjson.loads(payload)
+        journal: dict[str, Any] = orjson.loads(payload)
+        return journal
     if kind == RAWS:
         return {k: None if v is None else orjson.loads(v) for k, v in payload.items()}
-    return payload
+    decoded: dict[str, Any] = payload
+    return decoded
 
 
 def iter_docs(parts: list[Part], multi: bool) -> Iterator[list[tuple[str, Doc]]]:

@@ -123,8 +123,8 @@ async def export(
     """
     if isinstance(store, PostgresStore):
         on_total(await store.count_documents())
-        async for rows in store.documents(chunk):
-            yield rows, []
+        async for chunk_rows in store.documents(chunk):
+            yield chunk_rows, []
         yield [], await export_claims(store)
         return
     if not isinstance(store, TinyDBStore):

@@ -43,6 +43,9 @@ from rapport.store.base import Doc, FlushStats, Store
 
 log = logging.getLogger(__name__)
 
+# A connection, or one borrowed from the pool (asyncpg types the two apart).
+_Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+
 CHUNK = 5000  # rows built or decoded between two yields to the event loop
 FETCH_ROWS = 50_000  # rows per cursor fetch when loading
 FREEZE_ROWS = 10_000  # a load this big is exempted from garbage collection (_gc_deferred)
@@ -133,7 +136,7 @@ class PostgresStore(Store):
             self._pool = None
             raise
 
-    async def _migrate(self, conn: asyncpg.Connection) -> None:
+    async def _migrate(self, conn: _Conn) -> None:
         known = migrations()
         latest = known[-1].version if known else 0
         q = f'"{self.schema}"'
@@ -169,9 +172,10 @@ class PostgresStore(Store):
 
     async def schema_version(self) -> int:
         """The highest migration applied to this store's schema."""
-        return await self._pool_or_raise().fetchval(
+        version: int = await self._pool_or_raise().fetchval(
             f'SELECT max(version) FROM "{self.schema}".schema_version'
         )
+        return version
 
     async def close(self) -> None:
         """Flush what is staged, close the connections."""
@@ -396,7 +400,7 @@ class PostgresStore(Store):
             await _dispose(batch)
         return stats
 
-    async def _write(self, conn: asyncpg.Connection, batch: Batch) -> None:
+    async def _write(self, conn: _Conn, batch: Batch) -> None:
         if batch.drops:
             await conn.execute(
                 f"DELETE FROM {self._docs} WHERE guild_id = ANY($1::bigint[])", sorted(batch.drops)
@@ -461,7 +465,8 @@ class PostgresStore(Store):
 
     async def count_documents(self) -> int:
         """How many documents are flushed (for progress bars)."""
-        return await self._pool_or_raise().fetchval(f"SELECT count(*) FROM {self._docs}")
+        count: int = await self._pool_or_raise().fetchval(f"SELECT count(*) FROM {self._docs}")
+        return count
 
     async def import_claims(self, claims: Iterable[tuple[str, str, float]]) -> None:
         """Write claims (key, owner, until epoch seconds) as they are, in one pipelined batch."""

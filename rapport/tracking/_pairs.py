@@ -19,6 +19,7 @@ from bisect import insort
 from datetime import date
 from functools import lru_cache
 from itertools import pairwise
+from typing import Any
 
 # first, last, last reaction (I); replies, mentions (I); reactions, thread answers, thanks,
 # exchange starts (H); cap day (H), capped gives and thanks that day (B); week top (H) and
@@ -64,8 +65,8 @@ def day_info(day: int) -> tuple[str, str, int, int]:
 def period_number(period: str) -> tuple[bool, int]:
     """(is_week, number) of a period key, the numbering the masks use."""
     if "-W" in period:
-        year, week = period.split("-W")
-        day = date.fromisocalendar(int(year), int(week), 1).toordinal() - 719163
+        iso_year, iso_week = period.split("-W")
+        day = date.fromisocalendar(int(iso_year), int(iso_week), 1).toordinal() - 719163
         return True, (day + 3) // 7
     year, month = (int(x) for x in period.split("-"))
     return False, year * 12 + month - 1
@@ -80,10 +81,11 @@ def period_key(is_week: bool, number: int) -> str:
 
 def _decay(seconds: int, half_life: float) -> float:
     """The factor a weight keeps after `seconds` at the given half-life."""
-    return 0.5 ** (seconds / half_life)
+    factor: float = 0.5 ** (seconds / half_life)
+    return factor
 
 
-def _add_day(v: list, day: int) -> None:
+def _add_day(v: list[Any], day: int) -> None:
     """Count a contact day once; a burst on one day is one day."""
     n = v[NDAYS]
     if n:
@@ -119,7 +121,7 @@ def _add_day(v: list, day: int) -> None:
         v[XDAY] = day
 
 
-def _mark(v: list, top_i: int, mask_i: int, n: int, bits: int) -> bool:
+def _mark(v: list[Any], top_i: int, mask_i: int, n: int, bits: int) -> bool:
     """Set period n in a (top, mask) window; True when it was not set before."""
     top, mask = v[top_i], v[mask_i]
     if top == 0 or n > top:
@@ -136,7 +138,7 @@ def _mark(v: list, top_i: int, mask_i: int, n: int, bits: int) -> bool:
     return True
 
 
-def has_period(v: tuple, d: int, is_week: bool, n: int) -> bool:
+def has_period(v: tuple[Any, ...], d: int, is_week: bool, n: int) -> bool:
     """Whether direction d gave in period n."""
     top, mask, bits = (
         (v[WTOP + d], v[WMASK + d], WEEK_BITS)
@@ -147,7 +149,7 @@ def has_period(v: tuple, d: int, is_week: bool, n: int) -> bool:
     return bool(top) and 0 <= off < bits and bool(mask >> off & 1)
 
 
-def mark_given(v: list, d: int, day: int) -> tuple[bool, bool]:
+def mark_given(v: list[Any], d: int, day: int) -> tuple[bool, bool]:
     """Record that direction d gave on `day`; (new person this week, new this month)."""
     _, _, week, month = day_info(day)
     if week == v[WTOP + d] and v[WMASK + d] & 1 and month == v[MTOP + d] and v[MMASK + d] & 1:
@@ -251,12 +253,13 @@ def take_back(raw: bytes, d: int, kind: int, t: int, weight: float, half_life: f
     return RECORD.pack(*v)
 
 
-def last_activity(v: tuple) -> int:
+def last_activity(v: tuple[Any, ...]) -> int:
     """The last time anything happened in the pair, either way."""
-    return max(v[LAST], v[LAST + DIR], v[REACT], v[REACT + DIR])
+    latest: int = max(v[LAST], v[LAST + DIR], v[REACT], v[REACT + DIR])
+    return latest
 
 
-def usual_gap_days(v: tuple) -> float | None:
+def usual_gap_days(v: tuple[Any, ...]) -> float | None:
     """Median of the gaps between the recent distinct contact days; None under two days."""
     n = v[NDAYS]
     if n < 2:
@@ -266,7 +269,7 @@ def usual_gap_days(v: tuple) -> float | None:
     return float(gaps[mid]) if len(gaps) % 2 else (gaps[mid - 1] + gaps[mid]) / 2
 
 
-def weights_at(v: tuple, t: int | None, half_life: float) -> tuple[float, float]:
+def weights_at(v: tuple[Any, ...], t: int | None, half_life: float) -> tuple[float, float]:
     """Both directions' decayed weights as of `t` (as of the last interaction when None)."""
     if t is None or t <= v[WREF]:
         return v[W0], v[W1]
@@ -274,9 +277,9 @@ def weights_at(v: tuple, t: int | None, half_life: float) -> tuple[float, float]
     return v[W0] * f, v[W1] * f
 
 
-def given_periods(v: tuple, d: int) -> list[tuple[bool, int]]:
+def given_periods(v: tuple[Any, ...], d: int) -> list[tuple[bool, int]]:
     """Every (is_week, number) period in which direction d gave, as far as the masks reach."""
-    out = []
+    out: list[tuple[bool, int]] = []
     for is_week, top, mask, bits in (
         (True, v[WTOP + d], v[WMASK + d], WEEK_BITS),
         (False, v[MTOP + d], v[MMASK + d], MONTH_BITS),
@@ -286,11 +289,11 @@ def given_periods(v: tuple, d: int) -> list[tuple[bool, int]]:
     return out
 
 
-def to_doc(raw: bytes) -> list:
+def to_doc(raw: bytes) -> list[Any]:
     """The record as a JSON list (its field order is the persisted layout)."""
     return list(RECORD.unpack(raw))
 
 
-def from_doc(values: list) -> bytes:
+def from_doc(values: list[Any]) -> bytes:
     """A record from its JSON list."""
     return RECORD.pack(*values)

@@ -13,7 +13,8 @@ from typing import Any
 from rapport.clock import from_epoch, iso
 from rapport.tracking import _pairs
 from rapport.tracking._guilds import Guilds
-from rapport.tracking._state import Guild, pending_items
+from rapport.tracking._records import pending_items
+from rapport.tracking._state import Guild
 from rapport.tracking.model import (
     ChannelActivity,
     FirstMessage,

@@ -77,9 +77,9 @@ class Guild:
         # Pairs without a dict (a dict slot and an int key cost ~80 bytes a pair): for member
         # index lo, up[lo] is the sorted array of partner indexes above lo and recs[lo] their
         # packed records in the same order; down[hi] lists the partners below hi.
-        self.up: list[array | None] = []
+        self.up: list[array[int] | None] = []
         self.recs: list[list[bytes] | None] = []
-        self.down: list[array | None] = []
+        self.down: list[array[int] | None] = []
         self.npairs = 0
         self.pending: dict[int, bytearray] = {}
         self.members: dict[int, Member] = {}
@@ -192,8 +192,11 @@ class Guild:
         i, raw = self.find(lo, hi)
         if raw is None:
             return
-        del self.up[lo][i]  # type: ignore[index]
-        del self.recs[lo][i]  # type: ignore[index]
+        ups, recs = self.up[lo], self.recs[lo]
+        assert ups is not None  # the pair was found in them
+        assert recs is not None
+        del ups[i]
+        del recs[i]
         down = self.down[hi]
         del down[bisect_left(down, lo)]  # type: ignore[arg-type, union-attr]
         self.npairs -= 1
@@ -289,14 +292,17 @@ class Guild:
         rows: list[dict[int, bytes] | None] = [None] * len(self.ids)  # lo -> {hi: record}
         async for chunk in chunks:
             for _, doc in chunk:
-                a = idx.get(doc["a"])
-                if a is None:
+                found_a, found_b = idx.get(doc["a"]), idx.get(doc["b"])
+                if found_a is None:
                     a = index(doc["a"])
                     rows.append(None)
-                b = idx.get(doc["b"])
-                if b is None:
+                else:
+                    a = found_a
+                if found_b is None:
                     b = index(doc["b"])
                     rows.append(None)
+                else:
+                    b = found_b
                 lo, hi = (a, b) if a < b else (b, a)
                 his = rows[lo]
                 if his is None:
@@ -365,9 +371,9 @@ class Guild:
                 doc = {"joined": rec[0], "first": [list(f) for f in rec[1]], "by": sorted(rec[2])}
                 store.put("newcomers", g, str(mid), doc)
         n += len(self.d_newcomers)
-        for key, per in self.periods.items():
-            self.d_periods.update((key, mid) for mid in per.dirty)
-            per.dirty.clear()
+        for period, table in self.periods.items():
+            self.d_periods.update((period, mid) for mid in table.dirty)
+            table.dirty.clear()
         for period, mid in self.d_periods:
             per = self.periods.get(period)
             row = None if per is None else per.row(mid)
