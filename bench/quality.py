@@ -28,6 +28,9 @@ Last line: {"bench": "quality", "seeds", "weeks", "members", "digests", "lines",
 "dms_per_member_week_mean", "dms_per_member_week_max", "stale_lines", "repeated_lines",
 "both_sides_drifting", "false_unanswered", "untrue_share_lines", "back_to_back_days",
 "welcome_lines", "acted_on_rate"}; "members" counts enrolled members over all seeds.
+
+Over 400 lines because the simulation and its judges share one log of what happened; it is a
+measurement, never part of the bot.
 """
 
 from __future__ import annotations

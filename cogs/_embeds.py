@@ -1,6 +1,9 @@
 """How member and admin answers look: plain values in, embeds and short texts out.
 
 Nothing here calls a service or Discord; the cogs gather the values and send what this renders.
+
+Over 400 lines because it is every answer's look in one place, so one word and one style hold
+across commands; nothing in it has behaviour of its own.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 Every answer here is about one member and is therefore ephemeral. The privacy commands
 (export, forget, track) live here too: Discord allows one group per name, so a second cog
 cannot add to /rapport; their core is rapport/people/privacy.py.
+
+Over 400 lines because Discord allows one /rapport group, so every member command is in this one
+cog; the work is in the core (members, privacy, nudges), what is here translates and replies.
 """
 
 from __future__ import annotations

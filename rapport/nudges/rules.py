@@ -7,6 +7,9 @@ the member gets a digest in this run (delivery hour in their zone, quiet hours, 
 weekly cap, back-off) and which items it holds. Each nudge carries a situation key: a nudge
 is not repeated until its situation (the message, the last contact, the last share) changes.
 Delivery and the no-duplicate protocol live in rapport/nudges/service.py.
+
+Over 400 lines because the five rules and the planner read together: a rule's thresholds only make
+sense beside the planner that ranks, caps and holds what it finds.
 """
 
 from __future__ import annotations

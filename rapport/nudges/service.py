@@ -18,6 +18,9 @@ State per member (table ``nudge_state``, key = member id, staged in batches like
 sent situation keys with times, recent digests with each item's outcome (acted on within
 7 days, or not), totals, the back-off reset time, a pending feedback question, the pending
 marker, and "remind me to reply" reminders. docs/nudges.md explains it for admins.
+
+Over 400 lines because the send-once protocol (plan, claim, mark, send, resolve, recover at start)
+must be read in one place; member actions and state are apart (_actions.py, state.py).
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ Every problem in a config file is collected before anything is raised, so an ope
 the whole file in one pass instead of meeting the errors one restart at a time. Each section
 is a schema table of key -> kind; the dataclass field of the same name holds the default,
 so a default is written down exactly once.
+
+Over 400 lines because it is the schema of every section, read as one page beside
+config.example.toml; value kinds and time parsing are apart (_kinds.py, timeparse.py).
 """
 
 from __future__ import annotations

@@ -16,6 +16,9 @@ Layout (schema ``rapport`` by default, created by the SQL files in ``migrations/
 - ``schema_version(version, name, applied_at)``: migrations ``NNN_name.sql`` run at open(), each
   once, in one transaction under an advisory lock, so processes starting together don't race.
   A database migrated by a newer Rapport is refused rather than written to.
+
+Over 400 lines because open, migrations, load, flush and claims share one pool and one transaction
+discipline; the staging it shares with TinyDB is in _staging.py.
 """
 
 from __future__ import annotations

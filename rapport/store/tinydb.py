@@ -38,6 +38,9 @@ expected to load each (table, guild) once and keep it.
 
 Documents hold ids, kinds, counts and times only, never message text; the store cannot check
 that, so every service that writes here must keep to it.
+
+Over 400 lines because open, flush, compaction and the lock are one crash-safety protocol; the file
+format and the journal already live apart (_format.py, _journal.py).
 """
 
 from __future__ import annotations

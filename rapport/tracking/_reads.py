@@ -2,6 +2,9 @@
 
 Handed the ledger's state (`Guilds`) by `rapport.tracking.ledger.Ledger`. Reads never change
 state and never build more than the views they return.
+
+Over 400 lines because it is every view the ledger serves, and all of them read the same packed
+state: split by consumer, each part would unpack it again.
 """
 
 from __future__ import annotations

@@ -14,6 +14,9 @@ Tables (all per guild, keys are strings):
   inbound, answered, thanks, shares drew]}
 - "coverage": "<message channel>" -> {"r": [[lo id, hi id]]}
 - "totals": "ledger" -> {"interactions": n}
+
+Over 400 lines because the in-memory layout and its store documents change together: a field added
+to one is added to the other, in the same screen.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ same DM twice and no leaderboard is posted twice, even when a process is killed 
 
 Each test gets a database of its own (the bot processes can't be told a schema: `[storage]`
 has no such key), dropped afterwards. Without a PostgreSQL server the tests skip, saying so.
+
+Over 400 lines because real bot processes on one database need a harness (BotProcess, configs,
+waits) that every test here shares.
 """
 
 from __future__ import annotations

@@ -100,3 +100,26 @@ def _reaches(path: Path) -> list[str]:
 def test_cogs_get_their_services_in_setup_only(path: Path) -> None:
     """A cog is handed its services in setup(); it never reaches through the bot or another cog."""
     assert not _reaches(path), f"{path.name}: {_reaches(path)}"
+
+
+def long_modules() -> list[Path]:
+    """Every module outside the sandbox (and tools' environments) longer than 400 lines."""
+    skip = {".venv", ".git", "sandbox", "data", "node_modules"}
+    return sorted(
+        p
+        for p in ROOT.rglob("*.py")
+        if not skip & set(p.relative_to(ROOT).parts)
+        and len(p.read_text(encoding="utf-8").splitlines()) > 400
+    )
+
+
+def test_a_module_past_400_lines_says_why_it_is_one_room() -> None:
+    """Outside the sandbox, a module over 400 lines says in its docstring why it stays one."""
+    silent = []
+    for path in long_modules():
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+        if "over 400 lines because" not in " ".join(doc.split()).lower():
+            silent.append(str(path.relative_to(ROOT)))
+    assert not silent, (
+        f"past 400 lines without saying why (docstring: 'Over 400 lines because'): {silent}"
+    )

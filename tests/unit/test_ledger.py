@@ -1,4 +1,8 @@
-"""The ledger's rules: what each interaction adds, what clears, what is kept and persisted."""
+"""The ledger's rules: what each interaction adds, what clears, what is kept and persisted.
+
+Over 400 lines because it is the ledger's behaviour rule by rule through its public API; the packed
+records and the store have files of their own.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""The five nudge rules and the digest planner, as pure functions of views, history and `now`."""
+"""The five nudge rules and the digest planner, as pure functions of views, history and `now`.
+
+Over 400 lines because each rule's table of cases sits beside the planner's, one file for one
+module under test.
+"""
 
 from __future__ import annotations
 
