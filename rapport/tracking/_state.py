@@ -295,12 +295,13 @@ class Guild:
         rows: list[dict[int, bytes] | None] = [None] * len(self.ids)  # lo -> {hi: record}
         async for chunk in chunks:
             for _, doc in chunk:
-                found_a, found_b = idx.get(doc["a"]), idx.get(doc["b"])
+                found_a = idx.get(doc["a"])
                 if found_a is None:
                     a = index(doc["a"])
                     rows.append(None)
                 else:
                     a = found_a
+                found_b = idx.get(doc["b"])
                 if found_b is None:
                     b = index(doc["b"])
                     rows.append(None)
