@@ -11,6 +11,9 @@ lists the (table, guild, chunk lines) groups in file order and the crc32 of ever
 first line and the meta line, so open() checks the file and hands each group's chunk lines out as
 raw bytes; they are parsed only when that (table, guild) is loaded, a chunk at a time. Schema 0
 and 1 (one JSON object on one line) are parsed whole and rewritten as schema 2 at open.
+
+Over 400 lines because the reader and the writer of that layout must agree byte for byte, so
+they sit in one file and change together.
 """
 
 from __future__ import annotations
