@@ -42,7 +42,7 @@ async def configure_endpoints(settings: Settings) -> None:
     if not gateway and base != DISCORD_API:
         headers = {"Authorization": f"Bot {settings.discord.token}"}
         async with (
-            aiohttp.ClientSession() as session,
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session,
             session.get(f"{base}/api/v10/gateway/bot", headers=headers) as answer,
         ):
             answer.raise_for_status()

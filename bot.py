@@ -25,12 +25,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import discord
 
 from app import start_bot
 from cogs._bot import RapportBot
 from rapport.compose import open_configured_store
-from rapport.errors import StoreError
+from rapport.errors import StartupConfigError, StoreError
 from rapport.runtime.cluster import check_heartbeat, heartbeat_path, keep_heartbeat, with_shards
 from rapport.settings.config import ConfigError, Settings, describe, load_settings
 
@@ -149,6 +150,18 @@ async def run(settings: Settings) -> int:
     except discord.LoginFailure:
         log.error("Discord refused the token. Check DISCORD_TOKEN (or [discord] token).")
         return 1
+    except StartupConfigError as exc:
+        log.error("Configuration problem: %s", exc)
+        return EXIT_CONFIG
+    except aiohttp.ClientError as exc:
+        log.error(
+            "Configuration problem: discord.api_base = %s: could not reach Discord there (%s: %s). "
+            "Check the URL (and gateway_url), or the network.",
+            settings.discord.api_base,
+            type(exc).__name__,
+            exc,
+        )
+        return EXIT_CONFIG
     finally:
         if bot is not None and not bot.is_closed():
             await bot.close()

@@ -23,6 +23,7 @@ from cogs._once import trace_config
 from cogs._respond import reply_private
 from rapport import i18n
 from rapport.compose import Services
+from rapport.errors import StartupConfigError
 from rapport.i18n import N_
 from rapport.ids import is_id
 from rapport.runtime.cluster import SNOOZE, owns
@@ -251,7 +252,16 @@ class RapportBot(SyncListeners, commands.AutoShardedBot):
         target = self._sync_target()
         if target is not None:
             self.tree.copy_global_to(guild=target)
-        synced = await self.tree.sync(guild=target)
+        try:
+            synced = await self.tree.sync(guild=target)
+        except (discord.Forbidden, discord.NotFound) as exc:
+            if target is None:
+                raise
+            raise StartupConfigError(
+                f"discord.dev_guild_id = {target.id}: Discord refused to sync commands to that "
+                f"guild ({exc.status}: {exc.text}). Invite the bot there (with the "
+                "applications.commands scope), or set the id of a guild it is in."
+            ) from None
         store = self.services.store
         store.put(SYNC_TABLE, SYNC_GUILD, "commands", {"hash": self._command_hash()})
         await self.services.flusher.flush()

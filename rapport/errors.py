@@ -24,3 +24,7 @@ class UserFacingError(Exception):
 
 class StoreError(Exception):
     """The store cannot be opened or written safely; the message says what to do."""
+
+
+class StartupConfigError(Exception):
+    """A config value found wrong only when starting (the message names the key): exit 2."""

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from rapport.clock import Clock
 from rapport.errors import UserFacingError
 from rapport.runtime.flush import FlushLoop
-from rapport.settings.config import Settings
+from rapport.settings.config import MAX_SHARDS, Settings
 from rapport.store.base import Doc, Store
 
 if TYPE_CHECKING:
@@ -73,8 +73,10 @@ def parse_shards(text: str) -> tuple[int, ...]:
             raise ValueError(
                 f"“{part or text}” is not a shard list; expected e.g. 0-3, 0,2,4 or 5"
             ) from None
-        if low < 0 or high < low:
-            raise ValueError(f"“{part}” is not a range of shard numbers (low-high, from 0)")
+        if low < 0 or high < low or high >= MAX_SHARDS:
+            raise ValueError(
+                f"“{part}” is not a range of shard numbers (low-high, from 0 to {MAX_SHARDS - 1})"
+            )
         ids.update(range(low, high + 1))
     return tuple(sorted(ids))
 
@@ -84,8 +86,8 @@ def with_shards(settings: Settings, shards: str | None, shard_count: int | None)
     cfg = settings.discord
     count = cfg.shard_count if shard_count is None else shard_count
     ids = cfg.shard_ids if shards is None else parse_shards(shards)
-    if count is not None and count < 1:
-        raise ValueError(f"--shard-count must be at least 1, not {count}")
+    if count is not None and not 1 <= count <= MAX_SHARDS:
+        raise ValueError(f"--shard-count must be at least 1 and at most {MAX_SHARDS}, not {count}")
     if ids and count is None:
         raise ValueError(
             "--shards needs the total number of shards: add --shard-count N "

@@ -71,14 +71,21 @@ def _integer(low: int, high: int | None = None) -> _Kind:
     return _Kind(parse)
 
 
-def _number(low: float, *, above: bool = False) -> _Kind:
-    expected = f"expected a number {'above' if above else 'of at least'} {low}"
+def _number(low: float, *, above: bool = False, high: float | None = None) -> _Kind:
+    expected = f"expected a number {'above' if above else 'of at least'} {low:g}"
+    if high is not None:
+        expected += f" and at most {high:g}"
 
     def parse(raw: object) -> float:
         _require(raw, (int, float), expected)
         assert isinstance(raw, int | float)
-        value = float(raw)
+        try:
+            value = float(raw)
+        except OverflowError:  # an int beyond a float's range
+            raise ValueError(expected) from None
         if not math.isfinite(value) or value < low or (above and value == low):
+            raise ValueError(expected)
+        if high is not None and value > high:
             raise ValueError(expected)
         return value
 
@@ -164,9 +171,9 @@ def _list_of(item: _Kind, what: str, *, empty_is_none: bool = False) -> _Kind:
     return _Kind(parse, lambda value: [item.dump(v) for v in value or ()])
 
 
-def _optional_count() -> _Kind:
-    """A count of at least 1, where 0 means none (let the library decide)."""
-    count = _integer(0)
+def _optional_count(high: int) -> _Kind:
+    """A count from 1 to `high`, where 0 means none (let the library decide)."""
+    count = _integer(0, high)
 
     def parse(raw: object) -> int | None:
         return count.parse(raw) or None
@@ -183,7 +190,10 @@ def _url(*schemes: str, allow_empty: bool = False) -> Callable[[str], str]:
         text = text.strip()
         if not text and allow_empty:
             return ""
-        parts = urlsplit(text)
+        try:
+            parts = urlsplit(text)
+        except ValueError:  # e.g. an unclosed "[" in the host
+            raise ValueError(expected) from None
         if parts.scheme not in schemes or not parts.hostname:
             raise ValueError(expected)
         return text.rstrip("/")
@@ -202,10 +212,31 @@ def _from_text(parse: Callable[[str], Any], expected: str, dump: Callable[[Any],
     return _Kind(parse_raw, dump)
 
 
+NAME_MAX = 255  # bytes in one path component (Linux, macOS, Windows alike)
+PATH_MAX = 4096
+
+
 def _path(text: str) -> Path:
-    if not text.strip():
+    """A file path that can be a file: no NUL, not a directory, not too long, under a directory."""
+    cleaned = text.strip()
+    if not cleaned:
         raise ValueError("expected a file path")
-    return Path(text.strip())
+    if "\x00" in cleaned:
+        raise ValueError("expected a file path without NUL characters")
+    path = Path(cleaned)
+    encoded = [part.encode("utf-8", "surrogateescape") for part in path.parts]
+    if len(cleaned.encode("utf-8", "surrogateescape")) > PATH_MAX or any(
+        len(part) > NAME_MAX for part in encoded
+    ):
+        raise ValueError(f"expected a shorter path (at most {NAME_MAX} bytes per name)")
+    if cleaned.endswith(("/", "\\")) or path.is_dir():
+        raise ValueError("expected a file path, not a directory (e.g. data/rapport.json)")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"expected a file path, but {parent} is a file, not a directory")
+            break
+    return path
 
 
 def _timezone_name(text: str) -> str:
@@ -229,7 +260,8 @@ def _digest_hour(raw: object) -> int | None:
 _DURATION = _from_text(parse_duration, DURATION_HINT, format_duration)
 _SCHEDULE = _from_text(parse_schedule, SCHEDULE_HINT, str)
 _CHANNEL = _name_or_id("channel", "#")
-_WEIGHT = _number(0)
+MAX_WEIGHT = 1000.0
+_WEIGHT = _number(0, high=MAX_WEIGHT)
 
 
 def _toml(value: object) -> str:

@@ -73,6 +73,8 @@ __all__ = [
     "settings_from_mapping",
 ]
 
+MAX_SHARDS = 10_000
+"""Shards a cluster may have: Discord's largest bots run a few thousand."""
 NUDGE_KINDS = ("drifting", "unanswered", "thanks", "share", "welcome")
 DISCORD_API_BASE = "https://discord.com"
 
@@ -206,6 +208,8 @@ class _NoValue:
 
 
 NO_VALUE: Any = _NoValue()
+SHOWN_VALUE = 80
+"""Characters of a bad value a problem shows."""
 
 
 @dataclass(frozen=True)
@@ -220,7 +224,10 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.file}: {self.key}" if self.key else self.file
         if self.value is not NO_VALUE:
-            where = f"{where} = {_toml(_redacted(self.key, self.value))}"
+            shown = _toml(_redacted(self.key, self.value))
+            if len(shown) > SHOWN_VALUE:  # a 5 MB value is not worth echoing whole
+                shown = f"{shown[: SHOWN_VALUE - 1]}… ({len(shown)} characters)"
+            where = f"{where} = {shown}"
         return f"{where}: {self.expected}"
 
 
@@ -243,9 +250,14 @@ def _redacted(key: str, value: object) -> object:
 
 
 def _identifier(text: str) -> str:
-    """A plain SQL identifier (letters, digits, underscores), so it is safe to quote."""
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", text):
-        raise ValueError("expected a schema name of letters, digits and underscores")
+    """A plain SQL identifier (lowercase letters, digits, underscores), so it is safe to quote.
+
+    Lowercase only, as PostgreSQL folds unquoted names: "Rapport" would name another schema."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", text):
+        hint = f' (did you mean "{text.lower()}"?)' if text.lower() != text else ""
+        raise ValueError(
+            f"expected a schema name of lowercase letters, digits and underscores, at most 63{hint}"
+        )
     return text
 
 
@@ -270,8 +282,8 @@ _SCHEMA: dict[str, _Section] = {
             "sync_commands": _choice("global", "guild", "off"),
             "dev_guild_id": _optional_id(),
             "owner_ids": _list_of(_snowflake(), "Discord user ids"),
-            "shard_count": _optional_count(),
-            "shard_ids": _list_of(_integer(0), "shard numbers", empty_is_none=True),
+            "shard_count": _optional_count(MAX_SHARDS),
+            "shard_ids": _list_of(_integer(0, MAX_SHARDS - 1), "shard numbers", empty_is_none=True),
         },
     ),
     "storage": _Section(
@@ -383,8 +395,8 @@ def _parse_section(section: _Section, raw: Mapping[str, Any], prefix: str, out: 
         dotted = prefix + key
         kind = section.keys.get(key)
         if kind is None:
-            shown = NO_VALUE if isinstance(value, dict) else value
-            out.add(dotted, shown, "unknown key" + _suggest(dotted))
+            # Never the value: a misspelt secret ("tokne") would be printed in clear.
+            out.add(dotted, NO_VALUE, "unknown key" + _suggest(dotted))
         elif isinstance(kind, _Section):
             if isinstance(value, dict):
                 values[key] = _parse_section(kind, value, dotted + ".", out)
@@ -440,9 +452,8 @@ def settings_from_mapping(
             close = difflib.get_close_matches(name, _SCHEMA, n=1, cutoff=0.6)
             hint = f"; did you mean [{close[0]}]?" if close else _suggest(name)
             hint = hint or f" (sections: {', '.join(_SCHEMA)})"
-            shown = NO_VALUE if isinstance(raw, dict) else raw
             label = "unknown section" if isinstance(raw, dict) else "unknown key"
-            out.add(name, shown, label + hint)
+            out.add(name, NO_VALUE, label + hint)
         elif not isinstance(raw, dict):
             out.add(name, raw, f"expected a table ([{name}])")
         else:
@@ -497,7 +508,10 @@ def load_settings(path: Path | None, env: Mapping[str, str] | None = None) -> Se
 def _redact_dsn(dsn: str) -> str:
     """The DSN with its password (in the user part, the query or key=value form) replaced."""
     dsn = re.sub(r"(?i)(password=)[^&\s]*", r"\1<redacted>", dsn)
-    parts = urlsplit(dsn)
+    try:
+        parts = urlsplit(dsn)
+    except ValueError:  # not a URL ("[bad" host): hide whatever sits between ':' and '@'
+        return re.sub(r"(//[^/:@]*:)[^@]*@", r"\1<redacted>@", dsn)
     if parts.password is None:
         return dsn
     userinfo, _, host = parts.netloc.rpartition("@")

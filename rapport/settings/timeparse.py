@@ -38,6 +38,8 @@ SCHEDULE_HINT = (
 TIMEZONE_HINT = "expected an IANA time zone like UTC, Europe/Paris or America/New_York"
 QUIET_HOURS_HINT = 'expected quiet hours like "22:00-08:00", or "" or "off" for none'
 
+MAX_DURATION = timedelta(days=3650)
+"""The longest duration or interval accepted anywhere (ten years): longer ones overflow dates."""
 _UNIT_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
 # Units must come largest first and at most once each, so "1h30m" parses and "30m1h" does not.
 _DURATION_RE = re.compile(
@@ -63,6 +65,8 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(DURATION_HINT)
     if seconds == 0:
         raise ValueError(f"{DURATION_HINT}, longer than zero")
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"{DURATION_HINT}, at most {MAX_DURATION.days}d (ten years)")
     return timedelta(seconds=seconds)
 
 
@@ -189,6 +193,8 @@ def parse_schedule(text: str) -> Schedule:
     seconds = _duration_seconds(normalized)
     if seconds == 0:
         raise ValueError(f"{SCHEDULE_HINT}; an interval must be longer than zero")
+    if seconds is not None and seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"{SCHEDULE_HINT}; an interval is at most {MAX_DURATION.days}d")
     if seconds is not None:
         return Schedule(normalized, timedelta(seconds=seconds), None)
     if " " not in normalized:
