@@ -18,7 +18,7 @@ from cogs import _l10n
 from cogs._guild import permission_names
 from cogs._respond import reply_private
 from rapport import i18n
-from rapport.errors import UserFacingError
+from rapport.errors import UserFacingError, clip
 from rapport.i18n import N_, Translation
 from rapport.people.members import MemberService
 
@@ -72,7 +72,8 @@ def error_message(error: Exception, t: Translation = i18n.ENGLISH) -> str | None
             duration=t.duration(timedelta(seconds=max(error.retry_after, 1))),
         )
     if isinstance(error, app_commands.TransformerError):
-        return t.gettext(N_("“{value}” isn't something I can use here."), value=error.value)
+        value = clip(str(error.value))
+        return t.gettext(N_("“{value}” isn't something I can use here."), value=value)
     if isinstance(error, app_commands.CheckFailure):
         return t.gettext(N_("You can't use this command here."))
     return None

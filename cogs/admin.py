@@ -108,8 +108,8 @@ class Admin(commands.GroupCog, group_name="rapport-admin"):
         interaction: discord.Interaction,
         leaderboard_channel: discord.TextChannel | None = None,
         enrollment: Literal["opt-in", "opt-out"] | None = None,
-        teams: str | None = None,
-        timezone: str | None = None,
+        teams: app_commands.Range[str, 1, 1000] | None = None,
+        timezone: app_commands.Range[str, 1, 64] | None = None,
     ) -> None:
         """Choose the leaderboard channel, enrollment mode, team roles and default time zone."""
         guild = self._guild(interaction)

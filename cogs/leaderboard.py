@@ -166,11 +166,12 @@ class Leaderboard(commands.Cog):
         self,
         interaction: discord.Interaction,
         period: app_commands.Choice[str] | None = None,
-        team: str | None = None,
+        team: app_commands.Range[str, 1, 100] | None = None,
     ) -> None:
         """Show the engagement leaderboard and team standings for everyone to see."""
         guild = interaction.guild
-        assert guild is not None  # guild_only
+        if guild is None:  # Discord hides guild-only commands in DMs, but a client may not
+            raise app_commands.NoPrivateMessage()
         kind = period.value if period is not None else self.settings.period
         key = self.service.period_key(guild.id, kind, self.clock())
         teams = render.resolve_teams(guild, self.guilds.policy(guild.id).teams)

@@ -35,7 +35,7 @@ from rapport.nudges.status import Status
 from rapport.people.members import MemberService
 from rapport.people.privacy import Privacy
 from rapport.settings.config import NUDGE_KINDS
-from rapport.settings.timeparse import DURATION_HINT, parse_duration
+from rapport.settings.timeparse import DURATION_HINT, duration_seconds, parse_duration
 from rapport.tracking.ledger import Ledger
 
 log = logging.getLogger(__name__)
@@ -180,11 +180,11 @@ class Members(commands.GroupCog, group_name="rapport"):
     async def settings(
         self,
         interaction: discord.Interaction,
-        timezone: str | None = None,
-        digest_hour: str | None = None,
-        quiet_hours: str | None = None,
+        timezone: app_commands.Range[str, 1, 64] | None = None,
+        digest_hour: app_commands.Range[str, 1, 8] | None = None,
+        quiet_hours: app_commands.Range[str, 1, 32] | None = None,
         max_dms_per_week: app_commands.Range[int, 0, 14] | None = None,
-        kinds: str | None = None,
+        kinds: app_commands.Range[str, 1, 100] | None = None,
         leaderboard: bool | None = None,
         language: app_commands.Choice[str] | None = None,
     ) -> None:
@@ -226,7 +226,9 @@ class Members(commands.GroupCog, group_name="rapport"):
 
     @app_commands.command(name="snooze")
     @app_commands.describe(duration="How long: 1h, 3d, 2w … up to 90d; “off” resumes now")
-    async def snooze(self, interaction: discord.Interaction, duration: str) -> None:
+    async def snooze(
+        self, interaction: discord.Interaction, duration: app_commands.Range[str, 1, 32]
+    ) -> None:
         """Pause your digests for a while."""
         gid, mid = self._ids(interaction)
         t = self._t(interaction)
@@ -237,6 +239,10 @@ class Members(commands.GroupCog, group_name="rapport"):
         try:
             span = parse_duration(duration)
         except ValueError:
+            if duration_seconds(duration) is not None:  # a duration, just far too long
+                raise UserFacingError(
+                    N_("Snooze for between 1 minute and 90 days, e.g. 3d, 2w or 1h.")
+                ) from None
             raise UserFacingError(
                 N_(
                     "“{value}” isn't a duration I understand — {hint}, up to 90d "

@@ -2,6 +2,16 @@
 
 from typing import Any
 
+ECHO_MAX = 100
+"""Characters of what someone typed that an answer repeats (Discord refuses past 2,000)."""
+
+
+def clip(value: Any, limit: int = ECHO_MAX) -> Any:
+    """`value` as an answer may echo it: text past `limit` characters is cut with an ellipsis."""
+    if isinstance(value, str) and len(value) > limit:
+        return value[: limit - 1] + "…"
+    return value
+
 
 class UserFacingError(Exception):
     """A refusal whose text is shown to the member (ephemerally, in Discord), in their language.
@@ -13,7 +23,8 @@ class UserFacingError(Exception):
 
     def __init__(self, message: str = "", /, **params: Any) -> None:
         self.message = message
-        self.params = params
+        self.params = {name: clip(value) for name, value in params.items()}
+        params = self.params
         super().__init__(message.format(**params) if params else message)
 
     def in_language(self, t: Any) -> str:

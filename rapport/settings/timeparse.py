@@ -24,6 +24,7 @@ __all__ = [
     "TIMEZONE_HINT",
     "QuietHours",
     "Schedule",
+    "duration_seconds",
     "format_duration",
     "parse_duration",
     "parse_quiet_hours",
@@ -52,10 +53,17 @@ _DURATION_RE = re.compile(
 def _duration_seconds(text: str) -> int | None:
     """The length of a duration text in seconds, or None when it is not one."""
     cleaned = text.strip()
+    if len(cleaned) > 100:  # no duration is this long; int() refuses 4,300 digits anyway
+        return None
     match = _DURATION_RE.fullmatch(cleaned)
     if not cleaned or match is None:
         return None
     return sum(int(n) * _UNIT_SECONDS[unit] for unit, n in match.groupdict().items() if n)
+
+
+def duration_seconds(text: str) -> int | None:
+    """The length in seconds a duration text says, however long, or None when it is not one."""
+    return _duration_seconds(text) if isinstance(text, str) else None
 
 
 def parse_duration(text: str) -> timedelta:

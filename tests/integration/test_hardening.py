@@ -256,3 +256,99 @@ async def test_debug_logging_never_records_message_text(sandbox: Sandbox) -> Non
     assert "MESSAGE_CREATE" in logged  # DEBUG was on and the events were logged
     assert "SECRET" not in logged
     assert "secret.example" not in logged
+
+
+# --- 7. every option bounded; no answer over Discord's limits ---------------------------------
+
+
+def leaf_options(sandbox: Sandbox) -> list[tuple[str, list[dict]]]:
+    """(command path, its options) for every synced slash command and subcommand."""
+    found: list[tuple[str, list[dict]]] = []
+
+    def walk(path: str, options: list[dict]) -> None:
+        subs = [o for o in options if o["type"] in (1, 2)]
+        if not subs:
+            found.append((path, options))
+        for sub in subs:
+            walk(f"{path} {sub['name']}", sub.get("options", []))
+
+    for command in sandbox.emulator.commands():
+        if command.get("type", 1) == 1:
+            walk(command["name"], command.get("options", []))
+    return found
+
+
+def fillers(sandbox: Sandbox, options: list[dict], member) -> dict:
+    """A valid value for every required option."""
+    values: dict = {}
+    for option in options:
+        if not option.get("required"):
+            continue
+        kind = option["type"]
+        if option.get("choices"):
+            values[option["name"]] = option["choices"][0]["value"]
+        elif kind == 7:
+            values[option["name"]] = sandbox.channel("#general")
+        elif kind == 6:
+            values[option["name"]] = member
+        elif kind in (4, 10):
+            values[option["name"]] = option.get("min_value", 1)
+        else:
+            values[option["name"]] = "1h"
+    return values
+
+
+async def test_every_option_is_bounded_in_its_definition(sandbox: Sandbox) -> None:
+    """Discord is told every text option's maximum length and every number's range."""
+    unbounded = []
+    for path, options in leaf_options(sandbox):
+        for option in options:
+            if option.get("choices") or option["type"] not in (3, 4, 10):
+                continue
+            bounded = (
+                "max_length" in option
+                if option["type"] == 3
+                else "min_value" in option and "max_value" in option
+            )
+            if not bounded:
+                unbounded.append(f"/{path} {option['name']}")
+    assert unbounded == []
+
+
+async def test_over_long_text_gets_a_clipped_private_answer(sandbox: Sandbox) -> None:
+    """A client sending 3,000 characters in any text option gets an answer Discord accepts."""
+    _ana, bob, boss = await busy_server(sandbox)
+    tried = 0
+    for path, options in leaf_options(sandbox):
+        for option in options:
+            if option["type"] != 3:
+                continue
+            values = fillers(sandbox, options, bob) | {option["name"]: "é" * 3000}
+            reply = await sandbox.slash(boss, path, **values)
+            tried += 1
+            assert reply.error is None, (path, option["name"], reply.error)
+            assert APOLOGY not in reply.text, (path, option["name"])
+    assert tried >= 8
+
+
+async def test_snoozing_for_ever_gets_a_helpful_answer(sandbox: Sandbox) -> None:
+    """/rapport snooze 99999999999w says how long a snooze can be, privately."""
+    (ana,) = await sandbox.members("Ana")
+    reply = await sandbox.slash(ana, "rapport snooze", duration="99999999999w")
+    assert reply.ephemeral
+    assert "90 days" in reply.text
+    assert APOLOGY not in reply.text
+
+
+# --- 8. /leaderboard from a DM ------------------------------------------------------------------
+
+
+async def test_the_leaderboard_from_a_dm_is_refused_politely(sandbox: Sandbox) -> None:
+    """A client ignoring guild-only sends /leaderboard from a DM: a plain private answer."""
+    (ana,) = await sandbox.members("Ana")
+    for command in sandbox.emulator.commands():
+        command["contexts"] = None
+        command["dm_permission"] = True
+    reply = await sandbox.slash_in_dm(ana, "leaderboard")
+    assert reply.ephemeral
+    assert "works in a server, not in DMs" in reply.text
