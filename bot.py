@@ -34,6 +34,7 @@ from rapport.compose import open_configured_store
 from rapport.errors import StartupConfigError, StoreError
 from rapport.runtime.cluster import check_heartbeat, heartbeat_path, keep_heartbeat, with_shards
 from rapport.settings.config import ConfigError, Settings, describe, load_settings
+from rapport.store.base import Store
 
 log = logging.getLogger("rapport")
 
@@ -129,6 +130,25 @@ async def run(settings: Settings) -> int:
     except StoreError as exc:
         log.error("%s", exc)
         return 1
+    try:
+        code = await serve(settings, store)
+    finally:
+        saved = await close_store(store)
+    return code if saved else 1
+
+
+async def close_store(store: Store) -> bool:
+    """Close the store; a last write that fails (disk full) is one clear line, not a traceback."""
+    try:
+        await store.close()
+    except (OSError, StoreError) as exc:
+        log.error("could not save the last changes while stopping (%s); they are lost", exc)
+        return False
+    return True
+
+
+async def serve(settings: Settings, store: Store) -> int:
+    """Log in, connect and run until stopped; the exit code (the caller closes the store)."""
     bot: RapportBot | None = None
     try:
         bot = await start_bot(settings, store)
@@ -150,6 +170,11 @@ async def run(settings: Settings) -> int:
     except discord.LoginFailure:
         log.error("Discord refused the token. Check DISCORD_TOKEN (or [discord] token).")
         return 1
+    except StoreError as exc:  # a stored document Rapport can't read: named, nothing written
+        storage = settings.storage
+        where = storage.path if storage.backend == "tinydb" else f"schema {storage.schema}"
+        log.error("The store %s can't be used: %s", where, exc)
+        return 1
     except StartupConfigError as exc:
         log.error("Configuration problem: %s", exc)
         return EXIT_CONFIG
@@ -165,7 +190,6 @@ async def run(settings: Settings) -> int:
     finally:
         if bot is not None and not bot.is_closed():
             await bot.close()
-        await store.close()
 
 
 def heartbeat(bot: RapportBot) -> dict[str, Any] | None:

@@ -23,7 +23,7 @@ from cogs._once import trace_config
 from cogs._respond import reply_private
 from rapport import i18n
 from rapport.compose import Services
-from rapport.errors import StartupConfigError
+from rapport.errors import StartupConfigError, StoreError
 from rapport.i18n import N_
 from rapport.ids import is_id
 from rapport.runtime.cluster import SNOOZE, owns
@@ -306,6 +306,8 @@ class RapportBot(SyncListeners, commands.AutoShardedBot):
         self.services.scheduler.shutdown()
         try:
             await self.services.flusher.stop()
+        except (OSError, StoreError) as exc:  # disk full, say: one line, no traceback
+            log.error("the final flush failed (%s); the store holds the last completed one", exc)
         except Exception:
             log.exception("the final flush failed; the store holds the last completed flush")
         await super().close()

@@ -26,11 +26,14 @@ from rapport.runtime.scheduler import JobScheduler
 from rapport.settings.config import Settings
 from rapport.settings.timeparse import parse_schedule
 from rapport.store import open_store
-from rapport.store.base import Store
+from rapport.store.base import DECODE_ERRORS, BadDocument, Store
 from rapport.tracking.backfill import BackfillService
 from rapport.tracking.ledger import Ledger
 
 GuildLoader = Callable[[int], Awaitable[object]]
+
+
+LEDGER_TABLES = "pairs/members/pending/newcomers/periods/coverage/totals"
 
 
 @dataclass
@@ -56,11 +59,19 @@ class Services:
 
     async def open_guild(self, guild_id: int) -> None:
         """Load one guild's state into every service (idempotent; called when a guild appears)."""
-        await self.members.ensure(guild_id)
-        await self.ledger.load_guild(guild_id)
-        await self.backfill.ensure(guild_id)
-        for load in self.guild_loaders:
-            await load(guild_id)
+        try:
+            await self.members.ensure(guild_id)
+            try:
+                await self.ledger.load_guild(guild_id)
+            except DECODE_ERRORS as exc:
+                raise BadDocument(LEDGER_TABLES, guild_id, "?", exc) from None
+            await self.backfill.ensure(guild_id)
+            for load in self.guild_loaders:
+                await load(guild_id)
+        except BadDocument:
+            # Whatever was read must not be written back over the store someone has to repair.
+            self.flusher.freeze()
+            raise
 
 
 def build_services(settings: Settings, store: Store, clock: Clock = system_clock) -> Services:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from rapport.clock import epoch, from_epoch
 from rapport.nudges.rules import Digest, History
-from rapport.store.base import Doc, Store
+from rapport.store.base import Doc, Store, decode_each
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,10 @@ class MemberStates:
         if guild_id in self.by_guild:
             return
         docs = await self.store.load(TABLE, guild_id)
-        states = {int(k): MemberState.from_doc(d) for k, d in docs.items()}
+        decoded = decode_each(
+            TABLE, guild_id, docs, lambda key, doc: (int(key), MemberState.from_doc(doc))
+        )
+        states = dict(decoded.values())
         for member_id, st in states.items():
             if st.pending is not None:
                 log.warning(

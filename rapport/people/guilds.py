@@ -12,7 +12,7 @@ from rapport.errors import UserFacingError
 from rapport.i18n import N_
 from rapport.settings.config import Settings
 from rapport.settings.timeparse import parse_timezone
-from rapport.store.base import Doc, Store
+from rapport.store.base import Doc, Store, decode_each
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,13 @@ class GuildService:
         found = self._guilds.get(guild_id)
         if found is None:
             docs = await self.store.load(TABLE, guild_id)
-            found = GuildSettings.from_doc(guild_id, docs.get(KEY, {}))
+            decoded = decode_each(
+                TABLE,
+                guild_id,
+                {KEY: docs.get(KEY, {})},
+                lambda _, d: GuildSettings.from_doc(guild_id, d),
+            )
+            found = decoded[KEY]
             self._guilds[guild_id] = found
             self._policies.pop(guild_id, None)
         return found

@@ -20,7 +20,7 @@ from rapport.i18n import N_
 from rapport.people.guilds import GuildService
 from rapport.settings.config import NUDGE_KINDS, Settings
 from rapport.settings.timeparse import QuietHours, parse_quiet_hours, parse_timezone
-from rapport.store.base import Doc, Store
+from rapport.store.base import Doc, Store, decode_each
 
 log = logging.getLogger(__name__)
 
@@ -137,9 +137,10 @@ class MemberService:
         await self.guilds.ensure(guild_id)
         if guild_id not in self._members:
             docs = await self.store.load(TABLE, guild_id)
-            self._members[guild_id] = {
-                int(key): MemberSettings.from_doc(int(key), doc) for key, doc in docs.items()
-            }
+            decoded = decode_each(
+                TABLE, guild_id, docs, lambda key, doc: MemberSettings.from_doc(int(key), doc)
+            )
+            self._members[guild_id] = {int(key): found for key, found in decoded.items()}
 
     def get(self, guild_id: int, member_id: int) -> MemberSettings:
         """A member's own settings (all defaults when they never chose anything)."""

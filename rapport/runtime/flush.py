@@ -24,6 +24,8 @@ class FlushLoop:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self.last: FlushStats | None = None
+        self.frozen = False
+        self._failure: str | None = None
         self.rejected: list[tuple[str, int, str, str]] = []
         """Documents the store could not hold (table, guild, key, why): dropped and reported."""
         store.reject = self._reject
@@ -43,8 +45,14 @@ class FlushLoop:
         """Have a service stage its changes before every flush."""
         self._stagers.append(stager)
 
+    def freeze(self) -> None:
+        """Write nothing more (the store could not be read: it must stay as it is)."""
+        self.frozen = True
+
     async def flush(self) -> FlushStats:
-        """Stage every service's changes and persist them now."""
+        """Stage every service's changes and persist them now (nothing once frozen)."""
+        if self.frozen:
+            return FlushStats(0, 0.0)
         async with self._lock:
             for stage in self._stagers:
                 try:
@@ -65,11 +73,32 @@ class FlushLoop:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.interval)
-            try:
-                await self.flush()
-            except Exception:
-                # The batch stays staged in the store; the next flush tries again.
-                log.exception("flushing the store failed; retrying in %ss", self.interval)
+            await self.flush_logged()
+
+    async def flush_logged(self) -> None:
+        """One turn of the loop: flush, and log a failure once until it changes or heals.
+
+        The batch stays staged in the store and the next turn tries again; a full disk must
+        not write a traceback every second (to the disk that is full, perhaps).
+        """
+        try:
+            await self.flush()
+        except Exception as exc:
+            # OSError (disk full, read-only, gone): its message says it all; a bug gets a traceback.
+            text = f"{type(exc).__name__}: {exc}"
+            if text != self._failure:
+                self._failure = text
+                log.error(
+                    "writing the store failed (%s); changes stay in memory and are retried "
+                    "every %gs (logged again only if the error changes)",
+                    text,
+                    self.interval,
+                    exc_info=None if isinstance(exc, OSError) else exc,
+                )
+        else:
+            if self._failure is not None:
+                log.warning("writing the store works again; the changes kept meanwhile are saved")
+                self._failure = None
 
     async def stop(self) -> None:
         """Stop the loop and flush what is left."""

@@ -97,8 +97,16 @@ class JobScheduler:
         assert self._scheduler is not None
         entry = self._jobs[name]
         self._scheduler.add_job(
-            self.run, entry.schedule.trigger(self.timezone), args=[name], id=name, name=name
+            self._fire, entry.schedule.trigger(self.timezone), args=[name], id=name, name=name
         )
+
+    async def _fire(self, name: str) -> None:
+        """What APScheduler runs. Stopping cancels a running job; that is no error to log
+        (APScheduler would log the CancelledError with a traceback)."""
+        try:
+            await self.run(name)
+        except asyncio.CancelledError:
+            log.info("job %s stopped: shutting down", name)
 
     async def run(self, name: str) -> bool:
         """Run a job now unless it is already running; returns whether it ran without error."""

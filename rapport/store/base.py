@@ -12,7 +12,11 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+
+from rapport.errors import StoreError
+
+T = TypeVar("T")
 
 Doc = dict[str, Any]
 
@@ -26,6 +30,35 @@ class FlushStats:
 
     records: int
     seconds: float
+
+
+DECODE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError)
+"""What reading a stored document of the wrong shape raises."""
+
+
+class BadDocument(StoreError):
+    """A stored document is valid JSON but not what Rapport wrote: named, so it can be fixed."""
+
+    def __init__(self, table: str, guild_id: int, key: str, why: BaseException) -> None:
+        self.table, self.guild_id, self.key = table, guild_id, key
+        super().__init__(
+            f"table {table}, guild {guild_id}, document {key}: can't be read "
+            f"({type(why).__name__}: {why}). Restore it from a backup or delete that document; "
+            "nothing was written."
+        )
+
+
+def decode_each(
+    table: str, guild_id: int, docs: Mapping[str, Doc], decode: Callable[[str, Doc], T]
+) -> dict[str, T]:
+    """`decode(key, doc)` for every document, a failure raised as BadDocument naming it."""
+    out: dict[str, T] = {}
+    for key, doc in docs.items():
+        try:
+            out[key] = decode(key, doc)
+        except DECODE_ERRORS as exc:
+            raise BadDocument(table, guild_id, key, exc) from None
+    return out
 
 
 Reject = Callable[[str, int, str, Exception], None]

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from rapport.clock import Clock
 from rapport.errors import UserFacingError
 from rapport.i18n import N_
-from rapport.store.base import Doc, Store
+from rapport.store.base import Doc, Store, decode_each
 from rapport.tracking.ledger import Ledger
 from rapport.tracking.model import time_snowflake
 
@@ -79,7 +79,10 @@ class BackfillService:
         if guild_id not in self._jobs:
             doc = (await self.store.load(TABLE, guild_id)).get(KEY)
             if doc is not None:
-                self._jobs[guild_id] = BackfillJob.from_doc(guild_id, doc)
+                decoded = decode_each(
+                    TABLE, guild_id, {KEY: doc}, lambda _, d: BackfillJob.from_doc(guild_id, d)
+                )
+                self._jobs[guild_id] = decoded[KEY]
 
     def job(self, guild_id: int) -> BackfillJob | None:
         """The guild's current or last job."""

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from rapport.store import open_store
 from sandbox import Emulator
 from tests.integration.test_cli import ROOT, run
 
@@ -165,3 +166,53 @@ async def test_a_dev_guild_the_bot_is_not_in_exits_2_naming_it(tmp_path: Path) -
     assert status == 2, text
     assert "discord.dev_guild_id" in text
     assert "Traceback" not in text
+
+
+# --- 8. a stored document of the wrong shape ---------------------------------------------------
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+async def test_a_stored_document_of_the_wrong_shape_is_named_and_nothing_is_rewritten(
+    tmp_path: Path,
+) -> None:
+    """Valid JSON that isn't what Rapport wrote stops the start naming file, table and key;
+    the store's files are left exactly as they were."""
+    emulator = Emulator()
+    await emulator.start()
+    guild = emulator.add_guild("Somewhere")
+    data = tmp_path / "data"
+    data.mkdir()
+    store = open_store("tinydb", path=data / "rapport.json")
+    await store.open()
+    store.put("member_settings", guild.id, "4242", {"muted": "not a list of ids"})
+    await store.close()
+    before = snapshot(data)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[discord]\ntoken = "{emulator.token}"\napi_base = "{emulator.api_base}"\n'
+        f'gateway_url = "{emulator.gateway_url}"\n[storage]\npath = "{data / "rapport.json"}"\n'
+    )
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "bot.py",
+            "--config",
+            str(config),
+            cwd=ROOT,
+            env={**os.environ, "DISCORD_TOKEN": ""},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        await emulator.stop()
+    text = (out + err).decode()
+    assert proc.returncode == 1, text
+    assert str(data / "rapport.json") in text
+    assert "member_settings" in text
+    assert "4242" in text
+    assert "Traceback" not in text
+    assert snapshot(data) == before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import io
 import logging
 
@@ -18,6 +19,7 @@ from rapport.people.guilds import GuildSettings
 from rapport.people.members import TABLE as MEMBER_TABLE
 from rapport.people.members import MemberSettings
 from rapport.settings.config import LoggingSettings
+from rapport.store import tinydb as tinydb_store
 from sandbox.state import User
 from tests.conftest import Sandbox, days_ago
 from tests.integration.test_commands_admin import admin
@@ -352,3 +354,31 @@ async def test_the_leaderboard_from_a_dm_is_refused_politely(sandbox: Sandbox) -
     reply = await sandbox.slash_in_dm(ana, "leaderboard")
     assert reply.ephemeral
     assert "works in a server, not in DMs" in reply.text
+
+
+# --- 8. a full disk: one clear line, and stopping is clean --------------------------------------
+
+
+def disk_full(fd: int, data: bytes) -> None:
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+async def test_a_full_disk_is_logged_once_and_stopping_shows_no_traceback(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """While the disk is full every flush fails: one clear line, not a traceback per second;
+    stopping then says what was lost in one line, without a traceback either."""
+    (ana,) = await sandbox.members("Ana")
+    monkeypatch.setattr(tinydb_store, "write_all", disk_full)
+    await sandbox.slash(ana, "rapport join")
+    with caplog.at_level(logging.INFO):
+        for _ in range(5):
+            await sandbox.services.flusher.flush_logged()  # what the loop does every interval
+        assert sandbox.bot is not None
+        await sandbox.bot.close()
+        assert sandbox.store is not None
+        assert not await entry.close_store(sandbox.store)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.name for r in errors] == ["rapport.runtime.flush", "cogs._bot", "rapport"]
+    assert "No space left" in errors[0].getMessage()
+    assert not [r for r in caplog.records if r.exc_info]
