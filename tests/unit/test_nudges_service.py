@@ -172,6 +172,17 @@ async def test_a_snooze_pressed_while_the_digest_waits_holds_it(world: World) ->
     assert world.nudges.queue.results[SendResult.SKIPPED] == 1
 
 
+async def test_the_rules_never_look_at_a_muted_person(world: World) -> None:
+    """What the rules find for a member leaves out everyone they muted, before any ranking."""
+    await world.members.enroll(G, ANA)
+    world.reply(BOB, ANA, START - timedelta(days=2))
+    world.reply(CAT, ANA, START - timedelta(days=2))
+    await world.members.mute(G, ANA, BOB)
+    prefs = world.members.preferences(G, ANA)
+    found = world.nudges.candidates(G, prefs, world.now, [])
+    assert {n.about_id for n in found} == {CAT}
+
+
 async def test_a_mute_picked_while_the_digest_waits_drops_only_that_line(world: World) -> None:
     """Muting someone after the scan planned the digest removes their line; the rest still goes."""
     await world.members.enroll(G, ANA)
