@@ -1,7 +1,8 @@
 """A believable generated community for the demo: members, teams, channels and weeks of history.
 
 Everything comes from one seed, so the same seed replays the same history. Times are offsets
-from `now`, so the history always ends just before the demo runs.
+from the demo's now (sandbox/demo.py's DEMO_NOW, a fixed moment, never the wall clock), so the
+history always ends just before it and reads the same on any day.
 """
 
 from __future__ import annotations
