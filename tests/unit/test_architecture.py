@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,20 @@ def test_a_module_past_400_lines_says_why_it_is_one_room() -> None:
     assert not silent, (
         f"past 400 lines without saying why (docstring: 'Over 400 lines because'): {silent}"
     )
+
+
+def test_every_private_module_is_protected_by_an_import_contract() -> None:
+    """Each package's `_private` module is listed in its import-linter contract (no wildcards)."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    protected = {
+        module
+        for contract in config["tool"]["importlinter"]["contracts"]
+        if contract["type"] == "protected"
+        for module in contract["protected_modules"]
+    }
+    private = {
+        ".".join(p.relative_to(ROOT).with_suffix("").parts)
+        for p in CORE.glob("*/_*.py")
+        if p.name != "__init__.py"
+    }
+    assert private <= protected, f"not in a protected contract: {sorted(private - protected)}"
