@@ -17,10 +17,8 @@ import discord
 from cogs._facts import message_facts
 from cogs._l10n import for_interaction
 from rapport.i18n import N_
-from rapport.people.guilds import GuildService
-from rapport.people.members import MemberService
-from rapport.tracking.backfill import BackfillJob, BackfillService
-from rapport.tracking.ledger import Ledger
+from rapport.people import GuildService, MemberService
+from rapport.tracking import BackfillJob, BackfillService, Ledger
 
 log = logging.getLogger(__name__)
 

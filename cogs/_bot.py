@@ -26,7 +26,7 @@ from rapport.compose import Services
 from rapport.errors import StartupConfigError, StoreError
 from rapport.i18n import N_
 from rapport.ids import is_id
-from rapport.runtime.cluster import SNOOZE, owns
+from rapport.runtime import SNOOZE, owns
 
 log = logging.getLogger(__name__)
 

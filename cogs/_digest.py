@@ -26,7 +26,7 @@ from cogs._l10n import command, for_interaction
 from cogs._respond import reply_private
 from rapport.i18n import ENGLISH, N_, Translation
 from rapport.ids import is_id, parse_id
-from rapport.nudges.rules import Digest, describe
+from rapport.nudges import Digest, describe
 
 log = logging.getLogger(__name__)
 

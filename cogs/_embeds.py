@@ -19,10 +19,10 @@ from discord import app_commands
 from cogs._l10n import command, localised_path
 from rapport import i18n
 from rapport.i18n import ENGLISH, N_, Translation
-from rapport.nudges.status import Picture
-from rapport.people.members import Preferences
-from rapport.settings.config import NUDGE_KINDS
-from rapport.tracking.model import PairView
+from rapport.nudges import Picture
+from rapport.people import Preferences
+from rapport.settings import NUDGE_KINDS
+from rapport.tracking import PairView
 
 COLOUR = discord.Colour.teal()
 PAGE_LINES = 14

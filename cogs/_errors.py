@@ -15,12 +15,12 @@ import discord
 from discord import app_commands
 
 from cogs import _l10n
-from cogs._guild import permission_names
+from cogs._lookup import permission_names
 from cogs._respond import reply_private
 from rapport import i18n
 from rapport.errors import UserFacingError, clip
 from rapport.i18n import N_, Translation
-from rapport.people.members import MemberService
+from rapport.people import MemberService
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import discord
 
-from rapport.people.guilds import GuildService
-from rapport.people.members import MemberService
-from rapport.tracking.model import MessageFacts, snowflake_time
-from rapport.tracking.signals import has_link, says_thanks
+from rapport.people import GuildService, MemberService
+from rapport.tracking import MessageFacts, has_link, says_thanks, snowflake_time
 
 TRACKED_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
 _NOBODY: frozenset[int] = frozenset()

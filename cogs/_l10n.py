@@ -20,7 +20,7 @@ from discord.app_commands import TranslationContextLocation as Where
 
 from rapport import i18n
 from rapport.i18n import Translation
-from rapport.people.members import MemberService
+from rapport.people import MemberService
 
 log = logging.getLogger(__name__)
 

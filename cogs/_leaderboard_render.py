@@ -10,10 +10,9 @@ from collections.abc import Mapping, Sequence
 
 import discord
 
-from cogs._guild import find_role
+from cogs._lookup import find_role
 from rapport.i18n import ENGLISH, N_, Translation
-from rapport.leaderboard.card import render_card
-from rapport.leaderboard.scoring import Board, Standing, period_label
+from rapport.leaderboard import Board, Standing, period_label, render_card
 
 COLOR = 0xF2C14E
 _FIELD = 1024

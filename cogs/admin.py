@@ -18,7 +18,7 @@ from cogs import _embeds as render
 from cogs import _l10n
 from cogs._backfill import Backfiller, backfill_command
 from cogs._bot import RapportBot
-from cogs._guild import (
+from cogs._lookup import (
     POST_PERMISSIONS,
     READ_PERMISSIONS,
     find_channel,
@@ -29,11 +29,10 @@ from cogs._guild import (
 from cogs._respond import reply_private
 from rapport.errors import UserFacingError
 from rapport.i18n import N_, Translation
-from rapport.leaderboard.service import LeaderboardService
-from rapport.nudges.service import NudgeService
-from rapport.people.guilds import GuildPolicy, GuildService
-from rapport.people.members import MemberService
-from rapport.tracking.ledger import Ledger
+from rapport.leaderboard import LeaderboardService
+from rapport.nudges import NudgeService
+from rapport.people import GuildPolicy, GuildService, MemberService
+from rapport.tracking import Ledger
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from discord.ext import commands
 from cogs import _l10n
 from cogs import _leaderboard_render as render
 from cogs._bot import RapportBot
-from cogs._guild import (
+from cogs._lookup import (
     POST_PERMISSIONS,
     find_channel,
     find_role,
@@ -28,11 +28,16 @@ from cogs._guild import (
 from rapport.clock import Clock
 from rapport.errors import UserFacingError
 from rapport.i18n import ENGLISH, N_, Translation
-from rapport.leaderboard.posting import LeaderboardPosts, PostOutcome, PostResult, Target
-from rapport.leaderboard.scoring import Board
-from rapport.leaderboard.service import LeaderboardService
-from rapport.people.guilds import GuildService
-from rapport.settings.config import LeaderboardSettings
+from rapport.leaderboard import (
+    Board,
+    LeaderboardPosts,
+    LeaderboardService,
+    PostOutcome,
+    PostResult,
+    Target,
+)
+from rapport.people import GuildService
+from rapport.settings import LeaderboardSettings
 
 log = logging.getLogger(__name__)
 

@@ -29,14 +29,10 @@ from rapport import i18n
 from rapport.clock import Clock
 from rapport.errors import UserFacingError
 from rapport.i18n import N_, Translation
-from rapport.nudges import rules
-from rapport.nudges.service import NudgeService
-from rapport.nudges.status import Status
-from rapport.people.members import MemberService
-from rapport.people.privacy import Privacy
-from rapport.settings.config import NUDGE_KINDS
-from rapport.settings.timeparse import DURATION_HINT, duration_seconds, parse_duration
-from rapport.tracking.ledger import Ledger
+from rapport.nudges import NudgeService, Status, rules
+from rapport.people import MemberService, Privacy
+from rapport.settings import DURATION_HINT, NUDGE_KINDS, duration_seconds, parse_duration
+from rapport.tracking import Ledger
 
 log = logging.getLogger(__name__)
 

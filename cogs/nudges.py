@@ -30,11 +30,9 @@ from cogs._respond import reply_private
 from rapport import i18n
 from rapport.errors import UserFacingError
 from rapport.i18n import N_, Translation
-from rapport.nudges.dm_queue import SendResult
-from rapport.nudges.rules import Digest
-from rapport.nudges.service import NudgeService
-from rapport.people.members import MemberService
-from rapport.tracking.model import snowflake_time
+from rapport.nudges import Digest, NudgeService, SendResult
+from rapport.people import MemberService
+from rapport.tracking import snowflake_time
 
 log = logging.getLogger(__name__)
 

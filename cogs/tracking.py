@@ -14,11 +14,15 @@ from discord.ext import commands
 
 from cogs._bot import RapportBot
 from cogs._facts import ignored_channel, message_facts
-from rapport.people.guilds import GuildService
-from rapport.people.members import MemberService
-from rapport.tracking.ledger import Ledger
-from rapport.tracking.model import Interaction, Kind, MessageFacts, snowflake_time
-from rapport.tracking.signals import is_thanks_emoji
+from rapport.people import GuildService, MemberService
+from rapport.tracking import (
+    Interaction,
+    Kind,
+    Ledger,
+    MessageFacts,
+    is_thanks_emoji,
+    snowflake_time,
+)
 
 log = logging.getLogger(__name__)
 

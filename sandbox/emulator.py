@@ -26,7 +26,7 @@ from sandbox.gateway import (
     PRIVILEGED,
     Gateway,
 )
-from sandbox.interactions import CommandError, Interaction, Invoker, Reply
+from sandbox.interactions import CommandError, Invocation, Invoker, Reply
 from sandbox.server import ROUTER, RequestRecord, build_app
 from sandbox.spec import Spec, Violation, default_spec
 from sandbox.state import (
@@ -432,7 +432,7 @@ class Emulator:
             return list(self.global_commands)
         return list(self.guild_commands.get(guild.id, []))
 
-    def expire_if_late(self, inter: Interaction, *, force: bool = False) -> bool:
+    def expire_if_late(self, inter: Invocation, *, force: bool = False) -> bool:
         """Expire an unanswered interaction once its time is up; True when it is expired."""
         return self.invoker.expire_if_late(inter, force=force)
 

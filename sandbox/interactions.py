@@ -70,8 +70,12 @@ class Reply:
 
 
 @dataclass(eq=False)
-class Interaction:
-    """One interaction in flight: who, where, and how far the bot has answered it."""
+class Invocation:
+    """One interaction in flight: who, where, and how far the bot has answered it.
+
+    Named apart from discord.Interaction and from rapport.tracking.model.Interaction (one
+    member's act toward another, which the ledger records).
+    """
 
     id: int
     token: str
@@ -84,7 +88,7 @@ class Interaction:
     data: dict[str, Any]
     message: Message | None = None
     #: For a modal submission, the interaction whose answer opened the modal.
-    opened_by: Interaction | None = None
+    opened_by: Invocation | None = None
     acknowledged: bool = False
     expired: bool = False
     original: Message | None = None
@@ -153,7 +157,7 @@ class Invoker:
 
     def __init__(self, emulator: Emulator) -> None:
         self.emu = emulator
-        self.by_token: dict[str, Interaction] = {}
+        self.by_token: dict[str, Invocation] = {}
 
     def definition(
         self, member: Member, guild: Guild | None, name: str, kind: int
@@ -203,11 +207,11 @@ class Invoker:
         data: dict[str, Any],
         *,
         message: Message | None = None,
-        opened_by: Interaction | None = None,
+        opened_by: Invocation | None = None,
     ) -> Reply:
         """Deliver one interaction and wait for its answer (see the module docstring)."""
         loop = asyncio.get_running_loop()
-        inter = Interaction(
+        inter = Invocation(
             id=self.emu.snowflakes.make(),
             token="aW50ZXJhY3Rpb24" + secrets.token_urlsafe(60),
             type=kind,
@@ -248,7 +252,7 @@ class Invoker:
                 await asyncio.wait_for(inter.settled.wait(), self.emu.deferred_timeout)
         return inter.reply
 
-    def expire_if_late(self, inter: Interaction, *, force: bool = False) -> bool:
+    def expire_if_late(self, inter: Invocation, *, force: bool = False) -> bool:
         """Expire an unanswered interaction once its time is up; True when it is expired."""
         late = asyncio.get_running_loop().time() - inter.created >= self.emu.interaction_timeout
         if not inter.acknowledged and (late or force) and not inter.expired:
@@ -376,4 +380,4 @@ class Invoker:
         )
 
 
-__all__ = ["CommandError", "Interaction", "Invoker", "Reply"]
+__all__ = ["CommandError", "Invocation", "Invoker", "Reply"]

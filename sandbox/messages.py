@@ -14,7 +14,7 @@ from sandbox.state import Channel, Message, User
 
 if TYPE_CHECKING:
     from sandbox.emulator import Emulator
-    from sandbox.interactions import Interaction
+    from sandbox.interactions import Invocation
 
 EPHEMERAL = 64
 LOADING = 128
@@ -77,7 +77,7 @@ async def post_bot_message(
     body: dict[str, Any],
     files: list[tuple[str, bytes]],
     *,
-    interaction: Interaction | None = None,
+    interaction: Invocation | None = None,
     ephemeral: bool = False,
     loading: bool = False,
 ) -> Message:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sandbox.interactions import Interaction
+from sandbox.interactions import Invocation
 from sandbox.messages import (
     EPHEMERAL,
     LOADING,
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from sandbox.emulator import Emulator
 
 
-def _interaction(emu: Emulator, token: str) -> Interaction:
+def _interaction(emu: Emulator, token: str) -> Invocation:
     found = emu.interactions_by_token.get(token)
     if found is None or (not found.acknowledged and emu.expire_if_late(found)):
         raise ApiError(404, 10062, "Unknown interaction")
@@ -98,7 +98,7 @@ def _current(message: Message) -> dict[str, Any]:
     return {"content": message.content, "embeds": message.embeds, "components": message.components}
 
 
-def _followup_target(emu: Emulator, call: Call) -> Interaction:
+def _followup_target(emu: Emulator, call: Call) -> Invocation:
     if parse_id(call.params["application_id"], 10015, "Webhook") != emu.application_id:
         raise ApiError(404, 10015, "Unknown Webhook")
     inter = _interaction(emu, call.params["token"])
@@ -107,7 +107,7 @@ def _followup_target(emu: Emulator, call: Call) -> Interaction:
     return inter
 
 
-def _webhook_message(inter: Interaction, message_id: str) -> Message:
+def _webhook_message(inter: Invocation, message_id: str) -> Message:
     if message_id == "@original":
         if inter.original is None:
             raise ApiError(404, 10008, "Unknown Message")

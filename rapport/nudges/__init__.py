@@ -1,7 +1,22 @@
-"""Nudges: the rules and planner (`rules`), the send-once protocol (`service`), the paced DM queue."""
+"""Nudges: the rules and planner (`rules`), the send-once protocol (`service`), the paced DM queue.
+
+Public: the values a digest is made of, the service and its `Sender` port, the DM queue's
+results, what /rapport status shows (`status`). Other packages and the cogs import from here.
+"""
 
 from rapport.nudges.dm_queue import DmQueue, SendResult
-from rapport.nudges.rules import Digest, Nudge
-from rapport.nudges.service import NudgeService
+from rapport.nudges.rules import Digest, Nudge, describe
+from rapport.nudges.service import NudgeService, Sender
+from rapport.nudges.status import Picture, Status
 
-__all__ = ["Digest", "DmQueue", "Nudge", "NudgeService", "SendResult"]
+__all__ = [
+    "Digest",
+    "DmQueue",
+    "Nudge",
+    "NudgeService",
+    "Picture",
+    "SendResult",
+    "Sender",
+    "Status",
+    "describe",
+]

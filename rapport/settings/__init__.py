@@ -3,6 +3,7 @@
 from rapport.settings.config import (
     NUDGE_KINDS,
     ConfigError,
+    LeaderboardSettings,
     LeaderboardWeights,
     Settings,
     describe,
@@ -10,8 +11,10 @@ from rapport.settings.config import (
     settings_from_mapping,
 )
 from rapport.settings.timeparse import (
+    DURATION_HINT,
     QuietHours,
     Schedule,
+    duration_seconds,
     format_duration,
     parse_duration,
     parse_quiet_hours,
@@ -20,13 +23,16 @@ from rapport.settings.timeparse import (
 )
 
 __all__ = [
+    "DURATION_HINT",
     "NUDGE_KINDS",
     "ConfigError",
+    "LeaderboardSettings",
     "LeaderboardWeights",
     "QuietHours",
     "Schedule",
     "Settings",
     "describe",
+    "duration_seconds",
     "format_duration",
     "load_settings",
     "parse_duration",

@@ -6,6 +6,29 @@ Modules starting with "_" are the ledger's own bookkeeping and are not for other
 
 from rapport.tracking.backfill import BackfillJob, BackfillService
 from rapport.tracking.ledger import Ledger
-from rapport.tracking.model import Interaction, Kind, MessageFacts
+from rapport.tracking.model import (
+    Interaction,
+    Kind,
+    MessageFacts,
+    PairView,
+    PendingItem,
+    jump_url,
+    snowflake_time,
+)
+from rapport.tracking.signals import has_link, is_thanks_emoji, says_thanks
 
-__all__ = ["BackfillJob", "BackfillService", "Interaction", "Kind", "Ledger", "MessageFacts"]
+__all__ = [
+    "BackfillJob",
+    "BackfillService",
+    "Interaction",
+    "Kind",
+    "Ledger",
+    "MessageFacts",
+    "PairView",
+    "PendingItem",
+    "has_link",
+    "is_thanks_emoji",
+    "jump_url",
+    "says_thanks",
+    "snowflake_time",
+]

@@ -1,6 +1,6 @@
 """The ledger's history side: backfill coverage, and taking back deleted or removed things.
 
-Handed the ledger's state (`Guilds`) and its writer by `rapport.tracking.ledger.Ledger`.
+Handed the ledger's state (`HeldGuilds`) and its writer by `rapport.tracking.ledger.Ledger`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from rapport.tracking import _pairs
-from rapport.tracking._guilds import Guilds
+from rapport.tracking._memory import HeldGuilds
 from rapport.tracking._records import pending_keep
 from rapport.tracking.model import MessageFacts
 
@@ -25,7 +25,7 @@ _REACTION_WEIGHT = 0.25
 class History:
     """Coverage and take-backs over the ledger's guilds."""
 
-    def __init__(self, guilds: Guilds, writer: Writer, *, half_life: float) -> None:
+    def __init__(self, guilds: HeldGuilds, writer: Writer, *, half_life: float) -> None:
         self.guilds = guilds
         self.writer = writer
         self.half_life = half_life

@@ -1,6 +1,6 @@
 """The ledger's read side: the views the nudge rules, the leaderboard and /rapport consume.
 
-Handed the ledger's state (`Guilds`) by `rapport.tracking.ledger.Ledger`. Reads never change
+Handed the ledger's state (`HeldGuilds`) by `rapport.tracking.ledger.Ledger`. Reads never change
 state and never build more than the views they return.
 
 Over 400 lines because it is every view the ledger serves, and all of them read the same packed
@@ -15,7 +15,7 @@ from typing import Any
 
 from rapport.clock import from_epoch, iso
 from rapport.tracking import _pairs
-from rapport.tracking._guilds import Guilds
+from rapport.tracking._memory import HeldGuilds
 from rapport.tracking._records import pending_items
 from rapport.tracking._state import Guild
 from rapport.tracking.model import (
@@ -63,7 +63,7 @@ def _strongest(v: PairView) -> tuple[float, int]:
 class Reads:
     """Read methods over the ledger's guilds."""
 
-    def __init__(self, guilds: Guilds, *, half_life: float, pending_ttl: int) -> None:
+    def __init__(self, guilds: HeldGuilds, *, half_life: float, pending_ttl: int) -> None:
         self.guilds = guilds
         self.half_life = half_life
         self.pending_ttl = pending_ttl

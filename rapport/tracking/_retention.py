@@ -1,6 +1,6 @@
 """The ledger's retention and privacy side: prune old data, forget a member everywhere.
 
-Handed the ledger's state (`Guilds`) by `rapport.tracking.ledger.Ledger`.
+Handed the ledger's state (`HeldGuilds`) by `rapport.tracking.ledger.Ledger`.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from rapport.tracking import _pairs
-from rapport.tracking._guilds import Guilds
+from rapport.tracking._memory import HeldGuilds
 from rapport.tracking._records import pending_keep
 from rapport.tracking._state import SHIFT, Guild
 
@@ -20,7 +20,7 @@ _CAP_DAYS = 3
 class Retention:
     """Retention and privacy over the ledger's guilds."""
 
-    def __init__(self, guilds: Guilds, *, pending_ttl: int) -> None:
+    def __init__(self, guilds: HeldGuilds, *, pending_ttl: int) -> None:
         self.guilds = guilds
         self.pending_ttl = pending_ttl
 

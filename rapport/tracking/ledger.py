@@ -1,7 +1,7 @@
 """Turns a stream of interactions into per-pair, per-member and per-period aggregates.
 
 One `Ledger` holds every guild the process owns, in memory. It is composed of parts that
-share one state object (rapport/tracking/_guilds.py: the guilds in memory, their loading, the
+share one state object (rapport/tracking/_memory.py: the guilds in memory, their loading, the
 recent windows): the `Writer` here (the write rules, synchronous and cheap: the tracking cog
 calls them from gateway listeners), the reads (rapport/tracking/_reads.py), backfill coverage
 and take-backs of deleted messages and removed reactions (rapport/tracking/_history.py), and
@@ -40,8 +40,8 @@ from functools import partial
 from rapport.clock import epoch
 from rapport.store.base import Store
 from rapport.tracking import _pairs
-from rapport.tracking._guilds import Guilds
 from rapport.tracking._history import History
+from rapport.tracking._memory import HeldGuilds
 from rapport.tracking._reads import Reads
 from rapport.tracking._records import pending_add, pending_clear
 from rapport.tracking._retention import Retention
@@ -74,7 +74,7 @@ class Writer:
 
     def __init__(
         self,
-        guilds: Guilds,
+        guilds: HeldGuilds,
         *,
         half_life: float,
         pending_limit: int,
@@ -428,7 +428,7 @@ class Ledger:
         self.store = store
         half = half_life.total_seconds()
         ttl = int(pending_ttl.total_seconds())
-        self.guilds = guilds = Guilds(store, recent_limit=recent_limit)
+        self.guilds = guilds = HeldGuilds(store, recent_limit=recent_limit)
         self.writer = writer = Writer(
             guilds, half_life=half, pending_limit=pending_limit, daily_pair_cap=daily_pair_cap
         )

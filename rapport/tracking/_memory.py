@@ -1,6 +1,6 @@
-"""The ledger's state: the guilds it holds in memory, their loading, and the recent windows.
+"""What the ledger holds in memory: its guilds' state, their loading, and the recent windows.
 
-One `Guilds` object owns that state; the writer, the reads, the history and the retention
+One `HeldGuilds` object owns that state; the writer, the reads, the history and the retention
 side of `rapport.tracking.ledger.Ledger` are each handed it (see ledger.py).
 """
 
@@ -16,7 +16,7 @@ from rapport.tracking._state import Guild
 log = logging.getLogger(__name__)
 
 
-class Guilds:
+class HeldGuilds:
     """Every guild the ledger holds, how each is loaded, and the process-wide recent windows."""
 
     def __init__(self, store: Store, *, recent_limit: int = 10_000) -> None:
@@ -88,4 +88,4 @@ class Guilds:
         return set(self.by_id)
 
 
-__all__ = ["Guilds"]
+__all__ = ["HeldGuilds"]
