@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -141,3 +143,18 @@ def test_every_private_module_is_protected_by_an_import_contract() -> None:
         if p.name != "__init__.py"
     }
     assert private <= protected, f"not in a protected contract: {sorted(private - protected)}"
+
+
+def test_the_import_contracts_hold() -> None:
+    """The arrows in pyproject.toml's import contracts hold (CI runs lint-imports too)."""
+    lint = Path(sys.executable).parent / "lint-imports"
+    result = subprocess.run([str(lint)], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+def test_the_core_type_checks() -> None:
+    """mypy, strict on rapport/, finds nothing (CI runs mypy too; here it fails before landing)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
