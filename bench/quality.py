@@ -52,13 +52,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from rapport.compose import build_services
 from rapport.nudges import rules
 from rapport.nudges.dm_queue import SendResult
 from rapport.nudges.rules import Digest
 from rapport.nudges.service import NudgeService
-from rapport.people.guilds import GuildService
 from rapport.people.members import MemberService
-from rapport.runtime.flush import FlushLoop
 from rapport.settings.config import NudgeSettings, Settings
 from rapport.store.memory import MemoryStore
 from rapport.tracking import signals
@@ -212,14 +211,9 @@ def build(seed: int, weeks: int) -> tuple[World, list[tuple[datetime, Any]]]:
     store = MemoryStore()
     cfg = replace(NudgeSettings(), dms_per_second=10_000.0)
     settings = replace(Settings(), nudges=cfg)
-    guilds = GuildService(store, settings)
     clock = [START]
-    members = MemberService(store, settings, guilds, lambda: clock[0])
-    ledger = Ledger(store)
-    flusher = FlushLoop(store, 3600)
-    nudges = NudgeService(store, settings, members, ledger, flusher, lambda: clock[0])
-    for stager in (ledger.stage, members.stage, guilds.stage, nudges.stage):
-        flusher.add_stager(stager)
+    services = build_services(settings, store, lambda: clock[0])
+    members, ledger, nudges = services.members, services.ledger, services.nudges
     ids = {p.name: 1_000 + i for i, p in enumerate(community.people)}
     channels = {name: 500 + i for i, name in enumerate(CHANNELS)}
     enrolled = [ids[p.name] for p in community.people if p.enrolls]

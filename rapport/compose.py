@@ -81,7 +81,7 @@ def build_services(settings: Settings, store: Store, clock: Clock = system_clock
     guilds = GuildService(store, settings)
     members = MemberService(store, settings, guilds, clock)
     ledger = Ledger(store, half_life=settings.tracking.half_life)
-    leaderboard = LeaderboardService(store, settings, ledger, members, guilds, clock)
+    leaderboard = LeaderboardService(store, settings, ledger.reads, members, guilds, clock)
     flusher.add_stager(leaderboard.stage)
     posts = LeaderboardPosts(leaderboard, guilds, settings, clock)
     scheduler.add(JOB, posts.post_due, settings.schedule.leaderboard)
@@ -95,9 +95,9 @@ def build_services(settings: Settings, store: Store, clock: Clock = system_clock
     # In a cluster, this process scans only its shards' guilds (clicks may load others).
     nudges.owns = ownership(settings)
     flusher.add_stager(nudges.stage)
-    status = Status(settings, members, ledger, nudges, leaderboard.position)
+    status = Status(settings, members, ledger.reads, nudges, leaderboard.position)
     scheduler.add("send_due_digests", nudges.scan, settings.schedule.nudge_scan)
-    retention = Retention(ledger, flusher, settings.tracking.retain, clock)
+    retention = Retention(ledger.retention, flusher, settings.tracking.retain, clock)
     scheduler.add("apply_retention", retention.apply_retention, settings.schedule.retention)
     services = Services(
         settings=settings,

@@ -39,7 +39,7 @@ from rapport.people.members import MemberService
 from rapport.settings.config import Settings
 from rapport.settings.timeparse import Schedule
 from rapport.store.base import Store
-from rapport.tracking.ledger import Ledger
+from rapport.tracking import LedgerReads
 from rapport.tracking.model import PeriodStats
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ class LeaderboardService:
         self,
         store: Store,
         settings: Settings,
-        ledger: Ledger,
+        ledger: LedgerReads,
         members: MemberService,
         guilds: GuildService,
         clock: Clock,

@@ -14,7 +14,7 @@ from rapport.nudges import rules
 from rapport.nudges.service import NudgeService
 from rapport.people.members import MemberService
 from rapport.settings.config import Settings
-from rapport.tracking.ledger import Ledger
+from rapport.tracking import LedgerReads
 from rapport.tracking.model import PairView, PendingItem
 
 STRONGEST = 30
@@ -43,7 +43,7 @@ class Status:
         self,
         settings: Settings,
         members: MemberService,
-        ledger: Ledger,
+        ledger: LedgerReads,
         nudges: NudgeService,
         position: Position,
     ) -> None:

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from rapport.clock import Clock
 from rapport.runtime.flush import FlushLoop
-from rapport.tracking.ledger import Ledger
+from rapport.tracking import LedgerRetention
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +15,9 @@ log = logging.getLogger(__name__)
 class Retention:
     """Prunes the ledger and persists the result (a privacy promise, not only housekeeping)."""
 
-    def __init__(self, ledger: Ledger, flusher: FlushLoop, retain: timedelta, clock: Clock) -> None:
+    def __init__(
+        self, ledger: LedgerRetention, flusher: FlushLoop, retain: timedelta, clock: Clock
+    ) -> None:
         self.ledger = ledger
         self.flusher = flusher
         self.retain = retain

@@ -5,7 +5,13 @@ Modules starting with "_" are the ledger's own bookkeeping and are not for other
 """
 
 from rapport.tracking.backfill import BackfillJob, BackfillService
-from rapport.tracking.ledger import Ledger
+from rapport.tracking.ledger import (
+    Ledger,
+    LedgerHistory,
+    LedgerReads,
+    LedgerRetention,
+    LedgerWriter,
+)
 from rapport.tracking.model import (
     Interaction,
     Kind,
@@ -23,6 +29,10 @@ __all__ = [
     "Interaction",
     "Kind",
     "Ledger",
+    "LedgerHistory",
+    "LedgerReads",
+    "LedgerRetention",
+    "LedgerWriter",
     "MessageFacts",
     "PairView",
     "PendingItem",

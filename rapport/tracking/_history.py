@@ -16,16 +16,16 @@ from rapport.tracking._records import pending_keep
 from rapport.tracking.model import MessageFacts
 
 if TYPE_CHECKING:
-    from rapport.tracking.ledger import Writer
+    from rapport.tracking.ledger import LedgerWriter
 
 _REACTION = 2
 _REACTION_WEIGHT = 0.25
 
 
-class History:
+class LedgerHistory:
     """Coverage and take-backs over the ledger's guilds."""
 
-    def __init__(self, guilds: HeldGuilds, writer: Writer, *, half_life: float) -> None:
+    def __init__(self, guilds: HeldGuilds, writer: LedgerWriter, *, half_life: float) -> None:
         self.guilds = guilds
         self.writer = writer
         self.half_life = half_life

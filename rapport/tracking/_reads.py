@@ -60,7 +60,7 @@ def _strongest(v: PairView) -> tuple[float, int]:
     return (-v.weight, v.other_id)
 
 
-class Reads:
+class LedgerReads:
     """Read methods over the ledger's guilds."""
 
     def __init__(self, guilds: HeldGuilds, *, half_life: float, pending_ttl: int) -> None:

@@ -17,7 +17,7 @@ _PERIOD_KEEP_DAYS = 13 * 31
 _CAP_DAYS = 3
 
 
-class Retention:
+class LedgerRetention:
     """Retention and privacy over the ledger's guilds."""
 
     def __init__(self, guilds: HeldGuilds, *, pending_ttl: int) -> None:

@@ -2,7 +2,7 @@
 
 One `Ledger` holds every guild the process owns, in memory. It is composed of parts that
 share one state object (rapport/tracking/_memory.py: the guilds in memory, their loading, the
-recent windows): the `Writer` here (the write rules, synchronous and cheap: the tracking cog
+recent windows): the `LedgerWriter` here (the write rules, synchronous and cheap: the tracking cog
 calls them from gateway listeners), the reads (rapport/tracking/_reads.py), backfill coverage
 and take-backs of deleted messages and removed reactions (rapport/tracking/_history.py), and
 retention and forgetting (rapport/tracking/_retention.py). `stage()` hands what changed to the
@@ -40,11 +40,11 @@ from functools import partial
 from rapport.clock import epoch
 from rapport.store.base import Store
 from rapport.tracking import _pairs
-from rapport.tracking._history import History
+from rapport.tracking._history import LedgerHistory
 from rapport.tracking._memory import HeldGuilds
-from rapport.tracking._reads import Reads
+from rapport.tracking._reads import LedgerReads
 from rapport.tracking._records import pending_add, pending_clear
-from rapport.tracking._retention import Retention
+from rapport.tracking._retention import LedgerRetention
 from rapport.tracking._state import SHIFT, Guild
 from rapport.tracking.model import Interaction, Kind, MessageFacts
 
@@ -69,7 +69,7 @@ def period_keys(at: datetime) -> tuple[str, str]:
     return week, month
 
 
-class Writer:
+class LedgerWriter:
     """The write rules: interactions and messages folded into the guilds' state."""
 
     def __init__(
@@ -429,12 +429,12 @@ class Ledger:
         half = half_life.total_seconds()
         ttl = int(pending_ttl.total_seconds())
         self.guilds = guilds = HeldGuilds(store, recent_limit=recent_limit)
-        self.writer = writer = Writer(
+        self.writer = writer = LedgerWriter(
             guilds, half_life=half, pending_limit=pending_limit, daily_pair_cap=daily_pair_cap
         )
-        self.reads = reads = Reads(guilds, half_life=half, pending_ttl=ttl)
-        self.history = history = History(guilds, writer, half_life=half)
-        self.retention = retention = Retention(guilds, pending_ttl=ttl)
+        self.reads = reads = LedgerReads(guilds, half_life=half, pending_ttl=ttl)
+        self.history = history = LedgerHistory(guilds, writer, half_life=half)
+        self.retention = retention = LedgerRetention(guilds, pending_ttl=ttl)
         # Lifecycle.
         self.load_guild = guilds.load
         self.unload_guild = guilds.unload
@@ -473,4 +473,11 @@ class Ledger:
         self.export_member = reads.export_member
 
 
-__all__ = ["Ledger", "Writer", "period_keys"]
+__all__ = [
+    "Ledger",
+    "LedgerHistory",
+    "LedgerReads",
+    "LedgerRetention",
+    "LedgerWriter",
+    "period_keys",
+]
