@@ -395,6 +395,9 @@ class TinyDBStore(Store):
         try:
             await self.compact()
         except Exception:
+            if self._closed:  # stopped by close(): the next one starts from the same files
+                log.info("store compaction stopped at shutdown; the journal keeps every change")
+                return
             log.exception("store compaction failed; the journal keeps every change")
 
     async def compact(self) -> None:
@@ -407,6 +410,8 @@ class TinyDBStore(Store):
                 )
                 size, self._uncompacted = self._snapshot_bytes + self._uncompacted, 0
             try:
+                if self._closed:  # close() came first: never compact on the shutdown path
+                    raise StoreError(f"{self.path} is closing: compaction skipped")
                 if size < PROCESS_COMPACTION_BYTES:
                     self._snapshot_bytes = await asyncio.to_thread(
                         compact_files, self.path, through
