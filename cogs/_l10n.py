@@ -68,9 +68,8 @@ class CatalogTranslator(app_commands.Translator):
         if lang is None or lang == i18n.DEFAULT:
             return None
         ctx = context_of(string, context)
+        # A word the language shares with English ("status") is synced as it is, too.
         text = i18n.translator(lang).pgettext(ctx, string.message)
-        if text == string.message:
-            return None
         if context.location in NAMES and ctx != MENU and not valid_name(text):
             log.warning("%s name %r for %s breaks Discord's rules; not synced", lang, text, string)
             return None

@@ -22,7 +22,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_interval, format_skeleton, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -243,7 +243,7 @@ def language_name(lang: str) -> str:
     """A catalog's language in its own words ("Deutsch", "Português (Brasil)")."""
     try:
         loc = Locale.parse(lang)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, UnknownLocaleError):
         return lang
     name = loc.get_display_name(loc) or lang
     return name[:1].upper() + name[1:]
@@ -252,7 +252,7 @@ def language_name(lang: str) -> str:
 def _babel_locale(lang: str) -> str:
     try:
         Locale.parse(lang)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, UnknownLocaleError):
         return DEFAULT
     return lang
 

@@ -126,7 +126,7 @@ class Invocation:
             "token": self.token,
             "version": 1,
             "app_permissions": str((1 << 53) - 1),
-            "locale": "en-US",
+            "locale": self.user.locale,
             "entitlements": [],
             "attachment_size_limit": 10 * 1024 * 1024,
         }
@@ -135,8 +135,12 @@ class Invocation:
             member["permissions"] = str(self.member.permissions())
             data.update(
                 guild_id=str(self.guild.id),
-                guild={"id": str(self.guild.id), "locale": "en-US", "features": []},
-                guild_locale="en-US",
+                guild={
+                    "id": str(self.guild.id),
+                    "locale": self.guild.preferred_locale,
+                    "features": [],
+                },
+                guild_locale=self.guild.preferred_locale,
                 member=member,
                 authorizing_integration_owners={"0": str(self.guild.id)},
                 context=0,

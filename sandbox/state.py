@@ -65,6 +65,8 @@ class User:
     id: int
     name: str
     bot: bool = False
+    # The language of the member's Discord client (sent as each interaction's `locale`).
+    locale: str = "en-US"
 
     @property
     def display_name(self) -> str:
@@ -191,6 +193,8 @@ class Guild:
     roles: list[Role] = field(default_factory=list)
     channels: list[Channel] = field(default_factory=list)
     members: dict[int, Member] = field(default_factory=dict)
+    # The server's language (Server Settings -> Community -> Server Primary Language).
+    preferred_locale: str = "en-US"
 
     @property
     def everyone(self) -> Role:
@@ -225,7 +229,7 @@ class Guild:
             "banner": None,
             "premium_tier": 0,
             "premium_subscription_count": 0,
-            "preferred_locale": "en-US",
+            "preferred_locale": self.preferred_locale,
             "public_updates_channel_id": None,
             "nsfw_level": 0,
             "premium_progress_bar_enabled": False,
