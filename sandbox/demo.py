@@ -35,6 +35,7 @@ from sandbox.state import Channel, Member, Message
 #: The demo's now: a Wednesday morning, so "last week" and "2 days ago" read the same every run.
 DEMO_NOW = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
 DIGEST_JOB = "send_due_digests"
+GERMAN = "de"
 LEADERBOARD_JOB = "post_weekly_leaderboard"
 
 
@@ -202,8 +203,12 @@ async def _run(
                 f"{ledger.pair_count(guild.id)} pairs"
             )
             enrolled = [p.name for p in community.people if p.enrolls and p.name in members]
+            german = first_with_a_digest(bot, guild.id, members, enrolled)
+            if german is not None:
+                # Their Discord speaks German: /rapport join records it, their digest follows it.
+                members[german].user.locale = GERMAN
             await enroll(emulator, bot, guild, [members[n] for n in enrolled], console)
-            digests = await show_digests(emulator, bot, members, enrolled, console)
+            digests = await show_digests(emulator, bot, members, enrolled, console, german)
             posted = await show_leaderboard(emulator, bot, guild, data_dir, console)
         finally:
             await bot.close()
@@ -251,12 +256,25 @@ async def enroll(
     console.print(f"{len(members)} members ran /rapport join")
 
 
+def first_with_a_digest(
+    bot: RapportBot, guild_id: int, members: dict[str, Member], enrolled: list[str]
+) -> str | None:
+    """The first enrolling member (by name) whose digest would hold something now."""
+    now = bot.services.clock()
+    for name in sorted(enrolled):
+        digest = bot.services.nudges.preview(guild_id, members[name].id, now)
+        if digest is not None and digest.items:
+            return name
+    return None
+
+
 async def show_digests(
     emulator: Emulator,
     bot: RapportBot,
     members: dict[str, Member],
     enrolled: list[str],
     console: Console,
+    german: str | None = None,
 ) -> int:
     """Run the nudge scan and print every DM digest as its member reads it."""
     if DIGEST_JOB not in bot.services.scheduler.names:
@@ -268,7 +286,8 @@ async def show_digests(
     for name in sorted(enrolled):
         for message in emulator.dms_to(members[name]):
             sent += 1
-            console.print(Panel(render_message(message), title=f"DM to {name}", expand=False))
+            title = f"DM to {name}" + (" (their Discord is in German)" if name == german else "")
+            console.print(Panel(render_message(message), title=title, expand=False))
     return sent
 
 
