@@ -117,8 +117,8 @@ async def backfill_command(interaction: discord.Interaction, days: int, s: Backf
     t = for_interaction(interaction, s.members)
     await interaction.response.send_message(
         t.ngettext(
-            N_("Reading the last {n} day of history…"),
-            N_("Reading the last {n} days of history…"),
+            "Reading the last {n} day of history…",
+            "Reading the last {n} days of history…",
             days,
         ),
         ephemeral=True,
@@ -147,14 +147,10 @@ async def backfill_command(interaction: discord.Interaction, days: int, s: Backf
     try:
         await interaction.edit_original_response(
             content=t.ngettext(
-                N_(
-                    "Backfill done: {messages} messages from the last {n} day read into "
-                    "{pairs} relationships. Running it again is safe: nothing is counted twice."
-                ),
-                N_(
-                    "Backfill done: {messages} messages from the last {n} days read into "
-                    "{pairs} relationships. Running it again is safe: nothing is counted twice."
-                ),
+                "Backfill done: {messages} messages from the last {n} day read into "
+                "{pairs} relationships. Running it again is safe: nothing is counted twice.",
+                "Backfill done: {messages} messages from the last {n} days read into "
+                "{pairs} relationships. Running it again is safe: nothing is counted twice.",
                 days,
                 messages=t.number(job.messages),
                 pairs=t.number(s.ledger.pair_count(guild.id)),

@@ -182,7 +182,7 @@ def settings_text(prefs: Preferences, now: datetime, t: Translation = ENGLISH) -
         ),
         t.gettext(N_("**On the leaderboard:** {value}"), value=yes if prefs.on_leaderboard else no),
         t.gettext(N_("**Snoozed:** {value}"), value=snoozed),
-        t.ngettext(N_("**Muted:** {n} member"), N_("**Muted:** {n} members"), len(prefs.muted)),
+        t.ngettext("**Muted:** {n} member", "**Muted:** {n} members", len(prefs.muted)),
         t.gettext(N_("**Language:** {value}"), value=language),
     ]
     if not prefs.tracked:
@@ -377,8 +377,8 @@ def _outcomes_line(outcomes: Mapping[str, int] | None, t: Translation) -> str:
         return t.gettext(N_("No nudge history is available yet."))
     sent, acted = outcomes.get("sent", 0), outcomes.get("acted_on", 0)
     return t.ngettext(
-        N_("{n} nudge sent, {acted} acted on."),
-        N_("{n} nudges sent, {acted} acted on."),
+        "{n} nudge sent, {acted} acted on.",
+        "{n} nudges sent, {acted} acted on.",
         sent,
         acted=t.number(acted),
     )

@@ -38,6 +38,8 @@ CONTEXTS = {
 MENU = "menu name"
 NAME_RULE = re.compile(r"^[-_\w]{1,32}$")
 NAMES = (Where.command_name, Where.group_name, Where.parameter_name)
+# Discord's length limits: names 32 (menus too), descriptions and choice names 100.
+LIMITS = {Where.command_name: 32, Where.group_name: 32, Where.parameter_name: 32}
 
 
 def context_of(string: app_commands.locale_str, context: app_commands.TranslationContext) -> str:
@@ -72,6 +74,9 @@ class CatalogTranslator(app_commands.Translator):
         text = i18n.translator(lang).pgettext(ctx, string.message)
         if context.location in NAMES and ctx != MENU and not valid_name(text):
             log.warning("%s name %r for %s breaks Discord's rules; not synced", lang, text, string)
+            return None
+        if len(text) > LIMITS.get(context.location, 100):
+            log.warning("%s text %r is too long for Discord; not synced", lang, text)
             return None
         return text
 

@@ -28,7 +28,7 @@ def _clip(lines: Sequence[str], limit: int = _FIELD, t: Translation = ENGLISH) -
     out: list[str] = []
     used = 0
     for i, line in enumerate(lines):
-        more = t.ngettext(N_("… and {n} more"), N_("… and {n} more"), len(lines) - i)
+        more = t.ngettext("… and {n} more", "… and {n} more", len(lines) - i)
         if used + len(line) + 1 > limit - len(more) - 1:
             out.append(more)
             break
@@ -116,8 +116,8 @@ def embed(
         out.add_field(
             name=t.gettext(N_("Most connected team")),
             value=t.ngettext(
-                N_("{team} · {n} link with other teams"),
-                N_("{team} · {n} links with other teams"),
+                "{team} · {n} link with other teams",
+                "{team} · {n} links with other teams",
                 best.cross_links,
                 team=discord.utils.escape_markdown(best.name),
             ),

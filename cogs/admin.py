@@ -293,8 +293,8 @@ class Admin(commands.GroupCog, group_name="rapport-admin"):
         await reply_private(
             interaction,
             self._t(interaction).ngettext(
-                N_("Synced {n} command with Discord."),
-                N_("Synced {n} commands with Discord."),
+                "Synced {n} command with Discord.",
+                "Synced {n} commands with Discord.",
                 count,
             ),
         )

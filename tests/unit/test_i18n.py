@@ -21,7 +21,7 @@ from babel.messages.mofile import write_mo
 from discord import app_commands
 
 from cogs import _digest, _embeds, _leaderboard_render
-from cogs._bot import error_message
+from cogs._errors import error_message
 from cogs._l10n import valid_name
 from rapport import i18n
 from rapport.errors import UserFacingError
