@@ -118,11 +118,12 @@ def view_text(view: discord.ui.View | None) -> str:
 def test_every_message_is_in_every_catalog_and_translated(template: Catalog) -> None:
     """Extraction finds no message id a shipped catalog lacks or leaves untranslated."""
     assert len(template) > 300
+    how = "run `python tools/messages.py extract`, translate, then `check` (README: Languages)"
     for lang in i18n.SHIPPED:
         catalog = messages._read(i18n.catalog_path(lang), lang)
-        assert messages.missing(template, catalog) == [], lang
+        assert messages.missing(template, catalog) == [], f"{lang}: {how}"
         if lang != i18n.DEFAULT:
-            assert messages.untranslated(catalog) == [], lang
+            assert messages.untranslated(catalog) == [], f"{lang}: {how}"
 
 
 def test_translations_keep_their_placeholders() -> None:
