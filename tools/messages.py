@@ -101,13 +101,27 @@ def _read(path: Path, lang: str) -> Catalog:
 def _write(path: Path, catalog: Catalog) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
-    write_po(buf, catalog, width=100, omit_header=False, ignore_obsolete=True, sort_by_file=False)
+    # File names without line numbers: an edit elsewhere in a file does not touch every catalog.
+    write_po(
+        buf,
+        catalog,
+        width=100,
+        omit_header=False,
+        ignore_obsolete=True,
+        sort_by_file=False,
+        include_lineno=False,
+    )
     path.write_bytes(buf.getvalue())
 
 
 def extract() -> None:
     """Write the template and bring every shipped catalog up to date with it."""
     pot = template()
+    if POT.exists():
+        # Keep the header's date unless the messages changed (no churn from a re-run).
+        old = _read(POT, "en")
+        if {m.id for m in old} == {m.id for m in pot}:
+            pot.creation_date = old.creation_date
     _write(POT, pot)
     print(f"{len(pot)} messages -> {POT.relative_to(ROOT)}")
     for lang in i18n.SHIPPED:
