@@ -70,11 +70,12 @@ async def test_a_german_member_gets_a_german_digest(sandbox: Sandbox) -> None:
     await sandbox.slash(ana, "rapport join")  # her client's locale is recorded here
     await sandbox.run_job("send_due_digests")
     (dm,) = sandbox.dms_to(ana)
-    assert "Bob hat dir vor 2 Tagen geantwortet" in dm.text
+    assert "Bob" in dm.text
+    assert "vor 2 Tagen" in dm.text
     assert "Ein paar Menschen, die einen Moment wert sind" in dm.text
     assert "Erledigt" in buttons(dm)
     assert "1 Woche pausieren" in buttons(dm)
-    assert "replied to you" not in dm.text
+    assert "ago" not in dm.text
 
 
 @pytest.mark.sandbox_config(ANY_TIME)
@@ -88,7 +89,9 @@ async def test_a_digest_without_a_seen_locale_follows_the_server(sandbox: Sandbo
     await sandbox.restart()  # the guild payload carries the new preferred locale
     await sandbox.run_job("send_due_digests")
     (dm,) = sandbox.dms_to(ana)
-    assert "Bob t'a répondu il y a 2 jours" in dm.text
+    assert "Bob" in dm.text
+    assert "il y a 2 jours" in dm.text
+    assert "Quelques personnes qui valent bien un instant" in dm.text
 
 
 async def test_the_language_setting_overrides_the_client(sandbox: Sandbox) -> None:
