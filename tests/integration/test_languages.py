@@ -160,3 +160,21 @@ def _options(command: dict) -> list[dict]:
         out.append(option)
         stack.extend(option.get("options") or [])
     return out
+
+
+@pytest.mark.sandbox_config({"leaderboard": {"teams": ["Design", "Support"]}})
+async def test_the_weekly_post_is_in_the_servers_language(sandbox: Sandbox) -> None:
+    """A server whose primary language is Japanese gets its board, fields and formula in it."""
+    from tests.integration.test_leaderboard import community, converse, last_week
+
+    sandbox.guild.preferred_locale = "ja"
+    people = await community(sandbox)  # restarts: the guild payload carries the locale
+    await converse(sandbox, people, last_week)
+    assert await sandbox.run_job("post_weekly_leaderboard")
+    (post,) = sandbox.posts("leaderboard")
+    embed = post.embeds[0]
+    assert embed["title"].startswith("ランキング — ")
+    assert "週" in embed["title"]
+    assert "スコア =" in embed["footer"]["text"]
+    assert any(f["name"].startswith("チーム") for f in embed["fields"])
+    assert "Leaderboard" not in post.text
