@@ -8,7 +8,7 @@ from __future__ import annotations
 import discord
 
 from rapport.people import GuildService, MemberService
-from rapport.tracking import MessageFacts, has_link, says_thanks, snowflake_time
+from rapport.tracking import MessageFacts, closes_exchange, has_link, says_thanks, snowflake_time
 
 TRACKED_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
 _NOBODY: frozenset[int] = frozenset()
@@ -78,6 +78,7 @@ def message_facts(
         channel_id = channel.id
     content = message.content
     mid = message.id
+    thanks = says_thanks(content)
     return MessageFacts(
         gid,
         channel_id,
@@ -91,5 +92,7 @@ def message_facts(
         mentions,
         has_link(content),
         bool(message.attachments),
-        says_thanks(content),
+        thanks,
+        (thanks and "?" not in content) or closes_exchange(content),
+        getattr(author, "joined_at", None),
     )

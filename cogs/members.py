@@ -122,6 +122,8 @@ class Members(commands.GroupCog, group_name="rapport"):
         if digest is not None and digest.items:
             name = self._namer(interaction.guild)
             preview = [_line(n, name, now, t) for n in digest.items]
+            # What the member just read is not news in their first digest.
+            self.nudges.shown(gid, mid, digest, now)
         embed = render.welcome_embed(prefs, now, preview, dms_closed=closed, t=t)
         await reply_private(interaction, embed=embed)
 

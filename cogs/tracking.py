@@ -37,7 +37,9 @@ class Tracking(commands.Cog):
         guilds: GuildService,
         bot: RapportBot,
         open_guild: Callable[[int], Awaitable[None]],
+        thanks_emoji: frozenset[str] = frozenset(),
     ) -> None:
+        self.thanks_emoji = thanks_emoji
         self.ledger = ledger
         self.members = members
         self.guilds = guilds
@@ -78,14 +80,15 @@ class Tracking(commands.Cog):
 
     @commands.Cog.listener()
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
-        """A reaction links the reactor to the message's author; 🙏/❤️ also thanks them."""
+        """A reaction links the reactor to the message's author; 🙏 (or [tracking] thanks_emoji)
+        also thanks them."""
         guild_id, author = payload.guild_id, payload.message_author_id
         if guild_id is None or author is None or not self._reaction_counts(payload, author):
             return
         at = snowflake_time(payload.message_id)
         for kind in (
             (Kind.REACTION, Kind.THANKS)
-            if is_thanks_emoji(str(payload.emoji))
+            if is_thanks_emoji(str(payload.emoji), self.thanks_emoji)
             else (Kind.REACTION,)
         ):
             self.ledger.record(
@@ -169,4 +172,5 @@ class Tracking(commands.Cog):
 async def setup(bot: RapportBot) -> None:
     """Load the listeners with the ledger, member and guild services."""
     s = bot.services
-    await bot.add_cog(Tracking(s.ledger, s.members, s.guilds, bot, s.open_guild))
+    thanks_emoji = frozenset(s.settings.tracking.thanks_emoji)
+    await bot.add_cog(Tracking(s.ledger, s.members, s.guilds, bot, s.open_guild, thanks_emoji))

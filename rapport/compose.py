@@ -80,7 +80,11 @@ def build_services(settings: Settings, store: Store, clock: Clock = system_clock
     scheduler = JobScheduler(settings.nudges.zone, clock=clock)
     guilds = GuildService(store, settings)
     members = MemberService(store, settings, guilds, clock)
-    ledger = Ledger(store, half_life=settings.tracking.half_life)
+    ledger = Ledger(
+        store,
+        half_life=settings.tracking.half_life,
+        answer_window=settings.nudges.answer_window,
+    )
     leaderboard = LeaderboardService(store, settings, ledger.reads, members, guilds, clock)
     flusher.add_stager(leaderboard.stage)
     posts = LeaderboardPosts(leaderboard, guilds, settings, clock)

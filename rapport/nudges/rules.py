@@ -44,6 +44,10 @@ RANK = {UNANSWERED: 0, THANKS: 1, DRIFTING: 2, WELCOME: 3, SHARE: 4, REMINDER: 0
 
 PENDING_MAX_AGE = timedelta(days=14)
 NEWCOMER_WINDOW = timedelta(days=7)
+FIRST_DIGEST_WINDOW = timedelta(days=3)
+"""The first digest after enrolling holds only the last 3 days' unanswered items."""
+FRESH_KINDS = frozenset({"unanswered", "thanks", "welcome"})
+"""Kinds about one moment, never sent once that moment is older than stale_after."""
 ACTIVE_WINDOW = timedelta(days=14)
 """Whether a member counts as active (share rule) or active in a channel (welcome rule)."""
 MIN_CONTACT_DAYS = 3
@@ -100,6 +104,9 @@ class History:
     in_flight: bool = False
     digests_total: int = 0
 
+    min_gap: timedelta = timedelta(0)
+    first: bool = False
+    """No digest since the member enrolled: only the last 3 days' unanswered items."""
 
 @dataclass(frozen=True, slots=True)
 class RuleSettings:
@@ -111,6 +118,9 @@ class RuleSettings:
     digest_size: int = 5
     kinds: frozenset[str] = field(default_factory=lambda: frozenset(RANK) - {REMINDER})
 
+    stale_after: timedelta = timedelta(days=7)
+    drift_min: timedelta = timedelta(days=7)
+    min_gap: timedelta = timedelta(days=2)
 
 # --- the rules ------------------------------------------------------------------------------
 
@@ -171,23 +181,27 @@ def unanswered(
     allowed: Allowed,
     strength: Callable[[int], float] = lambda _: 0.0,
 ) -> list[Nudge]:
-    """People who replied to, mentioned, answered or thanked the member and heard nothing back.
+    stale_after: timedelta = timedelta(days=7),
+    """People who replied to, mentioned or answered the member and heard nothing back.
 
-    One nudge per person, about their latest waiting message: a thanks (or a warm answer)
-    makes it a thanks-back nudge, anything else an unanswered one. Items younger than
-    unanswered_after or older than 14 days are left alone.
+    One nudge per person, about their latest waiting message. An answer to the member's own
+    post or thread (the member never came back to it) suggests a thank-you; anything else is
+    unanswered. A thanks the member received owes nothing (the ledger keeps no item for it;
+    `warm` items are from data stored before that). Items younger than unanswered_after or
+    older than stale_after are left alone.
     """
     waiting: dict[int, list[PendingItem]] = {}
     for it in pending:
         age = now - it.at
-        if age < unanswered_after or age >= PENDING_MAX_AGE or not allowed(it.from_member_id):
+        if it.warm or age < unanswered_after or age > stale_after:
+            continue
+        if not allowed(it.from_member_id):
             continue
         waiting.setdefault(it.from_member_id, []).append(it)
     out = []
     for other, items in waiting.items():
-        it = max(items, key=lambda i: (i.at, i.warm))
-        warm = any(i.warm for i in items if i.message_id == it.message_id)
-        kind = THANKS if warm else UNANSWERED
+        it = max(items, key=lambda i: i.at)
+        kind = THANKS if it.answer else UNANSWERED
         out.append(
             Nudge(
                 kind,
@@ -305,6 +319,8 @@ def blocked(prefs: Preferences, history: History, now: datetime, *, preview: boo
         return "before the digest hour"
     if any(t.astimezone(prefs.zone).date() == local.date() for t in history.digest_times):
         return "already had one today"
+    if any(now - t < history.min_gap for t in history.digest_times):
+        return "too soon after the last digest"
     week = sum(1 for t in history.digest_times if now - t < timedelta(days=7))
     if week >= prefs.max_dms_per_week:
         return "weekly cap"
@@ -325,8 +341,14 @@ def plan(
     if blocked(prefs, history, now, preview=preview):
         return None
     best: dict[object, Nudge] = {}
+    fresh_since = now - rules.stale_after
+    first_since = now - FIRST_DIGEST_WINDOW
     for n in sorted(candidates, key=lambda n: n.rank):
         if n.kind not in prefs.kinds or n.kind not in rules.kinds:
+            continue
+        if n.kind in FRESH_KINDS and n.at < fresh_since:
+            continue
+        if history.first and n.kind in (UNANSWERED, THANKS) and n.at < first_since:
             continue
         if n.situation in history.sent_keys or n.about_id in prefs.muted:
             continue
@@ -362,9 +384,12 @@ def human_duration(delta: timedelta, t: Translation = ENGLISH) -> str:
 
 
 _UNANSWERED = {
-    "mention": N_("{name} mentioned you {ago} — no reply yet."),
-    "thread": N_("{name} answered your post {ago} — you never came back to the thread."),
-    "reply": N_("{name} replied to you {ago} — no reply yet."),
+    "mention": N_("{name} mentioned you in {channel} {ago} — no answer yet."),
+    "reply": N_("{name} replied to you in {channel} {ago} — no reply yet."),
+}
+_THANK_YOU = {
+    "thread": N_("{name} answered your question in {channel} {ago} — a thank-you goes a long way."),
+    "reply": N_("{name} answered your post in {channel} {ago} — a thank-you goes a long way."),
 }
 
 
@@ -379,6 +404,7 @@ def describe(
     name = name_of(nudge.about_id) if nudge.about_id is not None else ""
     ago = t.ago(now - nudge.at)
     channel = channel_of(nudge.channel_id) if nudge.channel_id else t.gettext(N_("the server"))
+    in_where = f" in {where}" if nudge.channel_id else ""
     if nudge.kind == DRIFTING:
         duration = t.duration(now - nudge.at)
         if nudge.usual_gap:
@@ -393,11 +419,10 @@ def describe(
         )
     if nudge.kind == UNANSWERED:
         text = _UNANSWERED.get(nudge.detail, _UNANSWERED["reply"])
-        return t.gettext(text, name=name, ago=ago)
+        return t.gettext(text, name=name, channel=channel, ago=ago)
     if nudge.kind == THANKS:
-        return t.gettext(
-            N_("{name} thanked you {ago} — a quick reply goes a long way."), name=name, ago=ago
-        )
+        text = _THANK_YOU.get(nudge.detail, _THANK_YOU["reply"])
+        return t.gettext(text, name=name, channel=channel, ago=ago)
     if nudge.kind == SHARE:
         return t.gettext(
             N_("You haven't shared anything for a while — found something good for {channel}?"),

@@ -30,6 +30,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from time import perf_counter
 from typing import Protocol
@@ -98,6 +99,9 @@ class NudgeService:
             cfg.share_after,
             cfg.digest_size,
             frozenset(cfg.kinds),
+            cfg.stale_after,
+            cfg.drift_min,
+            cfg.min_gap,
         )
         self.owner = f"rapport-{uuid.uuid4().hex[:12]}"
         self.states = MemberStates(store)
@@ -137,7 +141,29 @@ class NudgeService:
             self.ledger.newcomers(guild_id, now - rules.NEWCOMER_WINDOW), now
         )
         found = self.candidates(guild_id, prefs, now, newcomers)
-        return rules.plan(guild_id, prefs, st.history(False), found, now, self.rules, preview=True)
+        history = self._history(st, prefs, now, in_flight=False)
+        return rules.plan(guild_id, prefs, history, found, now, self.rules, preview=True)
+
+    def _history(
+        self, st: MemberState | None, prefs: Preferences, now: datetime, *, in_flight: bool
+    ) -> History:
+        """What the planner knows of the member's digests, with the pace and first-digest rule."""
+        history = st.history(in_flight) if st is not None else History(in_flight=in_flight)
+        # Only for members who joined with /rapport join (and saw its preview).
+        since = prefs.enrolled_at
+        first = (
+            since is not None
+            and now - since < self.rules.stale_after
+            and not any(t >= since for t in history.digest_times)
+        )
+        return replace(history, min_gap=self.rules.min_gap, first=first)
+
+    def shown(self, guild_id: int, member_id: int, digest: Digest, now: datetime) -> None:
+        """The member saw these lines (the preview /rapport join shows): never send them again."""
+        st = self._state(guild_id, member_id)
+        for n in digest.items:
+            st.sent[n.situation] = [ts(now), n.about_id or 0]
+        self._touch(guild_id, member_id)
 
     def member_outcomes(self, guild_id: int, member_id: int) -> dict[str, int]:
         """{"digests", "sent", "acted_on"}: the member's own nudges and how many they acted on."""
@@ -224,7 +250,9 @@ class NudgeService:
                 pair = ledger.pair(guild_id, member, other, now=now)
                 return 0.0 if pair is None else pair.weight
 
-            found += rules.unanswered(pending, now, self.rules.unanswered_after, allowed, strength)
+            found += rules.unanswered(
+                pending, now, self.rules.unanswered_after, allowed, strength, self.rules.stale_after
+            )
         if kinds & {rules.SHARE, rules.WELCOME}:
             activity = self.ledger.activity(guild_id, member)
             if rules.SHARE in kinds:
@@ -334,7 +362,7 @@ class NudgeService:
             self._settle_outcomes(guild_id, member_id, st, now)
         prefs = self.members.preferences(guild_id, member_id)
         in_flight = self.queue.queued((guild_id, member_id))
-        history = st.history(in_flight) if st is not None else History(in_flight=in_flight)
+        history = self._history(st, prefs, now, in_flight=in_flight)
         if rules.blocked(prefs, history, now):
             return False, 0
         found = self.candidates(guild_id, prefs, now, newcomers)
@@ -393,11 +421,18 @@ class NudgeService:
         quiet = prefs.quiet_hours
         if not out.reminder and quiet is not None and quiet.contains_at(now, prefs.zone):
             return None
+        fresh_since = now - self.rules.stale_after
         items = tuple(
             n
             for n in d.items
-            if n.about_id is None
-            or (n.about_id not in prefs.muted and self.members.is_tracked(d.guild_id, n.about_id))
+            if not (n.kind in rules.FRESH_KINDS and n.at < fresh_since)
+            and (
+                n.about_id is None
+                or (
+                    n.about_id not in prefs.muted
+                    and self.members.is_tracked(d.guild_id, n.about_id)
+                )
+            )
         )
         if not items:
             return None

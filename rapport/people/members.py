@@ -51,6 +51,7 @@ class MemberSettings:
     # their last interaction, which their DMs follow.
     language: str | None = None
     locale: str | None = None
+    enrolled_at: datetime | None = None
 
     def to_doc(self) -> Doc:
         """The stored form: flags, ids and times only."""
@@ -68,6 +69,7 @@ class MemberSettings:
             "dms_closed_at": None if self.dms_closed_at is None else epoch(self.dms_closed_at),
             "language": self.language,
             "locale": self.locale,
+            "enrolled_at": _ts(self.enrolled_at),
         }
 
     @classmethod
@@ -90,6 +92,7 @@ class MemberSettings:
             dms_closed_at=None if closed is None else from_epoch(closed),
             language=doc.get("language"),
             locale=doc.get("locale"),
+            enrolled_at=_dt(doc.get("enrolled_at")),
         )
 
 
@@ -112,6 +115,7 @@ class Preferences:
     unreadable: tuple[str, ...] = ()
     """Stored choices that could not be read (the defaults stand in until the member resets them)."""
     language: str | None = None
+    enrolled_at: datetime | None = None
 
     def snoozed(self, now: datetime) -> bool:
         """Whether digests are paused at `now`."""
@@ -204,6 +208,7 @@ class MemberService:
             dms_closed=own.dms_closed_at is not None,
             unreadable=tuple(unreadable),
             language=own.language,
+            enrolled_at=own.enrolled_at,
         )
 
     def _report(self, guild_id: int, member_id: int, names: list[str]) -> None:
@@ -242,8 +247,12 @@ class MemberService:
 
     async def enroll(self, guild_id: int, member_id: int) -> MemberSettings:
         """Start digests (and tracking, if the member had opted out)."""
+        await self.ensure(guild_id)
+        since = self.get(guild_id, member_id).enrolled_at
+        if not self.preferences(guild_id, member_id).enrolled or since is None:
+            since = self.clock()
         return await self._change(
-            guild_id, member_id, enrolled=True, tracked=True, dms_closed_at=None
+            guild_id, member_id, enrolled=True, tracked=True, dms_closed_at=None, enrolled_at=since
         )
 
     async def leave(self, guild_id: int, member_id: int) -> MemberSettings:

@@ -51,6 +51,7 @@ from rapport.settings.timeparse import (
     TIMEZONE_HINT,
     QuietHours,
     Schedule,
+    format_duration,
     parse_quiet_hours,
     parse_schedule,
 )
@@ -113,6 +114,7 @@ class StorageSettings:
     dsn: str = ""
     schema: str = "rapport"
     flush_interval: timedelta = timedelta(seconds=2)
+    removed_guild_retention: timedelta = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,10 @@ class NudgeSettings:
     drift_after: timedelta = timedelta(days=21)
     unanswered_after: timedelta = timedelta(hours=24)
     share_after: timedelta = timedelta(days=14)
+    answer_window: timedelta = timedelta(hours=6)
+    stale_after: timedelta = timedelta(days=7)
+    drift_min: timedelta = timedelta(days=7)
+    min_gap: timedelta = timedelta(days=2)
     quiet_hours: QuietHours | None = _NIGHT
     digest_hour: int | None = 18
     timezone: str = "UTC"
@@ -175,6 +181,7 @@ class TrackingSettings:
     ignore_channels: tuple[str | int, ...] = ()
     half_life: timedelta = timedelta(days=30)
     retain: timedelta = timedelta(days=365)
+    thanks_emoji: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -261,6 +268,13 @@ def _identifier(text: str) -> str:
     return text
 
 
+def _emoji(text: str) -> str:
+    text = text.strip()
+    if not text or " " in text:
+        raise ValueError("expected one emoji (🙏, or a custom emoji's name)")
+    return text
+
+
 # --- the schema: one table per section, key -> kind; defaults live on the dataclasses ------
 
 
@@ -294,6 +308,7 @@ _SCHEMA: dict[str, _Section] = {
             "dsn": _text(check=_url("postgresql", "postgres", allow_empty=True)),
             "schema": _text(check=_identifier, hint="a PostgreSQL schema name"),
             "flush_interval": _DURATION,
+            "removed_guild_retention": _DURATION,
         },
     ),
     "schedule": _Section(
@@ -307,6 +322,10 @@ _SCHEMA: dict[str, _Section] = {
             "drift_after": _DURATION,
             "unanswered_after": _DURATION,
             "share_after": _DURATION,
+            "answer_window": _DURATION,
+            "stale_after": _DURATION,
+            "drift_min": _DURATION,
+            "min_gap": _DURATION,
             "quiet_hours": _from_text(
                 parse_quiet_hours,
                 QUIET_HOURS_HINT,
@@ -341,6 +360,7 @@ _SCHEMA: dict[str, _Section] = {
             "ignore_channels": _list_of(_CHANNEL, "channel names or ids"),
             "half_life": _DURATION,
             "retain": _DURATION,
+            "thanks_emoji": _list_of(_text(check=_emoji), "emoji"),
         },
     ),
     "logging": _Section(
@@ -412,7 +432,20 @@ def _parse_section(section: _Section, raw: Mapping[str, Any], prefix: str, out: 
 
 def _check_together(settings: Settings, out: _Collector) -> None:
     """Rules that span keys: each names the key to change."""
-    discord, storage = settings.discord, settings.storage
+    discord, storage, nudges = settings.discord, settings.storage, settings.nudges
+    if nudges.drift_min > nudges.drift_after:
+        out.add(
+            "nudges.drift_min",
+            format_duration(nudges.drift_min),
+            f"expected at most nudges.drift_after ({format_duration(nudges.drift_after)})",
+        )
+    if nudges.stale_after <= nudges.unanswered_after:
+        out.add(
+            "nudges.stale_after",
+            format_duration(nudges.stale_after),
+            "expected longer than nudges.unanswered_after "
+            f"({format_duration(nudges.unanswered_after)}), or nothing is ever due",
+        )
     if discord.sync_commands == "guild" and discord.dev_guild_id is None:
         out.add(
             "discord.sync_commands",

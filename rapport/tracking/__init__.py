@@ -21,7 +21,7 @@ from rapport.tracking.model import (
     jump_url,
     snowflake_time,
 )
-from rapport.tracking.signals import has_link, is_thanks_emoji, says_thanks
+from rapport.tracking.signals import closes_exchange, has_link, is_thanks_emoji, says_thanks
 
 __all__ = [
     "BackfillJob",
@@ -36,6 +36,7 @@ __all__ = [
     "MessageFacts",
     "PairView",
     "PendingItem",
+    "closes_exchange",
     "has_link",
     "is_thanks_emoji",
     "jump_url",

@@ -200,7 +200,19 @@ class LedgerReads:
             if t < cutoff or (om is not None and om.left):
                 continue
             at = datetime.fromtimestamp(t, tz=UTC)
-            out.append(PendingItem(g.id, member_id, other, _KINDS[ki], mid, chan, at, bool(warm)))
+            out.append(
+                PendingItem(
+                    g.id,
+                    member_id,
+                    other,
+                    _KINDS[ki],
+                    mid,
+                    chan,
+                    at,
+                    bool(warm & 1),
+                    bool(warm & 2),
+                )
+            )
         return out
 
     def activity(self, guild_id: int, member_id: int) -> MemberActivity:
@@ -366,7 +378,8 @@ class LedgerReads:
                 "kind": str(_KINDS[it[1]]),
                 "message_url": jump_url(guild_id, it[3], it[2]),
                 "at": datetime.fromtimestamp(it[4], tz=UTC).isoformat(),
-                "warm": bool(it[5]),
+                "warm": bool(it[5] & 1),
+                "answer": bool(it[5] & 2),
             }
 
         buf = g.pending.get(member_id, b"")

@@ -64,7 +64,8 @@ class Recent(Generic[K, V]):
         self.old = {k: fn(v) for k, v in self.old.items()}
 
 
-# One pending item: from, kind index, message, message channel, time, warm. Packed so a
+# One pending item: from, kind index, message, message channel, time, flags (1: a thanks, from
+# data stored before thanks stopped owing answers; 2: an answer to the member's post). Packed so a
 # member's items are one bytearray (~30 bytes an item) rather than lists of ints.
 PENDING = struct.Struct("<QBQQIB")
 _P = PENDING.size
@@ -78,6 +79,7 @@ def pending_items(buf: bytes | bytearray) -> Iterator[tuple[int, int, int, int, 
 _AT = struct.Struct("<I")
 _AT_OFFSET = 25  # where the time sits inside an item
 _MSG_OFFSET = 9  # where the message id sits inside an item
+_CHAN_OFFSET = 17  # where the message channel sits inside an item
 
 
 def pending_add(
@@ -87,7 +89,7 @@ def pending_add(
     message: int,
     channel: int,
     t: int,
-    warm: bool,
+    warm: int,
     limit: int,
 ) -> bool:
     """Add other's item unless that message already has one (then only warm it); True if new.
@@ -100,7 +102,7 @@ def pending_add(
         start = i - _MSG_OFFSET
         if start % _P == 0 and PENDING.unpack_from(buf, start)[0] == other:
             if warm:
-                buf[start + _P - 1] = 1
+                buf[start + _P - 1] |= warm
             return False
         i = buf.find(needle, i + 1)
     item = PENDING.pack(other, kind, message, channel, t, warm)
@@ -129,6 +131,30 @@ def pending_clear(buf: bytearray, other: int, t: int) -> list[tuple[int, ...]]:
                 gone.append(it)
                 del buf[i : i + _P]
                 i = buf.find(needle, i)
+                continue
+        i = buf.find(needle, i + 1)
+    return gone
+
+
+def pending_clear_channel(
+    buf: bytearray, channel: int, t: int, window: int
+) -> list[tuple[int, ...]]:
+    """The member wrote in `channel` at t: remove (in place) the items there it answers.
+
+    Those within `window` before t, and answers to the member's own post at any time before
+    t (they came back to it). Returns the removed items.
+    """
+    needle = channel.to_bytes(8, "little")
+    gone = []
+    i = buf.find(needle)
+    while i != -1:
+        start = i - _CHAN_OFFSET
+        if start % _P == 0:
+            it = PENDING.unpack_from(buf, start)
+            if it[4] <= t and (t - it[4] <= window or it[5] & 2):
+                gone.append(it)
+                del buf[start : start + _P]
+                i = buf.find(needle, start)
                 continue
         i = buf.find(needle, i + 1)
     return gone

@@ -43,7 +43,7 @@ from rapport.tracking import _pairs
 from rapport.tracking._history import LedgerHistory
 from rapport.tracking._memory import HeldGuilds
 from rapport.tracking._reads import LedgerReads
-from rapport.tracking._records import pending_add, pending_clear
+from rapport.tracking._records import pending_add, pending_clear, pending_clear_channel
 from rapport.tracking._retention import LedgerRetention
 from rapport.tracking._state import SHIFT, Guild
 from rapport.tracking.model import Interaction, Kind, MessageFacts
@@ -79,9 +79,11 @@ class LedgerWriter:
         half_life: float,
         pending_limit: int,
         daily_pair_cap: int,
+        answer_window: int = 6 * 3600,
     ) -> None:
         self.guilds = guilds
         self.half_life = half_life
+        self.answer_window = answer_window
         self.pending_limit = pending_limit
         self.daily_pair_cap = daily_pair_cap
 
@@ -180,13 +182,24 @@ class LedgerWriter:
             links.append((starter, _THREAD))
         if msg.thanks:
             links += [(target, _THANKS) for target, _ in links]
+        # A message that closes an exchange owes no answer; an answer to someone's own post
+        # (a thread answer, or a reply to a post that was not itself a reply) is marked so
+        # the rules can suggest a thank-you when its author never comes back.
+        owes = not msg.closes
+        root = False
+        if reply is not None and owes and msg.reply_to_message_id is not None:
+            ref = recent.get(msg.reply_to_message_id)
+            root = ref is not None and not any(
+                k & 0xFF == _REPLY and k >> 72 == reply for k in ref
+            )
         n = 0  # interactions recorded now (the activity marker is not one)
         link = self._link
         for target, ki in links:
             key = author << 72 | target << 8 | ki
             if key not in seen:
                 done.append(key)
-                link(g, author, target, ki, t, mid, mchan)
+                flags = 2 if ki == _THREAD or (root and ki == _REPLY) else 0
+                link(g, author, target, ki, t, mid, mchan, True, owes, flags)
                 n += 1
         if msg.has_link or msg.has_file:
             key = _link_key(author, 0, _SHARE)
@@ -208,6 +221,9 @@ class LedgerWriter:
             return
         g = self.guilds.open(guild_id)
         member_id = g.canon(member_id)
+        known = g.newcomers.get(member_id)
+        if known is not None and abs(known[0] - epoch(at)) < 60:
+            return  # already started by the newcomer's first message (it arrived first)
         g.newcomers[member_id] = [epoch(at), [], set()]
         g.d_newcomers.add(member_id)
         m = g.members.get(member_id)
@@ -258,10 +274,14 @@ class LedgerWriter:
         message_id: int,
         mchan: int,
         board: bool = True,
+        owes: bool = True,
+        flags: int = 0,
     ) -> None:
         """One directed interaction: pair record, pending items, periods, newcomers.
 
         With board=False (a thanks reaction) nothing reaches the leaderboard's counters.
+        With owes=False (a message closing an exchange) and for every thanks, the target owes
+        no answer: no pending item. `flags` go on the pending item (2: an answer to a post).
         """
         idx = g.idx
         a = idx.get(actor)
@@ -325,13 +345,11 @@ class LedgerWriter:
                     counts[i + 2] += 1
             seg.dirty.add(actor)
         fresh = False
-        if back < t:
+        if back < t and owes and ki != _THANKS:
             buf = pending.get(target)
             if buf is None:
                 buf = pending[target] = bytearray()
-            fresh = pending_add(
-                buf, actor, ki, message_id, mchan, t, ki == _THANKS, self.pending_limit
-            )
+            fresh = pending_add(buf, actor, ki, message_id, mchan, t, flags, self.pending_limit)
             g.d_pending.add(target)
         if ki <= _MENTION and (fresh or back >= t):
             # Inbound counts once per message (its pending item); one already answered
@@ -376,7 +394,15 @@ class LedgerWriter:
         else:
             g.d_members.add(author)
         m.posted(msg.channel_id, t)
+        if g.pending.get(author):
+            # Most people answer in the flow of the channel, without Discord's reply feature.
+            self._answered_in(g, author, msg.thread_id or msg.channel_id, t)
+        joined = msg.author_joined_at
         nc = g.newcomers.get(author) if g.newcomers else None
+        if nc is None and joined is not None and 0 <= t - epoch(joined) < _NEWCOMER_DAYS * 86400:
+            # The message arrived before the join event: start the newcomer record here.
+            nc = g.newcomers[g.canon(author)] = [epoch(joined), [], set()]
+            g.d_newcomers.add(author)
         if nc is not None and nc[0] <= t < nc[0] + _NEWCOMER_DAYS * 86400:
             first = nc[1]
             if len(first) < _FIRST_MESSAGES or t < first[-1][2]:
@@ -384,6 +410,17 @@ class LedgerWriter:
                 first.sort(key=lambda f: f[2])
                 del first[_FIRST_MESSAGES:]
                 g.d_newcomers.add(author)
+
+    def _answered_in(self, g: Guild, member: int, mchan: int, t: int) -> None:
+        """The member wrote in a channel: items there within the answer window are answered."""
+        buf = g.pending[member]
+        gone = pending_clear_channel(buf, mchan, t, self.answer_window)
+        if not gone:
+            return
+        g.set_pending(member, buf)
+        for it in gone:
+            if it[1] in (_REPLY, _MENTION) and t - it[4] <= _ANSWER_WINDOW:
+                g.segment(it[4] // 86400).add(g.canon(member), 4)
 
     def _share(self, g: Guild, author: int, channel: int, message_id: int, t: int) -> None:
         """A link or file from the author in a channel."""
@@ -424,13 +461,18 @@ class Ledger:
         pending_limit: int = 50,
         daily_pair_cap: int = 3,
         recent_limit: int = 10_000,
+        answer_window: timedelta = timedelta(hours=6),
     ) -> None:
         self.store = store
         half = half_life.total_seconds()
         ttl = int(pending_ttl.total_seconds())
         self.guilds = guilds = HeldGuilds(store, recent_limit=recent_limit)
         self.writer = writer = LedgerWriter(
-            guilds, half_life=half, pending_limit=pending_limit, daily_pair_cap=daily_pair_cap
+            guilds,
+            half_life=half,
+            pending_limit=pending_limit,
+            daily_pair_cap=daily_pair_cap,
+            answer_window=int(answer_window.total_seconds()),
         )
         self.reads = reads = LedgerReads(guilds, half_life=half, pending_ttl=ttl)
         self.history = history = LedgerHistory(guilds, writer, half_life=half)

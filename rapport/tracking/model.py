@@ -81,8 +81,10 @@ class MessageFacts(NamedTuple):
     links to, which targets a thanks applies to, what is a share) live in the ledger.
     `channel_id` is the text channel; `thread_id` the thread the message is in, if any.
     `reply_to_id` is the author of the referenced message; `mentions` the user mentions
-    (roles, @everyone and @here excluded by the cog). `thanks` is the cog's reading of the
-    content (which is never stored). A NamedTuple rather than a frozen dataclass: one is
+    (roles, @everyone and @here excluded by the cog). `thanks` and `closes` (a thank-you, "got
+    it", "you're welcome": the message owes no answer) are the cog's reading of the content
+    (which is never stored). `author_joined_at` is when the author joined the server, so a
+    newcomer's first messages count whichever of join and message arrives first. A NamedTuple rather than a frozen dataclass: one is
     built per gateway message, and this builds in a third of the time, just as immutable.
     """
 
@@ -99,6 +101,8 @@ class MessageFacts(NamedTuple):
     has_link: bool = False
     has_file: bool = False
     thanks: bool = False
+    closes: bool = False
+    author_joined_at: datetime | None = None
 
     @property
     def message_channel_id(self) -> int:
@@ -150,8 +154,9 @@ class PairView:
 class PendingItem:
     """Someone replied to, mentioned, answered or thanked the member, not yet answered.
 
-    `kind` is reply, mention or thread (thanks only for a thanks reaction); `warm` marks a
-    thanks. `channel_id` is the message's own channel (the thread when in one).
+    `kind` is reply, mention or thread; `warm` marks a thanks (only in data stored before
+    thanks stopped owing answers); `answer` marks an answer to the member's own post or
+    thread. `channel_id` is the message's own channel (the thread when in one).
     """
 
     guild_id: int
@@ -162,6 +167,7 @@ class PendingItem:
     channel_id: int
     at: datetime
     warm: bool
+    answer: bool = False
 
     @property
     def jump_url(self) -> str:

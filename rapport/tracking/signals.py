@@ -18,12 +18,24 @@ THANKS_WORDS = (
     "obrigada",
 )
 """Changing this list? Keep _THANKS_NEEDLES below covering every word."""
-THANKS_EMOJI = frozenset({"🙏", "❤️", "❤", "🙏🏻", "🙏🏼", "🙏🏽", "🙏🏾", "🙏🏿"})
+THANKS_EMOJI = frozenset({"🙏", "🙏🏻", "🙏🏼", "🙏🏽", "🙏🏾", "🙏🏿"})
+"""A ❤️ is appreciation, not a thank-you ("shipped v2 today!" ❤️); [tracking] thanks_emoji adds more."""
 
 _THANKS = re.compile(
     r"(?<![\w'])("
     + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in THANKS_WORDS)
     + r")(?![\w'])",
+    re.IGNORECASE,
+)
+# "no thanks", "no, thank you", "thanks but no thanks": a refusal, not a thank-you.
+_REFUSAL = re.compile(
+    r"(?<![\w'])no[\s,.!]*(thanks|thank\s+you|thx|ty)(?![\w'])|no\s+thanks", re.IGNORECASE
+)
+# Words that close an exchange: nothing more is owed after them.
+_CLOSING = re.compile(
+    r"(?<![\w'])(got\s+it|that\s+(fixed|worked|did|solved)\s+it|(it|that)\s+works?(\s+now)?|"
+    r"works\s+now|you'?re\s+(very\s+)?welcome|yw|np|no\s+(problem|worries)|"
+    r"no\s+thanks\s+needed|anytime|glad\s+(it|that|i\s+could)\s+help\w*|sounds\s+good|perfect)(?![\w'])",
     re.IGNORECASE,
 )
 _LINK = re.compile(r"https?://\S+", re.IGNORECASE)
@@ -53,7 +65,18 @@ def says_thanks(text: str) -> bool:
             or "obrigad" in low
         ):
             return False
-    return _THANKS.search(text) is not None
+    match = _THANKS.search(text)
+    if match is None:
+        return False
+    return "no" not in text.lower() or _REFUSAL.search(text) is None
+
+
+def closes_exchange(text: str) -> bool:
+    """Whether a message closes an exchange, owing no answer: a thank-you, "got it", "that
+    fixed it", "you're welcome" — unless it also asks something."""
+    if not text or "?" in text:
+        return False
+    return says_thanks(text) or _CLOSING.search(text) is not None
 
 
 def has_link(text: str) -> bool:
@@ -62,6 +85,12 @@ def has_link(text: str) -> bool:
     return bool(text) and "://" in text and _LINK.search(text) is not None
 
 
-def is_thanks_emoji(emoji: str) -> bool:
-    """Whether a reaction emoji says thanks (🙏 or ❤️)."""
-    return emoji in THANKS_EMOJI
+def is_thanks_emoji(emoji: str, extra: frozenset[str] = frozenset()) -> bool:
+    """Whether a reaction says thanks: 🙏 (any skin tone) or one of `extra` ([tracking]
+    thanks_emoji; a custom emoji matches by its name or its full ``<:name:id>`` form)."""
+    if emoji in THANKS_EMOJI or emoji in extra:
+        return True
+    if extra and emoji.startswith("<"):
+        name = emoji.strip("<>").lstrip("a").strip(":").split(":")[0]
+        return name in extra
+    return False

@@ -217,7 +217,8 @@ retention = "365d"
 enrollment = "opt-out"
 digest_hour = "any"
 quiet_hours = "off"
-kinds = ["unanswered"]
+kinds = ["unanswered", "thanks"]
+stale_after = "14d"
 dms_per_second = 2.0
 
 [logging]
@@ -235,6 +236,7 @@ class Server:
 
     def __init__(self, guild: Guild, general: Channel, members: list[Member]) -> None:
         self.guild, self.general, self.members = guild, general, members
+        self.random = general
 
 
 async def add_server(emulator: Emulator, name: str, at: datetime, size: int) -> Server:
@@ -242,8 +244,10 @@ async def add_server(emulator: Emulator, name: str, at: datetime, size: int) -> 
     guild = emulator.add_guild(name, at=at)
     general = emulator.add_channel(guild, "general")
     emulator.add_channel(guild, "leaderboard")
-    members = [await emulator.add_member(guild, f"{name}-{i}") for i in range(size)]
-    return Server(guild, general, members)
+    server = Server(guild, general, [])
+    server.random = emulator.add_channel(guild, "random")
+    server.members = [await emulator.add_member(guild, f"{name}-{i}") for i in range(size)]
+    return server
 
 
 def servers_on_shards(emulator: Emulator, count: int) -> list[datetime]:
@@ -262,11 +266,12 @@ async def lay_history(emulator: Emulator, server: Server) -> None:
     people = server.members
     for i, author in enumerate(people):
         at = start + timedelta(minutes=2 * i)
-        post = await emulator.say(author, server.general, f"post {i}", at=at)
+        # The last exchange elsewhere: a message in the channel where the first member's post
+        # was answered would answer it (issue 12).
+        where = server.random if i == len(people) - 1 else server.general
+        post = await emulator.say(author, where, f"post {i}", at=at)
         replier = people[(i + 1) % len(people)]
-        await emulator.say(
-            replier, server.general, "nice", at=at + timedelta(minutes=1), reply_to=post
-        )
+        await emulator.say(replier, where, "nice", at=at + timedelta(minutes=1), reply_to=post)
 
 
 def dm_counts(emulator: Emulator, members: Iterable[Member]) -> dict[str, int]:

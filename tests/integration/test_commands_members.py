@@ -44,7 +44,7 @@ async def test_join_previews_the_first_digest(sandbox: Sandbox) -> None:
     answer = await sandbox.say(bob, "#design", "looks great", reply_to=post, at=days_ago(2))
     reply = await sandbox.slash(ana, "rapport join")
     assert "Nothing yet" not in reply.text
-    assert "Bob replied to you" in reply.text
+    assert "Bob answered your post in" in reply.text
     assert answer.jump_url in reply.text
 
 
@@ -52,9 +52,9 @@ async def test_join_previews_the_first_digest(sandbox: Sandbox) -> None:
 async def test_join_after_closed_dms_asks_to_open_them(sandbox: Sandbox) -> None:
     """When a digest bounced off closed DMs, joining again says how to open them."""
     ana, bob = await sandbox.members("Ana", "Bob")
+    await sandbox.slash(ana, "rapport join")
     post = await sandbox.say(ana, "#design", "draft is up", at=days_ago(3))
     await sandbox.say(bob, "#design", "looks great", reply_to=post, at=days_ago(2))
-    await sandbox.slash(ana, "rapport join")
     sandbox.emulator.refuse_dms(ana)
     await sandbox.run_job("send_due_digests")
     assert prefs(sandbox, ana).dms_closed
@@ -239,7 +239,7 @@ async def test_forget_after_confirm_removes_the_member_from_others(sandbox: Sand
     post = await sandbox.say(bob, "#design", "draft is up", at=days_ago(3))
     await sandbox.say(ana, "#design", "looks great", reply_to=post, at=days_ago(2))
     before = await sandbox.slash(bob, "rapport join")
-    assert "Ana replied to you" in before.text
+    assert "Ana answered your post" in before.text
     assert "Ana" in (await sandbox.slash(bob, "rapport status")).text
 
     ask = await sandbox.slash(ana, "rapport forget")
@@ -275,10 +275,10 @@ async def test_forget_after_confirm_removes_the_member_from_others(sandbox: Sand
 async def test_forgotten_members_never_appear_in_digests(sandbox: Sandbox) -> None:
     """After Ana forgets, Bob's digest still names Cy's unanswered reply but never Ana's."""
     ana, bob, cy = await sandbox.members("Ana", "Bob", "Cy")
+    await sandbox.slash(bob, "rapport join")  # first: the join preview is never sent again
     post = await sandbox.say(bob, "#design", "draft is up", at=days_ago(4))
     await sandbox.say(ana, "#design", "looks great", reply_to=post, at=days_ago(3))
     await sandbox.say(cy, "#design", "love it", reply_to=post, at=days_ago(2))
-    await sandbox.slash(bob, "rapport join")
     ask = await sandbox.slash(ana, "rapport forget")
     assert ask.message is not None
     await sandbox.click(ana, ask.message, "rapport:forget:confirm")

@@ -39,9 +39,9 @@ async def test_a_kill_mid_scan_never_sends_a_second_dm(sandbox: Sandbox, tmp_pat
     people = await sandbox.members("Bob", *names)
     bob, members = people[0], people[1:]
     for m in members:
+        await sandbox.slash(m, "rapport join")  # first: the join preview is never sent again
         post = await sandbox.say(m, "#design", "draft is up", at=days_ago(3))
         await sandbox.say(bob, "#design", "looks great", reply_to=post, at=days_ago(2))
-        await sandbox.slash(m, "rapport join")
     await sandbox.flush()
 
     sandbox.emulator.slow(MESSAGES, 0.05)

@@ -35,13 +35,15 @@ def service(
     )
 
 
-def replies(ledger: Ledger, author: int, targets: list[int], at: datetime) -> None:
+def replies(
+    ledger: Ledger, author: int, targets: list[int], at: datetime, channel: int = 9
+) -> None:
     """`author` replies once to a fresh message of each target."""
     for i, target in enumerate(targets):
         mid = 1_000_000 + author * 1000 + target * 10 + i
-        ledger.record_message(MessageFacts(G, 9, mid, target, at))
+        ledger.record_message(MessageFacts(G, channel, mid, target, at))
         answer = MessageFacts(
-            G, 9, mid + 5, author, at + timedelta(minutes=1), reply_to_id=target,
+            G, channel, mid + 5, author, at + timedelta(minutes=1), reply_to_id=target,
             reply_to_message_id=mid,
         )  # fmt: skip
         ledger.record_message(answer)
@@ -158,7 +160,7 @@ async def test_the_terminal_text_shows_the_period_the_post_would_show() -> None:
     """The demo's text names last week's members in rank order, with the formula."""
     ledger = Ledger(MemoryStore())
     replies(ledger, 10, [20, 30], LAST_WEEK)
-    replies(ledger, 20, [30], LAST_WEEK)
+    replies(ledger, 20, [30], LAST_WEEK, channel=8)  # not an answer to Ana in her channel
     text = service(ledger=ledger).text(G, names={10: "Ana", 20: "Bob"})
     assert "week 47" in text
     assert text.index("Ana") < text.index("Bob")

@@ -187,15 +187,13 @@ def test_removing_a_reaction_takes_it_back(ledger: Ledger) -> None:
     assert ledger.interactions_total(G) == 0
 
 
-def test_a_thanks_reaction_asks_for_a_thanks_back_until_removed(ledger: Ledger) -> None:
-    """A 🙏 reaction recorded as THANKS leaves a warm item; removing it takes that back."""
+def test_a_thanks_reaction_is_credited_and_owes_nothing(ledger: Ledger) -> None:
+    """A 🙏 reaction recorded as THANKS counts on the pair and leaves nothing to answer."""
     ledger.record(reaction(BOB, ANA, 5, T0))
     ledger.record(reaction(BOB, ANA, 5, T0, Kind.THANKS))
-    (item,) = ledger.pending_for(G, ANA, day(1))
-    assert (item.kind, item.warm, item.from_member_id) == (Kind.THANKS, True, BOB)
-    assert ledger.period_stats(G, "2026-W45") == {}  # reactions never reach the board
-    ledger.remove_reaction(G, BOB, ANA, 5, T0)
     assert ledger.pending_for(G, ANA, day(1)) == []
+    assert ledger.pairs_of(G, ANA)[0].counts_in[Kind.THANKS] == 1
+    assert ledger.period_stats(G, "2026-W45") == {}  # reactions never reach the board
 
 
 # ---- pending items -------------------------------------------------------------------------
@@ -243,11 +241,14 @@ def test_an_answer_older_than_the_item_does_not_clear_it(ledger: Ledger) -> None
     assert [i.at for i in ledger.pending_for(G, ANA, day(3))] == [day(2)]
 
 
-def test_a_thanks_makes_the_item_warm(ledger: Ledger) -> None:
-    """A reply that thanks the member is one warm item, not two."""
-    ledger.record_message(msg(BOB, T0, reply_to=ANA, thanks=True))
-    (item,) = ledger.pending_for(G, ANA, day(1))
-    assert (item.kind, item.warm) == (Kind.REPLY, True)
+@pytest.mark.parametrize(("closes", "items"), [(True, 0), (False, 1)])
+def test_a_message_that_closes_the_exchange_owes_no_answer(
+    ledger: Ledger, closes: bool, items: int
+) -> None:
+    """A thank-you that closes the exchange leaves no item; one that asks more still does."""
+    ledger.record_message(msg(BOB, T0, reply_to=ANA, thanks=True)._replace(closes=closes))
+    assert len(ledger.pending_for(G, ANA, day(1))) == items
+    assert ledger.pairs_of(G, ANA)[0].counts_in[Kind.THANKS] == 1  # credited either way
 
 
 def test_a_deleted_message_withdraws_its_pending_items(ledger: Ledger) -> None:
@@ -587,7 +588,7 @@ def test_export_holds_everything_about_the_member_as_json(ledger: Ledger) -> Non
     assert bob["counts_in"]["reply"] == 1
     assert bob["counts_in"]["thanks"] == 1
     assert [i["from_member_id"] for i in export["pending_for_member"]] == [BOB]
-    assert export["pending_for_member"][0]["warm"] is True
+    assert export["pending_for_member"][0]["warm"] is False
     # Cat's item went when Cat reacted to Ana; Dan has not answered yet.
     assert [i["member_id"] for i in export["pending_from_member"]] == [DAN]
     assert export["activity"]["last_share"] == day(0.2).isoformat()

@@ -78,8 +78,9 @@ def item(
     kind: Kind = Kind.REPLY,
     warm: bool = False,
     message: int = 500,
+    answer: bool = False,
 ) -> PendingItem:
-    return PendingItem(G, ANA, other, kind, message, 7, NOW - age, warm)
+    return PendingItem(G, ANA, other, kind, message, 7, NOW - age, warm, answer)
 
 
 def prefs(**changes: object) -> Preferences:
@@ -168,34 +169,49 @@ def test_drifting_situation_changes_with_the_last_contact() -> None:
     [
         (timedelta(hours=23), False),
         (timedelta(hours=24), True),
-        (timedelta(days=13), True),
-        (timedelta(days=14), False),
+        (timedelta(days=7), True),
+        (timedelta(days=7, seconds=1), False),
     ],
 )
-def test_unanswered_waits_a_day_and_gives_up_after_two_weeks(age: timedelta, due: bool) -> None:
-    """A reply is nudged between unanswered_after (24 h) and 14 days."""
+def test_unanswered_waits_a_day_and_gives_up_when_stale(age: timedelta, due: bool) -> None:
+    """A reply is nudged between unanswered_after (24 h) and stale_after (7 days)."""
     found = n.unanswered([item(age=age)], NOW, timedelta(hours=24), everyone)
     assert bool(found) is due
 
 
-def test_a_thread_answer_is_an_unanswered_nudge_about_the_thread() -> None:
-    """Someone answered the member's post and they never came back to the thread."""
-    (found,) = n.unanswered([item(kind=Kind.THREAD)], NOW, timedelta(hours=24), everyone)
-    assert found.kind == n.UNANSWERED
-    assert found.detail == "thread"
-    assert "never came back to the thread" in n.describe(found, lambda _: "Bob", NOW)
+@pytest.mark.parametrize(
+    ("kind", "answer", "expected", "words"),
+    [
+        (
+            Kind.THREAD,
+            True,
+            n.THANKS,
+            "Bob answered your question in <#7> 2 days ago — a thank-you",
+        ),
+        (Kind.REPLY, True, n.THANKS, "Bob answered your post in <#7> 2 days ago — a thank-you"),
+        (Kind.REPLY, False, n.UNANSWERED, "Bob replied to you in <#7> 2 days ago — no reply yet"),
+        (Kind.MENTION, False, n.UNANSWERED, "Bob mentioned you in <#7> 2 days ago — no answer"),
+    ],
+)
+def test_an_answer_to_the_members_post_suggests_a_thank_you(
+    kind: Kind, answer: bool, expected: str, words: str
+) -> None:
+    """An answer the member never came back to suggests a thank-you; a reply or mention wants one."""
+    (found,) = n.unanswered([item(kind=kind, answer=answer)], NOW, timedelta(hours=24), everyone)
+    assert found.kind == expected
+    assert n.describe(found, lambda _: "Bob", NOW).startswith(words)
 
 
-def test_a_warm_answer_is_thanks_back_and_one_line_per_person() -> None:
-    """A reply that thanks becomes one thanks-back nudge about its latest message."""
+def test_a_thanks_received_is_never_nudged_and_one_line_per_person() -> None:
+    """A thanks item (stored before thanks stopped owing answers) is skipped; one line per person."""
     pending = [
         item(age=timedelta(days=3), message=400),
-        item(age=timedelta(days=2), message=500),
         item(age=timedelta(days=2), kind=Kind.THANKS, warm=True, message=500),
     ]
     (found,) = n.unanswered(pending, NOW, timedelta(hours=24), everyone)
-    assert found.kind == n.THANKS
-    assert found.situation == f"t:{BOB}:500"
+    assert found.kind == n.UNANSWERED
+    assert found.situation == f"u:{BOB}:400"
+    assert n.unanswered(pending[1:], NOW, timedelta(hours=24), everyone) == []
 
 
 def test_rules_skip_people_not_allowed() -> None:

@@ -215,10 +215,10 @@ async def test_three_ignored_digests_then_ask_then_back_off(world: World) -> Non
     """After 3 ignored digests the 4th asks, and nothing more goes out until answered."""
     await world.members.enroll(G, ANA)
     await world.members.configure(G, ANA, max_dms_per_week=14)
-    for day in range(6):
+    for day in range(4):
         world.reply(100 + day, ANA, world.now - timedelta(days=1, hours=1))
         await world.nudges.scan()
-        world.now += timedelta(days=1)
+        world.now += timedelta(days=2)  # min_gap
     asks = [d.ask_feedback for d in world.to(ANA)]
     assert asks == [False, False, False, True]
     await world.nudges.feedback(G, ANA, "fewer")

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from rapport.tracking.signals import _THANKS, THANKS_WORDS, has_link, is_thanks_emoji, says_thanks
+from rapport.tracking.signals import (
+    _THANKS,
+    THANKS_WORDS,
+    closes_exchange,
+    has_link,
+    is_thanks_emoji,
+    says_thanks,
+)
 
 
 @pytest.mark.parametrize(
@@ -22,7 +29,9 @@ from rapport.tracking.signals import _THANKS, THANKS_WORDS, has_link, is_thanks_
         ("obrigado", True),
         ("twenty tyres", False),
         ("thanksgiving plans?", False),
-        ("no thanks needed", True),
+        ("no thanks needed", False),
+        ("no thanks, I'm fine", False),
+        ("No, thank you", False),
         ("", False),
         ("the party is at 8", False),
     ],
@@ -46,10 +55,44 @@ def test_links_are_http_urls(text: str, link: bool) -> None:
     assert has_link(text) is link
 
 
-@pytest.mark.parametrize(("emoji", "thanks"), [("🙏", True), ("❤️", True), ("👍", False)])
-def test_thanks_reactions(emoji: str, thanks: bool) -> None:
-    """🙏 and ❤️ reactions say thanks; other emoji are plain reactions."""
-    assert is_thanks_emoji(emoji) is thanks
+@pytest.mark.parametrize(
+    ("emoji", "extra", "thanks"),
+    [
+        ("🙏", (), True),
+        ("🙏🏽", (), True),
+        ("❤️", (), False),
+        ("👍", (), False),
+        ("🎉", ("🎉",), True),
+        ("<:ty:123>", ("ty",), True),
+        ("<a:ty:123>", ("ty",), True),
+        ("<:tada:123>", ("ty",), False),
+    ],
+)
+def test_thanks_reactions(emoji: str, extra: tuple[str, ...], thanks: bool) -> None:
+    """🙏 and the configured thanks_emoji say thanks; ❤️ and other emoji are plain reactions."""
+    assert is_thanks_emoji(emoji, frozenset(extra)) is thanks
+
+
+@pytest.mark.parametrize(
+    ("text", "closes"),
+    [
+        ("thanks, that fixed it!", True),
+        ("thank you so much", True),
+        ("got it", True),
+        ("that fixed it", True),
+        ("you're welcome!", True),
+        ("no thanks needed", True),
+        ("np", True),
+        ("thanks! but why does it fail on CI?", False),
+        ("no thanks, I'm fine", False),
+        ("looks great, one small note on the spacing", False),
+        ("can you look at it?", False),
+        ("", False),
+    ],
+)
+def test_closing_messages_owe_no_answer(text: str, closes: bool) -> None:
+    """A thank-you, "got it" or "you're welcome" closes an exchange unless it asks something."""
+    assert closes_exchange(text) is closes
 
 
 @pytest.mark.parametrize("word", THANKS_WORDS)
