@@ -103,10 +103,10 @@ class History:
     feedback_pending: bool = False
     in_flight: bool = False
     digests_total: int = 0
-
     min_gap: timedelta = timedelta(0)
     first: bool = False
     """No digest since the member enrolled: only the last 3 days' unanswered items."""
+
 
 @dataclass(frozen=True, slots=True)
 class RuleSettings:
@@ -117,10 +117,10 @@ class RuleSettings:
     share_after: timedelta = timedelta(days=14)
     digest_size: int = 5
     kinds: frozenset[str] = field(default_factory=lambda: frozenset(RANK) - {REMINDER})
-
     stale_after: timedelta = timedelta(days=7)
     drift_min: timedelta = timedelta(days=7)
     min_gap: timedelta = timedelta(days=2)
+
 
 # --- the rules ------------------------------------------------------------------------------
 
@@ -180,8 +180,8 @@ def unanswered(
     unanswered_after: timedelta,
     allowed: Allowed,
     strength: Callable[[int], float] = lambda _: 0.0,
-) -> list[Nudge]:
     stale_after: timedelta = timedelta(days=7),
+) -> list[Nudge]:
     """People who replied to, mentioned or answered the member and heard nothing back.
 
     One nudge per person, about their latest waiting message. An answer to the member's own
@@ -404,7 +404,6 @@ def describe(
     name = name_of(nudge.about_id) if nudge.about_id is not None else ""
     ago = t.ago(now - nudge.at)
     channel = channel_of(nudge.channel_id) if nudge.channel_id else t.gettext(N_("the server"))
-    in_where = f" in {where}" if nudge.channel_id else ""
     if nudge.kind == DRIFTING:
         duration = t.duration(now - nudge.at)
         if nudge.usual_gap:

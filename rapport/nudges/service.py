@@ -160,10 +160,10 @@ class NudgeService:
 
     def shown(self, guild_id: int, member_id: int, digest: Digest, now: datetime) -> None:
         """The member saw these lines (the preview /rapport join shows): never send them again."""
-        st = self._state(guild_id, member_id)
+        st = self.states.state(guild_id, member_id)
         for n in digest.items:
             st.sent[n.situation] = [ts(now), n.about_id or 0]
-        self._touch(guild_id, member_id)
+        self.states.touch(guild_id, member_id)
 
     def member_outcomes(self, guild_id: int, member_id: int) -> dict[str, int]:
         """{"digests", "sent", "acted_on"}: the member's own nudges and how many they acted on."""

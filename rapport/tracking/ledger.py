@@ -189,9 +189,7 @@ class LedgerWriter:
         root = False
         if reply is not None and owes and msg.reply_to_message_id is not None:
             ref = recent.get(msg.reply_to_message_id)
-            root = ref is not None and not any(
-                k & 0xFF == _REPLY and k >> 72 == reply for k in ref
-            )
+            root = ref is not None and not any(k & 0xFF == _REPLY and k >> 72 == reply for k in ref)
         n = 0  # interactions recorded now (the activity marker is not one)
         link = self._link
         for target, ki in links:
