@@ -20,7 +20,7 @@ from cogs import _l10n
 from cogs._digest import click_reply, snoozed_reply
 from cogs._errors import answer_error
 from cogs._once import trace_config
-from cogs._respond import reply_private
+from cogs._respond import DMS_CLOSED_NOTE, reply_private
 from rapport import i18n
 from rapport.compose import Services
 from rapport.errors import StartupConfigError, StoreError
@@ -36,6 +36,10 @@ SYNC_GUILD = 0
 # Option types whose value is an id: user, channel, role, mentionable, attachment.
 ID_OPTIONS = (6, 7, 8, 9, 11)
 FORGED_ID = N_("That request carries an id Discord never issues, so I can't use it.")
+DMS_CLOSED = N_(
+    "I couldn't deliver your last digest: your DMs from this server are closed. Open DMs from "
+    "server members (Server menu → Privacy Settings → Direct Messages), then run /rapport join."
+)
 
 
 def intents_for(message_content: bool, members: bool) -> discord.Intents:
@@ -86,6 +90,13 @@ class RapportTree(app_commands.CommandTree):
             await members.seen_locale(
                 interaction.guild_id, interaction.user.id, interaction.locale.value
             )
+            command = interaction.command.qualified_name if interaction.command else ""
+            # /rapport join says it in its own answer (and reopens delivery).
+            if command != "rapport join" and await members.tell_dms_closed(
+                interaction.guild_id, interaction.user.id
+            ):
+                t = _l10n.for_interaction(interaction, members)
+                interaction.extras[DMS_CLOSED_NOTE] = t.gettext(DMS_CLOSED)
         return True
 
     async def on_error(
@@ -174,6 +185,14 @@ class RapportBot(SyncListeners, commands.AutoShardedBot):
             **options,
         )
         self.commands_synced: bool | None = None
+
+    async def on_app_command_completion(
+        self, interaction: discord.Interaction, command: object
+    ) -> None:
+        """A command whose answer did not go through reply_private still carries the DMs note."""
+        note = interaction.extras.pop(DMS_CLOSED_NOTE, None)
+        if note:
+            await reply_private(interaction, note)
 
     def owns_guild(self, guild_id: int) -> bool:
         """Whether this process's shards carry the guild (always, without a shard config)."""

@@ -101,6 +101,7 @@ class Admin(commands.GroupCog, group_name="rapport-admin"):
         enrollment="opt-in: members /rapport join; opt-out: everyone gets digests until they leave",
         teams="Team roles, comma-separated (@Design, @Eng or role names); “none” for no teams",
         timezone="The server's default time zone (IANA, e.g. Europe/Paris)",
+        welcomer_role="A role whose members are also asked to greet newcomers",
     )
     async def setup(
         self,
@@ -109,6 +110,7 @@ class Admin(commands.GroupCog, group_name="rapport-admin"):
         enrollment: Literal["opt-in", "opt-out"] | None = None,
         teams: app_commands.Range[str, 1, 1000] | None = None,
         timezone: app_commands.Range[str, 1, 64] | None = None,
+        welcomer_role: discord.Role | None = None,
     ) -> None:
         """Choose the leaderboard channel, enrollment mode, team roles and default time zone."""
         guild = self._guild(interaction)
@@ -131,6 +133,8 @@ class Admin(commands.GroupCog, group_name="rapport-admin"):
             changes["teams"] = _team_roles(guild, teams)
         if timezone is not None:
             changes["timezone"] = timezone.strip()
+        if welcomer_role is not None:
+            changes["welcomer_role"] = welcomer_role.id
         if changes:
             await self.guilds.update(guild.id, **changes)
         t = self._t(interaction)

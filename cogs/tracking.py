@@ -14,6 +14,7 @@ from discord.ext import commands
 
 from cogs._bot import RapportBot
 from cogs._facts import ignored_channel, message_facts
+from rapport.clock import Clock, system_clock
 from rapport.people import GuildService, MemberService
 from rapport.tracking import (
     Interaction,
@@ -38,8 +39,10 @@ class Tracking(commands.Cog):
         bot: RapportBot,
         open_guild: Callable[[int], Awaitable[None]],
         thanks_emoji: frozenset[str] = frozenset(),
+        clock: Clock = system_clock,
     ) -> None:
         self.thanks_emoji = thanks_emoji
+        self.clock = clock
         self.ledger = ledger
         self.members = members
         self.guilds = guilds
@@ -165,12 +168,22 @@ class Tracking(commands.Cog):
 
     @commands.Cog.listener()
     async def on_guild_join(self, guild: discord.Guild) -> None:
-        """A new server: start its state."""
+        """A new server (or one that removed the bot and invited it back): start its state."""
         await self.open_guild(guild.id)
+        await self.guilds.mark_returned(guild.id)
+
+    @commands.Cog.listener()
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        """The bot was removed from a server (GUILD_DELETE without `unavailable`; an outage
+        is on_guild_unavailable): nothing more is sent, posted or planned for it, and its data
+        is deleted after [storage] removed_guild_retention unless the bot comes back."""
+        await self.guilds.mark_removed(guild.id, self.clock())
 
 
 async def setup(bot: RapportBot) -> None:
     """Load the listeners with the ledger, member and guild services."""
     s = bot.services
     thanks_emoji = frozenset(s.settings.tracking.thanks_emoji)
-    await bot.add_cog(Tracking(s.ledger, s.members, s.guilds, bot, s.open_guild, thanks_emoji))
+    await bot.add_cog(
+        Tracking(s.ledger, s.members, s.guilds, bot, s.open_guild, thanks_emoji, s.clock)
+    )

@@ -21,7 +21,7 @@ from rapport.people.guilds import GuildService
 from rapport.people.members import MemberService
 from rapport.runtime.cluster import RELAY_EVERY, ClickRelay, apply_click, ownership
 from rapport.runtime.flush import FlushLoop
-from rapport.runtime.retention import Retention
+from rapport.runtime.retention import RemovedGuilds, Retention
 from rapport.runtime.scheduler import JobScheduler
 from rapport.settings.config import Settings
 from rapport.settings.timeparse import parse_schedule
@@ -102,6 +102,12 @@ def build_services(settings: Settings, store: Store, clock: Clock = system_clock
     status = Status(settings, members, ledger.reads, nudges, leaderboard.position)
     scheduler.add("send_due_digests", nudges.scan, settings.schedule.nudge_scan)
     retention = Retention(ledger.retention, flusher, settings.tracking.retain, clock)
+    retention.removed_guilds = RemovedGuilds(
+        guilds,
+        (ledger.unload_guild, members.forget_guild, nudges.forget_guild),
+        store,
+        settings.storage.removed_guild_retention,
+    )
     scheduler.add("apply_retention", retention.apply_retention, settings.schedule.retention)
     services = Services(
         settings=settings,

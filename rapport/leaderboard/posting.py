@@ -139,6 +139,8 @@ class LeaderboardPosts:
         async with self._posting:
             now = self.clock()
             for guild_id in poster.guild_ids():
+                if self.guilds.removed(guild_id):
+                    continue  # the bot was removed from it: nothing more is posted
                 try:
                     await self.post_guild(poster, guild_id, now)
                 except Exception:

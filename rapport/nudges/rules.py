@@ -15,7 +15,7 @@ sense beside the planner that ranks, caps and holds what it finds.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -51,6 +51,12 @@ FRESH_KINDS = frozenset({"unanswered", "thanks", "welcome"})
 ACTIVE_WINDOW = timedelta(days=14)
 """Whether a member counts as active (share rule) or active in a channel (welcome rule)."""
 MIN_CONTACT_DAYS = 3
+SECOND_TURN = timedelta(days=7)
+"""A drifting pair's other side hears of it a week after the side that usually waits."""
+WELCOME_AUDIENCE = 3
+"""How many of the members most active where a newcomer posted are asked to greet them."""
+NEVER_SHARED_EVERY = timedelta(days=30)
+"""A member who never shared is invited at most monthly."""
 BACKOFF_AFTER = 3
 _REACTION = Kind.REACTION
 
@@ -104,6 +110,7 @@ class History:
     in_flight: bool = False
     digests_total: int = 0
     min_gap: timedelta = timedelta(0)
+    last_share_line: datetime | None = None
     first: bool = False
     """No digest since the member enrolled: only the last 3 days' unanswered items."""
 
@@ -134,31 +141,70 @@ def _contact_both_ways(pair: PairView) -> bool:
     return sum(out.values()) > out.get(_REACTION, 0) and sum(into.values()) > into.get(_REACTION, 0)
 
 
-def drifting(
-    pairs: Iterable[PairView], now: datetime, drift_after: timedelta, allowed: Allowed
-) -> list[Nudge]:
-    """Relationships with real history gone silent past drift_after and 3 usual gaps.
+def waits(pair: PairView) -> bool:
+    """Whether the member is the side of the pair who usually waits to be contacted.
 
-    A keep-in-touch cadence the member chose replaces both thresholds: they asked for it.
-    A burst on one day is not history (contact days count, not messages).
+    The side that started fewer exchanges; on a tie, the lower member id (both sides of a
+    pair compute the same answer, so exactly one of them waits).
     """
+    return (pair.started_out, pair.member_id) < (pair.started_in, pair.other_id)
+
+
+def drift_threshold(pair: PairView, drift_after: timedelta, drift_min: timedelta) -> timedelta:
+    """How long a pair may be silent before it drifts.
+
+    The member's own keep-in-touch cadence when they chose one; else three usual gaps,
+    floored at drift_min (a pair that talked nearly every day is overdue after a week, not
+    only after drift_after); drift_after when no rhythm is known.
+    """
+    if pair.cadence_override is not None:
+        return pair.cadence_override
+    if pair.usual_gap:
+        return max(drift_min, 3 * pair.usual_gap)
+    return drift_after
+
+
+def drifting(
+    pairs: Iterable[PairView],
+    now: datetime,
+    drift_after: timedelta,
+    allowed: Allowed,
+    drift_min: timedelta | None = None,
+    *,
+    enrolled: Callable[[int], bool] = lambda _: False,
+    told: Callable[[int, datetime], datetime | None] = lambda _o, _c: None,
+) -> list[Nudge]:
+    """Relationships with real history gone silent past their threshold, one side at a time.
+
+    A burst on one day is not history (contact days count, not messages). One side per
+    pair: the one who usually waits to be contacted gets the line; the other side only when
+    the first was told a week ago (`told(other, last_contact)`) and nothing happened since,
+    or when the other side is not enrolled (never skipped because of them). A cadence the
+    member chose is theirs alone: they asked for it.
+    """
+    drift_min = drift_after if drift_min is None else drift_min
     out = []
-    # Cheapest test first: most pairs are not silent at all.
-    shortest = drift_after
     for p in pairs:
         if p.last_contact is None or p.contact_days < MIN_CONTACT_DAYS:
             continue
         silence = now - p.last_contact
-        if silence < shortest and (p.cadence_override is None or silence < p.cadence_override):
+        # Cheapest test first: most pairs are not silent at all.
+        if silence < drift_min and (p.cadence_override is None or silence < p.cadence_override):
             continue
-        if p.cadence_override is not None:
-            threshold = p.cadence_override
-        else:
-            threshold = max(drift_after, 3 * p.usual_gap) if p.usual_gap else drift_after
+        threshold = drift_threshold(p, drift_after, drift_min)
         if silence < threshold or p.other_left or not _contact_both_ways(p):
             continue
         if not allowed(p.other_id):
             continue
+        if p.cadence_override is None and not waits(p) and enrolled(p.other_id):
+            first = told(p.other_id, p.last_contact)
+            if first is None:
+                # Their turn comes first; if it never came (their rule is off, say), ours
+                # comes two weeks after theirs would have.
+                if silence < threshold + 2 * SECOND_TURN:
+                    continue
+            elif now - first < SECOND_TURN:
+                continue
         out.append(
             Nudge(
                 DRIFTING,
@@ -218,31 +264,42 @@ def unanswered(
     return out
 
 
-def share(activity: MemberActivity, now: datetime, share_after: timedelta) -> list[Nudge]:
-    """An active member who has not shared a link or file for share_after.
+def share(
+    activity: MemberActivity,
+    now: datetime,
+    share_after: timedelta,
+    last_line: datetime | None = None,
+) -> list[Nudge]:
+    """An active member (last 14 days) who has not shared a link or file for share_after.
 
-    Suggests the channel where their shares drew the most replies, else where they talk most.
-    Repeats at most once per share_after period while nothing is shared.
+    Per member: at most once per share_after since their last share or their last share
+    line (`last_line`). A member who never shared gets other, true words ("never" detail),
+    at most monthly. Suggests the channel where their shares drew the most replies, else
+    where they talk most.
     """
     if activity.left or activity.last_active is None or now - activity.last_active > ACTIVE_WINDOW:
         return []
-    since = activity.last_share
-    if since is not None and now - since < share_after:
+    shared = activity.last_share
+    if shared is not None and now - shared < share_after:
         return []
+    if last_line is not None:
+        wait = share_after if shared is not None else max(share_after, NEVER_SHARED_EVERY)
+        if now - last_line < wait:
+            return []
     channel = activity.best_share_channel
     if channel is None and activity.channels:
         busiest = max(activity.channels.values(), key=lambda c: (c.messages, c.last_active))
         channel = busiest.channel_id
-    last = int(since.timestamp()) if since else 0
-    period = int(now.timestamp() // share_after.total_seconds())
+    last = int(shared.timestamp()) if shared else 0
     return [
         Nudge(
             SHARE,
             activity.member_id,
             None,
-            f"s:{last}:{period}",
-            since or now,
+            f"s:{last}:{int(now.timestamp()) // 86400}",
+            shared or now,
             channel_id=channel,
+            detail="" if shared else "never",
         )
     ]
 
@@ -257,12 +314,22 @@ def unanswered_newcomers(newcomers: Iterable[Newcomer], now: datetime) -> list[N
 
 
 def welcome(
-    activity: MemberActivity, newcomers: Sequence[Newcomer], now: datetime, allowed: Allowed
+    activity: MemberActivity,
+    newcomers: Sequence[Newcomer],
+    now: datetime,
+    allowed: Allowed,
+    audience: Mapping[int, frozenset[int]] | None = None,
 ) -> list[Nudge]:
-    """Unanswered newcomers who spoke in a channel where the member has been active lately."""
+    """Unanswered newcomers who spoke in a channel where the member has been active lately.
+
+    With `audience` (newcomer -> the members chosen to greet them: the most active where the
+    newcomer posted, and the welcomer role), only those members get the line.
+    """
     out = []
     for n in newcomers:
         if n.member_id == activity.member_id or not allowed(n.member_id):
+            continue
+        if audience is not None and activity.member_id not in audience.get(n.member_id, ()):
             continue
         first: FirstMessage | None = next(
             (
@@ -271,7 +338,7 @@ def welcome(
                 if (c := activity.channels.get(m.channel_id)) is not None
                 and now - c.last_active <= ACTIVE_WINDOW
             ),
-            None,
+            n.first_messages[0] if audience is not None and n.first_messages else None,
         )
         if first is None:
             continue
@@ -422,6 +489,11 @@ def describe(
     if nudge.kind == THANKS:
         text = _THANK_YOU.get(nudge.detail, _THANK_YOU["reply"])
         return t.gettext(text, name=name, channel=channel, ago=ago)
+    if nudge.kind == SHARE and nudge.detail == "never":
+        return t.gettext(
+            N_("Found something worth sharing? A good link in {channel} starts conversations."),
+            channel=channel,
+        )
     if nudge.kind == SHARE:
         return t.gettext(
             N_("You haven't shared anything for a while — found something good for {channel}?"),

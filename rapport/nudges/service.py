@@ -118,6 +118,9 @@ class NudgeService:
         # A cluster process schedules only its shards' guilds (bot.py sets this); a digest
         # button may still load another process's guild here, which the scan must leave alone.
         self.owns: Callable[[int], bool] = lambda _guild_id: True
+        # Members holding the server's welcomer role (/rapport-admin setup); the cog sets it.
+        self.welcomers: Callable[[int], set[int]] = lambda _guild_id: set()
+        self._audience: dict[int, tuple[datetime, dict[int, frozenset[int]]]] = {}
         interval = settings.schedule.nudge_scan.interval
         window = min(interval.total_seconds(), 3600) if interval is not None else 900
         self.budget = max(1, int(cfg.dms_per_second * window))
@@ -162,7 +165,7 @@ class NudgeService:
         """The member saw these lines (the preview /rapport join shows): never send them again."""
         st = self.states.state(guild_id, member_id)
         for n in digest.items:
-            st.sent[n.situation] = [ts(now), n.about_id or 0]
+            st.sent[n.situation] = [epoch(now), n.about_id or 0]
         self.states.touch(guild_id, member_id)
 
     def member_outcomes(self, guild_id: int, member_id: int) -> dict[str, int]:
@@ -191,6 +194,12 @@ class NudgeService:
             "dms_closed": closed,
         }
 
+    def forget_guild(self, guild_id: int) -> None:
+        """Drop a server's nudge state and queued DMs (its data is being deleted)."""
+        self.states.by_guild.pop(guild_id, None)
+        self.states.dirty = {k for k in self.states.dirty if k[0] != guild_id}
+        self.queue.drop(lambda o: o.digest.guild_id == guild_id)
+
     def forget_member(self, guild_id: int, member_id: int) -> None:
         """Drop the member's nudge state and every nudge about them (for /rapport forget)."""
         per = self.states.by_guild.get(guild_id, {})
@@ -218,6 +227,54 @@ class NudgeService:
 
     # --- the rules over the ledger ------------------------------------------------------------
 
+    def _welcome_audience(
+        self, guild_id: int, newcomers: list, now: datetime
+    ) -> dict[int, frozenset[int]]:
+        """Who is asked to greet each newcomer: the WELCOME_AUDIENCE members most active
+        (who could get the line) where the newcomer first posted, plus the welcomer role.
+
+        Computed once per guild and scan: not every active member of a busy channel needs a
+        DM about the same newcomer.
+        """
+        cached = self._audience.get(guild_id)
+        if cached is not None and cached[0] == now:
+            return cached[1]
+        since = now - rules.ACTIVE_WINDOW
+        welcomers = frozenset(self.welcomers(guild_id))
+        out: dict[int, frozenset[int]] = {}
+        for n in newcomers:
+            chosen: list[int] = []
+            channel = n.first_messages[0].channel_id
+            for m in self.ledger.regulars(guild_id, channel, since):
+                if m == n.member_id:
+                    continue
+                prefs = self.members.preferences(guild_id, m)
+                if prefs.enrolled and not prefs.dms_closed and rules.WELCOME in prefs.kinds:
+                    chosen.append(m)
+                    if len(chosen) >= rules.WELCOME_AUDIENCE:
+                        break
+            out[n.member_id] = frozenset(chosen) | (welcomers - {n.member_id})
+        self._audience[guild_id] = (now, out)
+        return out
+
+    def _gets_drifting(self, guild_id: int, member_id: int) -> bool:
+        """Whether this member may get drifting lines (for the one-side-per-pair rule)."""
+        prefs = self.members.preferences(guild_id, member_id)
+        return (
+            prefs.enrolled
+            and not prefs.dms_closed
+            and rules.DRIFTING in prefs.kinds & self.rules.kinds
+            and not self.ledger.has_left(guild_id, member_id)
+        )
+
+    def _told(
+        self, guild_id: int, member_id: int, about_id: int, last_contact: datetime
+    ) -> datetime | None:
+        """When the member got the drifting line about this silence, if they did."""
+        st = self.states.get(guild_id, member_id)
+        sent = st.sent.get(f"d:{about_id}:{epoch(last_contact)}") if st is not None else None
+        return from_epoch(sent[0]) if sent else None
+
     def candidates(
         self, guild_id: int, prefs: Preferences, now: datetime, newcomers: list[Newcomer]
     ) -> list[Nudge]:
@@ -226,23 +283,39 @@ class NudgeService:
         kinds = prefs.kinds & self.rules.kinds
         tracked = self.members.is_tracked
 
+        left = self.ledger.has_left
+
         def allowed(other: int) -> bool:
-            return other != member and other not in prefs.muted and tracked(guild_id, other)
+            return (
+                other != member
+                and other not in prefs.muted
+                and tracked(guild_id, other)
+                and not left(guild_id, other)
+            )
 
         found: list[Nudge] = []
         ledger = self.ledger
         if rules.DRIFTING in kinds:
-            # Only pairs silent for drift_after (or with a cadence of their own) can drift:
+            # Only pairs silent for drift_min (or with a cadence of their own) can drift:
             # the ledger filters the rest out before building views.
             pairs = ledger.silent_pairs(
                 guild_id,
                 member,
-                now - self.rules.drift_after,
+                now - self.rules.drift_min,
                 now=now,
                 min_contact_days=rules.MIN_CONTACT_DAYS,
                 both_ways=True,
             )
-            found += rules.drifting(pairs, now, self.rules.drift_after, allowed)
+            if pairs:
+                found += rules.drifting(
+                    pairs,
+                    now,
+                    self.rules.drift_after,
+                    allowed,
+                    self.rules.drift_min,
+                    enrolled=lambda other: self._gets_drifting(guild_id, other),
+                    told=lambda other, last: self._told(guild_id, other, member, last),
+                )
         if kinds & {rules.UNANSWERED, rules.THANKS}:
             pending = ledger.pending_for(guild_id, member, now)
 
@@ -256,9 +329,12 @@ class NudgeService:
         if kinds & {rules.SHARE, rules.WELCOME}:
             activity = self.ledger.activity(guild_id, member)
             if rules.SHARE in kinds:
-                found += rules.share(activity, now, self.rules.share_after)
+                st = self.states.get(guild_id, member)
+                last_line = st.history(False).last_share_line if st is not None else None
+                found += rules.share(activity, now, self.rules.share_after, last_line)
             if rules.WELCOME in kinds and newcomers:
-                found += rules.welcome(activity, newcomers, now, allowed)
+                audience = self._welcome_audience(guild_id, newcomers, now)
+                found += rules.welcome(activity, newcomers, now, allowed, audience)
         return found
 
     def _settle_outcomes(
@@ -315,6 +391,8 @@ class NudgeService:
         owned = (g for g in set(self.states.by_guild) | self.ledger.guild_ids() if self.owns(g))
         for guild_id in sorted(owned):
             await self.members.ensure(guild_id)
+            if self.members.guilds.removed(guild_id):
+                continue  # the bot was removed from it: nothing more is planned or sent
             await self.states.ensure(guild_id)
             newcomers = rules.unanswered_newcomers(
                 self.ledger.newcomers(guild_id, now - rules.NEWCOMER_WINDOW), now
@@ -363,7 +441,7 @@ class NudgeService:
         prefs = self.members.preferences(guild_id, member_id)
         in_flight = self.queue.queued((guild_id, member_id))
         history = self._history(st, prefs, now, in_flight=in_flight)
-        if rules.blocked(prefs, history, now):
+        if rules.blocked(prefs, history, now) or self.ledger.has_left(guild_id, member_id):
             return False, 0
         found = self.candidates(guild_id, prefs, now, newcomers)
         digest = rules.plan(guild_id, prefs, history, found, now, self.rules)
@@ -418,6 +496,8 @@ class NudgeService:
         prefs = self.members.preferences(d.guild_id, d.member_id)
         if prefs.dms_closed or (not out.reminder and (not prefs.enrolled or prefs.snoozed(now))):
             return None
+        if self.ledger.has_left(d.guild_id, d.member_id) or self.members.guilds.removed(d.guild_id):
+            return None  # no DM to a member who left, nor about a server the bot was removed from
         quiet = prefs.quiet_hours
         if not out.reminder and quiet is not None and quiet.contains_at(now, prefs.zone):
             return None
@@ -431,6 +511,7 @@ class NudgeService:
                 or (
                     n.about_id not in prefs.muted
                     and self.members.is_tracked(d.guild_id, n.about_id)
+                    and not self.ledger.has_left(d.guild_id, n.about_id)
                 )
             )
         )

@@ -69,7 +69,9 @@ class MemberState:
             if d["at"] < self.reset_at or any(it[3] for it in d["items"]):
                 break
             streak += 1
+        shares = [v[0] for k, v in self.sent.items() if k.startswith("s:")]
         return History(
+            last_share_line=from_epoch(max(shares)) if shares else None,
             sent_keys=frozenset(self.sent),
             digest_times=tuple(from_epoch(d["at"]) for d in self.digests),
             ignored_streak=streak,

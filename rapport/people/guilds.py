@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,6 +32,9 @@ class GuildSettings:
     teams: tuple[str | int, ...] | None = None
     timezone: str | None = None
     excluded_channels: frozenset[int] = field(default_factory=frozenset)
+    welcomer_role: int | None = None
+    removed_at: int | None = None
+    """When the bot was removed from the server (epoch seconds); None while it is there."""
 
     def to_doc(self) -> Doc:
         """The stored form: ids and names only."""
@@ -40,6 +44,8 @@ class GuildSettings:
             "teams": list(self.teams) if self.teams is not None else None,
             "timezone": self.timezone,
             "excluded_channels": sorted(self.excluded_channels),
+            "welcomer_role": self.welcomer_role,
+            "removed_at": self.removed_at,
         }
 
     @classmethod
@@ -53,6 +59,8 @@ class GuildSettings:
             teams=tuple(teams) if teams is not None else None,
             timezone=doc.get("timezone"),
             excluded_channels=frozenset(int(c) for c in doc.get("excluded_channels", ())),
+            welcomer_role=doc.get("welcomer_role"),
+            removed_at=doc.get("removed_at"),
         )
 
 
@@ -175,6 +183,30 @@ class GuildService:
         self._guilds[updated.guild_id] = updated
         self._policies.pop(updated.guild_id, None)
         self._dirty.add(updated.guild_id)
+
+    def removed(self, guild_id: int) -> bool:
+        """Whether the bot was removed from this server (nothing is sent, posted or planned)."""
+        found = self._guilds.get(guild_id)
+        return found is not None and found.removed_at is not None
+
+    async def mark_removed(self, guild_id: int, at: datetime) -> None:
+        """The bot was removed from the server (GUILD_DELETE without `unavailable`)."""
+        current = await self.ensure(guild_id)
+        if current.removed_at is None:
+            self._set(replace(current, removed_at=int(at.timestamp())))
+
+    async def mark_returned(self, guild_id: int) -> None:
+        """The bot is back in the server: everything resumes, nothing was deleted yet."""
+        current = await self.ensure(guild_id)
+        if current.removed_at is not None:
+            self._set(replace(current, removed_at=None))
+
+    def removed_before(self, cutoff: datetime) -> list[int]:
+        """Loaded servers the bot was removed from before `cutoff` (their data is due to go)."""
+        t = cutoff.timestamp()
+        return [
+            g for g, s in self._guilds.items() if s.removed_at is not None and s.removed_at <= t
+        ]
 
     def forget_guild(self, guild_id: int) -> None:
         """Drop a guild's settings from memory (after the bot left it and its data was deleted)."""

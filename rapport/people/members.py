@@ -52,6 +52,7 @@ class MemberSettings:
     language: str | None = None
     locale: str | None = None
     enrolled_at: datetime | None = None
+    dms_closed_told: bool = False
 
     def to_doc(self) -> Doc:
         """The stored form: flags, ids and times only."""
@@ -69,7 +70,8 @@ class MemberSettings:
             "dms_closed_at": None if self.dms_closed_at is None else epoch(self.dms_closed_at),
             "language": self.language,
             "locale": self.locale,
-            "enrolled_at": _ts(self.enrolled_at),
+            "enrolled_at": None if self.enrolled_at is None else epoch(self.enrolled_at),
+            "dms_closed_told": self.dms_closed_told,
         }
 
     @classmethod
@@ -92,7 +94,8 @@ class MemberSettings:
             dms_closed_at=None if closed is None else from_epoch(closed),
             language=doc.get("language"),
             locale=doc.get("locale"),
-            enrolled_at=_dt(doc.get("enrolled_at")),
+            enrolled_at=None if doc.get("enrolled_at") is None else from_epoch(doc["enrolled_at"]),
+            dms_closed_told=bool(doc.get("dms_closed_told", False)),
         )
 
 
@@ -321,8 +324,21 @@ class MemberService:
     async def dms_closed(self, guild_id: int, member_id: int, closed: bool) -> MemberSettings:
         """Record that this member's DMs refused us (50007), or that they reopened them."""
         return await self._change(
-            guild_id, member_id, dms_closed_at=self.clock() if closed else None
+            guild_id,
+            member_id,
+            dms_closed_at=self.clock() if closed else None,
+            dms_closed_told=False,
         )
+
+    async def tell_dms_closed(self, guild_id: int, member_id: int) -> bool:
+        """True once after a digest bounced off the member's closed DMs: their next command's
+        answer says so (whichever command it is)."""
+        await self.ensure(guild_id)
+        own = self.get(guild_id, member_id)
+        if own.dms_closed_at is None or own.dms_closed_told:
+            return False
+        await self._change(guild_id, member_id, dms_closed_told=True)
+        return True
 
     def forget_guild(self, guild_id: int) -> None:
         """Drop a guild's member settings from memory."""

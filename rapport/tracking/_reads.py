@@ -215,6 +215,12 @@ class LedgerReads:
             )
         return out
 
+    def has_left(self, guild_id: int, member_id: int) -> bool:
+        """Whether the member left the server (and has not come back)."""
+        g = self.guilds.get(guild_id)
+        m = None if g is None else g.members.get(member_id)
+        return m is not None and m.left
+
     def activity(self, guild_id: int, member_id: int) -> MemberActivity:
         """The member's own activity (empty when the ledger knows nothing of them)."""
         g = self.guilds.get(guild_id)
@@ -248,6 +254,21 @@ class LedgerReads:
             for mid, m in g.members.items()
             if not m.left and any(c == channel_id and last >= t for c, last, *_ in m.channel_rows())
         }
+
+    def regulars(self, guild_id: int, channel_id: int, since: datetime) -> list[int]:
+        """Members still here who posted in a channel since a time, most messages first."""
+        g = self.guilds.get(guild_id)
+        if g is None:
+            return []
+        t = int(since.timestamp())
+        found = [
+            (n, mid)
+            for mid, m in g.members.items()
+            if not m.left
+            for c, last, n, *_ in m.channel_rows()
+            if c == channel_id and last >= t
+        ]
+        return [mid for _, mid in sorted(found, key=lambda x: (-x[0], x[1]))]
 
     def newcomers(self, guild_id: int, since: datetime) -> list[Newcomer]:
         """Members who joined since a time and are still here, earliest first."""

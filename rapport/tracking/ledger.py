@@ -502,6 +502,8 @@ class Ledger:
         self.pair = reads.pair
         self.pending_for = reads.pending_for
         self.activity = reads.activity
+        self.has_left = reads.has_left
+        self.regulars = reads.regulars
         self.active_in = reads.active_in
         self.newcomers = reads.newcomers
         self.members = reads.members

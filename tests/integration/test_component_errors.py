@@ -21,9 +21,9 @@ async def test_a_failing_digest_button_apologises_and_logs(
 ) -> None:
     """A bug behind Done gets the member the same private apology a failing command does."""
     ana, bob = await sandbox.members("Ana", "Bob")
+    await sandbox.slash(ana, "rapport join")  # first: its preview is never sent again
     post = await sandbox.say(ana, "#design", "draft is up", at=days_ago(3))
     await sandbox.say(bob, "#design", "looks great", reply_to=post, at=days_ago(2))
-    await sandbox.slash(ana, "rapport join")
     await sandbox.run_job("send_due_digests")
     (dm,) = sandbox.dms_to(ana)
     monkeypatch.setattr(sandbox.services.nudges, "done", fail)
