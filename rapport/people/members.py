@@ -2,6 +2,8 @@
 
 Members choose for themselves; what they leave unset follows their guild, then the config.
 Every change is validated here, so a slash command and a button get the same clear refusal.
+Over 400 lines because the stored choices, their resolution into Preferences and the
+validated changes are one room: each new choice touches all three together.
 """
 
 from __future__ import annotations

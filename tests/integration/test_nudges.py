@@ -63,13 +63,13 @@ async def test_a_drifting_friend_reads_in_weeks(sandbox: Sandbox) -> None:
 async def test_nobody_is_nudged_about_someone_who_left(sandbox: Sandbox) -> None:
     """A member who left the server never appears in anyone's digest; those who stay still do."""
     ana, bob, cat = await sandbox.members("Ana", "Bob", "Cat")
+    await enroll(sandbox, ana)  # first: what /rapport join previews is never sent again
     post = await unanswered_reply(sandbox, ana, bob)
     await sandbox.say(cat, "#design", "agreed", reply_to=post.reply_to, at=days_ago(2))
     await sandbox.emulator.remove_member(sandbox.guild, bob)
     await sandbox.settle()
-    await enroll(sandbox, ana)
     dm = await digest_of(sandbox, ana)
-    assert "Cat replied to you" in dm.text
+    assert "Cat answered your post" in dm.text
     assert "Bob" not in dm.text
 
 
@@ -123,9 +123,9 @@ async def test_not_about_after_a_restart_mutes_that_person(sandbox: Sandbox) -> 
     later = await sandbox.say(ana, "#design", "v2 is up", at=hours_ago(40))
     await sandbox.say(bob, "#design", "nice", reply_to=later, at=hours_ago(30))
     await sandbox.say(cat, "#design", "also nice", reply_to=later, at=hours_ago(30))
-    await sandbox.clock.advance(days=1)  # a new day: once-per-day no longer holds it back
+    await sandbox.clock.advance(days=2)  # [nudges] min_gap: two days between digests
     (_, next_day) = sandbox.dms_to(ana)
-    assert "Cat replied to you" in next_day.text
+    assert "Cat answered your post" in next_day.text
     assert "Bob" not in next_day.text
 
 
@@ -152,10 +152,12 @@ async def test_closed_dms_are_recorded_and_not_retried(sandbox: Sandbox) -> None
     await sandbox.clock.advance(days=1)  # the next day's scan: Bob's reply is still due
     assert dm_attempts(sandbox, ana) == tried
     sandbox.emulator.refuse_dms(ana, refuse=False)
-    await enroll(sandbox, ana)  # joining again says the DMs are open
+    rejoined = await sandbox.slash(ana, "rapport join")  # joining again says the DMs are open
+    assert "Your DMs were closed" in rejoined.text
+    await sandbox.say(bob, "#design", f"<@{ana.id}> one more?", mentions=[ana], at=hours_ago(26))
     await sandbox.clock.advance(days=1)
     (dm,) = sandbox.dms_to(ana)
-    assert "Bob replied to you" in dm.text
+    assert "Bob mentioned you" in dm.text
 
 
 async def test_remind_me_to_reply_lets_the_member_pick_a_time(sandbox: Sandbox) -> None:
