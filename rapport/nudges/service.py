@@ -228,7 +228,7 @@ class NudgeService:
     # --- the rules over the ledger ------------------------------------------------------------
 
     def _welcome_audience(
-        self, guild_id: int, newcomers: list, now: datetime
+        self, guild_id: int, newcomers: list[Newcomer], now: datetime
     ) -> dict[int, frozenset[int]]:
         """Who is asked to greet each newcomer: the WELCOME_AUDIENCE members most active
         (who could get the line) where the newcomer first posted, plus the welcomer role.
