@@ -40,7 +40,8 @@ async def picture_of_ana(*, mute_sam: bool = False, hidden: bool = False) -> Pic
     )
     welcome = yesterday + timedelta(minutes=1)
     ledger.record_message(
-        MessageFacts(G, 7, time_snowflake(welcome) + ANA, ANA, welcome, reply_to_id=KIM)
+        # In another channel: a message in channel 7 right after Lee's would answer it.
+        MessageFacts(G, 8, time_snowflake(welcome) + ANA, ANA, welcome, reply_to_id=KIM)
     )
     if mute_sam:
         await members.mute(G, ANA, SAM)
