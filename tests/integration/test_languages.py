@@ -65,9 +65,11 @@ async def test_a_german_member_gets_a_german_digest(sandbox: Sandbox) -> None:
     """The digest DM, its buttons and its durations follow the member's last seen locale."""
     ana, bob = await sandbox.members("Ana", "Bob")
     speaks(ana, "de")
+    # Joining first: her client's locale is recorded here, and what the join previews is
+    # never sent again (issue 12).
+    await sandbox.slash(ana, "rapport join")
     post = await sandbox.say(ana, "#design", "draft is up", at=days_ago(3))
     await sandbox.say(bob, "#design", "looks great", reply_to=post, at=days_ago(2))
-    await sandbox.slash(ana, "rapport join")  # her client's locale is recorded here
     await sandbox.run_job("send_due_digests")
     (dm,) = sandbox.dms_to(ana)
     assert "Bob" in dm.text
