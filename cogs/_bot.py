@@ -38,7 +38,7 @@ ID_OPTIONS = (6, 7, 8, 9, 11)
 FORGED_ID = N_("That request carries an id Discord never issues, so I can't use it.")
 DMS_CLOSED = N_(
     "I couldn't deliver your last digest: your DMs from this server are closed. Open DMs from "
-    "server members (Server menu → Privacy Settings → Direct Messages), then run /rapport join."
+    "server members (Server menu → Privacy Settings → Direct Messages), then run {join}."
 )
 
 
@@ -96,7 +96,9 @@ class RapportTree(app_commands.CommandTree):
                 interaction.guild_id, interaction.user.id
             ):
                 t = _l10n.for_interaction(interaction, members)
-                interaction.extras[DMS_CLOSED_NOTE] = t.gettext(DMS_CLOSED)
+                interaction.extras[DMS_CLOSED_NOTE] = t.gettext(
+                    DMS_CLOSED, join=_l10n.command(t, "rapport join")
+                )
         return True
 
     async def on_error(
