@@ -293,6 +293,8 @@ class RapportBot(SyncListeners, commands.AutoShardedBot):
         target = self._sync_target()
         blob = json.dumps(
             {
+                # Commands belong to an application: a store reused with another one syncs.
+                "application": self.application_id,
                 "target": target.id if target else None,
                 "commands": self.command_payload(),
                 # Localisations are synced too: a changed catalog is a changed tree.

@@ -37,6 +37,24 @@ async def test_the_bot_logs_in_and_syncs_its_commands_once(sandbox: Sandbox) -> 
     assert sandbox.bot.commands_synced is False
 
 
+async def test_a_store_reused_with_another_application_syncs_there(tmp_path: Path) -> None:
+    """The sync hash names the application: the same data under another application syncs."""
+    for _ in range(2):
+        async with Emulator() as emulator:
+            guild = emulator.add_guild("G")
+            emulator.add_channel(guild, "general")
+            box = Sandbox(emulator, guild, tmp_path, {})
+            with app.endpoints_restored():
+                await box.start()
+                try:
+                    assert emulator.command_syncs == 1
+                    assert {c["name"] for c in emulator.commands()} == {
+                        c.name for c in box.bot.tree.get_commands()
+                    }
+                finally:
+                    await box.stop()
+
+
 @pytest.mark.sandbox_config({"discord": {"sync_commands": "off"}})
 async def test_sync_off_never_syncs(sandbox: Sandbox) -> None:
     """With sync_commands = "off" the bot leaves Discord's commands alone."""
