@@ -53,17 +53,28 @@ async def backfill_guild(
     guilds: GuildService,
     progress: Progress | None = None,
 ) -> BackfillJob:
-    """Read the job's window in every readable channel, then mark the job finished."""
-    channels = await readable_channels(guild)
-    for done, channel in enumerate(channels, start=1):
+    """Read the job's window in every readable channel, then mark the job finished.
+
+    When another task is already reading this guild's job, return its job as it stands.
+    """
+    if not service.claim_reading(guild.id):
+        log.info("the backfill of %s is already being read; not starting it again", guild.name)
         job = service.job(guild.id)
         assert job is not None
-        if channel.id not in job.channels_done:
-            await _read_channel(guild, channel, service, ledger, members, guilds)
-            service.channel_done(guild.id, channel.id)
-        if progress is not None:
-            await progress(service.job(guild.id), done, len(channels))  # type: ignore[arg-type]
-    return service.finish(guild.id)
+        return job
+    try:
+        channels = await readable_channels(guild)
+        for done, channel in enumerate(channels, start=1):
+            job = service.job(guild.id)
+            assert job is not None
+            if channel.id not in job.channels_done:
+                await _read_channel(guild, channel, service, ledger, members, guilds)
+                service.channel_done(guild.id, channel.id)
+            if progress is not None:
+                await progress(service.job(guild.id), done, len(channels))  # type: ignore[arg-type]
+        return service.finish(guild.id)
+    finally:
+        service.release_reading(guild.id)
 
 
 async def _read_channel(

@@ -73,6 +73,7 @@ class BackfillService:
         self.clock = clock
         self._jobs: dict[int, BackfillJob] = {}
         self._dirty: set[int] = set()
+        self._reading: set[int] = set()
 
     async def ensure(self, guild_id: int) -> None:
         """Load a guild's job (if any) once."""
@@ -113,6 +114,21 @@ class BackfillService:
         job = BackfillJob(guild_id, days, since=now - timedelta(days=days), started=now)
         self._set(job)
         return job
+
+    def claim_reading(self, guild_id: int) -> bool:
+        """Whether the caller may read the guild's history now: one reader per job at a time.
+
+        on_ready fires again after every fresh session (an invalid session, op 9), and the
+        resumer it starts must not read alongside the reader already at work.
+        """
+        if guild_id in self._reading:
+            return False
+        self._reading.add(guild_id)
+        return True
+
+    def release_reading(self, guild_id: int) -> None:
+        """The reader stopped (finished, failed or cancelled)."""
+        self._reading.discard(guild_id)
 
     def resume_point(self, guild_id: int, channel_id: int) -> int:
         """The message id to read after: the end of what is already recorded from the window start."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from cogs._backfill import backfill_guild
 from rapport.tracking.model import Kind
 from tests.conftest import Sandbox, days_ago, until
@@ -90,3 +92,26 @@ async def test_the_admin_command_reads_history_once_however_often_it_runs(sandbo
     again = await sandbox.slash(boss, "rapport-admin backfill", days=60)
     assert "Backfill done" in again.text
     assert sandbox.services.ledger.pair(g, bob.id, ana.id).counts_out[Kind.REPLY] == 30
+
+
+async def test_a_fresh_session_mid_backfill_does_not_start_it_again(sandbox: Sandbox) -> None:
+    """An invalid session fires on_ready again; the backfill already reading is not doubled."""
+    ana, bob, _ = await lay_history_while_offline(sandbox)
+    s, g, emu = sandbox.services, sandbox.guild.id, sandbox.emulator
+    s.backfill.start(g, 60)
+    history = "GET /channels/{channel_id}/messages"
+    emu.slow(history, 0.3)
+    await sandbox.restart()  # on_ready resumes the unfinished job, slowly
+    s = sandbox.services
+
+    async def identify_at_once(shard_id: int | None, *, initial: bool = False) -> None:
+        """No 5 s pause before the repeated IDENTIFY (the sandbox has no identify limit)."""
+
+    sandbox.bot.before_identify_hook = identify_at_once  # type: ignore[method-assign]
+    identifies = emu.gateway.identifies
+    await emu.invalidate_session(resumable=False)  # a fresh IDENTIFY, READY, on_ready again
+    await until(lambda: emu.gateway.identifies > identifies, what="a fresh IDENTIFY")
+    await until(lambda: s.backfill.job(g).finished, within=20, what="the backfill to finish")
+    reads = Counter(r.path for r in emu.requests if r.route == history)
+    assert set(reads.values()) == {1}  # each channel's window is one page, read once
+    assert s.ledger.pair(g, bob.id, ana.id).counts_out[Kind.REPLY] == 30
