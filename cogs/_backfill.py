@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import discord
 
-from cogs._facts import message_facts
+from cogs._facts import message_facts, resolve_thread_starter
 from cogs._l10n import for_interaction
 from rapport.i18n import N_
 from rapport.people import GuildService, MemberService
-from rapport.tracking import BackfillJob, BackfillService, Ledger
+from rapport.tracking import BackfillJob, BackfillService, Ledger, ThreadStarters
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ async def backfill_guild(
     members: MemberService,
     guilds: GuildService,
     progress: Progress | None = None,
+    starters: ThreadStarters | None = None,
 ) -> BackfillJob:
     """Read the job's window in every readable channel, then mark the job finished.
 
@@ -68,7 +69,7 @@ async def backfill_guild(
             job = service.job(guild.id)
             assert job is not None
             if channel.id not in job.channels_done:
-                await _read_channel(guild, channel, service, ledger, members, guilds)
+                await _read_channel(guild, channel, service, ledger, members, guilds, starters)
                 service.channel_done(guild.id, channel.id)
             if progress is not None:
                 await progress(service.job(guild.id), done, len(channels))  # type: ignore[arg-type]
@@ -84,13 +85,16 @@ async def _read_channel(
     ledger: Ledger,
     members: MemberService,
     guilds: GuildService,
+    starters: ThreadStarters | None = None,
 ) -> None:
     after = service.resume_point(guild.id, channel.id)
     page: list[discord.Message] = []
+    if isinstance(channel, discord.Thread) and starters is not None:
+        await resolve_thread_starter(channel, starters)
 
     def record() -> None:
         nonlocal after
-        facts = [f for m in page if (f := message_facts(m, members, guilds)) is not None]
+        facts = [f for m in page if (f := message_facts(m, members, guilds, starters)) is not None]
         ledger.record_history(guild.id, channel.id, facts, after + 1, page[-1].id)
         service.read(guild.id, len(page))
         after = page[-1].id
@@ -118,6 +122,8 @@ class Backfiller:
     members: MemberService
     guilds: GuildService
     flush: Callable[[], Awaitable[object]]
+    #: Who started each thread (answers in it are credited to them).
+    starters: ThreadStarters | None = None
 
 
 async def backfill_command(interaction: discord.Interaction, days: int, s: Backfiller) -> None:
@@ -153,7 +159,9 @@ async def backfill_command(interaction: discord.Interaction, days: int, s: Backf
                 )
             )
 
-    job = await backfill_guild(guild, s.backfill, s.ledger, s.members, s.guilds, progress)
+    job = await backfill_guild(
+        guild, s.backfill, s.ledger, s.members, s.guilds, progress, starters=s.starters
+    )
     await s.flush()
     try:
         await interaction.edit_original_response(

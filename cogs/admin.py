@@ -382,7 +382,7 @@ def _policy_lines(guild: discord.Guild, policy: GuildPolicy, t: Translation) -> 
 async def setup(bot: RapportBot) -> None:
     """Load the admin commands with the services whose totals they show."""
     s = bot.services
-    backfiller = Backfiller(s.backfill, s.ledger, s.members, s.guilds, s.flusher.flush)
+    backfiller = Backfiller(s.backfill, s.ledger, s.members, s.guilds, s.flusher.flush, s.threads)
     await bot.add_cog(
         Admin(bot, s.guilds, s.members, s.ledger, s.nudges, s.leaderboard, backfiller)
     )

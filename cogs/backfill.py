@@ -31,7 +31,9 @@ class Backfill(commands.Cog):
                 continue
             log.info("resuming the %d-day backfill of %s", job.days, guild.name)
             task = asyncio.create_task(
-                backfill_guild(guild, s.backfill, s.ledger, s.members, s.guilds),
+                backfill_guild(
+                    guild, s.backfill, s.ledger, s.members, s.guilds, starters=s.starters
+                ),
                 name=f"rapport: backfill {guild.id}",
             )
             self._tasks.add(task)
@@ -52,5 +54,5 @@ class Backfill(commands.Cog):
 async def setup(bot: RapportBot) -> None:
     """Load the backfill resumer with what reading history needs."""
     s = bot.services
-    backfiller = Backfiller(s.backfill, s.ledger, s.members, s.guilds, s.flusher.flush)
+    backfiller = Backfiller(s.backfill, s.ledger, s.members, s.guilds, s.flusher.flush, s.threads)
     await bot.add_cog(Backfill(bot, backfiller))

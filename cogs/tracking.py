@@ -6,6 +6,7 @@ message snowflake; message text is read here (thanks, links) and never leaves th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -13,7 +14,7 @@ import discord
 from discord.ext import commands
 
 from cogs._bot import RapportBot
-from cogs._facts import ignored_channel, message_facts
+from cogs._facts import ignored_channel, message_facts, resolve_thread_starter, thread_starter
 from rapport.clock import Clock, system_clock
 from rapport.people import GuildService, MemberService
 from rapport.tracking import (
@@ -21,6 +22,7 @@ from rapport.tracking import (
     Kind,
     Ledger,
     MessageFacts,
+    ThreadStarters,
     is_thanks_emoji,
     snowflake_time,
 )
@@ -40,6 +42,7 @@ class Tracking(commands.Cog):
         open_guild: Callable[[int], Awaitable[None]],
         thanks_emoji: frozenset[str] = frozenset(),
         clock: Clock = system_clock,
+        starters: ThreadStarters | None = None,
     ) -> None:
         self.thanks_emoji = thanks_emoji
         self.clock = clock
@@ -48,10 +51,48 @@ class Tracking(commands.Cog):
         self.guilds = guilds
         self.bot = bot
         self.open_guild = open_guild
+        self.starters = starters if starters is not None else ThreadStarters()
+        # Messages of threads whose starter is being looked up, recorded once it is known.
+        self._waiting: dict[int, list[discord.Message]] = {}
+        self._lookups: set[asyncio.Task[None]] = set()
 
     def facts(self, message: discord.Message) -> MessageFacts | None:
         """The plain facts of a guild message, or None when it must not be tracked."""
-        return message_facts(message, self.members, self.guilds)
+        return message_facts(message, self.members, self.guilds, self.starters)
+
+    def _starter_pending(self, message: discord.Message) -> bool:
+        """Hold a thread message whose starter nobody knows yet; True when held.
+
+        Its answer is credited to the starter, so the message waits (in order, with the rest
+        of the thread's) for one lookup instead of being credited to the thread's creator.
+        """
+        thread = message.channel
+        if not isinstance(thread, discord.Thread) or message.guild is None:
+            return False
+        waiting = self._waiting.get(thread.id)
+        if waiting is None and thread_starter(thread, self.starters) is not None:
+            return False
+        if waiting is None:
+            waiting = self._waiting[thread.id] = []
+            task = asyncio.create_task(self._look_up(thread), name=f"rapport: starter {thread.id}")
+            self._lookups.add(task)
+            task.add_done_callback(self._lookups.discard)
+        waiting.append(message)
+        return True
+
+    async def _look_up(self, thread: discord.Thread) -> None:
+        try:
+            await resolve_thread_starter(thread, self.starters)
+        finally:
+            for message in self._waiting.pop(thread.id, []):
+                facts = self.facts(message)
+                if facts is not None:
+                    self.ledger.record_message(facts)
+
+    @commands.Cog.listener()
+    async def on_thread_create(self, thread: discord.Thread) -> None:
+        """Learn who started a new thread before its answers arrive."""
+        await resolve_thread_starter(thread, self.starters)
 
     async def cog_load(self) -> None:
         """Track messages inline on dispatch: no task per message (see SyncListeners)."""
@@ -62,15 +103,22 @@ class Tracking(commands.Cog):
         """Stop tracking messages."""
         self.bot.remove_sync_listener("message", self.on_message)
         self.bot.remove_sync_listener("message_edit", self.on_message_edit)
+        for task in list(self._lookups):
+            task.cancel()
+        await asyncio.gather(*self._lookups, return_exceptions=True)
 
     def on_message(self, message: discord.Message) -> None:
         """Record a new message's replies, mentions, thread answer, thanks and share."""
+        if self._starter_pending(message):
+            return
         facts = self.facts(message)
         if facts is not None:
             self.ledger.record_message(facts)
 
     def on_message_edit(self, before: discord.Message, after: discord.Message) -> None:
         """An edit that adds a mention counts once (the ledger ignores what it already saw)."""
+        if self._starter_pending(after):
+            return
         facts = self.facts(after)
         if facts is not None:
             self.ledger.record_message(facts)
@@ -185,5 +233,5 @@ async def setup(bot: RapportBot) -> None:
     s = bot.services
     thanks_emoji = frozenset(s.settings.tracking.thanks_emoji)
     await bot.add_cog(
-        Tracking(s.ledger, s.members, s.guilds, bot, s.open_guild, thanks_emoji, s.clock)
+        Tracking(s.ledger, s.members, s.guilds, bot, s.open_guild, thanks_emoji, s.clock, s.threads)
     )

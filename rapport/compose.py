@@ -29,6 +29,7 @@ from rapport.store import open_store
 from rapport.store.base import DECODE_ERRORS, BadDocument, Store
 from rapport.tracking.backfill import BackfillService
 from rapport.tracking.ledger import Ledger
+from rapport.tracking.threads import ThreadStarters
 
 GuildLoader = Callable[[int], Awaitable[object]]
 
@@ -54,6 +55,8 @@ class Services:
     nudges: NudgeService
     status: Status
     guild_loaders: list[GuildLoader] = field(default_factory=list)
+    # Who started each thread (the starter message's author), looked up by the Discord glue.
+    threads: ThreadStarters = field(default_factory=ThreadStarters)
     # Digest clicks for guilds another process of the cluster owns (None: not sharded).
     relay: ClickRelay | None = None
 

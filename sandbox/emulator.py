@@ -279,14 +279,27 @@ class Emulator:
         )
 
     async def create_thread(
-        self, channel: Channel, starter: Member, name: str, *, at: datetime | None = None
+        self,
+        channel: Channel,
+        starter: Member,
+        name: str,
+        *,
+        at: datetime | None = None,
+        by: Member | None = None,
+        message: Message | None = None,
     ) -> Channel:
-        """A public thread started from a message by ``starter`` (THREAD_CREATE + the message)."""
+        """A public thread started from a message by ``starter`` (THREAD_CREATE + the message).
+
+        ``message`` starts it from a message already posted (its author is the starter);
+        ``by`` is who created the thread when that is someone else (a moderator, an
+        auto-thread bot): Discord's owner_id names the creator, not the starter.
+        """
         guild = channel.guild
         assert guild is not None
-        starter_message = await self.say(starter, channel, name, at=at)
+        starter_message = message or await self.say(starter, channel, name, at=at)
+        creator = by or starter
         thread = Channel(
-            starter_message.id, name, "thread", guild, parent=channel, owner_id=starter.id
+            starter_message.id, name, "thread", guild, parent=channel, owner_id=creator.id
         )
         guild.channels.append(thread)
         self.channels[thread.id] = thread

@@ -185,10 +185,12 @@ class Sandbox:
         return message
 
     async def thread(
-        self, starter: Member, channel: str, name: str, *, at: datetime | None = None
+        self, starter: Member, channel: str, name: str, *, at: datetime | None = None, **kw: Any
     ) -> Channel:
-        """`starter` opens a thread in a channel."""
-        thread = await self.emulator.create_thread(self.channel(channel), starter, name, at=at)
+        """`starter` opens a thread in a channel (by=, message=: see Emulator.create_thread)."""
+        thread = await self.emulator.create_thread(
+            self.channel(channel), starter, name, at=at, **kw
+        )
         await self.settle()
         return thread
 

@@ -1,6 +1,7 @@
 """Tracking: interactions in, per-pair and per-member aggregates out (the ledger), plus backfill.
 
-Public: the values (`model`), the `Ledger`, the text signals read in memory, the backfill job.
+Public: the values (`model`), the `Ledger`, the text signals read in memory, the backfill job,
+who started each thread (`ThreadStarters`).
 Modules starting with "_" are the ledger's own bookkeeping and are not for other packages.
 """
 
@@ -22,6 +23,7 @@ from rapport.tracking.model import (
     snowflake_time,
 )
 from rapport.tracking.signals import closes_exchange, has_link, is_thanks_emoji, says_thanks
+from rapport.tracking.threads import ThreadStarters
 
 __all__ = [
     "BackfillJob",
@@ -36,6 +38,7 @@ __all__ = [
     "MessageFacts",
     "PairView",
     "PendingItem",
+    "ThreadStarters",
     "closes_exchange",
     "has_link",
     "is_thanks_emoji",

@@ -115,3 +115,20 @@ async def test_a_fresh_session_mid_backfill_does_not_start_it_again(sandbox: San
     reads = Counter(r.path for r in emu.requests if r.route == history)
     assert set(reads.values()) == {1}  # each channel's window is one page, read once
     assert s.ledger.pair(g, bob.id, ana.id).counts_out[Kind.REPLY] == 30
+
+
+async def test_backfill_credits_thread_answers_to_the_asker(sandbox: Sandbox) -> None:
+    """History read later credits answers in a thread a moderator split off to the asker."""
+    ana, bob, mod = await sandbox.members("Ana", "Bob", "Mod")
+    await sandbox.stop()
+    emu, help_ = sandbox.emulator, sandbox.channel("help")
+    question = await emu.say(ana, help_, "How do I rotate keys?", at=days_ago(3))
+    thread = await emu.create_thread(help_, ana, "keys", by=mod, message=question)
+    await emu.say(bob, thread, "run the rotate script", at=days_ago(2.9))
+    await sandbox.start()
+    s, g = sandbox.services, sandbox.guild.id
+    s.backfill.start(g, 7)
+    guild = sandbox.bot.get_guild(g)
+    await backfill_guild(guild, s.backfill, s.ledger, s.members, s.guilds, starters=s.threads)
+    assert s.ledger.pair(g, bob.id, ana.id).counts_out[Kind.THREAD] == 1
+    assert s.ledger.pair(g, bob.id, mod.id) is None

@@ -8,6 +8,7 @@ import pytest
 
 from rapport.tracking.model import Kind
 from tests.conftest import Sandbox, days_ago
+from tests.timing import until
 
 
 def pair(sandbox: Sandbox, member, other):
@@ -75,6 +76,29 @@ async def test_a_thread_answer_links_to_the_starter_once(sandbox: Sandbox) -> No
     assert counts[Kind.REPLY] == 0
     (item,) = pending(sandbox, ana)
     assert item.channel_id == thread.id
+
+
+async def test_a_thread_a_moderator_split_off_credits_the_asker(sandbox: Sandbox) -> None:
+    """Answers in a thread made from Ana's question by a moderator are for Ana, not the mod."""
+    ana, bob, mod = await sandbox.members("Ana", "Bob", "Mod")
+    question = await sandbox.say(ana, "#help", "How do I rotate keys?")
+    thread = await sandbox.thread(ana, "#help", "rotating keys", by=mod, message=question)
+    await sandbox.say(bob, thread, "run the rotate script")
+    assert pair(sandbox, bob, ana).counts_out[Kind.THREAD] == 1
+    assert pair(sandbox, bob, mod) is None
+
+
+async def test_a_thread_answer_after_a_restart_still_credits_the_asker(sandbox: Sandbox) -> None:
+    """With the starter message no longer cached, the bot asks Discord who started the thread."""
+    ana, bob, mod = await sandbox.members("Ana", "Bob", "Mod")
+    question = await sandbox.say(ana, "#help", "How do I rotate keys?")
+    thread = await sandbox.thread(ana, "#help", "rotating keys", by=mod, message=question)
+    await sandbox.restart()
+    await sandbox.say(bob, thread, "run the rotate script")
+    await sandbox.say(bob, thread, "and restart the service")
+    await until(lambda: pair(sandbox, bob, ana), what="the answers credited to Ana")
+    assert pair(sandbox, bob, ana).counts_out[Kind.THREAD] == 2
+    assert pair(sandbox, bob, mod) is None
 
 
 async def test_thanks_and_shares_are_read_from_content_and_never_stored(sandbox: Sandbox) -> None:
