@@ -6,6 +6,7 @@ Shared by the scheduled post and /leaderboard so both read the same.
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Mapping, Sequence
 
 import discord
@@ -13,6 +14,8 @@ import discord
 from cogs._lookup import find_role
 from rapport.i18n import ENGLISH, N_, Translation
 from rapport.leaderboard import Board, Standing, period_label, render_card
+
+log = logging.getLogger(__name__)
 
 COLOR = 0xF2C14E
 _FIELD = 1024
@@ -37,22 +40,47 @@ def _clip(lines: Sequence[str], limit: int = _FIELD, t: Translation = ENGLISH) -
     return "\n".join(out)
 
 
-def names_for(guild: discord.Guild, board: Board) -> dict[int, str]:
-    """Display names of everyone the board mentions (members not in the cache stay out)."""
-    ids = {s.member_id for s in board.standings}
+#: At most this many members are looked up by REST for one board (the rest show as mentions).
+FETCH_LIMIT = 25
+
+
+async def names_for(
+    guild: discord.Guild, board: Board, *, top: int = FETCH_LIMIT
+) -> dict[int, str]:
+    """Display names of everyone the board shows, asking Discord for those not in the cache.
+
+    Without the members intent (or before chunking ends) the cache lacks most members; a
+    member looked up by id needs no privileged intent. One who left stays out (the embed then
+    shows a mention, the card "member <id>").
+    """
+    ids = [s.member_id for s in board.standings[:top]]
     if board.most_improved is not None:
-        ids.add(board.most_improved.member_id)
-    out = {}
-    for mid in ids:
+        ids.append(board.most_improved.member_id)
+    out: dict[int, str] = {}
+    missing = []
+    for mid in dict.fromkeys(ids):
         member = guild.get_member(mid)
         if member is not None:
             out[mid] = member.display_name
+        else:
+            missing.append(mid)
+    for mid in missing[:FETCH_LIMIT]:
+        try:
+            fetched = await guild.fetch_member(mid)
+        except discord.NotFound:
+            continue
+        except discord.HTTPException as exc:
+            log.info("could not look up member %s for the leaderboard: %s", mid, exc)
+            break
+        out[mid] = fetched.display_name
     return out
 
 
 def _name(names: Mapping[int, str], member_id: int, t: Translation = ENGLISH) -> str:
-    fallback = t.gettext(N_("member {id}"), id=member_id)
-    return discord.utils.escape_markdown(names.get(member_id, fallback))
+    """A member's name in an embed: a mention when unknown (Discord renders it as the name,
+    without pinging, inside an embed)."""
+    name = names.get(member_id)
+    return f"<@{member_id}>" if name is None else discord.utils.escape_markdown(name)
 
 
 def movement(s: Standing, has_previous: bool, t: Translation = ENGLISH) -> str:

@@ -114,9 +114,11 @@ class Leaderboard(commands.Cog):
 
         return keep
 
-    def _names(self, guild_id: int, board: Board) -> dict[int, str]:
+    async def _names(self, guild_id: int, board: Board) -> dict[int, str]:
         guild = self.bot.get_guild(guild_id)
-        return {} if guild is None else render.names_for(guild, board)
+        if guild is None:
+            return {}
+        return await render.names_for(guild, board, top=self.settings.top)
 
     def _language(self, guild_id: int) -> Translation:
         guild = self.bot.get_guild(guild_id)
@@ -124,7 +126,7 @@ class Leaderboard(commands.Cog):
 
     async def card(self, guild_id: int, board: Board) -> bytes:
         """The PNG card, in the server's language (drawn off the event loop)."""
-        names, t = self._names(guild_id, board), self._language(guild_id)
+        names, t = await self._names(guild_id, board), self._language(guild_id)
         return await asyncio.to_thread(render.card, board, names, top=self.settings.top, t=t)
 
     async def send(self, guild_id: int, target: Target, board: Board, png: bytes) -> PostResult:
@@ -132,7 +134,7 @@ class Leaderboard(commands.Cog):
         channel = self.bot.get_channel(target.channel_id)
         if not isinstance(channel, discord.TextChannel):
             return PostResult(PostOutcome.REFUSED, reason="the channel is gone")
-        names, t = self._names(guild_id, board), self._language(guild_id)
+        names, t = await self._names(guild_id, board), self._language(guild_id)
         embed = render.embed(board, names, top=self.settings.top, t=t)
         try:
             message = await channel.send(embed=embed, file=render.attachment(board, png))
@@ -199,8 +201,8 @@ class Leaderboard(commands.Cog):
         # Public, like the post; deferred because a big guild's board takes a moment.
         await interaction.response.defer(thinking=True)
         board = self.service.board(guild.id, key, teams, keep=keep)
-        names = render.names_for(guild, board)
         top = self.settings.top
+        names = await render.names_for(guild, board, top=top)
         # Public: in the server's language, like the scheduled post.
         t = _l10n.for_guild(guild)
         png = await asyncio.to_thread(render.card, board, names, top=top, t=t)

@@ -55,6 +55,8 @@ class Tracking(commands.Cog):
         # Messages of threads whose starter is being looked up, recorded once it is known.
         self._waiting: dict[int, list[discord.Message]] = {}
         self._lookups: set[asyncio.Task[None]] = set()
+        # Whether authors the cache doesn't know are bots, learnt from their messages.
+        self._bot_authors: dict[int, bool] = {}
 
     def facts(self, message: discord.Message) -> MessageFacts | None:
         """The plain facts of a guild message, or None when it must not be tracked."""
@@ -134,7 +136,10 @@ class Tracking(commands.Cog):
         """A reaction links the reactor to the message's author; 🙏 (or [tracking] thanks_emoji)
         also thanks them."""
         guild_id, author = payload.guild_id, payload.message_author_id
-        if guild_id is None or author is None or not self._reaction_counts(payload, author):
+        if guild_id is None or author is None:
+            return
+        author_bot = await self._author_is_bot(payload, author)
+        if not self._reaction_counts(payload, author, author_bot=author_bot):
             return
         at = snowflake_time(payload.message_id)
         for kind in (
@@ -168,7 +173,7 @@ class Tracking(commands.Cog):
                 message = await channel.fetch_message(payload.message_id)
             except discord.HTTPException:
                 return  # gone: nothing to take back from
-        if self._reaction_counts(payload, message.author.id):
+        if self._reaction_counts(payload, message.author.id, author_bot=message.author.bot):
             self.ledger.remove_reaction(
                 payload.guild_id,
                 payload.user_id,
@@ -177,13 +182,51 @@ class Tracking(commands.Cog):
                 snowflake_time(payload.message_id),
             )
 
-    def _reaction_counts(self, payload: discord.RawReactionActionEvent, author_id: int) -> bool:
+    async def _author_is_bot(self, payload: discord.RawReactionActionEvent, author_id: int) -> bool:
+        """Whether a reacted-to message's author is a bot (reaction-role posts, for one).
+
+        The cache knows only with the members intent or a recent message; otherwise the
+        message is read once per author and the answer kept.
+        """
+        guild = self.bot.get_guild(payload.guild_id or 0)
+        known = (guild.get_member(author_id) if guild else None) or self.bot.get_user(author_id)
+        if known is not None:
+            return known.bot
+        if author_id in self._bot_authors:
+            return self._bot_authors[author_id]
+        channel = self.bot.get_channel(payload.channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            return False
+        try:
+            message = await channel.fetch_message(payload.message_id)
+        except discord.HTTPException:
+            return False
+        if len(self._bot_authors) >= 10_000:
+            self._bot_authors.clear()
+        self._bot_authors[author_id] = message.author.bot
+        return message.author.bot
+
+    def _reaction_counts(
+        self,
+        payload: discord.RawReactionActionEvent,
+        author_id: int,
+        *,
+        author_bot: bool | None = None,
+    ) -> bool:
         guild = self.bot.get_guild(payload.guild_id or 0)
         if guild is None or author_id == payload.user_id:
             return False
+        # A removal carries no member, and without the members intent the cache has none:
+        # taking back a reaction that was never recorded is harmless, so only a known bot stops it.
         actor = payload.member or guild.get_member(payload.user_id)
-        target = guild.get_member(author_id)
-        if actor is None or actor.bot or (target is not None and target.bot):
+        if actor is None and payload.event_type == "REACTION_ADD":
+            return False
+        if actor is not None and actor.bot:
+            return False
+        if author_bot is None:
+            target = guild.get_member(author_id) or self.bot.get_user(author_id)
+            author_bot = target is not None and target.bot
+        if author_bot:
             return False
         if not self.members.is_tracked(guild.id, payload.user_id) or not self.members.is_tracked(
             guild.id, author_id

@@ -212,3 +212,16 @@ async def test_movement_and_most_improved_compare_with_the_week_before(sandbox: 
     assert lines[2].endswith("▼2")
     improved = next(f for f in post.embeds[0]["fields"] if f["name"] == "Most improved")
     assert "Ana" in improved["value"]
+
+
+@pytest.mark.sandbox_config({"discord": {"members_intent": False}})
+async def test_without_the_members_intent_the_board_still_names_people(sandbox: Sandbox) -> None:
+    """Members the cache never held are shown by name on the board and its card, not by id."""
+    ana, bob = await sandbox.members("Ana", "Bob")
+    post = await sandbox.say(bob, "#design", "draft is up", at=this_week())
+    await sandbox.say(ana, "#design", "looks good", reply_to=post, at=this_week(1))
+    assert sandbox.bot.get_guild(sandbox.guild.id).get_member(ana.id) is None
+    reply = await sandbox.slash(bob, "leaderboard", period="week")
+    (answer,) = reply.followups or [reply.message]
+    assert "Ana" in answer.text
+    assert str(ana.id) not in answer.text

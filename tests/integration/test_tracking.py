@@ -56,6 +56,33 @@ async def test_a_reaction_counts_and_its_removal_takes_it_back(sandbox: Sandbox)
     assert view is None or view.counts_out[Kind.REACTION] == 0
 
 
+@pytest.mark.sandbox_config({"discord": {"members_intent": False}})
+async def test_without_the_members_intent_a_removed_reaction_is_taken_back(
+    sandbox: Sandbox,
+) -> None:
+    """The removal carries no member and the cache holds none: it is taken back all the same."""
+    ana, bob = await sandbox.members("Ana", "Bob")
+    post = await sandbox.say(ana, "#general", "shipped!")
+    await sandbox.react(bob, post, "👍")
+    assert pair(sandbox, bob, ana).counts_out[Kind.REACTION] == 1
+    await sandbox.react(bob, post, "👍", remove=True)
+    view = pair(sandbox, bob, ana)
+    assert view is None or view.counts_out[Kind.REACTION] == 0
+
+
+@pytest.mark.sandbox_config({"discord": {"members_intent": False}})
+async def test_without_the_members_intent_reactions_to_a_bots_post_are_not_recorded(
+    sandbox: Sandbox,
+) -> None:
+    """Reacting to another bot's post (a reaction-role message) links nobody to the bot."""
+    bob = await sandbox.member("Bob")
+    roles_bot = await sandbox.member("Role Picker", bot=True)
+    post = await sandbox.say(roles_bot, "#general", "react to get a role")
+    await sandbox.restart()  # the post and its author are no longer cached
+    await sandbox.react(bob, post, "🎨")
+    assert pair(sandbox, bob, roles_bot) is None
+
+
 async def test_a_thanks_reaction_is_a_thanks(sandbox: Sandbox) -> None:
     """A 🙏 reaction thanks the author as well as reacting."""
     ana, bob = await sandbox.members("Ana", "Bob")
