@@ -149,6 +149,8 @@ class Members(commands.GroupCog, group_name="rapport"):
     @app_commands.command(name="status")
     async def status(self, interaction: discord.Interaction) -> None:
         """See who you're drifting from, what awaits your answer and your strongest ties."""
+        # A big server's picture takes a second or more: answer "thinking" first.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         gid, mid = self._ids(interaction)
         prefs = self.members.preferences(gid, mid)
         picture = self.status.picture(gid, mid, self.clock())
@@ -302,6 +304,8 @@ class Members(commands.GroupCog, group_name="rapport"):
     @app_commands.command(name="export")
     async def export(self, interaction: discord.Interaction) -> None:
         """Get a JSON file of everything Rapport stores about you here."""
+        # Gathering and uploading the file can take longer than Discord's 3 s to answer.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         gid, mid = self._ids(interaction)
         data = await self.privacy.export(gid, mid)
         blob = json.dumps(data, indent=2, sort_keys=True).encode()
@@ -352,6 +356,9 @@ class Members(commands.GroupCog, group_name="rapport"):
     @app_commands.command(name="help")
     async def help(self, interaction: discord.Interaction) -> None:
         """What Rapport does, every command, and what it stores about you."""
+        if "rapport" not in self._command_ids:
+            # The first help asks Discord for the command ids: answer "thinking" first.
+            await interaction.response.defer(ephemeral=True, thinking=True)
         ids = await self._mention_ids(interaction.guild)
         admin = bool(interaction.permissions.manage_guild)
         available = {c.qualified_name for c in self.bot.tree.walk_commands()}

@@ -180,7 +180,11 @@ class Nudges(commands.Cog):
         except UserFacingError as exc:
             await reply_private(interaction, exc.in_language(t))
             return
-        name = await self._name(self.bot.get_guild(guild_id), other_id, t.gettext(N_("someone")))
+        guild = self.bot.get_guild(guild_id)
+        if guild is None or guild.get_member(other_id) is None:
+            # Naming them takes a REST call: answer "thinking" first.
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        name = await self._name(guild, other_id, t.gettext(N_("someone")))
         await reply_private(interaction, click_reply("notabout", t, name=name))
 
     # --- "Remind me to reply" -----------------------------------------------------------------

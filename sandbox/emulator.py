@@ -105,6 +105,10 @@ class Emulator:
         self.refused_privileged: set[str] = set()
         self.rate_limits: dict[str, list[Any]] = {}
         self.slow_routes: dict[str, float] = {}
+        #: Added to every REST answer (seconds): the network between a bot and Discord.
+        self.latency = 0.0
+        #: Seconds from each INTERACTION_CREATE to the bot's first response to it.
+        self.first_responses: list[float] = []
         self.server_errors: dict[str, list[int]] = {}
         self.dm_opened_count = 0
         self.messages_sent = 0

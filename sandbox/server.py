@@ -177,7 +177,7 @@ def build_app(emulator: Emulator, router: Router) -> web.Application:
             header = request.headers.get("Authorization", "")
             if auth and header.removeprefix("Bot ") != emulator.token:
                 raise ApiError(401, 0, "401: Unauthorized")
-            delay = emulator.slow_routes.get(record.route)
+            delay = emulator.slow_routes.get(record.route, 0.0) + emulator.latency
             if delay:
                 await asyncio.sleep(delay)
             limited = emulator.rate_limits.get(record.route)

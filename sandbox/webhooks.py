@@ -7,6 +7,7 @@ followup or an edit of the original.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from sandbox.interactions import Invocation
@@ -69,6 +70,7 @@ async def callback(emu: Emulator, call: Call) -> tuple[int, Any]:
         reply.modal = data
     else:
         raise ApiError(400, 50035, "Invalid Form Body", {"type": {"_errors": []}})
+    emu.first_responses.append(asyncio.get_running_loop().time() - inter.created)
     inter.acknowledged = True
     inter.acked.set()
     reply.type = kind

@@ -29,6 +29,9 @@ from tests.timing import days_ago, hours_ago, until, use_clock
 
 __all__ = ["Sandbox", "days_ago", "hours_ago", "until"]
 
+#: The longest a member may wait for the bot's first response to a command or click (Discord
+#: allows 3 s; the rest is kept for real network latency).
+RESPONSE_BUDGET = 2.0
 CHANNELS = ("general", "design", "help", "resources", "leaderboard", "introductions")
 
 
@@ -261,3 +264,7 @@ async def sandbox(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
     contract = "\n".join(sorted({str(v) for v in emulator.contract_violations}))
     assert not contract, f"payloads broke discord-api-types:\n{contract}"
     assert not emulator.unknown_routes, f"unknown routes: {emulator.unknown_routes}"
+    slowest = max(emulator.first_responses, default=0.0)
+    assert slowest <= RESPONSE_BUDGET, (
+        f"an interaction waited {slowest:.2f}s for its first response"
+    )

@@ -357,3 +357,25 @@ async def test_a_command_from_an_unknown_guild_is_refused(sandbox: Sandbox) -> N
     await sandbox.settle()
     assert reply.ephemeral
     assert "don't have this server's data" in reply.text
+
+
+@pytest.mark.parametrize("command", ["rapport status", "rapport export"])
+async def test_work_that_grows_with_the_server_answers_thinking_first(
+    sandbox: Sandbox, command: str
+) -> None:
+    """Status and export take seconds on a big server, so they acknowledge before working."""
+    ana = await sandbox.member("Ana")
+    reply = await sandbox.slash(ana, command)
+    assert reply.deferred
+    assert reply.ephemeral
+    assert reply.text or reply.files
+
+
+async def test_the_first_help_answers_in_time_when_discord_is_slow(sandbox: Sandbox) -> None:
+    """The first help asks Discord for the command ids; a slow answer doesn't keep Ana waiting."""
+    ana = await sandbox.member("Ana")
+    sandbox.emulator.slow("GET /applications/{application_id}/commands", 2.5)
+    reply = await sandbox.slash(ana, "rapport help")
+    assert reply.error is None
+    assert "</rapport join:" in reply.text
+    assert max(sandbox.emulator.first_responses) < 1.0
