@@ -103,9 +103,10 @@ class Leaderboard(commands.Cog):
         return {} if guild is None else render.resolve_teams(guild, specs)
 
     def keep(self, guild_id: int) -> Callable[[int], bool] | None:
-        """Who may appear: members still in the server (only knowable with the members intent)."""
+        """Who may appear: members still in the server (only knowable with the members intent,
+        once the member list has fully arrived)."""
         guild = self.bot.get_guild(guild_id)
-        if guild is None or not self.bot.intents.members:
+        if guild is None or not self.bot.intents.members or not guild.chunked:
             return None
 
         def keep(member_id: int) -> bool:

@@ -29,6 +29,12 @@ HEARTBEAT_INTERVAL_MS = 41250
 MAX_REPLAY = 20000
 #: How long ``sync`` waits for a disconnected session to come back before it stops waiting.
 RECONNECT_GRACE = 3.0
+#: Members per GUILD_MEMBERS_CHUNK, and how soon a session's repeated "every member" request of
+#: a guild is refused (RATE_LIMITED), as Discord does.
+CHUNK_SIZE = 1000
+ALL_MEMBERS_EVERY = 30.0
+#: Discord's default member count from which a guild is "large" (IDENTIFY may lower it).
+LARGE_THRESHOLD = 50
 
 GUILDS = 1 << 0
 GUILD_MEMBERS = 1 << 1
@@ -55,6 +61,9 @@ class Session:
     id: str
     shard: tuple[int, int]
     intents: int
+    large_threshold: int = LARGE_THRESHOLD
+    #: When each guild's members were last asked for all at once in this session.
+    all_members_asked: dict[int, float] = field(default_factory=dict)
     seq: int = 0
     log: list[dict[str, Any]] = field(default_factory=list)
     connection: Connection | None = None
@@ -121,6 +130,10 @@ class Gateway:
         self.plain_connections = 0
         self.resumes = 0
         self.identifies = 0
+        #: GUILD_MEMBERS_CHUNK dispatches sent; True leaves member requests unanswered (a
+        #: chunking that never completes, as after a rate limit or a lost connection).
+        self.member_chunks = 0
+        self.ignore_member_requests = False
 
     # -- dispatch -------------------------------------------------------------------------
 
@@ -277,7 +290,8 @@ class Gateway:
             if old.shard == (shard_id, count) and old.connection is None:
                 old.resumable = False
                 self.sessions.pop(old.id)
-        session = Session(secrets.token_hex(16), (shard_id, count), intents)
+        threshold = int(data.get("large_threshold") or LARGE_THRESHOLD)
+        session = Session(secrets.token_hex(16), (shard_id, count), intents, threshold)
         self.identifies += 1
         self.sessions[session.id] = session
         self._attach(conn, session)
@@ -302,11 +316,13 @@ class Gateway:
         await self._send_dispatch(session, "READY", ready)
         for guild in guilds:
             payload = guild.payload(members=True)
-            if not session.has(GUILD_MEMBERS):
-                # Without the members intent Discord only lists the bot itself.
+            if not session.has(GUILD_PRESENCES):
+                # Without the presences intent Discord lists only the bot itself (and members
+                # in voice): the rest come by REQUEST_GUILD_MEMBERS, in chunks.
                 payload["members"] = [
                     m for m in payload["members"] if m["user"]["id"] == str(emulator.bot_user.id)
                 ]
+            payload["large"] = len(guild.members) > session.large_threshold
             await self._send_dispatch(session, "GUILD_CREATE", payload)
         emulator.guilds_sent.update(g.id for g in guilds)
 
@@ -336,27 +352,51 @@ class Gateway:
     async def _request_members(self, conn: Connection, data: dict[str, Any]) -> None:
         session = conn.session
         guild = self.emulator.guild_by_id(int(data.get("guild_id", 0)))
-        if session is None or guild is None or not session.has(GUILD_MEMBERS):
+        if (
+            session is None
+            or guild is None
+            or not session.has(GUILD_MEMBERS)
+            or self.ignore_member_requests
+        ):
             return
         members = list(guild.members.values())
+        not_found: list[str] = []
         if data.get("user_ids"):
             wanted = {int(u) for u in data["user_ids"]}
             members = [m for m in members if m.id in wanted]
+            not_found = [str(u) for u in sorted(wanted - {m.id for m in members})]
         elif data.get("query"):
             query = data["query"].lower()
             members = [m for m in members if m.name.lower().startswith(query)]
+        elif not data.get("limit"):
+            # Every member: Discord allows it once per guild in ALL_MEMBERS_EVERY seconds.
+            now = asyncio.get_running_loop().time()
+            last = session.all_members_asked.get(guild.id)
+            if last is not None and now - last < ALL_MEMBERS_EVERY:
+                meta: dict[str, Any] = {"guild_id": str(guild.id)}
+                if data.get("nonce"):
+                    meta["nonce"] = data["nonce"]
+                retry = ALL_MEMBERS_EVERY - (now - last)
+                limited = {"opcode": 8, "retry_after": round(retry, 3), "meta": meta}
+                await self._send_dispatch(session, "RATE_LIMITED", limited)
+                return
+            session.all_members_asked[guild.id] = now
         if data.get("limit"):
             members = members[: int(data["limit"])]
-        payload: dict[str, Any] = {
-            "guild_id": str(guild.id),
-            "members": [m.payload() for m in members],
-            "chunk_index": 0,
-            "chunk_count": 1,
-            "not_found": [],
-        }
-        if data.get("nonce"):
-            payload["nonce"] = data["nonce"]
-        await self._send_dispatch(session, "GUILD_MEMBERS_CHUNK", payload)
+        chunks = [members[i : i + CHUNK_SIZE] for i in range(0, len(members), CHUNK_SIZE)] or [[]]
+        self.member_chunks += len(chunks)
+        for index, chunk in enumerate(chunks):
+            payload: dict[str, Any] = {
+                "guild_id": str(guild.id),
+                "members": [m.payload() for m in chunk],
+                "chunk_index": index,
+                "chunk_count": len(chunks),
+            }
+            if index == 0 and not_found:
+                payload["not_found"] = not_found
+            if data.get("nonce"):
+                payload["nonce"] = data["nonce"]
+            await self._send_dispatch(session, "GUILD_MEMBERS_CHUNK", payload)
 
     async def close(self) -> None:
         """Close every websocket (server shutdown)."""

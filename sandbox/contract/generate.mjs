@@ -24,7 +24,7 @@ const DISPATCHES = [
   "MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE", "MESSAGE_DELETE_BULK",
   "MESSAGE_REACTION_ADD", "MESSAGE_REACTION_REMOVE", "MESSAGE_REACTION_REMOVE_ALL",
   "MESSAGE_REACTION_REMOVE_EMOJI",
-  "INTERACTION_CREATE", "TYPING_START", "PRESENCE_UPDATE", "USER_UPDATE",
+  "INTERACTION_CREATE", "TYPING_START", "PRESENCE_UPDATE", "USER_UPDATE", "RATE_LIMITED",
 ];
 
 // What the bot sends over the gateway (op -> data type).
@@ -224,6 +224,14 @@ for (const [name, def] of Object.entries(definitions)) {
   const values = def.enum ?? ("const" in def ? [def.const] : null);
   if (/Flags$/.test(name) && values?.every((v) => typeof v === "number")) {
     definitions[name] = { type: "integer", minimum: 0 };
+  }
+}
+
+// `keyof` a map keyed by numeric opcodes comes out as the string "8"; Discord sends the number.
+for (const def of Object.values(definitions)) {
+  const opcode = def.properties?.opcode;
+  if (opcode?.type === "string" && /^\d+$/.test(opcode.const ?? "")) {
+    def.properties.opcode = { type: "number", const: Number(opcode.const) };
   }
 }
 

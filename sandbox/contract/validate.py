@@ -197,6 +197,10 @@ def _tolerant(document: dict[str, Any]) -> dict[str, Any]:
         for name in NULLABLE_IN_REQUESTS:
             if name in properties:
                 properties[name] = {"anyOf": [properties[name], {"type": "null"}]}
+    # discord.py sends `limit` with every REQUEST_GUILD_MEMBERS, by user ids too (Discord
+    # ignores it there).
+    by_ids = definitions["GatewayRequestGuildMembersDataWithUserIds"]["properties"]
+    by_ids.setdefault("limit", {"type": "number"})
     return lenient
 
 

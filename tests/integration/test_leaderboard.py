@@ -225,3 +225,16 @@ async def test_without_the_members_intent_the_board_still_names_people(sandbox: 
     (answer,) = reply.followups or [reply.message]
     assert "Ana" in answer.text
     assert str(ana.id) not in answer.text
+
+
+async def test_a_member_list_still_arriving_hides_nobody_from_the_board(sandbox: Sandbox) -> None:
+    """Until the member list has fully arrived, people not yet met are not taken for gone."""
+    ana, bob = await sandbox.members("Ana", "Bob")
+    sandbox.emulator.gateway.ignore_member_requests = True
+    await sandbox.restart()  # discord.py gives up waiting for the chunks
+    assert not sandbox.bot.get_guild(sandbox.guild.id).chunked
+    post = await sandbox.say(bob, "#design", "draft is up", at=this_week())
+    await sandbox.say(ana, "#design", "looks good", reply_to=post, at=this_week(1))
+    reply = await sandbox.slash(bob, "leaderboard", period="week")
+    (answer,) = reply.followups or [reply.message]
+    assert "Ana" in answer.text

@@ -121,3 +121,41 @@ async def test_shards_receive_only_their_guilds(emulator: Emulator, guild: Guild
         for shard, bot in enumerate(bots):
             expected = {g.id for g in emulator.guilds if (g.id >> 22) % 2 == shard}
             assert {g.id for g in bot.guilds} == expected
+
+
+async def test_without_presences_members_arrive_in_chunks_of_a_thousand(
+    emulator: Emulator, guild: Guild
+) -> None:
+    """GUILD_CREATE lists only the bot; discord.py asks for the rest, sent 1,000 per chunk."""
+    for i in range(2500):
+        await emulator.add_member(guild, f"m{i}")
+    bot = make_bot()
+    async with running(emulator, bot):
+        session = next(iter(emulator.gateway.sessions.values()))
+        (created,) = [f["d"] for f in session.log if f["t"] == "GUILD_CREATE"]
+        assert [m["user"]["id"] for m in created["members"]] == [str(emulator.bot_user.id)]
+        assert created["large"] is True
+        assert created["member_count"] == 2501
+        chunks = [f["d"] for f in session.log if f["t"] == "GUILD_MEMBERS_CHUNK"]
+        assert [len(c["members"]) for c in chunks] == [1000, 1000, 501]
+        assert len(bot.get_guild(guild.id).members) == 2501
+
+
+async def test_asking_for_every_member_again_within_30s_is_rate_limited(
+    emulator: Emulator, guild: Guild
+) -> None:
+    """A second "all members" request for a guild inside 30 s gets RATE_LIMITED, no chunks."""
+    await emulator.add_member(guild, "Ana")
+    bot = make_bot()
+    async with running(emulator, bot):
+        session = next(iter(emulator.gateway.sessions.values()))
+        before = emulator.gateway.member_chunks
+        await bot.ws.request_chunks(guild.id, query="", limit=0, nonce="again")
+        await emulator.sync()
+        assert emulator.gateway.member_chunks == before
+        (limited,) = [f["d"] for f in session.log if f["t"] == "RATE_LIMITED"]
+        assert limited["opcode"] == 8
+        assert limited["meta"] == {"guild_id": str(guild.id), "nonce": "again"}
+        await bot.ws.request_chunks(guild.id, user_ids=[1, 2], limit=0, nonce="ids")
+        await emulator.sync()
+        assert emulator.gateway.member_chunks == before + 1
