@@ -105,6 +105,8 @@ class Emulator:
         self.refused_privileged: set[str] = set()
         self.rate_limits: dict[str, list[Any]] = {}
         self.slow_routes: dict[str, float] = {}
+        #: Guilds the bot was removed from (remove_bot).
+        self.removed_guilds: set[int] = set()
         #: Added to every REST answer (seconds): the network between a bot and Discord.
         self.latency = 0.0
         #: Seconds from each INTERACTION_CREATE to the bot's first response to it.
@@ -523,6 +525,19 @@ class Emulator:
         return [m for m in channel.messages if not m.deleted]
 
     # -- faults ---------------------------------------------------------------------------
+
+    def may_dm(self, user: User) -> bool:
+        """Whether the bot may DM ``user``: they share a server and accept DMs from it."""
+        if user.id in self.refused_dms:
+            return False
+        return any(user.id in g.members for g in self.guilds if g.id not in self.removed_guilds)
+
+    async def remove_bot(self, guild: Guild) -> None:
+        """An admin removes the bot: GUILD_DELETE, then that guild's routes answer 50001."""
+        self.removed_guilds.add(guild.id)
+        self.guilds_sent.discard(guild.id)
+        payload = {"id": str(guild.id)}  # no "unavailable": removed, not an outage
+        await self.gateway.dispatch("GUILD_DELETE", lambda _: payload, guild_id=guild.id)
 
     def refuse_dms(self, member: Member, refuse: bool = True) -> None:
         """The member's privacy settings refuse the bot's DMs (403, code 50007)."""

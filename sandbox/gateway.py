@@ -295,7 +295,9 @@ class Gateway:
         self.identifies += 1
         self.sessions[session.id] = session
         self._attach(conn, session)
-        guilds = [g for g in emulator.guilds if session.owns(g.id)]
+        guilds = [
+            g for g in emulator.guilds if session.owns(g.id) and g.id not in emulator.removed_guilds
+        ]
         ready = {
             "v": 10,
             "user": emulator.bot_user.payload(),

@@ -28,6 +28,8 @@ def _channel(emu: Emulator, channel_id: str) -> Channel:
     channel = emu.channels.get(parse_id(channel_id))
     if channel is None:
         raise ApiError(404, 10003, "Unknown Channel")
+    if channel.guild is not None and channel.guild.id in emu.removed_guilds:
+        raise ApiError(403, 50001, "Missing Access")
     return channel
 
 
@@ -213,7 +215,7 @@ async def get_channel(emu: Emulator, call: Call) -> tuple[int, Any]:
 async def create_message(emu: Emulator, call: Call) -> tuple[int, Any]:
     """Send a message, unless the recipient refuses DMs from the bot."""
     channel = _channel(emu, call.params["channel_id"])
-    if channel.kind == "dm" and channel.recipient and channel.recipient.id in emu.refused_dms:
+    if channel.kind == "dm" and channel.recipient and not emu.may_dm(channel.recipient):
         raise ApiError(403, 50007, "Cannot send messages to this user")
     if channel.kind == "dm" and emu.dms_too_fast > 0:
         emu.dms_too_fast -= 1
@@ -313,6 +315,7 @@ async def my_guilds(emu: Emulator, call: Call) -> tuple[int, Any]:
             "features": [],
         }
         for g in emu.guilds
+        if g.id not in emu.removed_guilds
     ]
 
 
@@ -344,6 +347,8 @@ def _guild(emu: Emulator, guild_id: str) -> Guild:
     guild = emu.guild_by_id(parse_id(guild_id, 10004, "Guild"))
     if guild is None:
         raise ApiError(404, 10004, "Unknown Guild")
+    if guild.id in emu.removed_guilds:
+        raise ApiError(403, 50001, "Missing Access")
     return guild
 
 

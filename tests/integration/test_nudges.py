@@ -218,3 +218,19 @@ async def test_opening_dms_too_fast_backs_off_and_delivers_once(sandbox: Sandbox
         r for r in sandbox.emulator.requests if r.method == "POST" and r.path.endswith("/messages")
     ]
     assert len(refused) >= 2  # the refused attempt, then the delivery
+
+
+async def test_a_server_that_removed_the_bot_gets_no_more_digests(sandbox: Sandbox) -> None:
+    """Once an admin removes Rapport, nobody gets digests about that server any more."""
+    ana, bob = await sandbox.members("Ana", "Bob")
+    await unanswered_reply(sandbox, ana, bob)
+    await enroll(sandbox, ana)
+    elsewhere = sandbox.emulator.add_guild("Elsewhere")
+    elsewhere.members[ana.id] = Member(ana.user, elsewhere)  # Ana still shares a server with it
+    await sandbox.emulator.remove_bot(sandbox.guild)
+    await sandbox.settle()
+    assert sandbox.bot.get_guild(sandbox.guild.id) is None
+    assert await sandbox.run_job("send_due_digests")
+    assert sandbox.dms_to(ana) == []
+    assert await sandbox.run_job("post_weekly_leaderboard")
+    assert sandbox.posts("leaderboard") == []

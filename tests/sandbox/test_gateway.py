@@ -159,3 +159,34 @@ async def test_asking_for_every_member_again_within_30s_is_rate_limited(
         await bot.ws.request_chunks(guild.id, user_ids=[1, 2], limit=0, nonce="ids")
         await emulator.sync()
         assert emulator.gateway.member_chunks == before + 1
+
+
+async def test_a_removed_bot_gets_guild_delete_then_missing_access(
+    emulator: Emulator, guild: Guild
+) -> None:
+    """remove_bot sends GUILD_DELETE; the guild's channels then answer 403 Missing Access."""
+    general = emulator.channel(guild, "general")
+    bot = make_bot()
+    removed = flag(bot, "on_guild_remove")
+    async with running(emulator, bot):
+        await emulator.remove_bot(guild)
+        await asyncio.wait_for(removed.wait(), 5)
+        assert bot.get_guild(guild.id) is None
+        with pytest.raises(discord.Forbidden) as refused:
+            await bot.http.get_channel(general.id)
+        assert refused.value.code == 50001
+
+
+async def test_the_bot_can_only_dm_people_it_shares_a_server_with(
+    emulator: Emulator, guild: Guild
+) -> None:
+    """A DM to someone who left every server the bot is in is refused with 50007."""
+    ana = await emulator.add_member(guild, "Ana")
+    bob = await emulator.add_member(guild, "Bob")
+    bot = make_bot()
+    async with running(emulator, bot):
+        await emulator.remove_member(guild, ana)
+        await (await bot.fetch_user(bob.id)).send("still here")
+        with pytest.raises(discord.Forbidden) as refused:
+            await (await bot.fetch_user(ana.id)).send("hello?")
+        assert refused.value.code == 50007
