@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Callable, Sequence
 
 import discord
@@ -138,7 +139,11 @@ class Leaderboard(commands.Cog):
         names, t = await self._names(guild_id, board), self._language(guild_id)
         embed = render.embed(board, names, top=self.settings.top, t=t)
         try:
-            message = await channel.send(embed=embed, file=render.attachment(board, png))
+            # discord.py re-sends after a 5xx; the nonce makes Discord answer a re-send with
+            # the post it already created instead of posting the board twice.
+            message = await channel.send(
+                embed=embed, file=render.attachment(board, png), nonce=secrets.token_hex(12)
+            )
         except discord.DiscordServerError as exc:
             return PostResult(PostOutcome.UNKNOWN, reason=str(exc))
         except discord.HTTPException as exc:

@@ -107,6 +107,8 @@ class Emulator:
         self.slow_routes: dict[str, float] = {}
         #: Guilds the bot was removed from (remove_bot).
         self.removed_guilds: set[int] = set()
+        #: (channel id, nonce) -> (when, message), for enforce_nonce.
+        self.nonces: dict[tuple[int, str], tuple[float, Message]] = {}
         #: Added to every REST answer (seconds): the network between a bot and Discord.
         self.latency = 0.0
         #: Seconds from each INTERACTION_CREATE to the bot's first response to it.

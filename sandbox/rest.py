@@ -6,6 +6,7 @@ webhooks.py and the rules for bot messages in messages.py.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -15,6 +16,10 @@ from sandbox.state import Channel, Guild, Message
 
 if TYPE_CHECKING:
     from sandbox.emulator import Emulator
+
+
+#: How long a message's nonce is remembered for enforce_nonce (Discord: "a few minutes").
+NONCE_WINDOW = 300.0
 
 
 def parse_id(value: str, code: int = 10003, what: str = "Channel") -> int:
@@ -220,7 +225,18 @@ async def create_message(emu: Emulator, call: Call) -> tuple[int, Any]:
     if channel.kind == "dm" and emu.dms_too_fast > 0:
         emu.dms_too_fast -= 1
         raise ApiError(400, 40003, "You are opening direct messages too fast.")
-    message = await post_bot_message(emu, channel, call.json or {}, call.files)
+    body = call.json or {}
+    # With enforce_nonce, Discord answers a repeated nonce (a client retrying after a lost
+    # answer) with the message it already created, for a few minutes.
+    nonce = body.get("nonce") if body.get("enforce_nonce") else None
+    if nonce is not None:
+        now = asyncio.get_running_loop().time()
+        seen = emu.nonces.get((channel.id, str(nonce)))
+        if seen is not None and now - seen[0] < NONCE_WINDOW and not seen[1].deleted:
+            return 200, seen[1].payload()
+    message = await post_bot_message(emu, channel, body, call.files)
+    if nonce is not None:
+        emu.nonces[(channel.id, str(nonce))] = (asyncio.get_running_loop().time(), message)
     return 200, message.payload()
 
 

@@ -238,3 +238,15 @@ async def test_a_member_list_still_arriving_hides_nobody_from_the_board(sandbox:
     reply = await sandbox.slash(bob, "leaderboard", period="week")
     (answer,) = reply.followups or [reply.message]
     assert "Ana" in answer.text
+
+
+async def test_a_post_created_then_answered_502_appears_once(sandbox: Sandbox) -> None:
+    """Discord created the post but answered 502: the re-send carries the same nonce, one post."""
+    people = await community(sandbox)
+    await converse(sandbox, people, last_week)
+    route = "POST /channels/{channel_id}/messages"
+    sandbox.emulator.server_error(route, status=502, times=1)
+    assert await sandbox.run_job("post_weekly_leaderboard")
+    assert sum(1 for r in sandbox.emulator.requests if r.route == route) == 2  # re-sent once
+    assert len(sandbox.posts("leaderboard")) == 1
+    assert sandbox.services.leaderboard.problem(sandbox.guild.id) is None

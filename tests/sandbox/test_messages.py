@@ -174,3 +174,19 @@ async def test_unknown_route_answers_404_and_is_recorded(emulator: Emulator) -> 
         await bot.close()
     assert missing.value.code == 0
     assert emulator.unknown_routes == ["GET /nowhere/1"]
+
+
+async def test_a_repeated_nonce_with_enforce_nonce_returns_the_first_message(
+    emulator: Emulator, guild: Guild
+) -> None:
+    """As on Discord: a re-sent message with the same enforced nonce is not posted twice."""
+    general = emulator.channel(guild, "general")
+    bot = make_bot()
+    async with running(emulator, bot):
+        channel = bot.get_channel(general.id)
+        first = await channel.send("board", nonce="n-1")
+        again = await channel.send("board", nonce="n-1")
+        other = await channel.send("board", nonce="n-2")
+    assert again.id == first.id
+    assert other.id != first.id
+    assert [m.content for m in emulator.channel_messages(general)] == ["board", "board"]
