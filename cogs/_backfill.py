@@ -28,14 +28,20 @@ Readable = discord.TextChannel | discord.Thread
 
 
 async def readable_channels(guild: discord.Guild) -> list[Readable]:
-    """Text channels and threads (active and archived) whose history the bot may read."""
+    """Text and announcement channels, and the threads (active and archived) of those and of
+    forums (a forum post is a thread), whose history the bot may read."""
     me = guild.me
     channels: list[Readable] = []
-    for channel in guild.text_channels:
+    parents: list[discord.TextChannel | discord.ForumChannel] = [
+        *guild.text_channels,
+        *guild.forums,
+    ]
+    for channel in parents:
         perms = channel.permissions_for(me)
         if not (perms.view_channel and perms.read_message_history):
             continue
-        channels.append(channel)
+        if isinstance(channel, discord.TextChannel):
+            channels.append(channel)
         try:
             async for thread in channel.archived_threads(limit=None):
                 channels.append(thread)

@@ -153,7 +153,7 @@ class Admin(commands.GroupCog, group_name="rapport-admin"):
     @app_commands.checks.has_permissions(manage_guild=True)
     @app_commands.describe(channel="Stop tracking interactions here (its threads included)")
     async def exclude_channel(
-        self, interaction: discord.Interaction, channel: discord.TextChannel
+        self, interaction: discord.Interaction, channel: discord.TextChannel | discord.ForumChannel
     ) -> None:
         """Stop tracking interactions in a channel, from now on."""
         guild = self._guild(interaction)
@@ -177,7 +177,7 @@ class Admin(commands.GroupCog, group_name="rapport-admin"):
     @app_commands.checks.has_permissions(manage_guild=True)
     @app_commands.describe(channel="Track interactions here again")
     async def include_channel(
-        self, interaction: discord.Interaction, channel: discord.TextChannel
+        self, interaction: discord.Interaction, channel: discord.TextChannel | discord.ForumChannel
     ) -> None:
         """Track interactions in an excluded channel again."""
         guild = self._guild(interaction)

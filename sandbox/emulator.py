@@ -317,6 +317,46 @@ class Emulator:
         )
         return thread
 
+    async def create_forum_post(
+        self,
+        forum: Channel,
+        author: Member,
+        title: str,
+        content: str = "",
+        *,
+        at: datetime | None = None,
+    ) -> Channel:
+        """A post in a forum: a thread whose starter message (same id) is inside it."""
+        guild = forum.guild
+        assert guild is not None
+        assert forum.kind == "forum"
+        post = Channel(self.snowflakes.make(at), title, "thread", guild, parent=forum)
+        post.owner_id = author.id
+        guild.channels.append(post)
+        self.channels[post.id] = post
+        if guild.id in self.guilds_sent:
+            payload = {**post.payload(), "newly_created": True}
+            await self.gateway.dispatch(
+                "THREAD_CREATE", lambda _: payload, guild_id=guild.id, intent=GUILDS
+            )
+        starter = Message(post.id, post, author.user, content or title)
+        self.messages[starter.id] = starter
+        post.messages.append(starter)
+        await self.dispatch_message("MESSAGE_CREATE", starter)
+        return post
+
+    async def archive_thread(self, thread: Channel, *, at: datetime | None = None) -> None:
+        """The thread archives (THREAD_UPDATE); it leaves the active list."""
+        guild = thread.guild
+        assert guild is not None
+        assert thread.kind == "thread"
+        thread.archived_at = at or self.clock()
+        if guild.id in self.guilds_sent:
+            payload = thread.payload()
+            await self.gateway.dispatch(
+                "THREAD_UPDATE", lambda _: payload, guild_id=guild.id, intent=GUILDS
+            )
+
     # -- members speak --------------------------------------------------------------------
 
     async def say(

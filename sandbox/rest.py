@@ -7,6 +7,7 @@ webhooks.py and the rules for bot messages in messages.py.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -351,9 +352,26 @@ async def typing(emu: Emulator, call: Call) -> tuple[int, Any]:
 @route("GET", "/channels/{channel_id}/threads/archived/private")
 @route("GET", "/channels/{channel_id}/users/@me/threads/archived/private")
 async def archived_threads(emu: Emulator, call: Call) -> tuple[int, Any]:
-    """Threads never archive in the sandbox."""
-    _channel(emu, call.params["channel_id"])
-    return 200, {"threads": [], "members": [], "has_more": False}
+    """A channel's archived threads, most recently archived first, by pages (``before`` an
+    archive time, ``limit``), with ``has_more``. All sandbox threads are public."""
+    parent = _channel(emu, call.params["channel_id"])
+    if call.path.endswith("/private") or parent.guild is None:
+        return 200, {"threads": [], "members": [], "has_more": False}
+    archived = sorted(
+        (c for c in parent.guild.channels if c.parent is parent and c.archived_at is not None),
+        key=lambda c: c.archived_at or 0,
+        reverse=True,
+    )
+    if "before" in call.query:
+        before = datetime.fromisoformat(call.query["before"])
+        archived = [c for c in archived if c.archived_at and c.archived_at < before]
+    limit = max(2, min(100, int(call.query.get("limit", 50))))
+    page = archived[:limit]
+    return 200, {
+        "threads": [c.payload() for c in page],
+        "members": [],
+        "has_more": len(archived) > limit,
+    }
 
 
 # -- guilds ---------------------------------------------------------------------------------
@@ -394,7 +412,7 @@ async def guild_roles(emu: Emulator, call: Call) -> tuple[int, Any]:
 async def active_threads(emu: Emulator, call: Call) -> tuple[int, Any]:
     """Every thread of the guild (none ever archive here)."""
     guild = _guild(emu, call.params["guild_id"])
-    threads = [c.payload() for c in guild.channels if c.kind == "thread"]
+    threads = [c.payload() for c in guild.active_threads()]
     return 200, {"threads": threads, "members": []}
 
 

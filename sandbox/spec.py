@@ -51,6 +51,11 @@ class Spec:
         schemas["SnowflakeType"] = {
             "oneOf": [schemas["SnowflakeType"], {"type": "integer", "minimum": 0}]
         }
+        # The bundled description predates media channels (16, ChannelType.GuildMedia in
+        # discord-api-types); discord.py offers them with forums in a channel option.
+        kinds = schemas["ChannelTypes"]["oneOf"]
+        if all(k.get("const") != 16 for k in kinds):
+            kinds.append({"title": "GUILD_MEDIA", "const": 16})
         self._registry = Registry().with_resource(
             _BASE_URI, Resource.from_contents(self.document, default_specification=DRAFT202012)
         )

@@ -19,7 +19,17 @@ ALL_PERMISSIONS = (1 << 53) - 1
 EVERYONE_PERMISSIONS = (
     (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 6) | (1 << 31)
 )
-CHANNEL_TYPES = {"text": 0, "dm": 1, "voice": 2, "category": 4, "thread": 11}
+CHANNEL_TYPES = {
+    "text": 0,
+    "dm": 1,
+    "voice": 2,
+    "category": 4,
+    "announcement": 5,
+    "thread": 11,
+    "forum": 15,
+}
+#: Channels whose messages are read like a text channel's.
+TEXT_KINDS = ("text", "announcement")
 
 
 class Snowflakes:
@@ -196,6 +206,10 @@ class Guild:
     # The server's language (Server Settings -> Community -> Server Primary Language).
     preferred_locale: str = "en-US"
 
+    def active_threads(self) -> list[Channel]:
+        """Threads not archived (what GUILD_CREATE and the active-threads route list)."""
+        return [c for c in self.channels if c.kind == "thread" and c.archived_at is None]
+
     @property
     def everyone(self) -> Role:
         """The @everyone role, whose id is the guild's."""
@@ -241,7 +255,7 @@ class Guild:
             "presences": [],
             "members": [m.payload() for m in self.members.values()] if members else [],
             "channels": [c.payload() for c in self.channels if c.kind != "thread"],
-            "threads": [c.payload() for c in self.channels if c.kind == "thread"],
+            "threads": [c.payload() for c in self.active_threads()],
             "stage_instances": [],
             "guild_scheduled_events": [],
             "soundboard_sounds": [],
@@ -263,6 +277,8 @@ class Channel:
     recipient: User | None = None
     owner_id: int | None = None
     messages: list[Message] = field(default_factory=list)
+    #: A thread's: archived (no longer in GUILD_CREATE or the active list) and when.
+    archived_at: datetime | None = None
 
     @property
     def type(self) -> int:
@@ -299,8 +315,17 @@ class Channel:
             "nsfw": False,
             "flags": 0,
         }
-        if self.kind in ("text", "thread"):
+        if self.kind in (*TEXT_KINDS, "thread", "forum"):
             data.update(topic=None, last_message_id=last, rate_limit_per_user=0)
+        if self.kind == "forum":
+            # APIGuildForumChannel: tags and defaults (none set in the sandbox).
+            data.update(
+                available_tags=[],
+                default_reaction_emoji=None,
+                default_sort_order=None,
+                default_forum_layout=0,
+                default_thread_rate_limit_per_user=0,
+            )
         if self.kind == "voice":
             data.update(bitrate=64000, user_limit=0, rtc_region=None)
         if self.kind == "thread":
@@ -313,9 +338,9 @@ class Channel:
                 member_count=1,
                 total_message_sent=len(self.messages),
                 thread_metadata={
-                    "archived": False,
+                    "archived": self.archived_at is not None,
                     "auto_archive_duration": 10080,
-                    "archive_timestamp": iso(snowflake_time(self.id)),
+                    "archive_timestamp": iso(self.archived_at or snowflake_time(self.id)),
                     "locked": False,
                     "create_timestamp": iso(snowflake_time(self.id)),
                 },
