@@ -105,6 +105,8 @@ class Emulator:
         self.refused_privileged: set[str] = set()
         self.rate_limits: dict[str, list[Any]] = {}
         self.slow_routes: dict[str, float] = {}
+        #: [retry_after, times left] of a global 429 (rate_limit_globally).
+        self.global_limit: list[Any] = [0.0, 0]
         #: Guilds the bot was removed from (remove_bot).
         self.removed_guilds: set[int] = set()
         #: (channel id, nonce) -> (when, message), for enforce_nonce.
@@ -600,6 +602,10 @@ class Emulator:
     def refuse_dm_burst(self, times: int = 1) -> None:
         """The next ``times`` DMs fail with 40003, as Discord answers a bot opening DMs too fast."""
         self.dms_too_fast = times
+
+    def rate_limit_globally(self, *, retry_after: float = 0.5, times: int = 1) -> None:
+        """The next ``times`` requests, whatever the route, get Discord's global 429."""
+        self.global_limit = [retry_after, times]
 
     def rate_limit(self, route: str, *, retry_after: float = 0.5, times: int = 1) -> None:
         """The next ``times`` calls to ``route`` ("POST /channels/{channel_id}/messages") get 429."""

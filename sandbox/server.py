@@ -135,9 +135,15 @@ def _headers(bucket: str, *, remaining: int = 4, reset_after: float = 1.0) -> di
     }
 
 
+#: Discord's upload limit for a bot without boosts (per request, every file together).
+MAX_UPLOAD = 10 * 1024 * 1024
+
+
 async def _read_body(request: web.Request) -> tuple[Any, list[tuple[str, bytes]]]:
     if not request.can_read_body:
         return None, []
+    if request.content_length is not None and request.content_length > MAX_UPLOAD + 64 * 1024:
+        raise ApiError(413, 40005, "Request entity too large")
     if request.content_type.startswith("multipart/"):
         payload: Any = None
         files: list[tuple[str, bytes]] = []
@@ -147,6 +153,8 @@ async def _read_body(request: web.Request) -> tuple[Any, list[tuple[str, bytes]]
                 payload = json.loads(await part.text())  # type: ignore[union-attr]
             else:
                 files.append((part.filename or part.name or "file", await part.read()))  # type: ignore[union-attr]
+        if sum(len(body) for _, body in files) > MAX_UPLOAD:
+            raise ApiError(413, 40005, "Request entity too large")
         return payload, files
     raw = await request.read()
     if not raw:
@@ -181,15 +189,21 @@ def build_app(emulator: Emulator, router: Router) -> web.Application:
             if delay:
                 await asyncio.sleep(delay)
             limited = emulator.rate_limits.get(record.route)
-            if limited and limited[1] > 0:
-                limited[1] -= 1
-                retry = limited[0]
+            every = emulator.global_limit
+            if every[1] > 0 or (limited and limited[1] > 0):
+                # The global limit (every route, 50 requests a second) before the route's own.
+                scope, chosen = ("global", every) if every[1] > 0 else ("user", limited)
+                assert chosen is not None
+                chosen[1] -= 1
+                retry = chosen[0]
                 headers = _headers(bucket, remaining=0, reset_after=retry)
-                headers.update({"Retry-After": f"{retry:.3f}", "X-RateLimit-Scope": "user"})
+                headers.update({"Retry-After": f"{retry:.3f}", "X-RateLimit-Scope": scope})
+                if scope == "global":
+                    headers["X-RateLimit-Global"] = "true"
                 body = {
                     "message": "You are being rate limited.",
                     "retry_after": retry,
-                    "global": False,
+                    "global": scope == "global",
                 }
                 emulator.check_rest(method, template, "response", body, status=429)
                 return _json(body, status=429, headers=headers)
@@ -217,7 +231,8 @@ def build_app(emulator: Emulator, router: Router) -> web.Application:
         emulator.unknown_routes.append(f"{request.method} {request.path}")
         return _json({"code": 0, "message": "404: Not Found"}, status=404, headers={})
 
-    app = web.Application()
+    # Room for an upload just over the limit, so Discord's own 413 answers it, not aiohttp's.
+    app = web.Application(client_max_size=MAX_UPLOAD + 1024 * 1024)
     app.router.add_route("*", "/api/v10/{tail:.*}", rest)
     app.router.add_get("/gateway", emulator.gateway.handle)
     app.router.add_get("/gateway/", emulator.gateway.handle)

@@ -190,3 +190,32 @@ async def test_a_repeated_nonce_with_enforce_nonce_returns_the_first_message(
     assert again.id == first.id
     assert other.id != first.id
     assert [m.content for m in emulator.channel_messages(general)] == ["board", "board"]
+
+
+async def test_a_global_rate_limit_is_waited_out_and_the_message_sent_once(
+    emulator: Emulator, guild: Guild
+) -> None:
+    """A global 429 (every route) makes discord.py wait and retry; one message results."""
+    general = emulator.channel(guild, "general")
+    bot = make_bot()
+    async with running(emulator, bot):
+        emulator.rate_limit_globally(retry_after=0.2, times=1)
+        await bot.get_channel(general.id).send("after the wait")
+    posts = [r for r in emulator.requests if r.route == "POST /channels/{channel_id}/messages"]
+    assert len(posts) == 2
+    assert [m.content for m in emulator.channel_messages(general)] == ["after the wait"]
+
+
+async def test_an_upload_over_10_mib_is_refused(emulator: Emulator, guild: Guild) -> None:
+    """Discord refuses files over the 10 MiB limit with 413 (40005)."""
+    import io
+
+    general = emulator.channel(guild, "general")
+    bot = make_bot()
+    async with running(emulator, bot):
+        channel = bot.get_channel(general.id)
+        big = discord.File(io.BytesIO(b"x" * (10 * 1024 * 1024 + 1)), filename="big.json")
+        with pytest.raises(discord.HTTPException) as refused:
+            await channel.send(file=big)
+        assert (refused.value.status, refused.value.code) == (413, 40005)
+        await channel.send(file=discord.File(io.BytesIO(b"{}"), filename="small.json"))
