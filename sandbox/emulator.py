@@ -481,6 +481,8 @@ class Emulator:
         guild_id = channel.guild.id if channel.guild else None
         if guild_id is not None and guild_id not in self.guilds_sent:
             return
+        if not self.bot_can(channel, 1 << 10):
+            return  # a channel the bot can't see sends it nothing
         await self.gateway.dispatch(event, build, guild_id=guild_id, intent=intent)
 
     async def sync(self) -> None:
@@ -569,6 +571,27 @@ class Emulator:
         return [m for m in channel.messages if not m.deleted]
 
     # -- faults ---------------------------------------------------------------------------
+
+    def bot_can(self, channel: Channel, permission: int) -> bool:
+        """Whether the bot has ``permission`` in a channel (overwrites applied); DMs: yes."""
+        if channel.guild is None:
+            return True
+        me = channel.guild.members.get(self.bot_user.id)
+        return me is not None and bool(me.permissions_in(channel) & permission)
+
+    async def set_overwrite(
+        self, channel: Channel, target: Role | Member, *, allow: int = 0, deny: int = 0
+    ) -> None:
+        """A permission overwrite on a channel for a role or member (CHANNEL_UPDATE)."""
+        guild = channel.guild
+        assert guild is not None
+        kind = 1 if isinstance(target, Member) else 0
+        channel.overwrites[target.id] = (kind, allow, deny)
+        if guild.id in self.guilds_sent:
+            payload = channel.payload()
+            await self.gateway.dispatch(
+                "CHANNEL_UPDATE", lambda _: payload, guild_id=guild.id, intent=GUILDS
+            )
 
     def may_dm(self, user: User) -> bool:
         """Whether the bot may DM ``user``: they share a server and accept DMs from it."""

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from sandbox.emulator import Emulator
 
 
+VIEW_CHANNEL = 1 << 10
+SEND_MESSAGES = 1 << 11
+READ_MESSAGE_HISTORY = 1 << 16
+SEND_IN_THREADS = 1 << 38
 #: How long a message's nonce is remembered for enforce_nonce (Discord: "a few minutes").
 NONCE_WINDOW = 300.0
 
@@ -36,7 +40,14 @@ def _channel(emu: Emulator, channel_id: str) -> Channel:
         raise ApiError(404, 10003, "Unknown Channel")
     if channel.guild is not None and channel.guild.id in emu.removed_guilds:
         raise ApiError(403, 50001, "Missing Access")
+    if not emu.bot_can(channel, VIEW_CHANNEL):
+        raise ApiError(403, 50001, "Missing Access")
     return channel
+
+
+def _require(emu: Emulator, channel: Channel, permission: int) -> None:
+    if not emu.bot_can(channel, permission):
+        raise ApiError(403, 50013, "Missing Permissions")
 
 
 def _message(emu: Emulator, channel: Channel, message_id: str) -> Message:
@@ -226,6 +237,7 @@ async def create_message(emu: Emulator, call: Call) -> tuple[int, Any]:
     if channel.kind == "dm" and emu.dms_too_fast > 0:
         emu.dms_too_fast -= 1
         raise ApiError(400, 40003, "You are opening direct messages too fast.")
+    _require(emu, channel, SEND_IN_THREADS if channel.kind == "thread" else SEND_MESSAGES)
     body = call.json or {}
     # With enforce_nonce, Discord answers a repeated nonce (a client retrying after a lost
     # answer) with the message it already created, for a few minutes.
@@ -245,6 +257,8 @@ async def create_message(emu: Emulator, call: Call) -> tuple[int, Any]:
 async def history(emu: Emulator, call: Call) -> tuple[int, Any]:
     """Up to ``limit`` messages before/after/around an id, newest first."""
     channel = _channel(emu, call.params["channel_id"])
+    if not emu.bot_can(channel, READ_MESSAGE_HISTORY):
+        return 200, []  # as Discord: no history without Read Message History
     limit = max(1, min(100, int(call.query.get("limit", 50))))
     visible = [m for m in channel.messages if not m.deleted]
     if "before" in call.query:

@@ -173,6 +173,27 @@ class Member:
             value |= role.permissions
         return ALL_PERMISSIONS if value & (1 << 3) else value
 
+    def permissions_in(self, channel: Channel) -> int:
+        """Permissions in a channel: guild permissions, then its overwrites in Discord's order
+        (@everyone, the member's roles together, the member); a thread follows its parent."""
+        base = self.permissions()
+        if base == ALL_PERMISSIONS or self.guild is None:
+            return base
+        target = channel.parent if channel.kind == "thread" and channel.parent else channel
+        overwrites = target.overwrites
+        if not overwrites:
+            return base
+        allow, deny = overwrites.get(self.guild.id, (0, 0, 0))[1:]
+        base = (base & ~deny) | allow
+        allow = deny = 0
+        for role in self.roles:
+            if role.id in overwrites:
+                allow |= overwrites[role.id][1]
+                deny |= overwrites[role.id][2]
+        base = (base & ~deny) | allow
+        allow, deny = overwrites.get(self.id, (1, 0, 0))[1:]
+        return (base & ~deny) | allow
+
     def payload(self, *, with_user: bool = True) -> dict[str, Any]:
         """The guild member object."""
         data: dict[str, Any] = {
@@ -279,6 +300,8 @@ class Channel:
     messages: list[Message] = field(default_factory=list)
     #: A thread's: archived (no longer in GUILD_CREATE or the active list) and when.
     archived_at: datetime | None = None
+    #: Permission overwrites: role or member id -> (type 0 role / 1 member, allow, deny).
+    overwrites: dict[int, tuple[int, int, int]] = field(default_factory=dict)
 
     @property
     def type(self) -> int:
@@ -310,7 +333,10 @@ class Channel:
             "guild_id": str(self.guild.id),
             "name": self.name,
             "position": self.guild.channels.index(self) if self in self.guild.channels else 0,
-            "permission_overwrites": [],
+            "permission_overwrites": [
+                {"id": str(i), "type": kind, "allow": str(allow), "deny": str(deny)}
+                for i, (kind, allow, deny) in self.overwrites.items()
+            ],
             "parent_id": str(self.parent.id) if self.parent else None,
             "nsfw": False,
             "flags": 0,
