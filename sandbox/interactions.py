@@ -11,6 +11,7 @@ import contextlib
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sandbox.options import (
@@ -89,6 +90,8 @@ class Invocation:
     message: Message | None = None
     #: For a modal submission, the interaction whose answer opened the modal.
     opened_by: Invocation | None = None
+    #: When it was created on the sandbox's clock (its token lives 15 minutes of that clock).
+    created_at: datetime | None = None
     acknowledged: bool = False
     expired: bool = False
     original: Message | None = None
@@ -224,6 +227,7 @@ class Invoker:
             guild=guild,
             channel=channel,
             created=loop.time(),
+            created_at=self.emu.clock(),
             data=data,
             message=message,
             opened_by=opened_by,

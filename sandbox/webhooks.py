@@ -8,6 +8,7 @@ followup or an edit of the original.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sandbox.interactions import Invocation
@@ -24,6 +25,10 @@ from sandbox.state import Message
 
 if TYPE_CHECKING:
     from sandbox.emulator import Emulator
+
+
+#: An interaction token answers followups and edits for 15 minutes.
+TOKEN_LIFETIME = timedelta(minutes=15)
 
 
 def _interaction(emu: Emulator, token: str) -> Invocation:
@@ -106,6 +111,8 @@ def _followup_target(emu: Emulator, call: Call) -> Invocation:
     inter = _interaction(emu, call.params["token"])
     if not inter.acknowledged:
         raise ApiError(404, 10015, "Unknown Webhook")
+    if inter.created_at is not None and emu.clock() - inter.created_at > TOKEN_LIFETIME:
+        raise ApiError(401, 50027, "Invalid Webhook Token")
     return inter
 
 

@@ -328,3 +328,22 @@ async def test_thread_from_before_login_is_cached(emulator: Emulator, guild: Gui
         history = [m.content async for m in cached.history(limit=5)]
     assert cached.parent_id == general.id
     assert history == ["still here"]
+
+
+async def test_an_interaction_token_answers_for_15_minutes_of_the_sandbox_clock(
+    emulator: Emulator, guild: Guild, synced: commands.Bot
+) -> None:
+    """Followups work within 15 minutes of the interaction; after that, 50027."""
+    from datetime import timedelta
+
+    ana = await emulator.add_member(guild, "Ana")
+    bob = await emulator.add_member(guild, "Bob")
+    await emulator.slash(ana, guild, "rapport thank", {"member": bob})
+    (token,) = emulator.interactions_by_token
+    hook = discord.Webhook.partial(emulator.application_id, token, client=synced)
+    await hook.send("still in time")
+    start = emulator.clock()
+    emulator.clock = lambda: start + timedelta(minutes=16)
+    with pytest.raises(discord.HTTPException) as expired:
+        await hook.send("too late")
+    assert (expired.value.status, expired.value.code) == (401, 50027)
