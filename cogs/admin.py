@@ -209,7 +209,10 @@ class Admin(commands.GroupCog, group_name="rapport-admin"):
         """See server totals — engagement, digests, acted-on rate — and what needs fixing."""
         guild = self._guild(interaction)
         gid = guild.id
-        humans = [m.id for m in guild.members if not m.bot]
+        humans = {m.id for m in guild.members if not m.bot}
+        if not (self.bot.intents.members and guild.chunked):
+            # The cache holds only part of the server: count the people tracking has met too.
+            humans |= self.ledger.members(gid)
         figures = self.nudges.guild_stats(gid)
         t = self._t(interaction)
         num = t.number

@@ -210,3 +210,15 @@ async def test_stats_find_the_leaderboard_channel_as_the_post_does(sandbox: Sand
     assert "doesn't exist" not in text
     assert "(not found)" not in text
     assert "All good." in text
+
+
+@pytest.mark.sandbox_config({"discord": {"members_intent": False}})
+async def test_stats_count_opt_out_members_the_cache_never_held(sandbox: Sandbox) -> None:
+    """Without the members intent, opt-out stats still count everyone tracking has met."""
+    boss = await admin(sandbox)
+    await sandbox.slash(boss, "rapport-admin setup", enrollment="opt-out")
+    ana, bob = await sandbox.members("Ana", "Bob")
+    post = await sandbox.say(ana, "#design", "draft is up")
+    await sandbox.say(bob, "#design", "looks good", reply_to=post)
+    reply = await sandbox.slash(boss, "rapport-admin stats")
+    assert "**Enrolled in digests:** 3" in reply.text  # the admin, Ana and Bob
