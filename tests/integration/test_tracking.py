@@ -105,9 +105,13 @@ async def test_a_thread_answer_links_to_the_starter_once(sandbox: Sandbox) -> No
     assert item.channel_id == thread.id
 
 
-async def test_a_thread_a_moderator_split_off_credits_the_asker(sandbox: Sandbox) -> None:
-    """Answers in a thread made from Ana's question by a moderator are for Ana, not the mod."""
-    ana, bob, mod = await sandbox.members("Ana", "Bob", "Mod")
+@pytest.mark.parametrize("creator_is_a_bot", [False, True], ids=["moderator", "auto-thread bot"])
+async def test_a_thread_someone_else_split_off_credits_the_asker(
+    sandbox: Sandbox, creator_is_a_bot: bool
+) -> None:
+    """Answers in a thread a moderator or an auto-thread bot made from Ana's question are Ana's."""
+    ana, bob = await sandbox.members("Ana", "Bob")
+    mod = await sandbox.member("Mod", bot=creator_is_a_bot)
     question = await sandbox.say(ana, "#help", "How do I rotate keys?")
     thread = await sandbox.thread(ana, "#help", "rotating keys", by=mod, message=question)
     await sandbox.say(bob, thread, "run the rotate script")
