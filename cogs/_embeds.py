@@ -131,7 +131,7 @@ def hour_choices(current: str, t: Translation = ENGLISH) -> list[app_commands.Ch
 def kind_choices(current: str) -> list[app_commands.Choice[str]]:
     """Complete the last of the comma-separated nudge kinds typed so far (or offer "all")."""
     *done, last = [k.strip().lower() for k in current.split(",")]
-    chosen = [k for k in done if k]
+    chosen = list(dict.fromkeys(k for k in done if k))  # typed twice is chosen once
     prefix = ", ".join(chosen)
     out = [] if chosen or not "all".startswith(last) else ["all"]
     out += [
@@ -139,7 +139,8 @@ def kind_choices(current: str) -> list[app_commands.Choice[str]]:
         for k in NUDGE_KINDS
         if k not in chosen and k.startswith(last)
     ]
-    return [app_commands.Choice(name=v, value=v) for v in out][:25]
+    # Discord refuses a choice over 100 characters: offer none rather than break the menu.
+    return [app_commands.Choice(name=v, value=v) for v in out if len(v) <= 100][:25]
 
 
 # --- member answers -------------------------------------------------------------------------

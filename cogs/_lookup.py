@@ -11,6 +11,7 @@ import discord
 
 from rapport import i18n
 from rapport.i18n import N_, Translation
+from rapport.ids import parse_id
 
 # What the leaderboard needs in its channel.
 POST_PERMISSIONS = ("view_channel", "send_messages", "embed_links", "attach_files")
@@ -20,8 +21,8 @@ READ_PERMISSIONS = ("view_channel", "read_message_history")
 
 def find_channel(guild: discord.Guild, spec: str | int) -> discord.TextChannel | None:
     """A text channel by id, or by name (case-insensitive, "#" optional)."""
-    if isinstance(spec, int) or spec.isdigit():
-        found = guild.get_channel(int(spec))
+    if isinstance(spec, int) or spec.isdecimal():
+        found = guild.get_channel(parse_id(spec) or 0)
         return found if isinstance(found, discord.TextChannel) else None
     wanted = spec.lstrip("#").casefold()
     return next((c for c in guild.text_channels if c.name.casefold() == wanted), None)
@@ -29,8 +30,8 @@ def find_channel(guild: discord.Guild, spec: str | int) -> discord.TextChannel |
 
 def find_role(guild: discord.Guild, spec: str | int) -> discord.Role | None:
     """A role by id, or by name (case-insensitive, "@" optional)."""
-    if isinstance(spec, int) or spec.isdigit():
-        return guild.get_role(int(spec))
+    if isinstance(spec, int) or spec.isdecimal():
+        return guild.get_role(parse_id(spec) or 0)
     wanted = spec.lstrip("@").casefold()
     return next((r for r in guild.roles if r.name.casefold() == wanted), None)
 

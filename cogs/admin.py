@@ -29,6 +29,7 @@ from cogs._lookup import (
 from cogs._respond import reply_private
 from rapport.errors import UserFacingError
 from rapport.i18n import N_, Translation
+from rapport.ids import parse_id
 from rapport.leaderboard import LeaderboardService
 from rapport.nudges import NudgeService
 from rapport.people import GuildPolicy, GuildService, MemberService
@@ -317,8 +318,8 @@ def _team_roles(guild: discord.Guild, text: str) -> tuple[int, ...]:
             continue
         match = ROLE_MENTION.fullmatch(raw)
         role = None
-        if match or raw.isdigit():
-            role = guild.get_role(int(match[1] if match else raw))
+        if match or raw.isdecimal():
+            role = guild.get_role(parse_id(match[1] if match else raw) or 0)
         else:
             role = find_role(guild, raw)
         if role is None or role.is_default():

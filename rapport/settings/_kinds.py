@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from rapport.ids import is_id
 from rapport.settings.timeparse import (
     DURATION_HINT,
     SCHEDULE_HINT,
@@ -121,12 +122,12 @@ def _snowflake() -> _Kind:
     expected = "expected a Discord id (a whole number, copied with Developer Mode on)"
 
     def parse(raw: object) -> int:
-        if isinstance(raw, str) and raw.strip().isdigit():
+        if isinstance(raw, str) and is_id(raw.strip()):
             raw = int(raw)
         _require(raw, int, expected)
-        assert isinstance(raw, int)
-        if raw <= 0:
+        if not is_id(raw):
             raise ValueError(expected)
+        assert isinstance(raw, int)
         return raw
 
     return _Kind(parse)
@@ -136,11 +137,13 @@ def _name_or_id(what: str, prefix: str) -> _Kind:
     expected = f"expected a {what} name (in quotes) or id (a whole number)"
 
     def parse(raw: object) -> str | int:
-        if isinstance(raw, str) and raw.strip().isdigit():
+        if isinstance(raw, str) and raw.strip().isdecimal():
+            if not is_id(raw.strip()):  # all digits, yet no Discord id (too long, or 0)
+                raise ValueError(expected)
             raw = int(raw)
         _require(raw, (str, int), expected)
         if isinstance(raw, int):
-            if raw <= 0:
+            if not is_id(raw):
                 raise ValueError(expected)
             return raw
         assert isinstance(raw, str)

@@ -217,6 +217,8 @@ class _NoValue:
 NO_VALUE: Any = _NoValue()
 SHOWN_VALUE = 80
 """Characters of a bad value a problem shows."""
+SHOWN_EXPECTED = 300
+"""Characters of what a problem says was expected."""
 
 
 @dataclass(frozen=True)
@@ -235,7 +237,10 @@ class Problem:
             if len(shown) > SHOWN_VALUE:  # a 5 MB value is not worth echoing whole
                 shown = f"{shown[: SHOWN_VALUE - 1]}… ({len(shown)} characters)"
             where = f"{where} = {shown}"
-        return f"{where}: {self.expected}"
+        expected = self.expected
+        if len(expected) > SHOWN_EXPECTED:  # it may quote the value (a list's bad entry, say)
+            expected = expected[: SHOWN_EXPECTED - 1] + "…"
+        return f"{where}: {expected}"
 
 
 class ConfigError(Exception):
@@ -261,7 +266,8 @@ def _identifier(text: str) -> str:
 
     Lowercase only, as PostgreSQL folds unquoted names: "Rapport" would name another schema."""
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", text):
-        hint = f' (did you mean "{text.lower()}"?)' if text.lower() != text else ""
+        fits = re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", text.lower())
+        hint = f' (did you mean "{text.lower()}"?)' if fits and text.lower() != text else ""
         raise ValueError(
             f"expected a schema name of lowercase letters, digits and underscores, at most 63{hint}"
         )

@@ -109,7 +109,7 @@ def _crontab_weekday(token: str) -> int:
     lowered = token.lower()
     if lowered in _WEEKDAYS:
         return _WEEKDAYS.index(lowered)
-    if lowered.isdigit() and int(lowered) <= 7:
+    if lowered in ("0", "1", "2", "3", "4", "5", "6", "7"):
         return int(lowered)
     raise ValueError(f"{token!r} is not a weekday (0-7 or sun..sat)")
 
