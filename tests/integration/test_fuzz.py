@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rapport.settings.config import ConfigError, Settings, describe, settings_from_mapping
-from sandbox.state import User
+from sandbox.state import Role, User
 from tests.conftest import Sandbox
 from tests.integration.test_hardening import APOLOGY, busy_server, leaf_options
 
@@ -117,7 +117,7 @@ def test_every_config_key_is_fuzzed() -> None:
     assert ("leaderboard", "weights", "replies") in KEYS
 
 
-@settings(max_examples=1000, deadline=2000, database=None)
+@settings(max_examples=600, deadline=2000, database=None)
 @given(st.data())
 def test_any_value_for_any_config_key_is_accepted_or_refused_clearly(data: st.DataObject) -> None:
     """Any value for any key (and several at once): valid settings, or problems that name the
@@ -173,6 +173,11 @@ def option_value(option: dict[str, Any], sandbox: Sandbox, people: list[Any]) ->
         return st.booleans()
     if kind == 6:
         return st.one_of(st.sampled_from(people), forged_user)
+    if kind == 8:
+        forged_role = st.builds(
+            lambda i: Role(i, "Ghost", sandbox.guild), st.integers(min_value=-5, max_value=2**70)
+        )
+        return st.one_of(st.sampled_from(sandbox.guild.roles), forged_role)
     if kind == 7:
         return st.sampled_from([sandbox.channel(n) for n in ("#general", "#leaderboard")])
     raise AssertionError(f"the fuzzer has no values for option type {kind}; add them")
