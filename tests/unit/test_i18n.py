@@ -307,3 +307,21 @@ def test_week_ranges_and_months_read_as_each_language_writes_them() -> None:
     assert period_label("2026-11", i18n.translator("de")) == "November 2026"
     assert period_label("2026-11", i18n.translator("ja")) == "2026年11月"
     assert datetime(2026, 1, 1, tzinfo=UTC)  # aware datetimes only
+
+
+async def test_private_buttons_and_menus_show_no_raw_english(t: i18n.Translation) -> None:
+    """Paging, forget confirmation and the keep-in-touch picker are labelled from the catalogs."""
+    from cogs._views import CadencePicker, ConfirmForget, Pages
+
+    async def noop(*_: object) -> str:
+        return ""
+
+    views = [
+        Pages(ANA, [discord.Embed(), discord.Embed()], t=t),
+        ConfirmForget(ANA, noop, t=t),
+        CadencePicker(ANA, noop, t=t),
+    ]
+    for view in views:
+        assert english_words(view_text(view)) == [], view_text(view)
+    english = view_text(CadencePicker(ANA, noop))
+    assert "Weekly" in english
