@@ -48,7 +48,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import gc
 import logging
 import os
 import sys
@@ -70,7 +69,6 @@ from rapport.store._format import (
     Groups,
     Part,
     fsync_dir,
-    gc_paused,
     iter_docs,
     write_all,
     write_snapshot,
@@ -88,7 +86,6 @@ log = logging.getLogger(__name__)
 CHUNK = 2000  # records per join: the worker gives the GIL back to the loop between chunks
 PROCESS_COMPACTION_BYTES = 4 * 2**20  # below this a thread compacts faster than a new process
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # for the compaction child
-FREEZE_DOCS = 10_000  # a load this big leaves the collector's generations (gc.freeze)
 LOCK_WAIT_S = 30.0  # an orphaned compaction child may still hold the lock after a kill
 
 
@@ -231,13 +228,8 @@ class TinyDBStore(Store):
     async def load(self, table: str, guild_id: int) -> dict[str, Doc]:
         """Every document of one guild in one table; the first load per (table, guild) is cheap."""
         docs: dict[str, Doc] = {}
-        # As at open before schema 2: no collection while a big table's documents are built
-        # (each full one rescans all of them), and after one, none scans them again.
-        with gc_paused():
-            async for chunk in self.stream(table, guild_id):
-                docs.update(chunk)
-            if len(docs) >= FREEZE_DOCS:
-                gc.freeze()
+        async for chunk in self.stream(table, guild_id):
+            docs.update(chunk)
         return docs
 
     async def stream(self, table: str, guild_id: int) -> AsyncIterator[list[tuple[str, Doc]]]:
