@@ -1,6 +1,6 @@
 """Deliver nudge digests by DM, answer their buttons, and offer "Remind me to reply".
 
-Thin: the core (rapport/nudges/rules.py, rapport/nudges/service.py) decides what goes out and when, and
+Thin: the core (rapport/nudges/rules.py, planner.py, service.py) decides what goes out and when, and
 keeps the no-duplicate protocol; this cog turns a Digest into one DM, Discord's answer into a
 SendResult, and a click into a service call. Buttons are DynamicItems (cogs/_digest.py).
 """

@@ -1,4 +1,4 @@
-"""Nudges: the rules and planner (`rules`), the send-once protocol (`service`), the paced DM queue.
+"""Nudges: the rules, the planner, the send-once protocol (`service`) and the paced DM queue.
 
 Public: the values a digest is made of, the service and its `Sender` port, the DM queue's
 results, what /rapport status shows (`status`). Other packages and the cogs import from here.

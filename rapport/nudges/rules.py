@@ -1,26 +1,24 @@
-"""The five nudge rules and the planner that turns what they find into at most one digest.
+"""The five nudge rules: what is worth a nudge now, found in the ledger's views.
 
-Everything here is a pure function of ledger views, a member's preferences, their nudge
-history and `now`; nothing reads the wall clock or talks to Discord. The rules find
-candidate nudges (drifting, unanswered, thanks, share, welcome); the planner decides whether
-the member gets a digest in this run (delivery hour in their zone, quiet hours, snooze, the
-weekly cap, back-off) and which items it holds. Each nudge carries a situation key: a nudge
-is not repeated until its situation (the message, the last contact, the last share) changes.
-Delivery and the no-duplicate protocol live in rapport/nudges/service.py.
+Everything here is a pure function of ledger views, a member's preferences and `now`; nothing
+reads the wall clock or talks to Discord. The rules find candidate nudges (drifting,
+unanswered, thanks, share, welcome) and say them in words (`describe`); the planner
+(rapport/nudges/planner.py) decides whether the member gets a digest in this run and which
+items it holds. Each nudge carries a situation key: a nudge is not repeated until its
+situation (the message, the last contact, the last share) changes. Delivery and the
+no-duplicate protocol live in rapport/nudges/service.py.
 
-Over 400 lines because the five rules and the planner read together: a rule's thresholds only make
-sense beside the planner that ranks, caps and holds what it finds.
+Over 400 lines because the five rules and their words belong together: each reads the same
+views and thresholds, and `describe` says each kind of nudge beside the rule that finds it.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from rapport.i18n import ENGLISH, N_, Translation
-from rapport.people.members import Preferences
 from rapport.tracking.model import (
     FirstMessage,
     Kind,
@@ -44,8 +42,6 @@ RANK = {UNANSWERED: 0, THANKS: 1, DRIFTING: 2, WELCOME: 3, SHARE: 4, REMINDER: 0
 
 PENDING_MAX_AGE = timedelta(days=14)
 NEWCOMER_WINDOW = timedelta(days=7)
-FIRST_DIGEST_WINDOW = timedelta(days=3)
-"""The first digest after enrolling holds only the last 3 days' unanswered items."""
 FRESH_KINDS = frozenset({"unanswered", "thanks", "welcome"})
 """Kinds about one moment, never sent once that moment is older than stale_after."""
 ACTIVE_WINDOW = timedelta(days=14)
@@ -57,7 +53,6 @@ WELCOME_AUDIENCE = 3
 """How many of the members most active where a newcomer posted are asked to greet them."""
 NEVER_SHARED_EVERY = timedelta(days=30)
 """A member who never shared is invited at most monthly."""
-BACKOFF_AFTER = 3
 _REACTION = Kind.REACTION
 
 
@@ -97,22 +92,6 @@ class Digest:
     def keys(self) -> list[str]:
         """The situation keys this digest covers."""
         return [n.situation for n in self.items]
-
-
-@dataclass(frozen=True, slots=True)
-class History:
-    """What the planner needs to know of a member's past digests (see outbox.MemberState)."""
-
-    sent_keys: frozenset[str] = frozenset()
-    digest_times: tuple[datetime, ...] = ()
-    ignored_streak: int = 0
-    feedback_pending: bool = False
-    in_flight: bool = False
-    digests_total: int = 0
-    min_gap: timedelta = timedelta(0)
-    last_share_line: datetime | None = None
-    first: bool = False
-    """No digest since the member enrolled: only the last 3 days' unanswered items."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,88 +337,6 @@ def welcome(
 
 
 # --- the planner ----------------------------------------------------------------------------
-
-
-def blocked(prefs: Preferences, history: History, now: datetime, *, preview: bool = False) -> str:
-    """Why the member gets no digest in this run ("" when one may go out).
-
-    Cheap (no ledger read), so the scan asks it first for every member.
-    """
-    if history.in_flight:
-        return "in flight"
-    if preview:
-        return ""
-    if not prefs.enrolled:
-        return "not enrolled"
-    if prefs.dms_closed:
-        return "dms closed"
-    if prefs.snoozed(now):
-        return "snoozed"
-    if history.feedback_pending:
-        return "waiting for feedback"
-    local = now.astimezone(prefs.zone)
-    if prefs.quiet_hours is not None and prefs.quiet_hours.contains(local.time()):
-        return "quiet hours"
-    # From the digest hour on, not only within it: when many members share an hour, the
-    # paced queue (1 DM/s) needs longer than that hour to reach them all.
-    if prefs.digest_hour is not None and local.hour < prefs.digest_hour:
-        return "before the digest hour"
-    if any(t.astimezone(prefs.zone).date() == local.date() for t in history.digest_times):
-        return "already had one today"
-    if any(now - t < history.min_gap for t in history.digest_times):
-        return "too soon after the last digest"
-    week = sum(1 for t in history.digest_times if now - t < timedelta(days=7))
-    if week >= prefs.max_dms_per_week:
-        return "weekly cap"
-    return ""
-
-
-def plan(
-    guild_id: int,
-    prefs: Preferences,
-    history: History,
-    candidates: Iterable[Nudge],
-    now: datetime,
-    rules: RuleSettings,
-    *,
-    preview: bool = False,
-) -> Digest | None:
-    """The member's digest for this run, or None; preview ignores the hour, caps and snooze."""
-    if blocked(prefs, history, now, preview=preview):
-        return None
-    best: dict[object, Nudge] = {}
-    fresh_since = now - rules.stale_after
-    first_since = now - FIRST_DIGEST_WINDOW
-    for n in sorted(candidates, key=lambda n: n.rank):
-        if n.kind not in prefs.kinds or n.kind not in rules.kinds:
-            continue
-        if n.kind in FRESH_KINDS and n.at < fresh_since:
-            continue
-        if history.first and n.kind in (UNANSWERED, THANKS) and n.at < first_since:
-            continue
-        if n.situation in history.sent_keys or n.about_id in prefs.muted:
-            continue
-        # One line per person: the strongest reason to reach out to them.
-        who = n.about_id if n.about_id is not None else n.situation
-        best.setdefault(who, n)
-    items = tuple(best.values())[: rules.digest_size]
-    if not items:
-        return None
-    ask = history.ignored_streak >= BACKOFF_AFTER
-    return Digest(
-        guild_id,
-        prefs.member_id,
-        items,
-        ask,
-        digest_id(guild_id, prefs.member_id, history.digests_total, [n.situation for n in items]),
-        now,
-    )
-
-
-def digest_id(guild_id: int, member_id: int, serial: int, keys: Sequence[str]) -> str:
-    """A short id that is the same wherever the same digest is planned (for claims)."""
-    blob = f"{guild_id}:{member_id}:{serial}:{','.join(keys)}".encode()
-    return hashlib.blake2b(blob, digest_size=6).hexdigest()
 
 
 # --- words ----------------------------------------------------------------------------------

@@ -39,7 +39,8 @@ from rapport.clock import Clock, epoch, from_epoch
 from rapport.nudges import rules
 from rapport.nudges._actions import MemberActions
 from rapport.nudges.dm_queue import DmQueue, SendResult
-from rapport.nudges.rules import Digest, History, Nudge, RuleSettings
+from rapport.nudges.planner import History, blocked, digest_id, plan
+from rapport.nudges.rules import Digest, Nudge, RuleSettings
 from rapport.nudges.state import (
     ACT_WINDOW,
     TABLE,
@@ -145,7 +146,7 @@ class NudgeService:
         )
         found = self.candidates(guild_id, prefs, now, newcomers)
         history = self._history(st, prefs, now, in_flight=False)
-        return rules.plan(guild_id, prefs, history, found, now, self.rules, preview=True)
+        return plan(guild_id, prefs, history, found, now, self.rules, preview=True)
 
     def _history(
         self, st: MemberState | None, prefs: Preferences, now: datetime, *, in_flight: bool
@@ -441,10 +442,10 @@ class NudgeService:
         prefs = self.members.preferences(guild_id, member_id)
         in_flight = self.queue.queued((guild_id, member_id))
         history = self._history(st, prefs, now, in_flight=in_flight)
-        if rules.blocked(prefs, history, now) or self.ledger.has_left(guild_id, member_id):
+        if blocked(prefs, history, now) or self.ledger.has_left(guild_id, member_id):
             return False, 0
         found = self.candidates(guild_id, prefs, now, newcomers)
-        digest = rules.plan(guild_id, prefs, history, found, now, self.rules)
+        digest = plan(guild_id, prefs, history, found, now, self.rules)
         if digest is None:
             return True, 0
         return True, int(self.queue.put(Outgoing(digest)))
@@ -473,7 +474,7 @@ class NudgeService:
                 url=jump_url(guild_id, r["channel"], r["message"]),
                 channel_id=r["channel"],
             )
-            did = rules.digest_id(guild_id, member_id, r["id"], [item.situation])
+            did = digest_id(guild_id, member_id, r["id"], [item.situation])
             digest = Digest(guild_id, member_id, (item,), False, did, now)
             return int(self.queue.put(Outgoing(digest, reminder=r["id"])))
         return 0

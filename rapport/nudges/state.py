@@ -13,7 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rapport.clock import epoch, from_epoch
-from rapport.nudges.rules import Digest, History
+from rapport.nudges.planner import History
+from rapport.nudges.rules import Digest
 from rapport.store.base import Doc, Store, decode_each
 
 log = logging.getLogger(__name__)

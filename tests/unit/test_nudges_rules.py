@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from rapport.nudges import planner
 from rapport.nudges import rules as n
-from rapport.nudges.rules import History, Nudge, RuleSettings
+from rapport.nudges.planner import History
+from rapport.nudges.rules import Nudge, RuleSettings
 from rapport.people.members import Preferences
 from rapport.settings.timeparse import parse_quiet_hours
 from rapport.tracking.model import (
@@ -302,7 +304,7 @@ def test_digests_go_out_at_the_members_hour_in_their_zone(
 ) -> None:
     """Digests go out from the digest hour on, wall-clock time where the member lives, DST included."""
     p = prefs(zone=zone, digest_hour=hour)
-    assert (n.blocked(p, History(), now) == "") is due
+    assert (planner.blocked(p, History(), now) == "") is due
 
 
 @pytest.mark.parametrize(
@@ -320,7 +322,7 @@ def test_quiet_hours_span_midnight(local: tuple[int, int], quiet: bool) -> None:
     """22:00-08:00 holds the digest through the night in the member's zone."""
     now = datetime(2026, 11, 26, *local, tzinfo=PARIS).astimezone(UTC)
     p = prefs(zone=PARIS, quiet_hours=parse_quiet_hours("22:00-08:00"))
-    assert (n.blocked(p, History(), now) == "quiet hours") is quiet
+    assert (planner.blocked(p, History(), now) == "quiet hours") is quiet
 
 
 def test_quiet_hours_follow_the_dst_change() -> None:
@@ -328,8 +330,8 @@ def test_quiet_hours_follow_the_dst_change() -> None:
     p = prefs(zone=NEW_YORK, quiet_hours=parse_quiet_hours("22:00-08:00"))
     for utc_hour in (5, 6):  # 01:30 EDT then 01:30 EST on 2026-11-01
         now = datetime(2026, 11, 1, utc_hour, 30, tzinfo=UTC)
-        assert n.blocked(p, History(), now) == "quiet hours"
-    assert n.blocked(p, History(), datetime(2026, 11, 1, 13, 0, tzinfo=UTC)) == ""
+        assert planner.blocked(p, History(), now) == "quiet hours"
+    assert planner.blocked(p, History(), datetime(2026, 11, 1, 13, 0, tzinfo=UTC)) == ""
 
 
 @pytest.mark.parametrize(
@@ -359,7 +361,7 @@ def test_the_planner_holds_digests_for_every_reason(
     changes: dict, history: History, reason: str
 ) -> None:
     """Enrollment, closed DMs, snooze, pending feedback, one a day and the rolling weekly cap."""
-    assert n.blocked(prefs(**changes), history, NOW) == reason
+    assert planner.blocked(prefs(**changes), history, NOW) == reason
 
 
 def test_digest_items_are_ranked_and_capped() -> None:
@@ -372,7 +374,7 @@ def test_digest_items_are_ranked_and_capped() -> None:
         nudge(n.THANKS, 60),
         nudge(n.UNANSWERED, BOB),
     ]
-    d = n.plan(G, prefs(), History(), found, NOW, RuleSettings(digest_size=4))
+    d = planner.plan(G, prefs(), History(), found, NOW, RuleSettings(digest_size=4))
     assert d is not None
     assert [(i.kind, i.about_id) for i in d.items] == [
         (n.UNANSWERED, BOB),
@@ -386,15 +388,15 @@ def test_a_sent_situation_is_not_repeated_until_it_changes() -> None:
     """A nudge already sent for the same situation stays out of later digests."""
     found = [nudge(n.UNANSWERED, BOB)]
     sent = History(sent_keys=frozenset({found[0].situation}))
-    assert n.plan(G, prefs(), sent, found, NOW, RuleSettings()) is None
+    assert planner.plan(G, prefs(), sent, found, NOW, RuleSettings()) is None
     changed = [replace(found[0], situation="u:20:501")]
-    assert n.plan(G, prefs(), sent, changed, NOW, RuleSettings()) is not None
+    assert planner.plan(G, prefs(), sent, changed, NOW, RuleSettings()) is not None
 
 
 def test_muted_people_and_switched_off_kinds_are_left_out() -> None:
     """A member's mutes and kinds, and the guild's kinds, filter the digest."""
     found = [nudge(n.UNANSWERED, BOB), nudge(n.DRIFTING, CAT), nudge(n.SHARE, None)]
-    d = n.plan(
+    d = planner.plan(
         G,
         prefs(muted=frozenset({BOB}), kinds=frozenset({n.UNANSWERED, n.DRIFTING, n.SHARE})),
         History(),
@@ -409,7 +411,7 @@ def test_muted_people_and_switched_off_kinds_are_left_out() -> None:
 def test_one_line_per_person() -> None:
     """Someone both unanswered and drifting appears once, for the stronger reason."""
     found = [nudge(n.DRIFTING, BOB), nudge(n.UNANSWERED, BOB)]
-    d = n.plan(G, prefs(), History(), found, NOW, RuleSettings())
+    d = planner.plan(G, prefs(), History(), found, NOW, RuleSettings())
     assert d is not None
     assert [i.kind for i in d.items] == [n.UNANSWERED]
 
@@ -417,7 +419,7 @@ def test_one_line_per_person() -> None:
 @pytest.mark.parametrize(("streak", "ask"), [(2, False), (3, True)])
 def test_after_three_ignored_digests_the_next_asks(streak: int, ask: bool) -> None:
     """Three digests in a row with nothing acted on make the next one ask keep/fewer/stop."""
-    d = n.plan(
+    d = planner.plan(
         G, prefs(), History(ignored_streak=streak), [nudge(n.SHARE, None)], NOW, RuleSettings()
     )
     assert d is not None
@@ -428,8 +430,8 @@ def test_preview_ignores_the_hour_caps_and_snooze() -> None:
     """/rapport join shows what the next digest would hold, whatever the hour."""
     p = prefs(digest_hour=3, snoozed_until=NOW + timedelta(days=1), max_dms_per_week=0)
     found = [nudge(n.UNANSWERED, BOB)]
-    assert n.plan(G, p, History(), found, NOW, RuleSettings()) is None
-    assert n.plan(G, p, History(), found, NOW, RuleSettings(), preview=True) is not None
+    assert planner.plan(G, p, History(), found, NOW, RuleSettings()) is None
+    assert planner.plan(G, p, History(), found, NOW, RuleSettings(), preview=True) is not None
 
 
 @pytest.mark.parametrize(
