@@ -66,3 +66,22 @@ async def test_every_intent_combination_tracks_names_and_nudges(
     await sandbox.run_job("send_due_digests")
     (dm,) = sandbox.dms_to(ana)
     assert "Cy" in dm.text
+
+
+@pytest.mark.sandbox_config({"discord": {"members_intent": False}, "nudges": ANY_TIME})
+async def test_not_about_someone_uncached_answers_in_time_when_discord_is_slow(
+    sandbox: Sandbox,
+) -> None:
+    """Naming a person the cache lacks takes a REST call: the click is acknowledged first."""
+    ana, bob = await sandbox.members("Ana", "Bob")
+    await sandbox.slash(ana, "rapport join")
+    post = await sandbox.say(ana, "#design", "draft is up", at=days_ago(3))
+    await sandbox.say(bob, "#design", "looks great", reply_to=post, at=days_ago(2))
+    await sandbox.run_job("send_due_digests")
+    (dm,) = sandbox.dms_to(ana)
+    sandbox.emulator.slow("GET /guilds/{guild_id}/members/{user_id}", 2.5)
+    select = next(c for c in dm.custom_ids() if c.startswith("rapport:notabout:"))
+    first = len(sandbox.emulator.first_responses)
+    reply = await sandbox.click(ana, dm, select, values=[str(bob.id)])
+    assert "won't nudge you about Bob" in reply.text
+    assert sandbox.emulator.first_responses[first] < 1.0
