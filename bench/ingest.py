@@ -78,7 +78,9 @@ async def feed(events: int, members: int) -> None:
             type=19 if reply is not None else 0,
         )
         made.append(message)
-        payloads.append(message.payload(hide_content=False))
+        # gateway=True: MESSAGE_CREATE carries guild_id and the author's member, which a
+        # REST-shaped payload lacks (without guild_id discord.py has no guild: nothing tracked).
+        payloads.append(message.payload(hide_content=False, gateway=True))
     print(json.dumps({"api": emu.api_base, "gw": emu.gateway_url, "token": emu.token}), flush=True)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
@@ -237,6 +239,12 @@ def main() -> None:
         eps, live_pairs = asyncio.run(run_bot(events, members, tracked=True))
         tracked_eps = max(tracked_eps, eps)
     pairs, per_pair = memory_per_pair(events, members)
+    if live_pairs != pairs:
+        # Both fold the same plan: a gap means the feeder's events went untracked (e.g. a payload
+        # discord.py can't place in the guild), and the ratio would time a bot doing nothing.
+        raise SystemExit(
+            f"ingest: the tracked run recorded {live_pairs:,} pairs, the memory pass {pairs:,}"
+        )
     ratio = tracked_eps / noop_eps
     print(f"{'run':<22}{'events/s':>12}")
     print(f"{'no-op listener':<22}{noop_eps:>12,.0f}")
