@@ -158,7 +158,8 @@ class NudgeService:
         first = (
             since is not None
             and now - since < self.rules.stale_after
-            and not any(t >= since for t in history.digest_times)
+            # Digest times are whole seconds: a digest in the join's own second counts.
+            and not any(epoch(t) >= epoch(since) for t in history.digest_times)
         )
         return replace(history, min_gap=self.rules.min_gap, first=first)
 
