@@ -288,15 +288,6 @@ class Emulator:
             "GUILD_MEMBER_REMOVE", lambda _: payload, guild_id=guild.id, intent=GUILD_MEMBERS
         )
 
-    async def remove_bot(self, guild: Guild) -> None:
-        """The bot is removed from the server: GUILD_DELETE without `unavailable` (an outage
-        sends `unavailable: true` instead)."""
-        payload = {"id": str(guild.id)}
-        await self.gateway.dispatch(
-            "GUILD_DELETE", lambda _: payload, guild_id=guild.id, intent=GUILDS
-        )
-        self.guilds_sent.discard(guild.id)
-
     async def create_thread(
         self,
         channel: Channel,
