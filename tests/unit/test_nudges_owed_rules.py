@@ -8,8 +8,10 @@ from datetime import timedelta
 
 import pytest
 
+from rapport.nudges import planner
 from rapport.nudges import rules as n
-from rapport.nudges.rules import History, RuleSettings
+from rapport.nudges.planner import History
+from rapport.nudges.rules import RuleSettings
 from rapport.settings.config import ConfigError, settings_from_mapping
 from rapport.store.memory import MemoryStore
 from rapport.tracking.ledger import Ledger
@@ -114,7 +116,7 @@ def test_the_planner_keeps_only_fresh_items(
 ) -> None:
     """Nothing older than stale_after; the first digest after joining only the last 3 days'."""
     item_ = replace(nudge(kind, BOB), at=NOW - timedelta(days=age_days))
-    digest = n.plan(1, prefs(), History(first=first), [item_], NOW, RuleSettings())
+    digest = planner.plan(1, prefs(), History(first=first), [item_], NOW, RuleSettings())
     assert (digest is not None) is kept
 
 
@@ -122,7 +124,7 @@ def test_the_planner_keeps_only_fresh_items(
 def test_digests_keep_min_gap_apart(hours_since: int, blocked: bool) -> None:
     """At least min_gap (2 days) between two digests; the lines wait for the next one."""
     history = History(digest_times=(NOW - timedelta(hours=hours_since),), min_gap=2 * 24 * HOUR)
-    assert bool(n.blocked(prefs(max_dms_per_week=7), history, NOW)) is blocked
+    assert bool(planner.blocked(prefs(max_dms_per_week=7), history, NOW)) is blocked
 
 
 # --- share: per member, true words ---------------------------------------------------------
