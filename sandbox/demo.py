@@ -252,7 +252,13 @@ async def enroll(
         console.print("[yellow]/rapport join is not built yet: nobody enrolls[/yellow]")
         return
     for member in members:
-        await emulator.slash(member, guild, "rapport join")
+        reply = await emulator.slash(member, guild, "rapport join")
+        # What the join previews is never sent again (issue 12): show it where members see it.
+        shown = render_message(reply.message).splitlines() if reply.message else []
+        preview = [line for line in shown if line.lstrip().startswith("•")]
+        if preview:
+            title = f"/rapport join preview for {member.user.name}"
+            console.print(Panel("\n".join(preview), title=title, expand=False))
     console.print(f"{len(members)} members ran /rapport join")
 
 

@@ -175,8 +175,11 @@ def drifting(
             continue
         if not allowed(p.other_id):
             continue
+        told_other = told(p.other_id, p.last_contact) if p.cadence_override is None else None
+        if told_other is not None and now - told_other < SECOND_TURN:
+            continue  # the other side heard of this silence within the week: one side only
         if p.cadence_override is None and not waits(p) and enrolled(p.other_id):
-            first = told(p.other_id, p.last_contact)
+            first = told_other
             if first is None:
                 # Their turn comes first; if it never came (their rule is off, say), ours
                 # comes two weeks after theirs would have.

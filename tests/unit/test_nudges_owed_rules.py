@@ -68,6 +68,7 @@ def test_a_learned_cadence_drifts_after_three_gaps_floored_at_drift_min(
         ((5, 1), True, 7, True),  # a week later and still silent: now
         ((5, 1), False, None, True),  # never skipped because the other is not enrolled
         ((3, 3), True, None, True),  # a tie: the lower id (Ana, 10) waits
+        ((1, 5), True, 3, False),  # even the one who waits: the other side heard of it 3 days ago
     ],
 )
 def test_one_side_of_a_drifting_pair_at_a_time(
