@@ -14,7 +14,7 @@ import contextlib
 import logging
 import shutil
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,8 @@ from sandbox.state import Channel, Member, Message
 #: The demo's now: a Wednesday morning, so "last week" and "2 days ago" read the same every run.
 DEMO_NOW = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
 DIGEST_JOB = "send_due_digests"
+ENROLL_BEFORE = timedelta(days=3)
+"""Members run /rapport join this long before DEMO_NOW; their digests go out at DEMO_NOW."""
 GERMAN = "de"
 LEADERBOARD_JOB = "post_weekly_leaderboard"
 
@@ -96,61 +98,82 @@ def _hide_urls(text: str) -> str:
     return re.sub(r"\(?https://discord\.com/channels/[0-9/]+\)?", "[jump]", text)
 
 
-async def replay(
-    emulator: Emulator, community: Community, console: Console
-) -> tuple[dict[str, Member], int]:
-    """Create the server and replay its history through the gateway, with a progress bar."""
-    guild = emulator.guilds[0]
-    now = emulator.clock()
-    roles = {team: await emulator.create_role(guild, team) for team in community.teams}
-    members: dict[str, Member] = {}
-    for person in community.people:
-        if person.joined_days_ago > 7:
+class Replay:
+    """The community's history, replayed through the gateway up to the clock's now, in steps."""
+
+    def __init__(self, emulator: Emulator, community: Community) -> None:
+        self.emulator = emulator
+        self.community = community
+        self.guild = emulator.guilds[0]
+        self.members: dict[str, Member] = {}
+        self.roles: dict[str, Any] = {}
+        self.channels: dict[str, Channel] = {}
+        self.messages: list[Message | Channel | None] = []
+        self.done = 0
+
+    async def start(self) -> None:
+        """The server's roles, channels and the members who were there before the history."""
+        self.roles = {
+            t: await self.emulator.create_role(self.guild, t) for t in self.community.teams
+        }
+        self.channels = {name: self.emulator.channel(self.guild, name) for name in CHANNELS}
+        for person in self.community.people:
+            if person.joined_days_ago > 7:
+                self.members[person.name] = await self.emulator.add_member(
+                    self.guild, person.name, roles=[self.roles[person.team]]
+                )
+
+    async def until_now(self, console: Console | None = None) -> int:
+        """Replay every event up to the clock's now (a progress bar on `console`); returns how many."""
+        now = self.emulator.clock()
+        due = [
+            e for e in self.community.events[self.done :] if self.community.at(e, DEMO_NOW) <= now
+        ]
+        with Progress(
+            TextColumn("replaying history"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+            disable=console is None,
+        ) as progress:
+            task = progress.add_task("replay", total=len(due))
+            for event in due:
+                self.messages.append(await self._one(event))
+                progress.advance(task)
+        self.done += len(due)
+        await self.emulator.sync()
+        return len(due)
+
+    async def _one(self, event: Any) -> Message | Channel | None:
+        emulator, members = self.emulator, self.members
+        at = self.community.at(event, DEMO_NOW)
+        if event.kind == "join":
+            person = next(p for p in self.community.people if p.name == event.actor)
             members[person.name] = await emulator.add_member(
-                guild, person.name, roles=[roles[person.team]]
+                self.guild, person.name, roles=[self.roles[person.team]], at=at
             )
-    messages: list[Message | Channel | None] = []
-    channels = {name: emulator.channel(guild, name) for name in CHANNELS}
-    with Progress(
-        TextColumn("replaying history"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("replay", total=len(community.events))
-        for event in community.events:
-            at = community.at(event, now)
-            created: Message | Channel | None = None
-            if event.kind == "join":
-                person = next(p for p in community.people if p.name == event.actor)
-                members[person.name] = await emulator.add_member(
-                    guild, person.name, roles=[roles[person.team]], at=at
-                )
-            elif event.kind == "thread":
-                created = await emulator.create_thread(
-                    channels[event.channel], members[event.actor], event.text, at=at
-                )
-            elif event.kind == "react":
-                target = messages[event.target] if event.target is not None else None
-                if isinstance(target, Message):
-                    await emulator.react(members[event.actor], target, event.emoji)
-            else:
-                parent = messages[event.reply_to] if event.reply_to is not None else None
-                where = parent if isinstance(parent, Channel) else channels[event.channel]
-                created = await emulator.say(
-                    members[event.actor],
-                    where,
-                    event.text,
-                    at=at,
-                    reply_to=parent if isinstance(parent, Message) else None,
-                    mentions=[members[n] for n in event.mentions],
-                )
-            messages.append(created)
-            progress.advance(task)
-    await emulator.sync()
-    return members, len(community.events)
+            return None
+        if event.kind == "thread":
+            return await emulator.create_thread(
+                self.channels[event.channel], members[event.actor], event.text, at=at
+            )
+        if event.kind == "react":
+            target = self.messages[event.target] if event.target is not None else None
+            if isinstance(target, Message):
+                await emulator.react(members[event.actor], target, event.emoji)
+            return None
+        parent = self.messages[event.reply_to] if event.reply_to is not None else None
+        where = parent if isinstance(parent, Channel) else self.channels[event.channel]
+        return await emulator.say(
+            members[event.actor],
+            where,
+            event.text,
+            at=at,
+            reply_to=parent if isinstance(parent, Message) else None,
+            mentions=[members[n] for n in event.mentions],
+        )
 
 
 async def run_demo(seed: int = 7) -> int:
@@ -178,8 +201,9 @@ async def _run(
             "[dim]requests not checked against Discord's schema "
             "(pip install -r requirements-dev.txt to check them)[/dim]"
         )
-    # Frozen: the bot, its jobs and the emulator's ids all read DEMO_NOW, whenever the demo runs.
-    clock = SandboxClock(DEMO_NOW, ticking=False)
+    # Frozen between jumps: the bot, its jobs and the emulator's ids read this clock, never the wall.
+    # Members enroll ENROLL_BEFORE the demo's now; the rest of the history happens after that.
+    clock = SandboxClock(DEMO_NOW - ENROLL_BEFORE, ticking=False)
     async with Emulator(check_schema=checking, clock=clock) as emulator:
         guild = emulator.add_guild("Design Guild")
         for name in CHANNELS:
@@ -194,20 +218,31 @@ async def _run(
                 f"[bold]Rapport demo[/bold] — seed {seed}: “{guild.name}”, "
                 f"{len(community.people)} members, teams {', '.join(community.teams)}"
             )
-            members, events = await replay(emulator, community, console)
+            history = Replay(emulator, community)
+            await history.start()
+            events = await history.until_now(console)
             await settle(bot)
+            members = history.members
+            enrolled = [p.name for p in community.people if p.enrolls and p.name in members]
+            await enroll(emulator, bot, guild, [members[n] for n in enrolled], console)
+            # Life goes on after /rapport join: the last days of the history happen, a day at a
+            # time, and the digests go out at the demo's now (the first never repeats the preview).
+            while clock() < DEMO_NOW:
+                await clock.advance(min(timedelta(days=1), DEMO_NOW - clock()))
+                events += await history.until_now()
+                await settle(bot)
             ledger = bot.services.ledger
             interactions = ledger.interactions_total(guild.id)
             console.print(
                 f"replayed {events} events: {interactions} interactions between "
                 f"{ledger.pair_count(guild.id)} pairs"
             )
-            enrolled = [p.name for p in community.people if p.enrolls and p.name in members]
             german = first_with_a_digest(bot, guild.id, members, enrolled)
             if german is not None:
-                # Their Discord speaks German: /rapport join records it, their digest follows it.
+                # Their Discord speaks German: any command records it, their digest follows it.
                 members[german].user.locale = GERMAN
-            await enroll(emulator, bot, guild, [members[n] for n in enrolled], console)
+                await emulator.slash(members[german], guild, "rapport status")
+                await settle(bot)
             digests = await show_digests(emulator, bot, members, enrolled, console, german)
             posted = await show_leaderboard(emulator, bot, guild, data_dir, console)
         finally:
@@ -265,7 +300,7 @@ async def enroll(
 def first_with_a_digest(
     bot: RapportBot, guild_id: int, members: dict[str, Member], enrolled: list[str]
 ) -> str | None:
-    """The first enrolling member (by name) whose digest would hold something now."""
+    """The first enrolled member (by name) whose digest would hold something now."""
     now = bot.services.clock()
     for name in sorted(enrolled):
         digest = bot.services.nudges.preview(guild_id, members[name].id, now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import timedelta
@@ -31,3 +32,13 @@ def test_one_seed_prints_one_story_on_any_day(tmp_path: Path) -> None:
     year, week, _ = (DEMO_NOW - timedelta(days=7)).isocalendar()
     assert f"Leaderboard — week {week} of {year}" in first
     assert demo(3, tmp_path) == first
+
+
+def test_the_demo_shows_the_digests_members_get_one_in_german(tmp_path: Path) -> None:
+    """Members enroll days before the scan: digests go out (the first never repeats the preview)."""
+    out = demo(1, tmp_path)
+    found = re.search(r"(\d+) digests sent", out)
+    assert found is not None
+    assert int(found.group(1)) >= 5
+    assert "(their Discord is in German)" in out
+    assert "Ein paar Menschen" in out
