@@ -266,7 +266,11 @@ def render(
     view = discord.ui.View(timeout=None)
     view.add_item(DigestButton("done", g, d, t))
     view.add_item(DigestButton("snooze", g, d, t))
-    people = [(n.about_id, name_of(n.about_id)) for n in digest.items if n.about_id is not None]
+    people = [
+        (p, name_of(p))
+        for n in digest.items
+        for p in (n.people or ((n.about_id,) if n.about_id is not None else ()))
+    ]
     if people:
         view.add_item(NotAboutSelect(g, d, list(dict(people).items()), t))
     if digest.ask_feedback:

@@ -92,7 +92,9 @@ class Nudges(commands.Cog):
         guild = self.bot.get_guild(digest.guild_id)
         t = _l10n.for_member(self.members, guild, digest.guild_id, digest.member_id)
         someone = t.gettext(N_("someone"))
-        people = {n.about_id for n in digest.items if n.about_id is not None}
+        people = {p for n in digest.items for p in n.people} | {
+            n.about_id for n in digest.items if n.about_id is not None
+        }
         names = {uid: await self._name(guild, uid, someone) for uid in people}
 
         def channel_of(channel_id: int) -> str:

@@ -15,7 +15,7 @@ views and thresholds, and `describe` says each kind of nudge beside the rule tha
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from rapport.i18n import ENGLISH, N_, Translation
@@ -70,6 +70,8 @@ class Nudge:
     channel_id: int | None = None
     usual_gap: timedelta | None = None
     detail: str = ""
+    people: tuple[int, ...] = ()
+    """Everyone the line names, in order, when it is about several people (one post's answers)."""
 
     @property
     def rank(self) -> tuple[int, float, float]:
@@ -243,6 +245,37 @@ def unanswered(
                 detail=str(it.kind),
             )
         )
+    return _one_line_per_post(out)
+
+
+def _one_line_per_post(nudges: list[Nudge]) -> list[Nudge]:
+    """Thank-you lines about one post become one line naming everyone who answered it.
+
+    Pending items do not record which of the member's posts was answered, so answers in the
+    same channel (a thread: one question) of the same kind count as answers to one post. The
+    line is the latest answer's (its link, moment and situation key), names the answerers in
+    the order they answered, and is as strong as the strongest of them.
+    """
+    groups: dict[tuple[int | None, str], list[Nudge]] = {}
+    out = []
+    for n in nudges:
+        if n.kind == THANKS:
+            groups.setdefault((n.channel_id, n.detail), []).append(n)
+        else:
+            out.append(n)
+    for group in groups.values():
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        group.sort(key=lambda n: (n.at, n.about_id or 0))
+        latest = group[-1]
+        out.append(
+            replace(
+                latest,
+                strength=max(n.strength for n in group),
+                people=tuple(n.about_id for n in group if n.about_id is not None),
+            )
+        )
     return out
 
 
@@ -386,6 +419,26 @@ def describe(
     if nudge.kind == UNANSWERED:
         text = _UNANSWERED.get(nudge.detail, _UNANSWERED["reply"])
         return t.gettext(text, name=name, channel=channel, ago=ago)
+    if nudge.kind == THANKS and len(nudge.people) > 1:
+        # One line for everyone who answered one post; the verb agrees with how many they are.
+        names = t.join([name_of(p) for p in nudge.people])
+        if nudge.detail == "thread":
+            return t.ngettext(
+                "{names} answered your question in {channel} {ago} — a thank-you goes a long way.",
+                "{names} answered your question in {channel} {ago} — a thank-you goes a long way.",
+                len(nudge.people),
+                names=names,
+                channel=channel,
+                ago=ago,
+            )
+        return t.ngettext(
+            "{names} answered your post in {channel} {ago} — a thank-you goes a long way.",
+            "{names} answered your post in {channel} {ago} — a thank-you goes a long way.",
+            len(nudge.people),
+            names=names,
+            channel=channel,
+            ago=ago,
+        )
     if nudge.kind == THANKS:
         text = _THANK_YOU.get(nudge.detail, _THANK_YOU["reply"])
         return t.gettext(text, name=name, channel=channel, ago=ago)

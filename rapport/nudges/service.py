@@ -504,18 +504,18 @@ class NudgeService:
         if not out.reminder and quiet is not None and quiet.contains_at(now, prefs.zone):
             return None
         fresh_since = now - self.rules.stale_after
-        items = tuple(
-            n
-            for n in d.items
-            if not (n.kind in rules.FRESH_KINDS and n.at < fresh_since)
-            and (
-                n.about_id is None
-                or (
-                    n.about_id not in prefs.muted
-                    and self.members.is_tracked(d.guild_id, n.about_id)
-                    and not self.ledger.has_left(d.guild_id, n.about_id)
-                )
+
+        def still(person: int | None) -> bool:
+            return person is None or (
+                person not in prefs.muted
+                and self.members.is_tracked(d.guild_id, person)
+                and not self.ledger.has_left(d.guild_id, person)
             )
+
+        items = tuple(
+            replace(n, people=tuple(p for p in n.people if still(p))) if n.people else n
+            for n in d.items
+            if not (n.kind in rules.FRESH_KINDS and n.at < fresh_since) and still(n.about_id)
         )
         if not items:
             return None

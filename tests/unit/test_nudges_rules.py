@@ -216,6 +216,35 @@ def test_a_thanks_received_is_never_nudged_and_one_line_per_person() -> None:
     assert n.unanswered(pending[1:], NOW, timedelta(hours=24), everyone) == []
 
 
+def test_several_answers_to_one_post_make_one_thank_you_line_naming_them_all() -> None:
+    """Bob, Cat and Dan answered one post: one line, the names in the order they answered."""
+    from rapport import i18n
+
+    pending = [
+        item(BOB, timedelta(days=2, hours=3), answer=True, message=501),
+        item(CAT, timedelta(days=2, hours=2), answer=True, message=502),
+        item(DAN, timedelta(days=2), answer=True, message=503),
+        item(CAT, timedelta(days=2), kind=Kind.MENTION, message=504),
+    ]
+    found = n.unanswered(pending, NOW, timedelta(hours=24), everyone)
+    thanks = [x for x in found if x.kind == n.THANKS]
+    assert len(thanks) == 1
+    (line,) = thanks
+    assert line.people == (BOB, DAN)  # Cat's latest item is a mention: their line is that one
+    names = {BOB: "Bob", CAT: "Cat", DAN: "Dan"}
+    pending = pending[:3]
+    (line,) = n.unanswered(pending, NOW, timedelta(hours=24), everyone)
+    assert (line.about_id, line.people, line.situation) == (DAN, (BOB, CAT, DAN), f"t:{DAN}:503")
+    assert n.describe(line, names.get, NOW) == (
+        "Bob, Cat, and Dan answered your post in <#7> 2 days ago — a thank-you goes a long way."
+    )
+    german = n.describe(line, names.get, NOW, t=i18n.translator("de"))
+    assert german.startswith("Bob, Cat und Dan ")
+    plan = planner.plan(G, prefs(), History(), [line], NOW, RuleSettings())
+    assert plan is not None
+    assert len(plan.items) == 1
+
+
 def test_rules_skip_people_not_allowed() -> None:
     """Muted or opted-out people (the allowed predicate) are never nudged about."""
     not_bob = lambda other: other != BOB  # noqa: E731
