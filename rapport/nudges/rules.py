@@ -383,6 +383,23 @@ def human_duration(delta: timedelta, t: Translation = ENGLISH) -> str:
     return t.duration(delta)
 
 
+def rhythm(gap: timedelta, t: Translation = ENGLISH) -> str:
+    """How often two people used to talk: 'almost every day', 'about once a week', 'about every
+    5 days' (never 'every ~1 day'); the units and rounding are duration()'s."""
+    days = gap / timedelta(days=1)
+    if round(days) <= 1:
+        return t.gettext(N_("almost every day"))
+    if round(days) == 7:
+        return t.gettext(N_("about once a week"))
+    if 28 <= round(days) <= 31:
+        return t.gettext(N_("about once a month"))
+    if days < 13.5:
+        return t.ngettext("about every {n} day", "about every {n} days", round(days))
+    if days < 60:
+        return t.ngettext("about every {n} week", "about every {n} weeks", round(days / 7))
+    return t.ngettext("about every {n} month", "about every {n} months", round(days / 30.44))
+
+
 _UNANSWERED = {
     "mention": N_("{name} mentioned you in {channel} {ago} — no answer yet."),
     "reply": N_("{name} replied to you in {channel} {ago} — no reply yet."),
@@ -408,10 +425,10 @@ def describe(
         duration = t.duration(now - nudge.at)
         if nudge.usual_gap:
             return t.gettext(
-                N_("You haven't talked with {name} in {duration} — you used to talk every {gap}."),
+                N_("You haven't talked with {name} in {duration} — you used to talk {rhythm}."),
                 name=name,
                 duration=duration,
-                gap=t.duration(nudge.usual_gap, approximate=True),
+                rhythm=rhythm(nudge.usual_gap, t),
             )
         return t.gettext(
             N_("You haven't talked with {name} in {duration}."), name=name, duration=duration

@@ -56,7 +56,7 @@ async def test_a_drifting_friend_reads_in_weeks(sandbox: Sandbox) -> None:
         post = await sandbox.say(ana, "#general", "hey", at=days_ago(day, now=None), reply_to=last)
         last = await sandbox.say(sam, "#general", "hi!", reply_to=post, at=days_ago(day - 0.1))
     dm = await digest_of(sandbox, ana)
-    assert "You haven't talked with Sam in 3 weeks — you used to talk every ~5 days" in dm.text
+    assert "You haven't talked with Sam in 3 weeks — you used to talk about every 5 days" in dm.text
     assert last.jump_url in dm.text
 
 

@@ -478,8 +478,36 @@ def test_durations_read_as_words(delta: timedelta, words: str) -> None:
     assert n.human_duration(delta) == words
 
 
+@pytest.mark.parametrize(
+    ("gap", "english", "german"),
+    [
+        (timedelta(hours=20), "almost every day", "fast jeden Tag"),
+        (timedelta(days=1, hours=4), "almost every day", "fast jeden Tag"),
+        (timedelta(days=2), "about every 2 days", "etwa alle 2 Tage"),
+        (timedelta(days=7, hours=5), "about once a week", "etwa einmal pro Woche"),
+        (timedelta(days=13, hours=20), "about every 2 weeks", "etwa alle 2 Wochen"),
+        (timedelta(days=30), "about once a month", "etwa einmal im Monat"),
+        (timedelta(days=91), "about every 3 months", "etwa alle 3 Monate"),
+    ],
+)
+def test_how_often_they_used_to_talk_reads_naturally(
+    gap: timedelta, english: str, german: str
+) -> None:
+    """Never "every ~1 day": a daily rhythm is "almost every day", others agree in number."""
+    from rapport import i18n
+
+    line = replace(
+        n.drifting([pair(silent=timedelta(days=21, hours=3))], NOW, DRIFT, everyone)[0],
+        usual_gap=gap,
+    )
+    assert n.describe(line, {BOB: "Sam"}.get, NOW).endswith(f"you used to talk {english}.")
+    assert f"früher habt ihr {german} miteinander" in n.describe(
+        line, {BOB: "Sam"}.get, NOW, t=i18n.translator("de")
+    )
+
+
 def test_a_drifting_line_reads_naturally() -> None:
     """The drifting line says how long and how often they used to talk."""
     (d,) = n.drifting([pair(silent=timedelta(days=21, hours=3))], NOW, DRIFT, everyone)
     text = n.describe(d, {BOB: "Sam"}.get, NOW)
-    assert text == "You haven't talked with Sam in 3 weeks — you used to talk every ~5 days."
+    assert text == "You haven't talked with Sam in 3 weeks — you used to talk about every 5 days."
