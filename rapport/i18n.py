@@ -222,15 +222,16 @@ _Unit = Literal["year", "month", "week", "day", "hour", "minute", "second"]
 
 
 def _unit(delta: timedelta) -> _Unit:
+    # Thresholds on the rounded value: 13.8 days is "2 weeks" like 14 days, never "14 days".
     seconds = delta.total_seconds()
     days = seconds / 86400
-    if seconds < 60:
+    if round(seconds) < 60:
         return "second"
-    if seconds < 3600:
+    if round(seconds / 60) < 60:
         return "minute"
     if days < 2:
         return "day" if seconds >= 86400 - 1800 else "hour"
-    if days < 14:
+    if round(days) < 14:
         return "day"
     if days < 60:
         return "week"

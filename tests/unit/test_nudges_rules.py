@@ -506,6 +506,24 @@ def test_how_often_they_used_to_talk_reads_naturally(
     )
 
 
+def test_one_duration_is_written_one_way_in_a_digest() -> None:
+    """Two weeks, give or take hours, reads "2 weeks" everywhere: never "14 days" beside it."""
+    from rapport import i18n
+
+    lines = [
+        n.describe(replace(d, usual_gap=None), {BOB: "Sam"}.get, NOW)
+        for silent in (timedelta(days=13, hours=14), timedelta(days=14, hours=2))
+        for d in n.drifting([pair(silent=silent, gap=None)], NOW, timedelta(days=10), everyone)
+    ]
+    assert lines == ["You haven't talked with Sam in 2 weeks."] * 2
+    for lang in ("en", "de", "ja"):
+        t = i18n.translator(lang)
+        near, past = timedelta(days=13, hours=13), timedelta(days=14)
+        assert t.duration(near) == t.duration(past)
+        assert t.ago(near) == t.ago(past)
+        assert t.duration(timedelta(minutes=59, seconds=50)) == t.duration(timedelta(hours=1))
+
+
 def test_a_drifting_line_reads_naturally() -> None:
     """The drifting line says how long and how often they used to talk."""
     (d,) = n.drifting([pair(silent=timedelta(days=21, hours=3))], NOW, DRIFT, everyone)
