@@ -244,9 +244,14 @@ def welcome_embed(
                 "when there is something worth a nudge."
             )
         )
+        title = N_("Your digests")
     else:
-        first = _fit([f"• {line}" for line in preview], 1000)
-    embed.add_field(name=t.gettext(N_("Your first digest would say")), value=first, inline=False)
+        # What Rapport sees now, not a digest: the first never repeats these lines and holds at
+        # most the last 3 days' unanswered items.
+        ahead = t.gettext(N_("Your digests will bring what's new from here on."))
+        first = _fit([f"• {line}" for line in preview], 1000 - len(ahead) - 2) + f"\n*{ahead}*"
+        title = N_("Here's what Rapport sees for you right now")
+    embed.add_field(name=t.gettext(title), value=first, inline=False)
     if dms_closed:
         embed.add_field(
             name=t.gettext(N_("Your DMs were closed")),
