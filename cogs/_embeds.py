@@ -20,6 +20,7 @@ from cogs._l10n import command, localised_path
 from rapport import i18n
 from rapport.i18n import ENGLISH, N_, Translation
 from rapport.nudges import Picture
+from rapport.nudges.rules import rhythm
 from rapport.people import Preferences
 from rapport.settings import NUDGE_KINDS
 from rapport.tracking import PairView
@@ -332,6 +333,13 @@ def status_pages(
             t.gettext(N_("Drifting apart")),
             [
                 t.gettext(
+                    N_("**{name}** — last contact {when} (you used to talk {rhythm})"),
+                    name=name(p.other_id),
+                    when=when(p.last_contact, t),
+                    rhythm=rhythm(p.cadence, t),
+                )
+                if p.cadence and not p.cadence_override
+                else t.gettext(
                     N_("**{name}** — last contact {when} (you asked for every {gap})")
                     if p.cadence_override
                     else N_("**{name}** — last contact {when} (you used to talk every {gap})"),
