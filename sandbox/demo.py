@@ -263,12 +263,17 @@ async def _run(
 
 
 async def settle(bot: RapportBot) -> None:
-    """Let the bot's event handlers finish."""
+    """Let the bot's event handlers finish, and the work they hand to tasks of Rapport's own.
+
+    A thread message waits for its starter's lookup ("rapport: starter …"); a leaderboard read
+    before that lookup lands would miss the answer it credits, and one seed would not print one
+    story.
+    """
     for _ in range(100):
         pending = [
             t
             for t in asyncio.all_tasks()
-            if not t.done() and t.get_name().startswith("discord.py: on_")
+            if not t.done() and t.get_name().startswith(("discord.py: on_", "rapport: starter "))
         ]
         if not pending:
             return
