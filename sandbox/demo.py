@@ -156,9 +156,15 @@ class Replay:
             )
             return None
         if event.kind == "thread":
-            return await emulator.create_thread(
+            thread = await emulator.create_thread(
                 self.channels[event.channel], members[event.actor], event.text, at=at
             )
+            # The bot may look up a thread's starter over REST (its message can be out of the
+            # message cache); events it records meanwhile would land in an order that depends
+            # on the machine's load. One seed tells one story: wait for that lookup here.
+            await emulator.sync()
+            await settle()
+            return thread
         if event.kind == "react":
             target = self.messages[event.target] if event.target is not None else None
             if isinstance(target, Message):
@@ -221,7 +227,7 @@ async def _run(
             history = Replay(emulator, community)
             await history.start()
             events = await history.until_now(console)
-            await settle(bot)
+            await settle()
             members = history.members
             enrolled = [p.name for p in community.people if p.enrolls and p.name in members]
             await enroll(emulator, bot, guild, [members[n] for n in enrolled], console)
@@ -230,7 +236,7 @@ async def _run(
             while clock() < DEMO_NOW:
                 await clock.advance(min(timedelta(days=1), DEMO_NOW - clock()))
                 events += await history.until_now()
-                await settle(bot)
+                await settle()
             ledger = bot.services.ledger
             interactions = ledger.interactions_total(guild.id)
             console.print(
@@ -242,7 +248,7 @@ async def _run(
                 # Their Discord speaks German: any command records it, their digest follows it.
                 members[german].user.locale = GERMAN
                 await emulator.slash(members[german], guild, "rapport status")
-                await settle(bot)
+                await settle()
             digests = await show_digests(emulator, bot, members, enrolled, console, german)
             posted = await show_leaderboard(emulator, bot, guild, data_dir, console)
         finally:
@@ -262,7 +268,7 @@ async def _run(
     return 1 if problems else 0
 
 
-async def settle(bot: RapportBot) -> None:
+async def settle() -> None:
     """Let the bot's event handlers finish, and the work they hand to tasks of Rapport's own.
 
     A thread message waits for its starter's lookup ("rapport: starter …"); a leaderboard read
@@ -327,7 +333,7 @@ async def show_digests(
         console.print("[yellow]the nudge scan is not built yet: no digests[/yellow]")
         return 0
     await bot.services.scheduler.run(DIGEST_JOB)
-    await settle(bot)
+    await settle()
     sent = 0
     for name in sorted(enrolled):
         for message in emulator.dms_to(members[name]):
@@ -345,7 +351,7 @@ async def show_leaderboard(
         console.print("[yellow]the leaderboard is not built yet: no post[/yellow]")
         return False
     await bot.services.scheduler.run(LEADERBOARD_JOB)
-    await settle(bot)
+    await settle()
     channel = emulator.channel(guild, "leaderboard")
     posts = [m for m in emulator.channel_messages(channel) if m.author is emulator.bot_user]
     for post in posts:
