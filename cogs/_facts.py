@@ -29,14 +29,18 @@ _MESSAGE = discord.Message
 
 
 def ignored_channel(guilds: GuildService, guild_id: int, channel: object) -> bool:
-    """Whether a channel (or a thread's parent) is excluded from tracking."""
+    """Whether a channel is left untracked: excluded (itself or a thread's parent), or not
+    among the server's track-only channels (nor is its parent)."""
     policy = guilds.policy(guild_id)
-    if not policy.excluded_channels and not policy.ignored_channel_names:
+    if not policy.filters_channels:
         return False  # the common case, asked once per message
-    if policy.ignores_channel(getattr(channel, "id", 0), getattr(channel, "name", None)):
-        return True
     parent = getattr(channel, "parent", None)
-    return parent is not None and policy.ignores_channel(parent.id, parent.name)
+    return policy.ignores_channel(
+        getattr(channel, "id", 0),
+        getattr(channel, "name", None),
+        getattr(parent, "id", None),
+        getattr(parent, "name", None),
+    )
 
 
 def counts(members: MemberService, guild_id: int, user: discord.abc.User | None) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Literal
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -22,14 +22,14 @@ from cogs._lookup import (
     POST_PERMISSIONS,
     READ_PERMISSIONS,
     find_channel,
-    find_role,
     missing_permissions,
     permission_names,
 )
 from cogs._respond import reply_private
+from cogs._roles import DiscordRoles
+from cogs._setup import SetupCommand
 from rapport.errors import UserFacingError
 from rapport.i18n import N_, Translation
-from rapport.ids import parse_id
 from rapport.leaderboard import LeaderboardService
 from rapport.nudges import NudgeService
 from rapport.people import GuildPolicy, GuildService, MemberService
@@ -57,7 +57,7 @@ def owner_or_manage_guild() -> Any:
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
-class Admin(commands.GroupCog, group_name="rapport-admin"):
+class Admin(SetupCommand, commands.GroupCog, group_name="rapport-admin"):
     """Set Rapport up for this server and see how it is doing."""
 
     def __init__(
@@ -94,61 +94,6 @@ class Admin(commands.GroupCog, group_name="rapport-admin"):
     def _guild(interaction: discord.Interaction) -> discord.Guild:
         assert interaction.guild is not None  # interaction_check refused DMs
         return interaction.guild
-
-    @app_commands.command(name="setup")
-    @app_commands.checks.has_permissions(manage_guild=True)
-    @app_commands.describe(
-        leaderboard_channel="Where the weekly leaderboard is posted",
-        enrollment="opt-in: members /rapport join; opt-out: everyone gets digests until they leave",
-        teams="Team roles, comma-separated (@Design, @Eng or role names); “none” for no teams",
-        timezone="The server's default time zone (IANA, e.g. Europe/Paris)",
-        welcomer_role="A role whose members are also asked to greet newcomers",
-    )
-    async def setup(
-        self,
-        interaction: discord.Interaction,
-        leaderboard_channel: discord.TextChannel | None = None,
-        enrollment: Literal["opt-in", "opt-out"] | None = None,
-        teams: app_commands.Range[str, 1, 1000] | None = None,
-        timezone: app_commands.Range[str, 1, 64] | None = None,
-        welcomer_role: discord.Role | None = None,
-    ) -> None:
-        """Choose the leaderboard channel, enrollment mode, team roles and default time zone."""
-        guild = self._guild(interaction)
-        changes: dict[str, Any] = {}
-        if leaderboard_channel is not None:
-            missing = missing_permissions(leaderboard_channel, POST_PERMISSIONS)
-            if missing:
-                raise UserFacingError(
-                    N_(
-                        "I can't post in {channel}: I'm missing {permissions} there. Give Rapport "
-                        "those permissions in the channel's settings, or pick another channel."
-                    ),
-                    channel=leaderboard_channel.mention,
-                    permissions=permission_names(missing, self._t(interaction)),
-                )
-            changes["leaderboard_channel"] = leaderboard_channel.id
-        if enrollment is not None:
-            changes["enrollment"] = enrollment
-        if teams is not None:
-            changes["teams"] = _team_roles(guild, teams)
-        if timezone is not None:
-            changes["timezone"] = timezone.strip()
-        if welcomer_role is not None:
-            changes["welcomer_role"] = welcomer_role.id
-        if changes:
-            await self.guilds.update(guild.id, **changes)
-        t = self._t(interaction)
-        lines = _policy_lines(guild, self.guilds.policy(guild.id), t)
-        await reply_private(
-            interaction, embed=render.guild_settings_embed(lines, changed=bool(changes), t=t)
-        )
-
-    @setup.autocomplete("timezone")
-    async def _timezone_choices(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return render.zone_choices(current)
 
     @app_commands.command(name="exclude-channel")
     @app_commands.checks.has_permissions(manage_guild=True)
@@ -308,33 +253,6 @@ class Admin(commands.GroupCog, group_name="rapport-admin"):
         )
 
 
-def _team_roles(guild: discord.Guild, text: str) -> tuple[int, ...]:
-    """Role ids from "@Design, Eng, 1234"; a name or id that matches no role is refused."""
-    if text.strip().lower() in NO_TEAMS:
-        return ()
-    ids: list[int] = []
-    for raw in (part.strip() for part in text.split(",")):
-        if not raw:
-            continue
-        match = ROLE_MENTION.fullmatch(raw)
-        role = None
-        if match or raw.isdecimal():
-            role = guild.get_role(parse_id(match[1] if match else raw) or 0)
-        else:
-            role = find_role(guild, raw)
-        if role is None or role.is_default():
-            raise UserFacingError(
-                N_("“{value}” isn't a role in this server (use @Role or its name)."), value=raw
-            )
-        if role.id not in ids:
-            ids.append(role.id)
-    if not ids:
-        raise UserFacingError(N_("Name at least one team role, or “none” for no teams."))
-    if len(ids) > MAX_TEAMS:
-        raise UserFacingError(N_("At most {max} teams."), max=MAX_TEAMS)
-    return tuple(ids)
-
-
 def _leaderboard_problems(guild: discord.Guild, policy: GuildPolicy, t: Translation) -> list[str]:
     channel = find_channel(guild, policy.leaderboard_channel)
     if channel is None:
@@ -357,35 +275,11 @@ def _leaderboard_problems(guild: discord.Guild, policy: GuildPolicy, t: Translat
     return []
 
 
-ENROLLMENT_NAMES = {"opt-in": N_("opt-in"), "opt-out": N_("opt-out")}
-
-
-def _policy_lines(guild: discord.Guild, policy: GuildPolicy, t: Translation) -> list[str]:
-    channel = find_channel(guild, policy.leaderboard_channel)
-    where = (
-        channel.mention
-        if channel
-        else t.gettext(N_("{channel} (not found)"), channel=policy.leaderboard_channel)
-    )
-    teams = [
-        (r.mention if (r := guild.get_role(team) if isinstance(team, int) else None) else str(team))
-        for team in policy.teams
-    ]
-    excluded = [f"<#{c}>" for c in sorted(policy.excluded_channels)]
-    none = t.gettext(N_("none"))
-    enrollment = t.gettext(ENROLLMENT_NAMES.get(policy.enrollment, policy.enrollment))
-    return [
-        t.gettext(N_("**Leaderboard channel:** {value}"), value=where),
-        t.gettext(N_("**Enrollment:** {value}"), value=enrollment),
-        t.gettext(N_("**Teams:** {value}"), value=", ".join(teams) or none),
-        t.gettext(N_("**Default time zone:** {value}"), value=policy.zone.key),
-        t.gettext(N_("**Excluded channels:** {value}"), value=", ".join(excluded) or none),
-    ]
-
-
 async def setup(bot: RapportBot) -> None:
     """Load the admin commands with the services whose totals they show."""
     s = bot.services
+    # Who holds the roles the server settings name (enrollment, welcomer, staff).
+    s.guilds.roles = DiscordRoles(bot)
     backfiller = Backfiller(s.backfill, s.ledger, s.members, s.guilds, s.flusher.flush, s.threads)
     await bot.add_cog(
         Admin(bot, s.guilds, s.members, s.ledger, s.nudges, s.leaderboard, backfiller)

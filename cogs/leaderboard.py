@@ -185,9 +185,12 @@ class Leaderboard(commands.Cog):
         guild = interaction.guild
         if guild is None:  # Discord hides guild-only commands in DMs, but a client may not
             raise app_commands.NoPrivateMessage()
-        kind = period.value if period is not None else self.settings.period
+        policy = self.guilds.policy(guild.id)
+        if not policy.leaderboard:
+            raise UserFacingError(N_("The leaderboard is turned off in this server."))
+        kind = period.value if period is not None else policy.leaderboard_period
         key = self.service.period_key(guild.id, kind, self.clock())
-        teams = render.resolve_teams(guild, self.guilds.policy(guild.id).teams)
+        teams = render.resolve_teams(guild, policy.teams)
         keep = self.keep(guild.id)
         if team is not None:
             match = next((n for n in teams if n.casefold() == team.casefold()), None)

@@ -250,14 +250,4 @@ class Nudges(commands.Cog):
 
 async def setup(bot: RapportBot) -> None:
     """Load nudge delivery with the bot's nudge and member services."""
-    guilds = bot.services.guilds
-
-    def welcomers(guild_id: int) -> set[int]:
-        """Members holding the server's welcomer role (/rapport-admin setup), bots aside."""
-        role_id = guilds.get(guild_id).welcomer_role
-        guild = bot.get_guild(guild_id)
-        role = guild.get_role(role_id) if guild is not None and role_id else None
-        return {m.id for m in role.members if not m.bot} if role is not None else set()
-
-    bot.services.nudges.welcomers = welcomers
     await bot.add_cog(Nudges(bot, bot.services.nudges, bot.services.members))

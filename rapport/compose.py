@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 
 from rapport.clock import Clock, system_clock
-from rapport.leaderboard.posting import LeaderboardPosts
+from rapport.leaderboard.posting import OWN_SCHEDULES_JOB, OWN_SCHEDULES_TICK, LeaderboardPosts
 from rapport.leaderboard.service import CATCH_UP_JOB, JOB, LeaderboardService
 from rapport.nudges.service import NudgeService
 from rapport.nudges.status import Status
@@ -94,7 +94,11 @@ def build_services(settings: Settings, store: Store, clock: Clock = system_clock
     scheduler.add(JOB, posts.post_due, settings.schedule.leaderboard)
     if posts.catches_up:
         # A crontab post missed (the bot was down, or the guild's zone) is caught up hourly.
-        scheduler.add(CATCH_UP_JOB, posts.post_due, parse_schedule("1h"))
+        scheduler.add(
+            CATCH_UP_JOB, partial(posts.post_due, own_schedule=None), parse_schedule("1h")
+        )
+    # Servers with a board schedule of their own (/rapport-admin setup) are looked at every minute.
+    scheduler.add(OWN_SCHEDULES_JOB, posts.post_own_schedules, parse_schedule(OWN_SCHEDULES_TICK))
     backfill = BackfillService(store, ledger, clock)
     for service in (ledger, members, guilds, backfill):
         flusher.add_stager(service.stage)

@@ -14,9 +14,14 @@ The protocol (the decisions are in rapport/leaderboard/service.py's docstring):
    the claim is released so a later run retries; unknown (it may have gone out) -> the claim
    is kept, so the period is never posted twice.
 
-The schedule is wired in rapport/compose.py: the post job, and for a crontab the hourly
-catch-up, which also runs once when the poster reports the bot ready (a missed post goes out
-late, once, with the right period). `cogs/leaderboard.py` implements the Poster.
+The schedule is wired in rapport/compose.py: the post job on config.toml's schedule, and for
+a crontab the hourly catch-up, which also runs once when the poster reports the bot ready (a
+missed post goes out late, once, with the right period). A server with a schedule of its own
+(/rapport-admin setup leaderboard_schedule) is left out of the config's job: a shared job
+ticks every minute and posts each such guild once its own schedule has fired since the last
+look. Nothing but the store's records says what was posted, so this stays right across
+restarts, and each process of a cluster ticks only for the guilds its poster reaches. A server
+that turned the board off is skipped. `cogs/leaderboard.py` implements the Poster.
 """
 
 from __future__ import annotations
@@ -31,11 +36,15 @@ from typing import Protocol
 
 from rapport.clock import Clock
 from rapport.leaderboard.scoring import Board
-from rapport.leaderboard.service import LeaderboardService
-from rapport.people.guilds import GuildService
+from rapport.leaderboard.service import LeaderboardService, next_fire
+from rapport.people.guilds import GuildPolicy, GuildService
 from rapport.settings.config import Settings
 
 log = logging.getLogger(__name__)
+
+OWN_SCHEDULES_JOB = "post_own_schedule_leaderboards"
+"""The minute tick that posts the boards of servers with a schedule of their own."""
+OWN_SCHEDULES_TICK = "1m"
 
 
 class PostOutcome(Enum):
@@ -112,6 +121,8 @@ class LeaderboardPosts:
         # Posts whose outcome was unknown in this run. The claim keeps other processes and
         # later runs away, but its own owner may renew it, so this run must remember too.
         self._unsure: set[tuple[int, str]] = set()
+        # Guilds with their own schedule: when to look next (reset when the policy changes).
+        self._next: dict[int, tuple[GuildPolicy, datetime]] = {}
 
     def attach(self, poster: Poster) -> None:
         """The cog's poster; scheduled posts go through it from now on."""
@@ -128,11 +139,18 @@ class LeaderboardPosts:
 
     async def catch_up(self) -> None:
         """The bot is ready: post what a crontab schedule missed while it was down."""
-        if self.catches_up:
-            await self.post_due()
+        await self.post_due(own_schedule=None if self.catches_up else True)
 
-    async def post_due(self) -> None:
-        """The job: post each reachable guild's board for the period that just ended, once."""
+    async def post_own_schedules(self) -> None:
+        """The minute tick: post the boards of guilds whose own schedule fired since the last look."""
+        await self.post_due(own_schedule=True)
+
+    async def post_due(self, *, own_schedule: bool | None = False) -> None:
+        """The job: post each reachable guild's board for the period that just ended, once.
+
+        `own_schedule`: False, the guilds on config.toml's schedule (the config's job); True,
+        those with a schedule of their own whose schedule fired (the tick); None, all.
+        """
         poster = self._poster
         if poster is None:
             return
@@ -141,10 +159,27 @@ class LeaderboardPosts:
             for guild_id in poster.guild_ids():
                 if self.guilds.removed(guild_id):
                     continue  # the bot was removed from it: nothing more is posted
+                policy = self.guilds.policy(guild_id)
+                if not policy.leaderboard:
+                    continue  # the server turned its board off
+                if own_schedule is not None and policy.own_schedule != own_schedule:
+                    continue
+                if own_schedule and not self._fired(guild_id, policy, now):
+                    continue
                 try:
                     await self.post_guild(poster, guild_id, now)
                 except Exception:
                     log.exception("posting the leaderboard failed in guild %s", guild_id)
+
+    def _fired(self, guild_id: int, policy: GuildPolicy, now: datetime) -> bool:
+        """Whether a guild's own schedule fired since the last look (the first look: yes,
+        and the post-once records decide whether anything is due)."""
+        seen = self._next.get(guild_id)
+        if seen is not None and seen[0] is policy and now < seen[1]:
+            return False
+        following = next_fire(policy.leaderboard_schedule, now, policy.zone)
+        self._next[guild_id] = (policy, following)
+        return True
 
     def _problem(self, guild_id: int, text: str, now: datetime) -> None:
         # The hourly catch-up meets the same problem again: log it when it changes.
@@ -193,4 +228,12 @@ class LeaderboardPosts:
         return result
 
 
-__all__ = ["LeaderboardPosts", "PostOutcome", "PostResult", "Poster", "Target"]
+__all__ = [
+    "OWN_SCHEDULES_JOB",
+    "OWN_SCHEDULES_TICK",
+    "LeaderboardPosts",
+    "PostOutcome",
+    "PostResult",
+    "Poster",
+    "Target",
+]

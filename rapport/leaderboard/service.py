@@ -96,6 +96,16 @@ def last_fire(schedule: Schedule, now: datetime, zone: ZoneInfo) -> datetime | N
     return None
 
 
+def next_fire(schedule: Schedule, now: datetime, zone: ZoneInfo) -> datetime:
+    """The schedule's first fire time after `now` in the zone."""
+    if schedule.interval is not None:
+        return now + schedule.interval
+    fire: datetime | None = schedule.trigger(zone).get_next_fire_time(
+        None, now + timedelta(seconds=1)
+    )
+    return fire if fire is not None else now + timedelta(days=366)
+
+
 class LeaderboardService:
     """Boards from the ledger, members' choices excluded; the record of what was posted."""
 
@@ -158,12 +168,14 @@ class LeaderboardService:
     # ---- boards ----------------------------------------------------------------------------
 
     def excluded(self, guild_id: int) -> set[int]:
-        """Members who opted out of tracking or hid themselves from the board."""
-        return {
+        """Members who opted out of tracking or hid themselves, and the server's staff roles."""
+        hidden = {
             m
             for m in self.members.known(guild_id)
             if not self.members.preferences(guild_id, m).on_leaderboard
         }
+        staff = self.guilds.policy(guild_id).staff_roles
+        return hidden | self.guilds.roles.holders(guild_id, staff) if staff else hidden
 
     def period_key(self, guild_id: int, kind: str, now: datetime | None = None) -> str:
         """The current period of a kind ("week", "month", "all") in the guild's time zone."""
@@ -171,10 +183,11 @@ class LeaderboardService:
         return current_period(kind, now or self.clock(), zone)
 
     def due_period(self, guild_id: int, now: datetime) -> str:
-        """The period the scheduled post shows at `now`: the last one that ended."""
-        zone = self.guilds.policy(guild_id).zone
-        at = last_fire(self.settings.schedule.leaderboard, now, zone) or now
-        return completed_period(self.settings.leaderboard.period, at, zone)
+        """The period the scheduled post shows at `now`: the last one that ended (by the
+        guild's own period and schedule, else config.toml's)."""
+        policy = self.guilds.policy(guild_id)
+        at = last_fire(policy.leaderboard_schedule, now, policy.zone) or now
+        return completed_period(policy.leaderboard_period, at, policy.zone)
 
     def board(
         self,
@@ -322,5 +335,6 @@ __all__ = [
     "current_period",
     "last_fire",
     "month_key",
+    "next_fire",
     "week_key",
 ]

@@ -48,6 +48,7 @@ from rapport.nudges.state import (
     MemberStates,
     Outgoing,
 )
+from rapport.people.guilds import GuildPolicy
 from rapport.people.members import MemberService, Preferences
 from rapport.settings.config import Settings
 from rapport.store.base import Store
@@ -94,16 +95,7 @@ class NudgeService:
         self.flusher = flusher
         self.clock = clock
         cfg = settings.nudges
-        self.rules = RuleSettings(
-            cfg.drift_after,
-            cfg.unanswered_after,
-            cfg.share_after,
-            cfg.digest_size,
-            frozenset(cfg.kinds),
-            cfg.stale_after,
-            cfg.drift_min,
-            cfg.min_gap,
-        )
+        self._rules: dict[int, tuple[GuildPolicy, RuleSettings]] = {}
         self.owner = f"rapport-{uuid.uuid4().hex[:12]}"
         self.states = MemberStates(store)
         self.ensure = self.states.ensure
@@ -119,8 +111,6 @@ class NudgeService:
         # A cluster process schedules only its shards' guilds (bot.py sets this); a digest
         # button may still load another process's guild here, which the scan must leave alone.
         self.owns: Callable[[int], bool] = lambda _guild_id: True
-        # Members holding the server's welcomer role (/rapport-admin setup); the cog sets it.
-        self.welcomers: Callable[[int], set[int]] = lambda _guild_id: set()
         self._audience: dict[int, tuple[datetime, dict[int, frozenset[int]]]] = {}
         interval = settings.schedule.nudge_scan.interval
         window = min(interval.total_seconds(), 3600) if interval is not None else 900
@@ -135,6 +125,26 @@ class NudgeService:
             key=lambda o: (o.digest.guild_id, o.digest.member_id),
         )
 
+    def rules_for(self, guild_id: int) -> RuleSettings:
+        """The rules' thresholds and kinds in a guild: its own choices over config.toml's."""
+        policy = self.members.guilds.policy(guild_id)
+        cached = self._rules.get(guild_id)
+        if cached is not None and cached[0] is policy:
+            return cached[1]
+        cfg = self.settings.nudges
+        found = RuleSettings(
+            policy.drift_after,
+            policy.unanswered_after,
+            policy.share_after,
+            cfg.digest_size,
+            policy.nudge_kinds,
+            policy.stale_after,
+            policy.drift_min,
+            cfg.min_gap,
+        )
+        self._rules[guild_id] = (policy, found)
+        return found
+
     # --- what the commands read ---------------------------------------------------------------
 
     def preview(self, guild_id: int, member_id: int, now: datetime) -> Digest | None:
@@ -145,23 +155,30 @@ class NudgeService:
             self.ledger.newcomers(guild_id, now - rules.NEWCOMER_WINDOW), now
         )
         found = self.candidates(guild_id, prefs, now, newcomers)
-        history = self._history(st, prefs, now, in_flight=False)
-        return plan(guild_id, prefs, history, found, now, self.rules, preview=True)
+        history = self._history(guild_id, st, prefs, now, in_flight=False)
+        return plan(guild_id, prefs, history, found, now, self.rules_for(guild_id), preview=True)
 
     def _history(
-        self, st: MemberState | None, prefs: Preferences, now: datetime, *, in_flight: bool
+        self,
+        guild_id: int,
+        st: MemberState | None,
+        prefs: Preferences,
+        now: datetime,
+        *,
+        in_flight: bool,
     ) -> History:
         """What the planner knows of the member's digests, with the pace and first-digest rule."""
+        rules = self.rules_for(guild_id)
         history = st.history(in_flight) if st is not None else History(in_flight=in_flight)
         # Only for members who joined with /rapport join (and saw its preview).
         since = prefs.enrolled_at
         first = (
             since is not None
-            and now - since < self.rules.stale_after
+            and now - since < rules.stale_after
             # Digest times are whole seconds: a digest in the join's own second counts.
             and not any(epoch(t) >= epoch(since) for t in history.digest_times)
         )
-        return replace(history, min_gap=self.rules.min_gap, first=first)
+        return replace(history, min_gap=rules.min_gap, first=first)
 
     def shown(self, guild_id: int, member_id: int, digest: Digest, now: datetime) -> None:
         """The member saw these lines (the preview /rapport join shows): never send them again."""
@@ -242,7 +259,9 @@ class NudgeService:
         if cached is not None and cached[0] == now:
             return cached[1]
         since = now - rules.ACTIVE_WINDOW
-        welcomers = frozenset(self.welcomers(guild_id))
+        guilds = self.members.guilds
+        role = guilds.policy(guild_id).welcomer_role
+        welcomers = frozenset(guilds.roles.holders(guild_id, {role}) if role else ())
         out: dict[int, frozenset[int]] = {}
         for n in newcomers:
             chosen: list[int] = []
@@ -265,7 +284,7 @@ class NudgeService:
         return (
             prefs.enrolled
             and not prefs.dms_closed
-            and rules.DRIFTING in prefs.kinds & self.rules.kinds
+            and rules.DRIFTING in prefs.kinds & self.rules_for(guild_id).kinds
             and not self.ledger.has_left(guild_id, member_id)
         )
 
@@ -282,7 +301,8 @@ class NudgeService:
     ) -> list[Nudge]:
         """Every nudge the rules find for one member now (before ranking and history)."""
         member = prefs.member_id
-        kinds = prefs.kinds & self.rules.kinds
+        settings = self.rules_for(guild_id)
+        kinds = prefs.kinds & settings.kinds
         tracked = self.members.is_tracked
 
         left = self.ledger.has_left
@@ -303,7 +323,7 @@ class NudgeService:
             pairs = ledger.silent_pairs(
                 guild_id,
                 member,
-                now - self.rules.drift_min,
+                now - settings.drift_min,
                 now=now,
                 min_contact_days=rules.MIN_CONTACT_DAYS,
                 both_ways=True,
@@ -312,9 +332,9 @@ class NudgeService:
                 found += rules.drifting(
                     pairs,
                     now,
-                    self.rules.drift_after,
+                    settings.drift_after,
                     allowed,
-                    self.rules.drift_min,
+                    settings.drift_min,
                     enrolled=lambda other: self._gets_drifting(guild_id, other),
                     told=lambda other, last: self._told(guild_id, other, member, last),
                 )
@@ -326,14 +346,14 @@ class NudgeService:
                 return 0.0 if pair is None else pair.weight
 
             found += rules.unanswered(
-                pending, now, self.rules.unanswered_after, allowed, strength, self.rules.stale_after
+                pending, now, settings.unanswered_after, allowed, strength, settings.stale_after
             )
         if kinds & {rules.SHARE, rules.WELCOME}:
             activity = self.ledger.activity(guild_id, member)
             if rules.SHARE in kinds:
                 st = self.states.get(guild_id, member)
                 last_line = st.history(False).last_share_line if st is not None else None
-                found += rules.share(activity, now, self.rules.share_after, last_line)
+                found += rules.share(activity, now, settings.share_after, last_line)
             if rules.WELCOME in kinds and newcomers:
                 audience = self._welcome_audience(guild_id, newcomers, now)
                 found += rules.welcome(activity, newcomers, now, allowed, audience)
@@ -442,11 +462,11 @@ class NudgeService:
             self._settle_outcomes(guild_id, member_id, st, now)
         prefs = self.members.preferences(guild_id, member_id)
         in_flight = self.queue.queued((guild_id, member_id))
-        history = self._history(st, prefs, now, in_flight=in_flight)
+        history = self._history(guild_id, st, prefs, now, in_flight=in_flight)
         if blocked(prefs, history, now) or self.ledger.has_left(guild_id, member_id):
             return False, 0
         found = self.candidates(guild_id, prefs, now, newcomers)
-        digest = plan(guild_id, prefs, history, found, now, self.rules)
+        digest = plan(guild_id, prefs, history, found, now, self.rules_for(guild_id))
         if digest is None:
             return True, 0
         return True, int(self.queue.put(Outgoing(digest)))
@@ -503,7 +523,7 @@ class NudgeService:
         quiet = prefs.quiet_hours
         if not out.reminder and quiet is not None and quiet.contains_at(now, prefs.zone):
             return None
-        fresh_since = now - self.rules.stale_after
+        fresh_since = now - self.rules_for(d.guild_id).stale_after
 
         def still(person: int | None) -> bool:
             return person is None or (

@@ -62,11 +62,12 @@ class Status:
         def allowed(other: int) -> bool:
             return other not in prefs.muted and self.members.is_tracked(guild_id, other)
 
-        drifting = rules.drifting(pairs, now, self.settings.nudges.drift_after, allowed)
+        policy = self.members.guilds.policy(guild_id)
+        drifting = rules.drifting(pairs, now, policy.drift_after, allowed)
         drifting.sort(key=lambda n: -n.strength)
         position = None
-        if prefs.on_leaderboard:
-            position = self.position(guild_id, member_id, self.settings.leaderboard.period)
+        if prefs.on_leaderboard and policy.leaderboard:
+            position = self.position(guild_id, member_id, policy.leaderboard_period)
         return Picture(
             drifting=[by_other[n.about_id] for n in drifting[:SHOWN] if n.about_id in by_other],
             pending=self.ledger.pending_for(guild_id, member_id, now)[-SHOWN * 2 :],

@@ -1,25 +1,84 @@
-"""Per-guild settings that admins change with /rapport-admin, over the config's defaults."""
+"""Per-guild settings that admins change with /rapport-admin, over the config's defaults.
+
+One resolver, `GuildService.policy`, gives a guild's effective settings: each value is the
+server's own choice when it made one, else config.toml's (`GuildPolicy.own` names the
+server's). Every consumer (the nudge rules and planner, enrollment, tracking's channel
+filter, the leaderboard's period, schedule and members) asks it, never the config directly.
+Roles live in Discord: the `Roles` port (filled by the Discord glue) says who holds them.
+
+Over 400 lines because the settings, their stored form, their one resolver and their checked
+changes read together; what an admin may type for each value is apart (_server_values.py).
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import Any
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from rapport.errors import UserFacingError
 from rapport.i18n import N_
+from rapport.people._server_values import (
+    PERIODS,
+    THRESHOLDS,
+    check,
+    clash,
+)
 from rapport.settings.config import Settings
-from rapport.settings.timeparse import parse_timezone
+from rapport.settings.timeparse import Schedule, parse_schedule, parse_timezone
 from rapport.store.base import Doc, Store, decode_each
 
 log = logging.getLogger(__name__)
 
 TABLE = "guild_settings"
 KEY = "settings"
-ENROLLMENT_MODES = ("opt-in", "opt-out")
+SETTINGS = (
+    "leaderboard",
+    "leaderboard_channel",
+    "leaderboard_period",
+    "leaderboard_schedule",
+    "teams",
+    "staff_roles",
+    "enrollment",
+    "enrollment_role",
+    "welcomer_role",
+    "timezone",
+    "track_only",
+    "excluded_channels",
+    "nudge_kinds",
+    *THRESHOLDS,
+)
+"""Every setting a server can choose, in the order /rapport-admin setup shows them."""
+DEFAULT = "default"
+"""What an admin types for a text setting to go back to config.toml's value."""
+RESET_ALL = "all"
+
+
+class Roles(Protocol):
+    """Who holds a server's roles (Discord knows; the glue answers)."""
+
+    def holders(self, guild_id: int, role_ids: Collection[int]) -> set[int]:
+        """Members holding any of these roles (bots aside)."""
+        ...
+
+    def holds(self, guild_id: int, member_id: int, role_id: int) -> bool:
+        """Whether a member holds a role (False when that can't be known)."""
+        ...
+
+
+class NoRoles:
+    """Before the glue is attached (and in core tests): nobody holds any role."""
+
+    def holders(self, guild_id: int, role_ids: Collection[int]) -> set[int]:
+        """Nobody."""
+        return set()
+
+    def holds(self, guild_id: int, member_id: int, role_id: int) -> bool:
+        """No one."""
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,18 +94,33 @@ class GuildSettings:
     welcomer_role: int | None = None
     removed_at: int | None = None
     """When the bot was removed from the server (epoch seconds); None while it is there."""
+    leaderboard: bool | None = None
+    leaderboard_period: str | None = None
+    leaderboard_schedule: str | None = None
+    staff_roles: tuple[int, ...] | None = None
+    enrollment_role: int | None = None
+    track_only: frozenset[int] | None = None
+    nudge_kinds: tuple[str, ...] | None = None
+    drift_after: int | None = None
+    """Seconds, like the other thresholds below."""
+    drift_min: int | None = None
+    unanswered_after: int | None = None
+    stale_after: int | None = None
+    share_after: int | None = None
 
     def to_doc(self) -> Doc:
-        """The stored form: ids and names only."""
-        return {
-            "leaderboard_channel": self.leaderboard_channel,
-            "enrollment": self.enrollment,
-            "teams": list(self.teams) if self.teams is not None else None,
-            "timezone": self.timezone,
-            "excluded_channels": sorted(self.excluded_channels),
-            "welcomer_role": self.welcomer_role,
-            "removed_at": self.removed_at,
-        }
+        """The stored form: ids, names, words and seconds only."""
+        doc: Doc = {}
+        for f in fields(self):
+            if f.name == "guild_id":
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, frozenset):
+                value = sorted(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            doc[f.name] = value
+        return doc
 
     @classmethod
     def from_doc(cls, guild_id: int, doc: Doc) -> GuildSettings:
@@ -61,7 +135,19 @@ class GuildSettings:
             excluded_channels=frozenset(int(c) for c in doc.get("excluded_channels", ())),
             welcomer_role=doc.get("welcomer_role"),
             removed_at=doc.get("removed_at"),
+            leaderboard=doc.get("leaderboard"),
+            leaderboard_period=doc.get("leaderboard_period"),
+            leaderboard_schedule=doc.get("leaderboard_schedule"),
+            staff_roles=_tuple(doc.get("staff_roles")),
+            enrollment_role=doc.get("enrollment_role"),
+            track_only=frozenset(track) if (track := doc.get("track_only")) is not None else None,
+            nudge_kinds=_tuple(doc.get("nudge_kinds")),
+            **{name: doc.get(name) for name in THRESHOLDS},
         )
+
+
+def _tuple(value: Any) -> tuple[Any, ...] | None:
+    return tuple(value) if value is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +161,50 @@ class GuildPolicy:
     zone: ZoneInfo
     excluded_channels: frozenset[int]
     ignored_channel_names: frozenset[str]
+    track_only: frozenset[int] | None = None
+    """When set, only these channels (and their threads) are tracked."""
+    leaderboard: bool = True
+    leaderboard_period: str = "week"
+    leaderboard_schedule: Schedule = field(default_factory=lambda: parse_schedule("0 9 * * mon"))
+    staff_roles: frozenset[int] = frozenset()
+    enrollment_role: int | None = None
+    welcomer_role: int | None = None
+    nudge_kinds: frozenset[str] = frozenset()
+    drift_after: timedelta = timedelta(days=21)
+    drift_min: timedelta = timedelta(days=7)
+    unanswered_after: timedelta = timedelta(hours=24)
+    stale_after: timedelta = timedelta(days=7)
+    share_after: timedelta = timedelta(days=14)
+    own: frozenset[str] = frozenset()
+    """The settings this server chose itself; every other value is config.toml's."""
 
-    def ignores_channel(self, channel_id: int, channel_name: str | None = None) -> bool:
-        """Whether interactions in this channel are left untracked."""
-        if channel_id in self.excluded_channels:
+    def ignores_channel(
+        self,
+        channel_id: int,
+        channel_name: str | None = None,
+        parent_id: int | None = None,
+        parent_name: str | None = None,
+    ) -> bool:
+        """Whether interactions in this channel (a thread: under this parent) are left untracked."""
+        ids = (channel_id,) if parent_id is None else (channel_id, parent_id)
+        if any(i in self.excluded_channels for i in ids):
             return True
-        return channel_name is not None and channel_name.lower() in self.ignored_channel_names
+        names = (channel_name, parent_name)
+        if any(n is not None and n.lower() in self.ignored_channel_names for n in names):
+            return True
+        return self.track_only is not None and not any(i in self.track_only for i in ids)
+
+    @property
+    def filters_channels(self) -> bool:
+        """Whether any channel is left untracked (tracking asks per message: keep it cheap)."""
+        return bool(
+            self.excluded_channels or self.ignored_channel_names or self.track_only is not None
+        )
+
+    @property
+    def own_schedule(self) -> bool:
+        """Whether the board follows this server's own schedule rather than config.toml's."""
+        return "leaderboard_schedule" in self.own
 
 
 class GuildService:
@@ -92,6 +216,8 @@ class GuildService:
         self._guilds: dict[int, GuildSettings] = {}
         self._dirty: set[int] = set()
         self._policies: dict[int, GuildPolicy] = {}  # tracking asks per event: resolve once
+        self.roles: Roles = NoRoles()
+        """Who holds the server's roles; the Discord glue attaches the real answer."""
 
     async def ensure(self, guild_id: int) -> GuildSettings:
         """Load a guild's settings once (cheap afterwards)."""
@@ -125,6 +251,9 @@ class GuildService:
         cfg = self.settings
         ids = {c for c in cfg.tracking.ignore_channels if isinstance(c, int)}
         names = {c.lower().lstrip("#") for c in cfg.tracking.ignore_channels if isinstance(c, str)}
+        chosen = {name for name in SETTINGS if getattr(own, name) is not None}
+        if not own.excluded_channels:
+            chosen.discard("excluded_channels")
         return GuildPolicy(
             guild_id=guild_id,
             leaderboard_channel=own.leaderboard_channel or cfg.leaderboard.channel,
@@ -133,7 +262,44 @@ class GuildService:
             zone=self._zone(guild_id, own.timezone),
             excluded_channels=own.excluded_channels | ids,
             ignored_channel_names=frozenset(names),
+            track_only=own.track_only or None,
+            leaderboard=cfg.leaderboard.enabled if own.leaderboard is None else own.leaderboard,
+            leaderboard_period=(
+                own.leaderboard_period
+                if own.leaderboard_period in PERIODS
+                else cfg.leaderboard.period
+            ),
+            leaderboard_schedule=self._schedule(guild_id, own.leaderboard_schedule),
+            staff_roles=frozenset(own.staff_roles or ()),
+            enrollment_role=own.enrollment_role,
+            welcomer_role=own.welcomer_role,
+            nudge_kinds=frozenset(
+                own.nudge_kinds if own.nudge_kinds is not None else cfg.nudges.kinds
+            ),
+            **{name: self._threshold(guild_id, own, name) for name in THRESHOLDS},
+            own=frozenset(chosen),
         )
+
+    def _threshold(self, guild_id: int, own: GuildSettings, name: str) -> timedelta:
+        default: timedelta = getattr(self.settings.nudges, name)
+        seconds = getattr(own, name)
+        if seconds is None:
+            return default
+        if type(seconds) is not int or seconds <= 0:
+            log.warning("guild %s has an unreadable stored %s; using the config's", guild_id, name)
+            return default
+        return timedelta(seconds=seconds)
+
+    def _schedule(self, guild_id: int, text: str | None) -> Schedule:
+        if text:
+            try:
+                return parse_schedule(text)
+            except (TypeError, ValueError):
+                log.warning(
+                    "guild %s has an unreadable stored leaderboard schedule; using the config's",
+                    guild_id,
+                )
+        return self.settings.schedule.leaderboard
 
     def _zone(self, guild_id: int, name: str | None) -> ZoneInfo:
         """The guild's time zone; a stored name that can't be read falls back to the config's."""
@@ -150,23 +316,62 @@ class GuildService:
         return self.settings.nudges.zone
 
     async def update(self, guild_id: int, **changes: Any) -> GuildSettings:
-        """Change settings, validating every value first (nothing changes on a bad one)."""
+        """Change settings, validating every value first (nothing changes on a bad one).
+
+        A text value of "default" (and None) goes back to config.toml's value.
+        """
         current = await self.ensure(guild_id)
-        if (mode := changes.get("enrollment")) is not None and mode not in ENROLLMENT_MODES:
-            raise UserFacingError(
-                N_("Enrollment must be one of: {modes}."), modes=", ".join(ENROLLMENT_MODES)
-            )
-        if (name := changes.get("timezone")) is not None:
-            try:
-                changes["timezone"] = parse_timezone(name).key  # stored as parsed: stripped
-            except ValueError:
-                raise UserFacingError(
-                    N_("“{value}” isn't a time zone I know — try a name like Europe/Paris."),
-                    value=name,
-                ) from None
-        updated = replace(current, **changes)
+        stored: dict[str, Any] = {}
+        for name, value in changes.items():
+            if value is None or (isinstance(value, str) and value.strip().lower() == DEFAULT):
+                stored[name] = frozenset() if name == "excluded_channels" else None
+            elif name == "timezone":
+                try:
+                    stored[name] = parse_timezone(value).key  # stored as parsed: stripped
+                except ValueError:
+                    raise UserFacingError(
+                        N_("“{value}” isn't a time zone I know — try a name like Europe/Paris."),
+                        value=value,
+                    ) from None
+            else:
+                stored[name] = check(name, value)
+        updated = replace(current, **stored)
+        if set(stored) & set(THRESHOLDS):
+            policy = self._resolve_settings(updated)
+            clash({name: getattr(policy, name) for name in THRESHOLDS}, stored)
         self._set(updated)
         return updated
+
+    @staticmethod
+    def setting_names(names: Iterable[str]) -> list[str]:
+        """The settings named (for a reset); "all" names every one; an unknown name is refused."""
+        wanted = [n.strip().lower().replace("-", "_") for n in names if n.strip()]
+        if RESET_ALL in wanted:
+            return list(SETTINGS)
+        unknown = [n for n in wanted if n not in SETTINGS]
+        if unknown or not wanted:
+            raise UserFacingError(
+                N_(
+                    "{option} takes setting names, comma-separated, from: {names} (or “all”); "
+                    "got “{got}”."
+                ),
+                option="reset",
+                names=", ".join(SETTINGS),
+                got=", ".join(unknown) or "—",
+            )
+        return list(dict.fromkeys(wanted))
+
+    def _resolve_settings(self, own: GuildSettings) -> GuildPolicy:
+        """The policy these settings would give (to check a change before keeping it)."""
+        before = self._guilds.get(own.guild_id)
+        self._guilds[own.guild_id] = own
+        try:
+            return self._resolve(own.guild_id)
+        finally:
+            if before is None:
+                self._guilds.pop(own.guild_id, None)
+            else:
+                self._guilds[own.guild_id] = before
 
     async def exclude_channels(
         self, guild_id: int, channel_ids: Iterable[int], *, exclude: bool = True

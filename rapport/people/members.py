@@ -172,6 +172,9 @@ class MemberService:
         cfg = self.settings.nudges
         unreadable: list[str] = []
         enrolled = policy.enrollment == "opt-out" if own.enrolled is None else own.enrolled
+        if enrolled and policy.enrollment_role is not None:
+            # Only holders of the server's enrollment role get digests (opt-in or opt-out).
+            enrolled = self.guilds.roles.holds(guild_id, member_id, policy.enrollment_role)
         zone = policy.zone
         if own.timezone is not None:
             try:
@@ -206,7 +209,8 @@ class MemberService:
             digest_hour=hour,
             quiet_hours=quiet,
             max_dms_per_week=cfg.max_dms_per_week if most is None else most,
-            kinds=frozenset(own.kinds if own.kinds is not None else cfg.kinds) & set(cfg.kinds),
+            kinds=frozenset(own.kinds if own.kinds is not None else policy.nudge_kinds)
+            & policy.nudge_kinds,
             on_leaderboard=own.on_leaderboard and own.tracked,
             snoozed_until=own.snoozed_until,
             muted=own.muted,
@@ -251,8 +255,20 @@ class MemberService:
         return updated
 
     async def enroll(self, guild_id: int, member_id: int) -> MemberSettings:
-        """Start digests (and tracking, if the member had opted out)."""
+        """Start digests (and tracking, if the member had opted out).
+
+        Where the server set an enrollment role, only its holders may join.
+        """
         await self.ensure(guild_id)
+        role = self.guilds.policy(guild_id).enrollment_role
+        if role is not None and not self.guilds.roles.holds(guild_id, member_id, role):
+            raise UserFacingError(
+                N_(
+                    "In this server, Rapport's digests are for members with the {role} role. "
+                    "Ask an admin if you'd like it."
+                ),
+                role=f"<@&{role}>",
+            )
         since = self.get(guild_id, member_id).enrolled_at
         if not self.preferences(guild_id, member_id).enrolled or since is None:
             since = self.clock()

@@ -167,6 +167,7 @@ class LeaderboardWeights:
 class LeaderboardSettings:
     """Where and how often the team leaderboard is posted, and how it scores."""
 
+    enabled: bool = True
     channel: str | int = "leaderboard"
     period: str = "week"
     teams: tuple[str | int, ...] = ()
@@ -348,6 +349,7 @@ _SCHEMA: dict[str, _Section] = {
     "leaderboard": _Section(
         LeaderboardSettings,
         {
+            "enabled": _flag(),
             "channel": _CHANNEL,
             "period": _choice("week", "month"),
             "teams": _list_of(_name_or_id("role", "@"), "role names or ids"),

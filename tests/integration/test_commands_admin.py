@@ -57,7 +57,7 @@ async def test_setup_shows_and_changes_the_server_settings(sandbox: Sandbox) -> 
     await sandbox.restart()
     shown = await sandbox.slash(boss, "rapport-admin setup")
     assert shown.ephemeral
-    assert "Enrollment:** opt-in" in shown.text
+    assert "`enrollment`: opt-in · *config.toml*" in shown.text
     board = sandbox.channel("#resources")
     saved = await sandbox.slash(
         boss,
@@ -85,7 +85,7 @@ async def test_setup_shows_and_changes_the_server_settings(sandbox: Sandbox) -> 
         assert words in refused.text
     assert sandbox.services.guilds.policy(guild.id) == policy
     cleared = await sandbox.slash(boss, "rapport-admin setup", teams="none")
-    assert "Teams:** none" in cleared.text
+    assert "`teams`: none · *set here*" in cleared.text
     zones = await emu.autocomplete(
         boss, guild, "rapport-admin setup", {"timezone": "berl"}, "timezone"
     )

@@ -1,0 +1,256 @@
+"""Every server setting in Discord (/rapport-admin setup), each taking effect through the sandbox.
+
+config.toml is the default; a server's choice overrides it; reset (or "default") goes back.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from rapport.leaderboard.service import month_key, week_key
+from sandbox.state import Member, Role
+from tests.conftest import Sandbox, days_ago, hours_ago
+
+MANAGE_GUILD = 1 << 5
+ANY_TIME = {"nudges": {"digest_hour": "any", "quiet_hours": ""}}
+pytestmark = pytest.mark.sandbox_config(ANY_TIME)
+
+
+async def admin(sandbox: Sandbox) -> Member:
+    """A member whose role grants Manage Server."""
+    role = await sandbox.emulator.create_role(sandbox.guild, "Admins", permissions=MANAGE_GUILD)
+    return await sandbox.member("Boss", roles=[role])
+
+
+async def role(sandbox: Sandbox, name: str) -> Role:
+    """A role made while the bot is connected."""
+    made = await sandbox.emulator.create_role(sandbox.guild, name)
+    await sandbox.settle()
+    return made
+
+
+async def setup(sandbox: Sandbox, boss: Member, **options: object) -> str:
+    """Run /rapport-admin setup; the answer is always private."""
+    reply = await sandbox.slash(boss, "rapport-admin setup", **options)
+    assert reply.ephemeral
+    return reply.text
+
+
+def line(text: str, option: str) -> str:
+    """The line of the settings view about one option."""
+    (found,) = [row for row in text.splitlines() if row.startswith(f"`{option}`:")]
+    return found
+
+
+@pytest.mark.sandbox_config({**ANY_TIME, "nudges": {**ANY_TIME["nudges"], "drift_after": "30d"}})
+async def test_no_options_show_every_setting_with_its_source(sandbox: Sandbox) -> None:
+    """The view lists each setting's effective value and whether config.toml or the server set it."""
+    boss = await admin(sandbox)
+    shown = await setup(sandbox, boss)
+    assert line(shown, "drift_after") == "`drift_after`: 30d · *config.toml*"
+    assert line(shown, "leaderboard_period") == "`leaderboard_period`: week · *config.toml*"
+    assert line(shown, "enrollment_role") == "`enrollment_role`: none — anyone can join · *default*"
+    assert line(shown, "track_only") == "`track_only`: every channel · *default*"
+    changed = await setup(sandbox, boss, drift_after="6w", leaderboard_period="month")
+    assert "Saved" in changed
+    assert line(changed, "drift_after") == "`drift_after`: 42d · *set here*"
+    assert line(changed, "leaderboard_period") == "`leaderboard_period`: month · *set here*"
+    back = await setup(sandbox, boss, reset="drift_after", leaderboard_period="week")
+    assert line(back, "drift_after") == "`drift_after`: 30d · *config.toml*"
+    assert line(back, "leaderboard_period") == "`leaderboard_period`: week · *set here*"
+    again = await setup(sandbox, boss, drift_after="default")
+    assert line(again, "drift_after") == "`drift_after`: 30d · *config.toml*"
+    await sandbox.restart()
+    kept = await setup(sandbox, boss)
+    assert line(kept, "leaderboard_period") == "`leaderboard_period`: week · *set here*"
+    everything = await setup(sandbox, boss, reset="all")
+    assert "set here" not in everything
+
+
+async def test_a_bad_value_is_refused_privately_naming_the_option(sandbox: Sandbox) -> None:
+    """Unknown kinds, out-of-range thresholds, bad crontabs, clashes: a helpful answer, no change."""
+    boss = await admin(sandbox)
+    before = sandbox.services.guilds.get(sandbox.guild.id)
+    for options, words in (
+        ({"nudge_kinds": "drifting, gossip"}, "nudge_kinds takes nudge kinds"),
+        ({"drift_after": "10s"}, "drift_after takes a duration from 1h to 365d"),
+        ({"unanswered_after": "soon"}, "unanswered_after takes a duration"),
+        ({"leaderboard_schedule": "every monday"}, "leaderboard_schedule takes a 5-field crontab"),
+        ({"leaderboard_schedule": "6h"}, "like “0 9 * * mon”"),
+        (
+            {"drift_min": "30d"},
+            "drift_min (30d) must be at most drift_after (21d); change drift_min",
+        ),
+        ({"stale_after": "12h"}, "stale_after (12h) must be longer than unanswered_after (1d)"),
+        ({"reset": "colour"}, "reset takes setting names"),
+        ({"track_only": "#nowhere"}, "isn't a text or forum channel"),
+        ({"staff_roles": "Wizards"}, "isn't a role in this server"),
+        # A good value beside a bad one is not kept either.
+        ({"leaderboard": "off", "share_after": "0d"}, "share_after takes a duration"),
+    ):
+        refused = await setup(sandbox, boss, **options)
+        assert words in refused, options
+    assert sandbox.services.guilds.get(sandbox.guild.id) == before
+    assert "set here" not in await setup(sandbox, boss)
+
+
+async def test_server_nudge_kinds_and_thresholds_decide_what_is_due(sandbox: Sandbox) -> None:
+    """A kind the server turned off is never sent; a longer unanswered_after holds a line back."""
+    boss = await admin(sandbox)
+    ana, bob = await sandbox.members("Ana", "Bob")
+    await sandbox.slash(ana, "rapport join")
+    await setup(sandbox, boss, nudge_kinds="drifting, share")
+    await sandbox.say(bob, "#design", "can you review?", mentions=[ana], at=hours_ago(30))
+    await sandbox.run_job("send_due_digests")
+    assert sandbox.dms_to(ana) == []  # unanswered is off in this server
+    await setup(sandbox, boss, reset="nudge_kinds", unanswered_after="3d")
+    await sandbox.clock.advance(hours=2)
+    assert sandbox.dms_to(ana) == []  # 32 hours: still before the server's 3 days
+    await setup(sandbox, boss, unanswered_after="default")
+    await sandbox.clock.advance(hours=1)
+    (dm,) = sandbox.dms_to(ana)
+    assert "Bob mentioned you in #design" in dm.text
+
+
+async def test_the_enrollment_role_decides_who_may_join_and_who_is_enrolled(
+    sandbox: Sandbox,
+) -> None:
+    """Only holders of the role can /rapport join, and under opt-out only they get digests."""
+    boss = await admin(sandbox)
+    regulars = await role(sandbox, "Regulars")
+    ana = await sandbox.member("Ana", roles=[regulars])
+    bob, cy = await sandbox.members("Bob", "Cy")
+    await setup(sandbox, boss, enrollment_role=regulars)
+    refused = await sandbox.slash(bob, "rapport join")
+    assert refused.ephemeral
+    assert f"members with the <@&{regulars.id}> role" in refused.text
+    joined = await sandbox.slash(ana, "rapport join")
+    assert "members with the" not in joined.text
+    await setup(sandbox, boss, enrollment="opt-out")
+    for member in (ana, bob):
+        await sandbox.say(cy, "#design", "thoughts?", mentions=[member], at=days_ago(2))
+    await sandbox.run_job("send_due_digests")
+    assert len(sandbox.dms_to(ana)) == 1
+    assert sandbox.dms_to(bob) == []
+    await setup(sandbox, boss, reset="enrollment_role")
+    await sandbox.clock.advance(days=1)
+    assert len(sandbox.dms_to(bob)) == 1
+
+
+async def test_the_welcomer_role_gets_the_welcome_nudge(sandbox: Sandbox) -> None:
+    """Holders of the welcomer role hear of an unanswered newcomer; others who never met them don't."""
+    boss = await admin(sandbox)
+    greeters = await role(sandbox, "Greeters")
+    ana = await sandbox.member("Ana", roles=[greeters])
+    bob = await sandbox.member("Bob")
+    for member in (ana, bob):
+        await sandbox.slash(member, "rapport join")
+    await setup(sandbox, boss, welcomer_role=greeters)
+    lee = await sandbox.member("Lee")
+    hello = await sandbox.say(lee, "#introductions", "hi, I'm new here")
+    await sandbox.run_job("send_due_digests")
+    (dm,) = sandbox.dms_to(ana)
+    assert "Lee joined" in dm.text
+    assert hello.jump_url in dm.text
+    assert sandbox.dms_to(bob) == []
+
+
+async def test_track_only_channels_are_the_only_ones_tracked(sandbox: Sandbox) -> None:
+    """With track_only, other channels are left untracked (threads follow their channel)."""
+    boss = await admin(sandbox)
+    ana, bob, cy = await sandbox.members("Ana", "Bob", "Cy")
+    gid = sandbox.guild.id
+    await setup(sandbox, boss, track_only="#design")
+    await sandbox.say(ana, "#general", "hey", mentions=[bob])
+    assert sandbox.services.ledger.pair(gid, ana.id, bob.id) is None
+    await sandbox.say(ana, "#design", "hey", mentions=[cy])
+    assert sandbox.services.ledger.pair(gid, ana.id, cy.id) is not None
+    thread = await sandbox.thread(bob, "#design", "specs")
+    await sandbox.say(bob, thread, "in the thread", mentions=[cy])
+    assert sandbox.services.ledger.pair(gid, bob.id, cy.id) is not None
+    await setup(sandbox, boss, track_only="all")
+    await sandbox.say(ana, "#general", "hey again", mentions=[bob])
+    assert sandbox.services.ledger.pair(gid, ana.id, bob.id) is not None
+
+
+def _week_ago_noon() -> datetime:
+    """Noon (UTC) six days before the sandbox's today."""
+    today = datetime.now(UTC).date() - timedelta(days=6)
+    return datetime(today.year, today.month, today.day, 12, tzinfo=UTC)
+
+
+async def _scored(sandbox: Sandbox, at: datetime) -> tuple[Member, Member, Member]:
+    """Ana and Bob answer each other, Cy answers both: all three score in `at`'s periods."""
+    ana, bob, cy = await sandbox.members("Ana", "Bob", "Cy")
+    post = await sandbox.say(ana, "#design", "draft", at=at)
+    await sandbox.say(bob, "#design", "nice", reply_to=post, at=at + timedelta(minutes=5))
+    await sandbox.say(cy, "#design", "agreed", reply_to=post, at=at + timedelta(minutes=9))
+    return ana, bob, cy
+
+
+async def test_the_board_can_be_turned_off_and_on(sandbox: Sandbox) -> None:
+    """Off: no scheduled post and /leaderboard says so privately; on again: the post goes out."""
+    boss = await admin(sandbox)
+    ana, _, _ = await _scored(sandbox, _week_ago_noon() - timedelta(days=7))
+    await setup(sandbox, boss, leaderboard="off")
+    await sandbox.run_job("post_weekly_leaderboard")
+    assert sandbox.posts("leaderboard") == []
+    answer = await sandbox.slash(ana, "leaderboard")
+    assert answer.ephemeral
+    assert "turned off" in answer.text
+    await setup(sandbox, boss, leaderboard="on")
+    await sandbox.run_job("post_weekly_leaderboard")
+    assert len(sandbox.posts("leaderboard")) == 1
+
+
+async def test_the_board_covers_the_servers_period(sandbox: Sandbox) -> None:
+    """With leaderboard_period month the scheduled post shows last month, not last week."""
+    boss = await admin(sandbox)
+    first = datetime.now(UTC).date().replace(day=1) - timedelta(days=3)
+    await _scored(sandbox, datetime(first.year, first.month, first.day, 12, tzinfo=UTC))
+    await setup(sandbox, boss, leaderboard_period="month")
+    await sandbox.run_job("post_weekly_leaderboard")
+    (post,) = sandbox.posts("leaderboard")
+    assert post.embeds[0]["image"]["url"] == f"attachment://leaderboard-{month_key(first)}.png"
+
+
+async def test_the_board_follows_the_servers_own_schedule(sandbox: Sandbox) -> None:
+    """A server's crontab posts its board when it fires (not before), without the config's job."""
+    boss = await admin(sandbox)
+    scored = _week_ago_noon()
+    await _scored(sandbox, scored)
+    tomorrow = sandbox.clock() + timedelta(days=1)
+    weekday = tomorrow.isoweekday() % 7  # crontab: 0 is Sunday
+    text = await setup(sandbox, boss, leaderboard_schedule=f"0 9 * * {weekday}")
+    assert f"`0 9 * * {weekday}` (UTC) · *set here*" in text
+    await sandbox.clock.advance(hours=1)
+    assert sandbox.posts("leaderboard") == []  # its last fire a week ago had nothing to show
+    fire = tomorrow.replace(hour=9, minute=0, second=0, microsecond=0)
+    await sandbox.clock.advance(fire - sandbox.clock() - timedelta(minutes=5))
+    assert sandbox.posts("leaderboard") == []
+    await sandbox.clock.advance(minutes=10)
+    (post,) = sandbox.posts("leaderboard")
+    assert f"leaderboard-{week_key(scored.date())}.png" in post.embeds[0]["image"]["url"]
+    await sandbox.restart()
+    await sandbox.clock.advance(hours=2)
+    assert len(sandbox.posts("leaderboard")) == 1
+
+
+async def test_staff_roles_are_kept_off_the_board(sandbox: Sandbox) -> None:
+    """Members holding a staff role appear neither in the post nor in /leaderboard."""
+    boss = await admin(sandbox)
+    staff = await role(sandbox, "Staff")
+    ana, _, cy = await _scored(sandbox, _week_ago_noon() - timedelta(days=7))
+    await sandbox.emulator.update_member(cy, roles=[staff])
+    await sandbox.settle()
+    await setup(sandbox, boss, staff_roles=f"<@&{staff.id}>")
+    await sandbox.run_job("post_weekly_leaderboard")
+    (post,) = sandbox.posts("leaderboard")
+    board = post.embeds[0]["description"]
+    assert "Bob" in board
+    assert "Cy" not in board
+    await setup(sandbox, boss, staff_roles="none")
+    shown = await sandbox.slash(ana, "leaderboard", period="all")
+    assert "Cy" in shown.text
