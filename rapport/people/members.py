@@ -290,6 +290,15 @@ class MemberService:
             if value is None:
                 continue
             changes[name] = _validate(name, value)
+        kinds = changes.get("kinds")
+        allowed = self.guilds.policy(guild_id).nudge_kinds
+        if kinds is not None and set(kinds) != set(NUDGE_KINDS) and set(kinds) - allowed:
+            # "all" means all the server sends; naming a kind it doesn't send would do nothing.
+            raise UserFacingError(
+                N_("This server doesn't send {kinds} nudges; choose from: {allowed}."),
+                kinds=", ".join(k for k in kinds if k not in allowed),
+                allowed=", ".join(k for k in NUDGE_KINDS if k in allowed) or "—",
+            )
         return await self._change(guild_id, member_id, **changes)
 
     async def snooze(self, guild_id: int, member_id: int, duration: timedelta) -> MemberSettings:

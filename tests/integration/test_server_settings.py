@@ -105,6 +105,11 @@ async def test_server_nudge_kinds_and_thresholds_decide_what_is_due(sandbox: San
     await sandbox.say(bob, "#design", "can you review?", mentions=[ana], at=hours_ago(30))
     await sandbox.run_job("send_due_digests")
     assert sandbox.dms_to(ana) == []  # unanswered is off in this server
+    refused = await sandbox.slash(ana, "rapport settings", kinds="unanswered")
+    assert refused.ephemeral
+    assert (
+        "This server doesn't send unanswered nudges; choose from: drifting, share" in refused.text
+    )
     await setup(sandbox, boss, reset="nudge_kinds", unanswered_after="3d")
     await sandbox.clock.advance(hours=2)
     assert sandbox.dms_to(ana) == []  # 32 hours: still before the server's 3 days

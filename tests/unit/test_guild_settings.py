@@ -172,12 +172,17 @@ async def test_the_enrollment_role_gates_joining_and_who_is_enrolled(mode: str) 
 
 
 async def test_a_members_kinds_stay_within_the_servers() -> None:
-    """A member's own kinds are cut to what the server allows."""
+    """A member's own kinds are cut to what the server allows; naming another is refused."""
     _, guilds, members = services()
+    await guilds.update(G, nudge_kinds="share, drifting, welcome")
     await members.configure(G, ANA, kinds=["share", "drifting"])
-    assert members.preferences(G, ANA).kinds == {"drifting"}
+    assert members.preferences(G, ANA).kinds == {"share", "drifting"}
     await guilds.update(G, nudge_kinds="share, welcome")
     assert members.preferences(G, ANA).kinds == {"share"}
+    assert members.preferences(G, BOB).kinds == {"share", "welcome"}
+    with pytest.raises(UserFacingError, match="doesn't send thanks nudges; choose from: share"):
+        await members.configure(G, BOB, kinds=["thanks", "share"])
+    await members.configure(G, BOB, kinds=["drifting", "unanswered", "thanks", "share", "welcome"])
     assert members.preferences(G, BOB).kinds == {"share", "welcome"}
 
 
