@@ -64,7 +64,13 @@ MEMBER_COMMANDS = (
     ("leaderboard", N_("this period's team leaderboard")),
 )
 ADMIN_COMMANDS = (
-    ("rapport-admin setup", N_("leaderboard channel, enrollment, teams, default time zone")),
+    (
+        "rapport-admin setup",
+        N_(
+            "every server setting and where it comes from: the board, enrollment, roles, "
+            "channels, nudges"
+        ),
+    ),
     ("rapport-admin exclude-channel", N_("stop tracking a channel")),
     ("rapport-admin include-channel", N_("track it again")),
     ("rapport-admin backfill", N_("read recent history so Rapport starts with a picture")),
