@@ -380,6 +380,8 @@ def status_pages(
 
 
 def _position_line(picture: Picture, t: Translation) -> str:
+    if not picture.board_on:
+        return t.gettext(N_("The leaderboard is turned off in this server."))
     if not picture.on_leaderboard:
         return t.gettext(
             N_("Hidden — you chose not to be shown ({command})."),

@@ -34,6 +34,8 @@ class Picture:
     position: tuple[int, int] | None
     on_leaderboard: bool
     outcomes: Mapping[str, int] | None
+    board_on: bool = True
+    """Whether the server runs a leaderboard at all (/rapport-admin setup leaderboard)."""
 
 
 class Status:
@@ -75,6 +77,7 @@ class Status:
             position=position,
             on_leaderboard=prefs.on_leaderboard,
             outcomes=self.nudges.member_outcomes(guild_id, member_id),
+            board_on=policy.leaderboard,
         )
 
 

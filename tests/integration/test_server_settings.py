@@ -205,6 +205,8 @@ async def test_the_board_can_be_turned_off_and_on(sandbox: Sandbox) -> None:
     answer = await sandbox.slash(ana, "leaderboard")
     assert answer.ephemeral
     assert "turned off" in answer.text
+    status = await sandbox.slash(ana, "rapport status")
+    assert "The leaderboard is turned off in this server." in status.text
     await setup(sandbox, boss, leaderboard="on")
     await sandbox.run_job("post_weekly_leaderboard")
     assert len(sandbox.posts("leaderboard")) == 1
