@@ -25,15 +25,21 @@ from rapport.store.base import Store
 DISCORD_API = "https://discord.com"
 
 
-def point_discord_at(api_base: str, gateway_url: str | None = None) -> None:
-    """Set discord.py's REST base (and gateway URL, when given) for every client in the process."""
+def point_discord_at(
+    api_base: str, gateway_url: str | None = None, cdn_base: str | None = None
+) -> None:
+    """Set discord.py's REST base (and gateway URL and CDN base, when given) for every client
+    in the process. Avatars and icons are read from the CDN base (discord.py's `Asset.BASE`)."""
     discord.http.Route.BASE = f"{api_base.rstrip('/')}/api/v10"
     if gateway_url:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+    if cdn_base:
+        discord.Asset.BASE = cdn_base.rstrip("/")
 
 
 async def configure_endpoints(settings: Settings) -> None:
-    """Point discord.py's REST and gateway at api_base/gateway_url (a proxy, or the sandbox).
+    """Point discord.py's REST, gateway and CDN at api_base/gateway_url/cdn_base (a proxy, or
+    the sandbox).
 
     A plain client never asks REST for the gateway URL, so both are set before connecting.
     """
@@ -47,18 +53,23 @@ async def configure_endpoints(settings: Settings) -> None:
         ):
             answer.raise_for_status()
             gateway = (await answer.json())["url"]
-    point_discord_at(base, gateway)
+    point_discord_at(base, gateway, settings.discord.cdn_base)
 
 
 @contextmanager
 def endpoints_restored() -> Iterator[None]:
     """Put discord.py's endpoints back as they were on exit (a process running several bots)."""
-    saved = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+    saved = (
+        discord.http.Route.BASE,
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY,
+        discord.Asset.BASE,
+    )
     try:
         yield
     finally:
         discord.http.Route.BASE = saved[0]
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(str(saved[1]))
+        discord.Asset.BASE = saved[2]
 
 
 async def start_bot(

@@ -13,7 +13,14 @@ import discord
 
 from cogs._lookup import find_role
 from rapport.i18n import ENGLISH, N_, Translation
-from rapport.leaderboard import Board, Standing, period_label, render_card
+from rapport.leaderboard import (
+    Board,
+    Standing,
+    connections,
+    improvement,
+    period_label,
+    render_card,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +51,11 @@ def _clip(lines: Sequence[str], limit: int = _FIELD, t: Translation = ENGLISH) -
 FETCH_LIMIT = 25
 
 
-async def names_for(
+async def people_for(
     guild: discord.Guild, board: Board, *, top: int = FETCH_LIMIT
-) -> dict[int, str]:
-    """Display names of everyone the board shows, asking Discord for those not in the cache.
+) -> dict[int, discord.Member]:
+    """Everyone the board shows (the top rows and the most improved), asking Discord for those
+    not in the cache.
 
     Without the members intent (or before chunking ends) the cache lacks most members; a
     member looked up by id needs no privileged intent. One who left stays out (the embed then
@@ -56,24 +64,35 @@ async def names_for(
     ids = [s.member_id for s in board.standings[:top]]
     if board.most_improved is not None:
         ids.append(board.most_improved.member_id)
-    out: dict[int, str] = {}
+    out: dict[int, discord.Member] = {}
     missing = []
     for mid in dict.fromkeys(ids):
         member = guild.get_member(mid)
         if member is not None:
-            out[mid] = member.display_name
+            out[mid] = member
         else:
             missing.append(mid)
     for mid in missing[:FETCH_LIMIT]:
         try:
-            fetched = await guild.fetch_member(mid)
+            out[mid] = await guild.fetch_member(mid)
         except discord.NotFound:
             continue
         except discord.HTTPException as exc:
             log.info("could not look up member %s for the leaderboard: %s", mid, exc)
             break
-        out[mid] = fetched.display_name
     return out
+
+
+def names_of(people: Mapping[int, discord.Member]) -> dict[int, str]:
+    """Display names by member id."""
+    return {mid: member.display_name for mid, member in people.items()}
+
+
+async def names_for(
+    guild: discord.Guild, board: Board, *, top: int = FETCH_LIMIT
+) -> dict[int, str]:
+    """Display names of everyone the board shows (see `people_for`)."""
+    return names_of(await people_for(guild, board, top=top))
 
 
 def _name(names: Mapping[int, str], member_id: int, t: Translation = ENGLISH) -> str:
@@ -135,20 +154,15 @@ def embed(
         s = board.most_improved
         out.add_field(
             name=t.gettext(N_("Most improved")),
-            value=f"{_name(names, s.member_id, t)} · {t.number(s.previous_score, 1)} → "
-            f"{t.number(s.score, 1)} ({movement(s, has_prev, t)})",
+            value=f"{_name(names, s.member_id, t)} · {improvement(s, t)} "
+            f"({movement(s, has_prev, t)})",
             inline=True,
         )
     if board.most_connected is not None:
         best = board.most_connected
         out.add_field(
             name=t.gettext(N_("Most connected team")),
-            value=t.ngettext(
-                "{team} · {n} link with other teams",
-                "{team} · {n} links with other teams",
-                best.cross_links,
-                team=discord.utils.escape_markdown(best.name),
-            ),
+            value=connections(best, t, name=discord.utils.escape_markdown(best.name)),
             inline=True,
         )
     if with_card:
@@ -157,9 +171,18 @@ def embed(
     return out
 
 
-def card(board: Board, names: Mapping[int, str], *, top: int, t: Translation = ENGLISH) -> bytes:
+def card(
+    board: Board,
+    names: Mapping[int, str],
+    *,
+    top: int,
+    t: Translation = ENGLISH,
+    server: str | None = None,
+    icon: bytes | None = None,
+    avatars: Mapping[int, bytes] | None = None,
+) -> bytes:
     """The PNG card (call it off the event loop: drawing takes a few tens of ms)."""
-    return render_card(board, names, top=top, t=t)
+    return render_card(board, names, top=top, t=t, server=server, icon=icon, avatars=avatars)
 
 
 def attachment(board: Board, png: bytes) -> discord.File:

@@ -18,6 +18,7 @@ from discord.ext import commands
 
 from cogs import _l10n
 from cogs import _leaderboard_render as render
+from cogs._avatars import Avatars
 from cogs._bot import RapportBot
 from cogs._lookup import (
     POST_PERMISSIONS,
@@ -67,6 +68,7 @@ class Leaderboard(commands.Cog):
         self.guilds = guilds
         self.settings = settings
         self.clock = clock
+        self.avatars = Avatars()
 
     async def cog_load(self) -> None:
         """Scheduled posts go through this cog from now on."""
@@ -128,8 +130,22 @@ class Leaderboard(commands.Cog):
 
     async def card(self, guild_id: int, board: Board) -> bytes:
         """The PNG card, in the server's language (drawn off the event loop)."""
-        names, t = await self._names(guild_id, board), self._language(guild_id)
-        return await asyncio.to_thread(render.card, board, names, top=self.settings.top, t=t)
+        guild = self.bot.get_guild(guild_id)
+        if guild is None:
+            return await asyncio.to_thread(render.card, board, {}, top=self.settings.top)
+        return (await self._drawn(guild, board))[1]
+
+    async def _drawn(self, guild: discord.Guild, board: Board) -> tuple[dict[int, str], bytes]:
+        """The names on the board and its card: the server's name and icon, the avatars."""
+        top = self.settings.top
+        people = await render.people_for(guild, board, top=top)
+        icon, avatars = await self.avatars.for_card(guild, people.values())
+        names = render.names_of(people)
+        png = await asyncio.to_thread(
+            render.card, board, names, top=top, t=_l10n.for_guild(guild), server=guild.name,
+            icon=icon, avatars=avatars,
+        )  # fmt: skip
+        return names, png
 
     async def send(self, guild_id: int, target: Target, board: Board, png: bytes) -> PostResult:
         """Post the board; a 5xx leaves the outcome unknown, any other refusal is certain."""
@@ -211,10 +227,9 @@ class Leaderboard(commands.Cog):
         await interaction.response.defer(thinking=True)
         board = self.service.board(guild.id, key, teams, keep=keep)
         top = self.settings.top
-        names = await render.names_for(guild, board, top=top)
+        names, png = await self._drawn(guild, board)
         # Public: in the server's language, like the scheduled post.
         t = _l10n.for_guild(guild)
-        png = await asyncio.to_thread(render.card, board, names, top=top, t=t)
         await interaction.followup.send(
             embed=render.embed(board, names, top=top, team=team, so_far=kind != "all", t=t),
             file=render.attachment(board, png),

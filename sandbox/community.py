@@ -99,6 +99,8 @@ class Person:
     joined_days_ago: int
     enrolls: bool
     is_bot: bool = False
+    #: Whether they set an avatar (one in four did not: the card draws their initials).
+    avatar: bool = True
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,7 @@ def generate(seed: int = 7, *, weeks: int = 7) -> Community:
             team=TEAMS[i % len(TEAMS)],
             joined_days_ago=rng.randint(1, 6) if name in newcomers else weeks * 7 + 30,
             enrolls=name not in newcomers and rng.random() < 0.5,
+            avatar=i % 4 != 3,  # not drawn from rng: the same seed keeps the same history
         )
         for i, name in enumerate(names)
     ]

@@ -49,6 +49,7 @@ def demo_settings(emulator: Emulator, data_dir: Path, community: Community) -> A
                 "token": emulator.token,
                 "api_base": emulator.api_base,
                 "gateway_url": emulator.gateway_url,
+                "cdn_base": emulator.api_base,
             },
             "storage": {"path": str(data_dir / "rapport.json"), "flush_interval": "5s"},
             "schedule": {"nudge_scan": "365d", "leaderboard": "365d", "retention": "365d"},
@@ -120,7 +121,7 @@ class Replay:
         for person in self.community.people:
             if person.joined_days_ago > 7:
                 self.members[person.name] = await self.emulator.add_member(
-                    self.guild, person.name, roles=[self.roles[person.team]]
+                    self.guild, person.name, roles=[self.roles[person.team]], avatar=person.avatar
                 )
 
     async def until_now(self, console: Console | None = None) -> int:
@@ -152,8 +153,9 @@ class Replay:
         if event.kind == "join":
             person = next(p for p in self.community.people if p.name == event.actor)
             members[person.name] = await emulator.add_member(
-                self.guild, person.name, roles=[self.roles[person.team]], at=at
-            )
+                self.guild, person.name, roles=[self.roles[person.team]], at=at,
+                avatar=person.avatar,
+            )  # fmt: skip
             return None
         if event.kind == "thread":
             thread = await emulator.create_thread(

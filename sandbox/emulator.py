@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from sandbox import rest, webhooks
+from sandbox.cdn import picture_hash
 from sandbox.gateway import (
     DIRECT_MESSAGE_REACTIONS,
     DIRECT_MESSAGES,
@@ -116,6 +117,11 @@ class Emulator:
         #: Seconds from each INTERACTION_CREATE to the bot's first response to it.
         self.first_responses: list[float] = []
         self.server_errors: dict[str, list[int]] = {}
+        #: The CDN (sandbox/cdn.py): every picture asked for, [status, times left] of a fault,
+        #: and seconds every picture is held.
+        self.cdn_requests: list[str] = []
+        self.cdn_errors: list[int] = [0, 0]
+        self.cdn_delay = 0.0
         self.dm_opened_count = 0
         self.messages_sent = 0
         self.command_syncs = 0
@@ -172,9 +178,12 @@ class Emulator:
 
     # -- the world ------------------------------------------------------------------------
 
-    def add_guild(self, name: str, *, at: datetime | None = None) -> Guild:
-        """A guild owned by the sandbox owner, with the bot as a member."""
+    def add_guild(self, name: str, *, at: datetime | None = None, icon: bool = True) -> Guild:
+        """A guild owned by the sandbox owner, with the bot as a member (and an icon, unless
+        ``icon`` is False)."""
         guild = Guild(self.snowflakes.make(at), name, owner_id=self.owner.id)
+        if icon:
+            guild.icon = picture_hash("icon", guild.id)
         guild.roles.append(Role(guild.id, "@everyone", guild, EVERYONE_PERMISSIONS, position=0))
         guild.members[self.bot_user.id] = Member(self.bot_user, guild)
         self.guilds.append(guild)
@@ -250,9 +259,15 @@ class Emulator:
         bot: bool = False,
         roles: Sequence[Role] = (),
         at: datetime | None = None,
+        avatar: bool = True,
     ) -> Member:
-        """A new member; GUILD_MEMBER_ADD once the guild has been sent to a bot."""
+        """A new member; GUILD_MEMBER_ADD once the guild has been sent to a bot.
+
+        The member has an avatar on the CDN unless ``avatar`` is False (Discord's default).
+        """
         user = User(self.snowflakes.make(at), name, bot=bot)
+        if avatar:
+            user.avatar = picture_hash("avatar", user.id)
         self.users[user.id] = user
         member = Member(user, guild, list(roles))
         member.joined_at = at or self.clock()
@@ -279,6 +294,13 @@ class Emulator:
             await self.gateway.dispatch(
                 "GUILD_MEMBER_UPDATE", lambda _: payload, guild_id=guild.id, intent=GUILD_MEMBERS
             )
+
+    async def set_avatar(self, member: Member, avatar: bool = True) -> None:
+        """The member uploads a new avatar (a new hash; the old URL then answers 404), or
+        removes theirs (False); GUILD_MEMBER_UPDATE carries the user."""
+        user = member.user
+        user.avatar = picture_hash("avatar", user.id, self.snowflakes.make()) if avatar else None
+        await self.update_member(member)
 
     async def remove_member(self, guild: Guild, member: Member) -> None:
         """The member leaves (GUILD_MEMBER_REMOVE)."""
@@ -638,6 +660,10 @@ class Emulator:
         """The next ``times`` calls to ``route`` do their work, then answer ``status`` (a 5xx
         after Discord created the message: the client can't tell whether it went out)."""
         self.server_errors[self._known(route)] = [status, times]
+
+    def cdn_error(self, status: int = 500, *, times: int = 1) -> None:
+        """The next ``times`` pictures asked of the CDN are answered ``status`` (404, 5xx)."""
+        self.cdn_errors = [status, times]
 
     def slow(self, route: str, seconds: float) -> None:
         """Answers on ``route`` take ``seconds`` longer (0 to stop)."""

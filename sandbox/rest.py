@@ -339,7 +339,7 @@ async def my_guilds(emu: Emulator, call: Call) -> tuple[int, Any]:
         {
             "id": str(g.id),
             "name": g.name,
-            "icon": None,
+            "icon": g.icon,
             "banner": None,
             "owner": False,
             "permissions": str(guild_member_permissions(emu, g)),

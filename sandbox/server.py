@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from sandbox import cdn
+
 if TYPE_CHECKING:
     from sandbox.emulator import Emulator
 
@@ -236,5 +238,8 @@ def build_app(emulator: Emulator, router: Router) -> web.Application:
     app.router.add_route("*", "/api/v10/{tail:.*}", rest)
     app.router.add_get("/gateway", emulator.gateway.handle)
     app.router.add_get("/gateway/", emulator.gateway.handle)
+    pictures = cdn.handler(emulator)
+    for prefix in cdn.PREFIXES:
+        app.router.add_get(prefix + "{tail:.*}", pictures)
     app.router.add_route("*", "/{tail:.*}", elsewhere)
     return app

@@ -77,6 +77,8 @@ class User:
     bot: bool = False
     # The language of the member's Discord client (sent as each interaction's `locale`).
     locale: str = "en-US"
+    #: The avatar's hash (the CDN serves /avatars/{id}/{hash}.png); None: Discord's default.
+    avatar: str | None = None
 
     @property
     def display_name(self) -> str:
@@ -90,7 +92,7 @@ class User:
             "username": self.name.lower().replace(" ", "_"),
             "global_name": None if self.bot else self.name,
             "discriminator": "0",
-            "avatar": None,
+            "avatar": self.avatar,
             "bot": self.bot,
             "system": False,
             "public_flags": 0,
@@ -226,6 +228,8 @@ class Guild:
     members: dict[int, Member] = field(default_factory=dict)
     # The server's language (Server Settings -> Community -> Server Primary Language).
     preferred_locale: str = "en-US"
+    #: The icon's hash (the CDN serves /icons/{id}/{hash}.png); None: no icon.
+    icon: str | None = None
 
     def active_threads(self) -> list[Channel]:
         """Threads not archived (what GUILD_CREATE and the active-threads route list)."""
@@ -241,7 +245,7 @@ class Guild:
         return {
             "id": str(self.id),
             "name": self.name,
-            "icon": None,
+            "icon": self.icon,
             "splash": None,
             "discovery_splash": None,
             "owner_id": str(self.owner_id),

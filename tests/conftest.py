@@ -73,6 +73,7 @@ class Sandbox:
                         "token": emulator.token,
                         "api_base": emulator.api_base,
                         "gateway_url": emulator.gateway_url,
+                        "cdn_base": emulator.api_base,
                     },
                     "storage": {"path": str(data_dir / "rapport.json"), "flush_interval": "1h"},
                     # Jobs run when the test moves the clock or says so (run_job), never by

@@ -6,7 +6,14 @@ and the post-once protocol with its `Poster` port. Other packages and the cogs i
 
 from rapport.leaderboard.card import render_card
 from rapport.leaderboard.posting import LeaderboardPosts, Poster, PostOutcome, PostResult, Target
-from rapport.leaderboard.scoring import Board, Standing, build_board, period_label
+from rapport.leaderboard.scoring import (
+    Board,
+    Standing,
+    build_board,
+    connections,
+    improvement,
+    period_label,
+)
 from rapport.leaderboard.service import LeaderboardService
 
 __all__ = [
@@ -19,6 +26,8 @@ __all__ = [
     "Standing",
     "Target",
     "build_board",
+    "connections",
+    "improvement",
     "period_label",
     "render_card",
 ]

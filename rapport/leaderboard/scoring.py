@@ -291,6 +291,22 @@ def period_label(period: str, t: Translation = ENGLISH) -> str:
     return t.date(date(year, month, 1), "yMMMM")
 
 
+def improvement(s: Standing, t: Translation = ENGLISH) -> str:
+    """How far the most improved member came: "3.2 → 7.9" (the embed and the card say this)."""
+    return f"{t.number(s.previous_score, 1)} → {t.number(s.score, 1)}"
+
+
+def connections(team: TeamStanding, t: Translation = ENGLISH, *, name: str | None = None) -> str:
+    """The most connected team's line, "Design · 5 links with other teams" (embed and card);
+    `name` is the team's name as the caller shows it (escaped for Markdown, say)."""
+    return t.ngettext(
+        "{team} · {n} link with other teams",
+        "{team} · {n} links with other teams",
+        team.cross_links,
+        team=team.name if name is None else name,
+    )
+
+
 def _name(names: Mapping[int, str] | None, member_id: int) -> str:
     return (names or {}).get(member_id) or f"member {member_id}"
 
@@ -332,7 +348,9 @@ __all__ = [
     "Standing",
     "TeamStanding",
     "build_board",
+    "connections",
     "formula",
+    "improvement",
     "period_label",
     "previous_period",
     "rank_members",

@@ -78,6 +78,7 @@ MAX_SHARDS = 10_000
 """Shards a cluster may have: Discord's largest bots run a few thousand."""
 NUDGE_KINDS = ("drifting", "unanswered", "thanks", "share", "welcome")
 DISCORD_API_BASE = "https://discord.com"
+DISCORD_CDN_BASE = "https://cdn.discordapp.com"
 
 
 _EVERY_15_MINUTES = parse_schedule("15m")
@@ -96,6 +97,7 @@ class DiscordSettings:
     token: str = ""
     api_base: str = DISCORD_API_BASE
     gateway_url: str = ""
+    cdn_base: str = DISCORD_CDN_BASE
     message_content: bool = True
     members_intent: bool = True
     sync_commands: str = "global"
@@ -298,6 +300,7 @@ _SCHEMA: dict[str, _Section] = {
             "token": _text(check=str.strip),
             "api_base": _text(check=_url("https", "http")),
             "gateway_url": _text(check=_url("wss", "ws", allow_empty=True)),
+            "cdn_base": _text(check=_url("https", "http")),
             "message_content": _flag(),
             "members_intent": _flag(),
             "sync_commands": _choice("global", "guild", "off"),

@@ -199,6 +199,7 @@ def write_config(directory: Path, emulator: Emulator, dsn: str) -> Path:
 token = "{emulator.token}"
 api_base = "{emulator.api_base}"
 gateway_url = "{emulator.gateway_url}"
+cdn_base = "{emulator.api_base}"
 # Only the shard 0 process syncs (commands are per application, not per shard).
 sync_commands = "global"
 

@@ -87,6 +87,7 @@ def test_the_defaults_are_the_ones_the_issue_names() -> None:
     """The defaults that other parts of Rapport rely on hold the agreed values."""
     settings = Settings()
     assert settings.discord.api_base == "https://discord.com"
+    assert settings.discord.cdn_base == "https://cdn.discordapp.com"
     assert settings.storage.flush_interval == timedelta(seconds=2)
     assert settings.schedule.leaderboard == parse_schedule("0 9 * * mon")
     assert settings.nudges.quiet_hours == QuietHours(time(22, 0), time(8, 0))
@@ -238,6 +239,7 @@ def test_empty_environment_variables_do_not_erase_the_file() -> None:
         # URLs
         ('[discord]\napi_base = "discord.com"', "discord.api_base", "https://"),
         ('[discord]\ngateway_url = "https://gw"', "discord.gateway_url", "wss://"),
+        ('[discord]\ncdn_base = "cdn.discordapp.com"', "discord.cdn_base", "https://"),
         ('[storage]\ndsn = "mysql://db"', "storage.dsn", "postgresql://"),
         ('[storage]\nschema = "drop table; --"', "storage.schema", "letters, digits"),
         # rules across keys
