@@ -1,33 +1,33 @@
 """The leaderboard card: the standings drawn with Pillow as PNG bytes (no Discord here).
 
 The card is opaque with its own dark background and light text (contrast above 12:1), so it
-reads the same in Discord's dark and light themes. It uses DejaVu Sans when the machine has it
-(most Linux images; wide Latin, Greek, Cyrillic and Arabic coverage, shaped right to left by
-Pillow's raqm layout) and otherwise the font Pillow ships (`ImageFont.load_default(size=...)`,
-ASCII only), so it renders anywhere. Text the first font can't draw (Japanese, Chinese, Korean)
-is drawn with Noto Sans CJK JP, which the `noto-cjk-sans-jp-regular` package in
-requirements.txt installs. Emoji, which no installed font draws, are left out ("Ana 🌸" reads
-"Ana"); other characters no font has are drawn as their base letter ("ö" -> "o") or "?", never
-as empty boxes; movement arrows are drawn as shapes. Its words come from the catalogs, in the
-server's language.
+reads the same in Discord's dark and light themes. Its words come from the catalogs, in the
+server's language, drawn in whichever font has their glyphs (rapport/leaderboard/fonts.py:
+DejaVu Sans, Noto Sans CJK JP; emoji left out); movement arrows are drawn as shapes.
 
 The header shows the server's name and icon, each row the member's avatar; pictures arrive as
 image bytes (the cog reads them from Discord), and whatever is missing or unreadable is drawn
-as initials on a coloured disc. Below the teams, the "most improved" and "most connected team"
-tiles show the same facts and words as the post's embed (`improvement`, `connections`).
-"""
+as initials on a coloured disc (rapport/leaderboard/pictures.py). Below the teams, the "most
+improved" and "most connected team" rows show the same facts in the same words as the post's
+embed (`improvement`, `connections`)."""
 
 from __future__ import annotations
 
 import io
-import unicodedata
 import zlib
 from collections.abc import Callable, Mapping
-from functools import cache
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from rapport.i18n import ENGLISH, N_, Translation
+from rapport.leaderboard.fonts import (
+    draw_text,
+    fit,
+    font,
+    font_for,
+    printable,
+    text_width,
+)
 from rapport.leaderboard.pictures import SUPERSAMPLE, color_for, disc, initials, picture
 from rapport.leaderboard.scoring import Board, Standing, connections, improvement, period_label
 
@@ -59,140 +59,6 @@ _NAME_X = _AVATAR_X + AVATAR + 12
 _SCORE_RIGHT = WIDTH - PAD - 96
 _MOVE_X = WIDTH - PAD - 80
 _ICON_RADIUS = 16
-
-Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
-
-
-_PREFERRED = "DejaVuSans.ttf"
-_PREFERRED_BOLD = "DejaVuSans-Bold.ttf"
-_SPELLED = {"ß": "ss", "Æ": "AE", "æ": "ae", "Ø": "O", "ø": "o", "Ł": "L", "ł": "l", "Đ": "D",
-            "đ": "d", "Œ": "OE", "œ": "oe", "–": "-", "—": "-", "’": "'", "“": '"', "”": '"'}  # fmt: skip
-#: Symbols, modifiers, joiners and variation selectors: what emoji are made of.
-_EMOJI_PARTS = frozenset({"So", "Sk", "Cf", "Mn", "Me"})
-
-
-def font(size: int, *, bold: bool = False) -> Font:
-    """The card's font at a size: DejaVu Sans (bold) if installed, else Pillow's own (cached)."""
-    return _font(size, bold)
-
-
-@cache
-def _font(size: int, bold: bool) -> Font:
-    try:
-        return ImageFont.truetype(_PREFERRED_BOLD if bold else _PREFERRED, size)
-    except OSError:
-        return _font(size, False) if bold else ImageFont.load_default(size=size)
-
-
-def cjk_font_path() -> str | None:
-    """Where the Japanese-capable font is, when its package is installed."""
-    try:
-        from noto_cjk_sans_jp_regular import FONT_PATH
-    except ImportError:
-        return None
-    return str(FONT_PATH)
-
-
-@cache
-def cjk_font(size: int) -> Font | None:
-    """Noto Sans CJK JP at a size (None without the font package)."""
-    path = cjk_font_path()
-    if path is None:
-        return None
-    try:
-        return ImageFont.truetype(path, size)
-    except OSError:
-        return None
-
-
-def _draws(f: Font, ch: str) -> bool:
-    missing = f.getmask("\ue000")
-    mask = f.getmask(ch)
-    return ch.isspace() or (mask.size, bytes(mask)) != (missing.size, bytes(missing))
-
-
-@cache
-def _has_glyph(size: int, ch: str) -> bool:
-    """Whether the main font draws `ch` as itself rather than its missing-glyph box."""
-    return _draws(font(size), ch)
-
-
-@cache
-def _cjk_has_glyph(size: int, ch: str) -> bool:
-    f = cjk_font(size)
-    return f is not None and _draws(f, ch)
-
-
-def _needs_cjk(text: str, size: int) -> bool:
-    """Whether the CJK font draws the text: the main one lacks a glyph only it has."""
-    if all(_has_glyph(size, ch) for ch in text):
-        return False
-    return cjk_font(size) is not None and any(_cjk_has_glyph(size, ch) for ch in text)
-
-
-def font_for(text: str, size: int, *, bold: bool = False) -> Font:
-    """The font that draws the text: the main one, or the CJK one when only it has the glyphs."""
-    cjk = cjk_font(size) if _needs_cjk(text, size) else None
-    return cjk if cjk is not None else font(size, bold=bold)
-
-
-def _emoji_part(ch: str) -> bool:
-    return unicodedata.category(ch) in _EMOJI_PARTS
-
-
-#: Joiners and variation selectors: fonts may "draw" them (as nothing), but they only glue emoji.
-_GLUE = frozenset({"\u200d", "\ufe0e", "\ufe0f"})
-
-
-def _tidy(drawn: str, original: str) -> str:
-    """Spaces left by emoji removed; "?" when nothing drawable was left of a real name."""
-    if len(drawn) != len(original):
-        drawn = " ".join(drawn.split())
-    return drawn or ("?" if original.strip() else original)
-
-
-def printable(text: str, size: int = 18) -> str:
-    """The text as the card draws it: emoji left out, unknown characters as base letters or "?"."""
-    if _needs_cjk(text, size):
-        kept = "".join(
-            ch if _cjk_has_glyph(size, ch) else "?"
-            for ch in text
-            if ch not in _GLUE and (_cjk_has_glyph(size, ch) or not _emoji_part(ch))
-        )
-        return _tidy(kept, text)
-    out = []
-    for ch in text:
-        if ch in _GLUE:
-            continue
-        if _has_glyph(size, ch):
-            out.append(ch)
-            continue
-        if _emoji_part(ch):
-            continue
-        plain = _SPELLED.get(ch) or "".join(
-            c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c)
-        )
-        out.append(plain if plain and all(_has_glyph(size, c) for c in plain) else "?")
-    return _tidy("".join(out), text)
-
-
-def _text(
-    draw: ImageDraw.ImageDraw,
-    xy: tuple[int, int],
-    text: str,
-    size: int,
-    *,
-    bold: bool = False,
-    **kwargs: object,
-) -> None:
-    """Draw text in the font that has its glyphs (what it can't draw replaced first)."""
-    shown = printable(text, size)
-    draw.text(xy, shown, font=font_for(shown, size, bold=bold), **kwargs)  # type: ignore[arg-type]
-
-
-def _width(text: str, size: int, *, bold: bool = False) -> float:
-    shown = printable(text, size)
-    return font_for(shown, size, bold=bold).getlength(shown)
 
 
 def _highlights(board: Board) -> int:
@@ -236,17 +102,6 @@ def highlights_top(rows: int, teams: int) -> int:
     return HEADER + max(rows, 1) * ROW + (SECTION + teams * ROW if teams else 0)
 
 
-def _fit(text: str, size: int, width: float, *, bold: bool = False) -> str:
-    """The text as drawable, shortened with an ellipsis until it fits `width` pixels."""
-    text = printable(text, size)
-    f = font_for(text, size, bold=bold)
-    if f.getlength(text) <= width:
-        return text
-    while text and f.getlength(text + "…") > width:
-        text = text[:-1]
-    return text.rstrip() + "…"
-
-
 def _movement(
     draw: ImageDraw.ImageDraw, x: int, mid: int, move: str, t: Translation = ENGLISH
 ) -> None:
@@ -263,7 +118,7 @@ def _movement(
         draw.polygon(tri, fill=color)
         draw.text((x + 17, mid), move[1:], font=small, fill=color, anchor="lm")
     elif move == "new":
-        _text(draw, (x, mid), t.gettext(N_("new")), 15, fill=GOLD, anchor="lm")
+        draw_text(draw, (x, mid), t.gettext(N_("new")), 15, fill=GOLD, anchor="lm")
     elif move:
         draw.text((x, mid), move, font=small, fill=MUTED, anchor="lm")
 
@@ -293,9 +148,9 @@ def _header(
         face = _face(server, zlib.crc32(server.encode()), icon, ICON, radius=_ICON_RADIUS)
         image.paste(face, icon_box()[:2], face)
         x = PAD + ICON + 16
-    _text(draw, (x, 46), _fit(title, 26, WIDTH - PAD - x, bold=True), 26, bold=True, fill=TEXT,
+    draw_text(draw, (x, 46), fit(title, 26, WIDTH - PAD - x, bold=True), 26, bold=True, fill=TEXT,
           anchor="ls")  # fmt: skip
-    _text(draw, (x, 72), _fit(subtitle, 15, WIDTH - PAD - x), 15, fill=MUTED, anchor="ls")
+    draw_text(draw, (x, 72), fit(subtitle, 15, WIDTH - PAD - x), 15, fill=MUTED, anchor="ls")
     draw.line((PAD, HEADER - 8, WIDTH - PAD, HEADER - 8), fill=RULE, width=1)
 
 
@@ -318,8 +173,8 @@ def _member_row(
     _rank(draw, mid, s.rank, medal=True)
     face = _face(name, s.member_id, avatar, AVATAR)
     image.paste(face, (_AVATAR_X, y + (ROW - AVATAR) // 2), face)
-    text = _fit(name, NAME_SIZE, _SCORE_RIGHT - _NAME_X - 70)
-    _text(draw, (_NAME_X, mid), text, NAME_SIZE, fill=TEXT, anchor="lm")
+    text = fit(name, NAME_SIZE, _SCORE_RIGHT - _NAME_X - 70)
+    draw_text(draw, (_NAME_X, mid), text, NAME_SIZE, fill=TEXT, anchor="lm")
     draw.text((_SCORE_RIGHT, mid), t.number(s.score, 1), font=font(17), fill=TEXT, anchor="rm")
     _movement(draw, _MOVE_X, mid, s.movement(has_prev), t)
 
@@ -344,33 +199,33 @@ def _highlight_rows(
         image.paste(face, (x, mid - TILE_AVATAR // 2), face)
         x += TILE_AVATAR + 10
         change = f" · {improvement(s, t)}"
-        room = WIDTH - PAD - 14 - x - 60 - _width(change, 16)
-        shown = _fit(name, 16, room)
-        _text(draw, (x, mid), shown, 16, fill=TEXT, anchor="lm")
-        x += int(_width(shown, 16))
-        _text(draw, (x, mid), change, 16, fill=MUTED, anchor="lm")
-        _movement(draw, x + int(_width(change, 16)) + 10, mid, s.movement(has_prev), t)
+        room = WIDTH - PAD - 14 - x - 60 - text_width(change, 16)
+        shown = fit(name, 16, room)
+        draw_text(draw, (x, mid), shown, 16, fill=TEXT, anchor="lm")
+        x += int(text_width(shown, 16))
+        draw_text(draw, (x, mid), change, 16, fill=MUTED, anchor="lm")
+        _movement(draw, x + int(text_width(change, 16)) + 10, mid, s.movement(has_prev), t)
 
     def connected(x: int, mid: int) -> None:
         assert best is not None
         face = _face(best.name, zlib.crc32(best.name.encode()), None, TILE_AVATAR, radius=7)
         image.paste(face, (x, mid - TILE_AVATAR // 2), face)
         x += TILE_AVATAR + 10
-        line = _fit(connections(best, t), 16, WIDTH - PAD - 14 - x)
-        _text(draw, (x, mid), line, 16, fill=TEXT, anchor="lm")
+        line = fit(connections(best, t), 16, WIDTH - PAD - 14 - x)
+        draw_text(draw, (x, mid), line, 16, fill=TEXT, anchor="lm")
 
     if (s := board.most_improved) is not None:
         rows.append((t.gettext(N_("Most improved")), improved))
     if (best := board.most_connected) is not None:
         rows.append((t.gettext(N_("Most connected team")), connected))
-    label_width = min(max(_width(label, 14) for label, _ in rows), 220)
+    label_width = min(max(text_width(label, 14) for label, _ in rows), 220)
     draw.rounded_rectangle((PAD, y, WIDTH - PAD, y + len(rows) * HIGHLIGHT_ROW), 10, fill=ZEBRA)
     for i, (label, draw_value) in enumerate(rows):
         mid = y + i * HIGHLIGHT_ROW + HIGHLIGHT_ROW // 2
         if i:
             draw.line((PAD + 14, mid - HIGHLIGHT_ROW // 2, WIDTH - PAD - 14,
                        mid - HIGHLIGHT_ROW // 2), fill=RULE)  # fmt: skip
-        _text(draw, (PAD + 14, mid), _fit(label, 14, label_width), 14, fill=GOLD, anchor="lm")
+        draw_text(draw, (PAD + 14, mid), fit(label, 14, label_width), 14, fill=GOLD, anchor="lm")
         draw_value(PAD + 14 + int(label_width) + 20, mid)
 
 
@@ -401,7 +256,7 @@ def render_card(
         return names.get(member_id, t.gettext(N_("member {id}"), id=member_id))
 
     if not shown:
-        _text(draw, (PAD, row_top(0) + ROW // 2), t.gettext(N_("Nobody has a score yet.")),
+        draw_text(draw, (PAD, row_top(0) + ROW // 2), t.gettext(N_("Nobody has a score yet.")),
               NAME_SIZE, fill=MUTED, anchor="lm")  # fmt: skip
     for i, s in enumerate(shown):
         y = row_top(i)
@@ -410,7 +265,7 @@ def render_card(
         _member_row(image, y, s, name_of(s.member_id), avatars.get(s.member_id), has_prev, t)
     if board.teams:
         head = team_row_top(len(shown), 0) - SECTION
-        _text(draw, (PAD, head + 26), t.gettext(N_("Teams · mean score · taking part")), 16,
+        draw_text(draw, (PAD, head + 26), t.gettext(N_("Teams · mean score · taking part")), 16,
               fill=MUTED, anchor="lm")  # fmt: skip
         for i, team in enumerate(board.teams):
             y = team_row_top(len(shown), i)
@@ -420,16 +275,16 @@ def render_card(
             _rank(draw, mid, team.rank, medal=False)
             face = _face(team.name, zlib.crc32(team.name.encode()), None, AVATAR, radius=8)
             image.paste(face, (_AVATAR_X, mid - AVATAR // 2), face)
-            text = _fit(team.name, NAME_SIZE, _SCORE_RIGHT - _NAME_X - 70)
-            _text(draw, (_NAME_X, mid), text, NAME_SIZE, fill=TEXT, anchor="lm")
+            text = fit(team.name, NAME_SIZE, _SCORE_RIGHT - _NAME_X - 70)
+            draw_text(draw, (_NAME_X, mid), text, NAME_SIZE, fill=TEXT, anchor="lm")
             draw.text((_SCORE_RIGHT, mid), t.number(team.score, 1), font=font(17), fill=TEXT,
                       anchor="rm")  # fmt: skip
-            _text(draw, (_MOVE_X, mid), t.percent(team.participation), 15, fill=MUTED,
+            draw_text(draw, (_MOVE_X, mid), t.percent(team.participation), 15, fill=MUTED,
                   anchor="lm")  # fmt: skip
     if _highlights(board):
         y = highlights_top(len(shown), len(board.teams)) + HIGHLIGHT_GAP
         _highlight_rows(image, y, board, name_of, avatars, t)
-    _text(draw, (PAD, size[1] - FOOTER // 2),
+    draw_text(draw, (PAD, size[1] - FOOTER // 2),
           t.gettext(N_("Breadth and answering count more than volume.")), 13, fill=MUTED,
           anchor="lm")  # fmt: skip
     out = io.BytesIO()

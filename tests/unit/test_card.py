@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from PIL import Image, ImageChops, ImageDraw
 
-from rapport.leaderboard import card
+from rapport.leaderboard import card, fonts
 from rapport.leaderboard.card import (
     AVATAR,
     HEADER,
@@ -151,9 +151,10 @@ def test_an_empty_board_still_renders() -> None:
 @pytest.fixture
 def bundled_font(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Pretend the machine has no DejaVu Sans nor the CJK font: only Pillow's own font is left."""
-    monkeypatch.setattr(card, "_PREFERRED", "no-such-font.ttf")
-    monkeypatch.setattr(card, "cjk_font_path", lambda: None)
-    caches = (card._font, card._has_glyph, card.cjk_font, card._cjk_has_glyph)
+    monkeypatch.setattr(fonts, "_PREFERRED", "no-such-font.ttf")
+    monkeypatch.setattr(fonts, "_PREFERRED_BOLD", "no-such-font.ttf")
+    monkeypatch.setattr(fonts, "cjk_font_path", lambda: None)
+    caches = (fonts._font, fonts._has_glyph, fonts.cjk_font, fonts._cjk_has_glyph)
     for cached in caches:
         cached.cache_clear()
     yield
@@ -165,7 +166,7 @@ def bundled_font(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def test_every_character_drawn_has_a_glyph(name: str) -> None:
     """Whatever the font, the card draws no missing-glyph boxes."""
     drawn = printable(name)
-    assert all(card._has_glyph(NAME_SIZE, c) for c in drawn)
+    assert all(fonts._has_glyph(NAME_SIZE, c) for c in drawn)
 
 
 @pytest.mark.usefixtures("bundled_font")
@@ -180,10 +181,10 @@ def test_without_system_fonts_accents_become_base_letters() -> None:
 
 def test_japanese_names_and_words_are_drawn_with_the_cjk_font() -> None:
     """A Japanese name is drawn as itself (the CJK font), never as "?" boxes."""
-    assert card.cjk_font_path() is not None, "noto-cjk-sans-jp-regular is in requirements.txt"
+    assert fonts.cjk_font_path() is not None, "noto-cjk-sans-jp-regular is in requirements.txt"
     assert printable("さくら") == "さくら"
-    assert card.font_for("さくら", NAME_SIZE) is card.cjk_font(NAME_SIZE)
-    assert card.font_for("Ana", NAME_SIZE) is card.font(NAME_SIZE)
+    assert fonts.font_for("さくら", NAME_SIZE) is fonts.cjk_font(NAME_SIZE)
+    assert fonts.font_for("Ana", NAME_SIZE) is fonts.font(NAME_SIZE)
 
 
 def test_a_japanese_card_draws_the_japanese_name() -> None:
