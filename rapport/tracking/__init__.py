@@ -14,6 +14,8 @@ from rapport.tracking.ledger import (
     LedgerWriter,
 )
 from rapport.tracking.model import (
+    ANSWER_TIMES,
+    Answers,
     Interaction,
     Kind,
     MessageFacts,
@@ -26,6 +28,8 @@ from rapport.tracking.signals import closes_exchange, has_link, is_thanks_emoji,
 from rapport.tracking.threads import ThreadStarters
 
 __all__ = [
+    "ANSWER_TIMES",
+    "Answers",
     "BackfillJob",
     "BackfillService",
     "Interaction",

@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
-from rapport.tracking import _pairs
+from rapport.tracking import _answers, _pairs
 from rapport.tracking._memory import HeldGuilds
 from rapport.tracking._records import pending_keep
 from rapport.tracking.model import MessageFacts
@@ -81,6 +81,9 @@ class LedgerHistory:
                 kept, gone = pending_keep(buf, lambda it: it[2] == message_id)
                 n += len(gone)
                 g.set_pending(owner, kept)
+                for it in gone:  # never answered, and no longer asking
+                    if it[5] & _answers.COUNTED:
+                        _answers.change(g, owner, it[0], _answers.unowed)
         self.guilds.shares.pop((guild_id, message_id), None)
         return n
 

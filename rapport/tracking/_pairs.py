@@ -1,4 +1,4 @@
-"""The packed pair record: one immutable `bytes` of 157 bytes per pair of members.
+"""The packed pair record: one immutable `bytes` of 173 bytes per pair of members.
 
 A record holds both directions of one unordered pair, direction 0 going from the smaller
 member id to the larger. A Python object per field would cost about 1 kB a pair; one
@@ -10,6 +10,8 @@ Besides the history each direction carries the leaderboard's per-day cap state (
 capped counts) and bitmasks of the last 64 weeks and 16 months in which it gave a reply,
 mention or thread answer: exact "distinct people per period" and "who engaged with whom in
 a period" in any replay order, without a per-period dict of pairs.
+
+The last 16 bytes count how each side answers the other (rapport/tracking/_answers.py).
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from typing import Any
 
 # first, last, last reaction (I); replies, mentions (I); reactions, thread answers, thanks,
 # exchange starts (H); cap day (H), capped gives and thanks that day (B); week top (H) and
-# mask (Q); month top (H) and mask (H).
+# mask (Q); month top (H) and mask (H). After both directions: weights, contact days, last
+# message, the day ring; then each side's answers (16B, read and written by _answers only).
 _DIR_FMT = "3I2I4HHBBHQHH"
-RECORD = struct.Struct("<" + _DIR_FMT * 2 + "2fIHQQBH16H")
+RECORD = struct.Struct("<" + _DIR_FMT * 2 + "2fIHQQBH16H16B")
+OLD_SIZE = RECORD.size - 16  # records stored before the answer counts: read as none yet
 DIR = 16  # fields per direction; direction 1 starts here
 FIRST, LAST, REACT, COUNTS, STARTS = 0, 1, 2, 3, 8
 GDAY, GCNT, TCNT, WTOP, WMASK, MTOP, MMASK = 9, 10, 11, 12, 13, 14, 15
@@ -295,5 +299,6 @@ def to_doc(raw: bytes) -> list[Any]:
 
 
 def from_doc(values: list[Any]) -> bytes:
-    """A record from its JSON list."""
-    return RECORD.pack(*values)
+    """A record from its JSON list (one stored before the answer counts gets none)."""
+    missing = len(EMPTY) - len(values)
+    return RECORD.pack(*values, *(0,) * missing) if missing > 0 else RECORD.pack(*values)

@@ -14,11 +14,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rapport.clock import from_epoch, iso
-from rapport.tracking import _pairs
+from rapport.tracking import _answers, _pairs
 from rapport.tracking._memory import HeldGuilds
 from rapport.tracking._records import pending_items
 from rapport.tracking._state import Guild
 from rapport.tracking.model import (
+    ANSWER_TIMES,
+    Answers,
     ChannelActivity,
     FirstMessage,
     Kind,
@@ -185,6 +187,8 @@ class LedgerReads:
             v[_STARTS + d],
             v[_STARTS + e],
             om is not None and om.left,
+            Answers(*_answers.side(raw, d)),
+            Answers(*_answers.side(raw, e)),
         )
 
     def pending_for(self, guild_id: int, member_id: int, now: datetime) -> list[PendingItem]:
@@ -211,6 +215,7 @@ class LedgerReads:
                     at,
                     bool(warm & 1),
                     bool(warm & 2),
+                    bool(warm & _answers.COUNTED),
                 )
             )
         return out
@@ -387,6 +392,8 @@ class LedgerReads:
                 ),
                 "exchanges_started_by_member": v.started_out,
                 "exchanges_started_by_other": v.started_in,
+                "answers_by_member": _answers_doc(v.answers_out),
+                "answers_by_other": _answers_doc(v.answers_in),
                 "last_message_url": v.last_message_url,
             }
             for v in self.pairs_of(guild_id, member_id)
@@ -447,3 +454,17 @@ class LedgerReads:
             if st is not None:
                 out["periods"][period] = {f: getattr(st, f) for f in PeriodStats.__slots__}
         return out
+
+
+def _answers_doc(a: Answers) -> dict[str, Any]:
+    """One side's answer counts as the export shows them (bucket bounds in seconds)."""
+    return {
+        "asked": a.asked,
+        "answered_by_time": dict(
+            zip(
+                [*(str(int(b.total_seconds())) for b in ANSWER_TIMES), "longer"],
+                a.by_time,
+                strict=True,
+            )
+        ),
+    }

@@ -431,13 +431,16 @@ def record_of(doc: dict[str, Any]) -> bytes:
     """The packed record of a stored pair document (base64 "r", or the older "v" field list)."""
     r = doc.get("r")
     if r is not None:
-        if len(r) != _B64_LEN:
-            raise ValueError(f"a pair record of {len(r)} characters, expected {_B64_LEN}")
-        return a2b_base64(r)
+        if len(r) == _B64_LEN:
+            return a2b_base64(r)
+        if len(r) == _OLD_B64_LEN:  # stored before the answer counts: none yet
+            return a2b_base64(r)[: _pairs.OLD_SIZE] + bytes(_pairs.RECORD.size - _pairs.OLD_SIZE)
+        raise ValueError(f"a pair record of {len(r)} characters, expected {_B64_LEN}")
     return _pairs.from_doc(doc["v"])
 
 
 _B64_LEN = (_pairs.RECORD.size + 2) // 3 * 4
+_OLD_B64_LEN = (_pairs.OLD_SIZE + 2) // 3 * 4
 
 
 def member_doc(m: Member) -> dict[str, Any]:

@@ -39,7 +39,7 @@ from functools import partial
 
 from rapport.clock import epoch
 from rapport.store.base import Store
-from rapport.tracking import _pairs
+from rapport.tracking import _answers, _pairs
 from rapport.tracking._history import LedgerHistory
 from rapport.tracking._memory import HeldGuilds
 from rapport.tracking._reads import LedgerReads
@@ -197,6 +197,8 @@ class LedgerWriter:
             if key not in seen:
                 done.append(key)
                 flags = 2 if ki == _THREAD or (root and ki == _REPLY) else 0
+                if live:  # history read later can't tell when it was answered: not counted
+                    flags |= _answers.COUNTED
                 link(g, author, target, ki, t, mid, mchan, True, owes, flags)
                 n += 1
         if msg.has_link or msg.has_file:
@@ -279,7 +281,8 @@ class LedgerWriter:
 
         With board=False (a thanks reaction) nothing reaches the leaderboard's counters.
         With owes=False (a message closing an exchange) and for every thanks, the target owes
-        no answer: no pending item. `flags` go on the pending item (2: an answer to a post).
+        no answer: no pending item. `flags` go on the pending item (2: an answer to a post;
+        _answers.COUNTED: seen live, so its ask and its answer count in the pair's answers).
         """
         idx = g.idx
         a = idx.get(actor)
@@ -309,7 +312,9 @@ class LedgerWriter:
         pending = g.pending
         buf = pending.get(actor)
         if buf and target.to_bytes(8, "little") in buf:
-            self._clear(g, actor, target, t, answer=ki != _REACTION)
+            for it in self._clear(g, actor, target, t, answer=ki != _REACTION):
+                if it[5] & _answers.COUNTED:
+                    new = _answers.answered(new, d, t - it[4])
         if ki == _REACTION:
             g.put_pair(lo, hi, pos, new, raw is None)
             return
@@ -322,6 +327,15 @@ class LedgerWriter:
                 verdict = _pairs.COUNTED
                 if ki != _THANKS:
                     new, new_week, new_month = _pairs.bump_older_day(new, d, day)
+        fresh = False
+        if back < t and owes and ki != _THANKS:
+            buf = pending.get(target)
+            if buf is None:
+                buf = pending[target] = bytearray()
+            fresh = pending_add(buf, actor, ki, message_id, mchan, t, flags, self.pending_limit)
+            g.d_pending.add(target)
+            if fresh and flags & _answers.COUNTED:
+                new = _answers.owed(new, _pairs.DIR - d)
         if raw is None:
             g.put_pair(lo, hi, pos, new, True)
         else:
@@ -342,13 +356,6 @@ class LedgerWriter:
                 if new_month:
                     counts[i + 2] += 1
             seg.dirty.add(actor)
-        fresh = False
-        if back < t and owes and ki != _THANKS:
-            buf = pending.get(target)
-            if buf is None:
-                buf = pending[target] = bytearray()
-            fresh = pending_add(buf, actor, ki, message_id, mchan, t, flags, self.pending_limit)
-            g.d_pending.add(target)
         if ki <= _MENTION and (fresh or back >= t):
             # Inbound counts once per message (its pending item); one already answered
             # (history read out of order) is answered when the answer came within 48 h.
@@ -365,23 +372,27 @@ class LedgerWriter:
                 nc[2].add(actor)
                 g.d_newcomers.add(target)
 
-    def _clear(self, g: Guild, member: int, other: int, t: int, *, answer: bool) -> None:
+    def _clear(
+        self, g: Guild, member: int, other: int, t: int, *, answer: bool
+    ) -> list[tuple[int, ...]]:
         """The member interacted with other at t: other's older items to the member are done.
 
         With `answer` (anything but a reaction) a reply or mention cleared within 48 h
-        counts as answered on the leaderboard.
+        counts as answered on the leaderboard. Returns the items cleared (for the pair's
+        answer counts, which the caller holds).
         """
         buf = g.pending.get(member)
         if not buf:
-            return
+            return []
         gone = pending_clear(buf, other, t)
         if not gone:
-            return
+            return gone
         g.set_pending(member, buf)
         if answer:
             for it in gone:
                 if it[1] in (_REPLY, _MENTION) and t - it[4] <= _ANSWER_WINDOW:
                     g.segment(it[4] // 86400).add(g.canon(member), 4)
+        return gone
 
     def _active(self, g: Guild, msg: MessageFacts, t: int) -> None:
         """The author was active in the message's (parent) channel at t."""
@@ -419,6 +430,8 @@ class LedgerWriter:
         for it in gone:
             if it[1] in (_REPLY, _MENTION) and t - it[4] <= _ANSWER_WINDOW:
                 g.segment(it[4] // 86400).add(g.canon(member), 4)
+            if it[5] & _answers.COUNTED:
+                _answers.change(g, member, it[0], partial(_answers.answered, seconds=t - it[4]))
 
     def _share(self, g: Guild, author: int, channel: int, message_id: int, t: int) -> None:
         """A link or file from the author in a channel."""

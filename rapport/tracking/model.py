@@ -111,12 +111,54 @@ class MessageFacts(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class Answers:
+    """How one side of a pair answers the other (live traffic only, recent habits weighing most).
+
+    `asked`: the other's messages that called for an answer (replies, mentions, thread
+    answers that did not close an exchange); `by_time`: the answers, counted per answer-time
+    bucket (ANSWER_TIMES). Items still waiting are in `asked` but not yet answered or not.
+    """
+
+    asked: int = 0
+    by_time: tuple[int, ...] = (0,) * 7
+
+    @property
+    def answered(self) -> int:
+        """How many of the asks were answered."""
+        return sum(self.by_time)
+
+    def typical(self) -> int | None:
+        """The answer-time bucket the middle answer falls in (None without answers)."""
+        n = self.answered
+        if not n:
+            return None
+        half, seen = (n + 1) // 2, 0
+        for i, c in enumerate(self.by_time):
+            seen += c
+            if seen >= half:
+                return i
+        return None  # unreachable: the counts sum to n
+
+
+ANSWER_TIMES = (
+    timedelta(minutes=15),
+    timedelta(hours=1),
+    timedelta(hours=4),
+    timedelta(hours=12),
+    timedelta(days=1),
+    timedelta(days=3),
+)
+"""Upper bounds of the answer-time buckets 0-5; bucket 6 is longer than three days."""
+
+
+@dataclass(frozen=True, slots=True)
 class PairView:
     """One member's relationship with one other person, both directions together.
 
-    `_out` fields are member -> other, `_in` fields other -> member. Contact (last contact,
-    contact days, usual gap) counts replies, mentions, thread answers and thanks either way;
-    reactions only add to counts and weight.
+    `_out` fields are member -> other, `_in` fields other -> member (`answers_out`: how the
+    member answers the other; `answers_in`: how the other answers the member). Contact (last
+    contact, contact days, usual gap) counts replies, mentions, thread answers and thanks
+    either way; reactions only add to counts and weight.
     """
 
     guild_id: int
@@ -138,6 +180,8 @@ class PairView:
     started_out: int
     started_in: int
     other_left: bool = False
+    answers_out: Answers = Answers()
+    answers_in: Answers = Answers()
 
     @property
     def weight(self) -> float:
@@ -168,6 +212,7 @@ class PendingItem:
     at: datetime
     warm: bool
     answer: bool = False
+    counted: bool = False  # seen live: it counts in the pair's answers (see Answers)
 
     @property
     def jump_url(self) -> str:

@@ -1,0 +1,87 @@
+"""How each side of a pair answers the other: the 16 bytes at the end of the pair record.
+
+Per answering side, one byte counts the other's messages that called for an answer (a reply,
+mention or thread answer that did not close an exchange, seen live), and seven bytes count
+the ones answered, by how long the answer took (the buckets below). Answered means what
+clears a pending item: a reply, mention, reaction or thread answer back, or a message in the
+same channel within the answer window. Kept as small counts rather than a list of times so a
+pair costs 16 bytes more, not hundreds (bytes_per_pair, issue 14); when a count reaches 255
+the side's counts are halved, so the rate and the middle answer time lean to recent habits.
+The answer time is known only as a bucket: a read says "1 to 4 hours", never a made-up minute.
+
+The side is 0 when the answering member has the smaller id (as in the record's directions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rapport.tracking import _pairs
+from rapport.tracking._state import Guild
+
+COUNTED = 4
+"""Pending-item flag: its ask was counted (it was seen live), so its answer counts too."""
+SIDE = 8
+SIZE = 2 * SIDE
+OFFSET = _pairs.RECORD.size - SIZE
+BUCKETS = (15 * 60, 3600, 4 * 3600, 12 * 3600, 86400, 3 * 86400)
+"""Upper bounds (seconds) of the first six answer-time buckets; the seventh is longer."""
+FULL = 0xFF
+
+
+def _at(d: int) -> int:
+    """Where side d's counts start: d is the record's direction offset (0 or DIR)."""
+    return OFFSET + (SIDE if d else 0)
+
+
+def _bumped(raw: bytes, start: int, slot: int, step: int) -> bytes:
+    """raw with one count of a side moved by step, the side halved first when it is full."""
+    side = bytearray(raw[start : start + SIDE])
+    if step > 0 and side[slot] >= FULL:
+        side = bytearray(n // 2 for n in side)
+    side[slot] = max(0, side[slot] + step)
+    return raw[:start] + bytes(side) + raw[start + SIDE :]
+
+
+def bucket(seconds: int) -> int:
+    """The answer-time bucket (0-6) of an answer that took so many seconds."""
+    for i, bound in enumerate(BUCKETS):
+        if seconds <= bound:
+            return i
+    return len(BUCKETS)
+
+
+def owed(raw: bytes, d: int) -> bytes:
+    """Side d (the record's direction offset of the one who owes) was asked for an answer."""
+    return _bumped(raw, _at(d), 0, 1)
+
+
+def unowed(raw: bytes, d: int) -> bytes:
+    """Take back one ask of side d (its message was deleted before an answer)."""
+    return _bumped(raw, _at(d), 0, -1)
+
+
+def answered(raw: bytes, d: int, seconds: int) -> bytes:
+    """Side d answered a message of the other's after so many seconds."""
+    return _bumped(raw, _at(d), 1 + bucket(seconds), 1)
+
+
+def side(raw: bytes, d: int) -> tuple[int, tuple[int, ...]]:
+    """Side d's (asks, answers per time bucket)."""
+    start = _at(d)
+    counts = raw[start : start + SIDE]
+    return counts[0], tuple(counts[1:])
+
+
+def change(g: Guild, member: int, other: int, how: Callable[[bytes, int], bytes]) -> None:
+    """Apply how(record, member's direction) to the pair of two member ids, if it exists."""
+    a, b = g.idx.get(member), g.idx.get(other)
+    if a is None or b is None:
+        return
+    lo, hi = (a, b) if a < b else (b, a)
+    i, raw = g.find(lo, hi)
+    if raw is not None:
+        g.put_pair(lo, hi, i, how(raw, g.direction(a, b)), new=False)
+
+
+__all__ = ["BUCKETS", "COUNTED", "SIZE", "answered", "bucket", "change", "owed", "side", "unowed"]
