@@ -30,7 +30,7 @@ from sandbox import Emulator
 from sandbox.clock import SandboxClock
 from sandbox.community import CHANNELS, Community, generate
 from sandbox.spec import schema_checking_available
-from sandbox.state import Channel, Member, Message
+from sandbox.state import Channel, Guild, Member, Message
 
 #: The demo's now: a Wednesday morning, so "last week" and "2 days ago" read the same every run.
 DEMO_NOW = datetime(2026, 3, 4, 10, 0, tzinfo=UTC)
@@ -81,7 +81,24 @@ def render_message(message: Message) -> str:
     if buttons:
         lines.append("  ".join(f"[reverse] {b} [/reverse]" for b in buttons if b))
     text = "\n".join(lines)
-    return _markdown(_hide_urls(text))
+    return _markdown(_hide_urls(_mentions(text, message.channel.guild)))
+
+
+def _mentions(text: str, guild: Guild | None) -> str:
+    """Channel and member mentions as Discord's client shows them: #name and @name."""
+    if guild is None:
+        return text
+    import re
+
+    channels = {c.id: c.name for c in guild.channels}
+    names = {m.id: m.nick or m.user.name for m in guild.members.values()}
+
+    def one(match: re.Match[str]) -> str:
+        sign, ident = match.group(1), int(match.group(2))
+        name = (channels if sign == "#" else names).get(ident)
+        return match.group(0) if name is None else f"{sign}{name}"
+
+    return re.sub(r"<([#@])!?(\d+)>", one, text)
 
 
 def _markdown(text: str) -> str:

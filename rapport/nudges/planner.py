@@ -18,6 +18,7 @@ from rapport.nudges.rules import (
     FRESH_KINDS,
     THANKS,
     UNANSWERED,
+    WELCOME,
     Digest,
     Nudge,
     RuleSettings,
@@ -27,6 +28,9 @@ from rapport.people.members import Preferences
 FIRST_DIGEST_WINDOW = timedelta(days=3)
 """The first digest after enrolling holds only the last 3 days' unanswered items."""
 BACKOFF_AFTER = 3
+WELCOMES_PER_DIGEST = 2
+"""Newcomers to greet in one digest: four "say hi?" lines read as a chore list, not a nudge.
+The rest wait for a later digest, while they are still new and unanswered."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +97,7 @@ def plan(
     if blocked(prefs, history, now, preview=preview):
         return None
     best: dict[object, Nudge] = {}
+    welcomes = 0
     fresh_since = now - rules.stale_after
     first_since = now - FIRST_DIGEST_WINDOW
     for n in sorted(candidates, key=lambda n: n.rank):
@@ -106,7 +111,12 @@ def plan(
             continue
         # One line per person: the strongest reason to reach out to them.
         who = n.about_id if n.about_id is not None else n.situation
-        best.setdefault(who, n)
+        if who in best:
+            continue
+        if n.kind == WELCOME and welcomes >= WELCOMES_PER_DIGEST:
+            continue  # the others wait for a later digest, while they are still new
+        welcomes += n.kind == WELCOME
+        best[who] = n
     items = tuple(best.values())[: rules.digest_size]
     if not items:
         return None

@@ -413,6 +413,24 @@ def test_digest_items_are_ranked_and_capped() -> None:
     ]
 
 
+def test_a_digest_asks_to_greet_at_most_two_newcomers_the_longest_waiting_first() -> None:
+    """Four newcomers to greet in one DM is a chore list: two lines, the others wait their turn."""
+    found = [replace(nudge(n.WELCOME, 50 + i), at=NOW - timedelta(days=i)) for i in range(1, 5)] + [
+        nudge(n.SHARE, None)
+    ]
+    d = planner.plan(G, prefs(), History(), found, NOW, RuleSettings())
+    assert d is not None
+    assert [(i.kind, i.about_id) for i in d.items] == [
+        (n.WELCOME, 54),
+        (n.WELCOME, 53),
+        (n.SHARE, None),
+    ]
+    later = History(sent_keys=frozenset(i.situation for i in d.items))
+    d = planner.plan(G, prefs(), later, found, NOW, RuleSettings())
+    assert d is not None
+    assert [i.about_id for i in d.items] == [52, 51]
+
+
 def test_a_sent_situation_is_not_repeated_until_it_changes() -> None:
     """A nudge already sent for the same situation stays out of later digests."""
     found = [nudge(n.UNANSWERED, BOB)]
