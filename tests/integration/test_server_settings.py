@@ -119,6 +119,39 @@ async def test_server_nudge_kinds_and_thresholds_decide_what_is_due(sandbox: San
     assert "Bob mentioned you in #design" in dm.text
 
 
+@pytest.mark.sandbox_config({"nudges": {**ANY_TIME["nudges"], "enrollment": "opt-out"}})
+async def test_a_servers_stale_after_drops_older_items(sandbox: Sandbox) -> None:
+    """A mention older than the server's stale_after is not nudged; config.toml's 7 days would."""
+    boss = await admin(sandbox)
+    ana, bob = await sandbox.members("Ana", "Bob")
+    await setup(sandbox, boss, stale_after="4d")
+    await sandbox.say(bob, "#design", "can you review?", mentions=[ana], at=days_ago(5))
+    await sandbox.run_job("send_due_digests")
+    assert sandbox.dms_to(ana) == []
+    await setup(sandbox, boss, reset="stale_after")
+    await sandbox.clock.advance(hours=1)
+    (dm,) = sandbox.dms_to(ana)
+    assert "Bob mentioned you in #design" in dm.text
+
+
+async def test_a_servers_drift_thresholds_hold_a_drifting_line_back(sandbox: Sandbox) -> None:
+    """With drift_min 30d a pair silent 22 days (usually every 5) has not drifted yet."""
+    boss = await admin(sandbox)
+    ana, sam = await sandbox.members("Ana", "Sam")
+    await sandbox.slash(ana, "rapport join")
+    await setup(sandbox, boss, drift_after="60d", drift_min="30d")
+    last = None
+    for day in (60, 55, 50, 45, 40, 35, 30, 25, 22):
+        post = await sandbox.say(ana, "#general", "hey", at=days_ago(day), reply_to=last)
+        last = await sandbox.say(sam, "#general", "hi!", reply_to=post, at=days_ago(day - 0.1))
+    await sandbox.run_job("send_due_digests")
+    assert sandbox.dms_to(ana) == []
+    await setup(sandbox, boss, reset="drift_after, drift_min")
+    await sandbox.clock.advance(hours=1)
+    (dm,) = sandbox.dms_to(ana)
+    assert "You haven't talked with Sam in 3 weeks" in dm.text
+
+
 async def test_the_enrollment_role_decides_who_may_join_and_who_is_enrolled(
     sandbox: Sandbox,
 ) -> None:
