@@ -173,7 +173,6 @@ async def load_and_scan(backend: str, where: str, schema: str) -> dict[str, floa
         await services.ledger.load_guild(GUILD)
         await nudges.ensure(GUILD)
         # As RapportBot.setup_hook does: the loaded state lives as long as the process.
-        gc.collect()
         gc.freeze()
         return nudges
 

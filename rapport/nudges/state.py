@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from rapport.clock import epoch, from_epoch
 from rapport.nudges.planner import History
 from rapport.nudges.rules import Digest
-from rapport.store.base import Doc, Store, decode_each
+from rapport.store.base import Doc, Store, decode_stream
 
 log = logging.getLogger(__name__)
 
@@ -127,9 +127,8 @@ class MemberStates:
         """Load a guild's nudge state once; resolve markers a crash left (as sent, not resent)."""
         if guild_id in self.by_guild:
             return
-        docs = await self.store.load(TABLE, guild_id)
-        decoded = decode_each(
-            TABLE, guild_id, docs, lambda key, doc: (int(key), MemberState.from_doc(doc))
+        decoded = await decode_stream(
+            self.store, TABLE, guild_id, lambda key, doc: (int(key), MemberState.from_doc(doc))
         )
         states = dict(decoded.values())
         for member_id, st in states.items():

@@ -22,7 +22,7 @@ from rapport.i18n import N_
 from rapport.people.guilds import GuildService
 from rapport.settings.config import NUDGE_KINDS, Settings
 from rapport.settings.timeparse import QuietHours, parse_quiet_hours, parse_timezone
-from rapport.store.base import Doc, Store, decode_each
+from rapport.store.base import Doc, Store, decode_stream
 
 log = logging.getLogger(__name__)
 
@@ -145,9 +145,8 @@ class MemberService:
         """Load a guild's member settings (and the guild's own) once."""
         await self.guilds.ensure(guild_id)
         if guild_id not in self._members:
-            docs = await self.store.load(TABLE, guild_id)
-            decoded = decode_each(
-                TABLE, guild_id, docs, lambda key, doc: MemberSettings.from_doc(int(key), doc)
+            decoded = await decode_stream(
+                self.store, TABLE, guild_id, lambda key, doc: MemberSettings.from_doc(int(key), doc)
             )
             self._members[guild_id] = {int(key): found for key, found in decoded.items()}
 

@@ -12,15 +12,24 @@ first line and the meta line, so open() checks the file and hands each group's c
 raw bytes; they are parsed only when that (table, guild) is loaded, a chunk at a time. Schema 0
 and 1 (one JSON object on one line) are parsed whole and rewritten as schema 2 at open.
 
+Schema 3 (since #14's second step) adds packed chunk lines: record documents (exactly
+``{"r": base64}``, see rapport/store/base.py) of one (table, guild) and one width are written
+PACK_RECS at a time as one TinyDB document ``"id":{"_g":guild,"_p":[[keys],width,"base64"]}``
+(in the journal, a chunk line ``[[keys],width,"base64"]``), so a million pairs load as a few
+hundred base64 decodes instead of a million documents. A schema 2 snapshot or journal has none
+and is read as it is; the next compaction writes schema 3.
+
 Over 400 lines because the reader and the writer of that layout must agree byte for byte, so
 they sit in one file and change together.
 """
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import gc
 import os
+import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -30,19 +39,86 @@ from typing import Any
 import orjson
 
 from rapport.errors import StoreError
-from rapport.store._staging import Pair
-from rapport.store.base import SCHEMA_VERSION, Doc
+from rapport.store._staging import Pair, packable
+from rapport.store.base import SCHEMA_VERSION, Doc, record_bytes, record_doc
 
 State = dict[Pair, dict[str, Doc]]
 
 CLAIMS = "_claims"
 META = "_meta"
 CHUNK_DOCS = 1000  # documents per chunk line: one orjson call of a few ms when loaded
+PACK_RECS = 2000  # records per packed chunk line: ~0.5 MB of base64, decoded in well under 1 ms
 
 # A group's parts, oldest first: snapshot chunk lines, journal chunk lines (raw JSON objects
 # key -> document or null), or already decoded {key: document or None} / {key: bytes or None}.
 SNAP, JRNL, DOCS, RAWS = 0, 1, 2, 3
 Part = tuple[int, Any]
+
+# The start of a snapshot chunk line that is one packed document (a document's own fields
+# always come after its "_k", so no document of a caller can look like this).
+_PACKED_SNAP = re.compile(rb',?"\d+":\{"_g":-?\d+,"_p":\[')
+
+
+@dataclass
+class Packed:
+    """Record documents of one width: their keys and their records' bytes, concatenated."""
+
+    keys: list[str]
+    width: int
+    data: bytes
+
+    def docs(self) -> dict[str, Any]:
+        """As {key: record document}."""
+        w, data = self.width, self.data
+        return {k: record_doc(data[i * w : (i + 1) * w]) for i, k in enumerate(self.keys)}
+
+
+def packed_of(kind: int, payload: bytes) -> Packed | None:
+    """The packed records of a snapshot or journal chunk line, or None if it holds documents."""
+    if kind == JRNL:
+        if payload[:1] != b"[":
+            return None
+        keys, width, text = orjson.loads(payload)
+    elif kind == SNAP and _PACKED_SNAP.match(payload, 0, 64):
+        view = memoryview(payload)
+        doc = orjson.loads(b"".join((b"{", view[1:] if payload[:1] == b"," else view, b"}")))
+        ((keys, width, text),) = (d["_p"] for d in doc.values())
+    else:
+        return None
+    data = binascii.a2b_base64(text)
+    if not (isinstance(width, int) and width > 0 and len(data) == width * len(keys)):
+        raise ValueError(
+            f"a packed chunk of {len(keys)} keys and {len(data)} bytes at width {width}"
+        )
+    return Packed(keys, width, data)
+
+
+def packed_line(packed: Packed) -> bytes:
+    """The JSON of packed records: ``[[keys],width,"base64"]``."""
+    text = binascii.b2a_base64(packed.data, newline=False)
+    return b'[%b,%d,"%b"]' % (orjson.dumps(packed.keys), packed.width, text)
+
+
+def pack_raws(
+    items: Iterable[tuple[str, bytes | None]],
+) -> tuple[list[tuple[str, bytes | None]], list[Packed]]:
+    """Serialised documents (None: deleted) as the ones to keep as they are and packed records."""
+    others: list[tuple[str, bytes | None]] = []
+    by_width: dict[int, tuple[list[str], list[bytes]]] = {}
+    for key, data in items:
+        raw = None if data is None else packable(data)
+        if raw is None:
+            others.append((key, data))
+        else:
+            keys, recs = by_width.setdefault(len(raw), ([], []))
+            keys.append(key)
+            recs.append(raw)
+    packed = []
+    for width, (keys, recs) in by_width.items():
+        for start in range(0, len(keys), PACK_RECS):
+            chunk = recs[start : start + PACK_RECS]
+            packed.append(Packed(keys[start : start + PACK_RECS], width, b"".join(chunk)))
+    return others, packed
 
 
 @dataclass
@@ -84,7 +160,10 @@ class Groups:
             multi = pair in self.multi
             for part in reversed(parts):
                 kind, payload = part
-                if kind == SNAP or (kind == JRNL and b"null" not in payload):
+                # A packed line holds records; a chunk line without null, documents.
+                if kind == SNAP or (
+                    kind == JRNL and (payload[:1] == b"[" or b"null" not in payload)
+                ):
                     found.add(pair[1])
                     break
                 if any(d is not None for d in decode(part).values()):
@@ -110,9 +189,12 @@ class Groups:
 
 
 def decode(part: Part) -> dict[str, Any]:
-    """One part as {key: document or None}."""
+    """One part as {key: document or None} (packed records as their record documents)."""
     kind, payload = part
     if kind == SNAP:
+        packed = packed_of(kind, payload)
+        if packed is not None:
+            return packed.docs()
         view = memoryview(payload)
         docs = orjson.loads(b"".join((b"{", view[1:] if payload[:1] == b"," else view, b"}")))
         out = {}
@@ -121,12 +203,28 @@ def decode(part: Part) -> dict[str, Any]:
             out[doc.pop("_k")] = doc
         return out
     if kind == JRNL:
+        packed = packed_of(kind, payload)
+        if packed is not None:
+            return packed.docs()
         journal: dict[str, Any] = orjson.loads(payload)
         return journal
     if kind == RAWS:
         return {k: None if v is None else orjson.loads(v) for k, v in payload.items()}
     decoded: dict[str, Any] = payload
     return decoded
+
+
+def split(part: Part) -> tuple[dict[str, Any], list[Packed]]:
+    """One part as {key: document or None} and packed records, apart (never unpacked)."""
+    kind, payload = part
+    if kind in (SNAP, JRNL):
+        packed = packed_of(kind, payload)
+        if packed is not None:
+            return {}, [packed]
+    elif kind == RAWS:
+        others, packs = pack_raws(payload.items())
+        return {k: None if v is None else orjson.loads(v) for k, v in others}, packs
+    return decode(part), []
 
 
 def iter_docs(parts: list[Part], multi: bool) -> Iterator[list[tuple[str, Doc]]]:
@@ -144,6 +242,38 @@ def iter_docs(parts: list[Part], multi: bool) -> Iterator[list[tuple[str, Doc]]]
                 if doc is not None:
                     out.append((key, doc))
         yield out
+
+
+def iter_parts(parts: list[Part], multi: bool) -> Iterator[list[tuple[str, Doc]] | Packed]:
+    """``iter_docs``, with packed records handed out packed (a key's newest version wins)."""
+    seen: set[str] | None = set() if multi else None
+    while parts:
+        docs, packs = split(parts.pop())
+        if seen is None:
+            out = [(k, d) for k, d in docs.items() if d is not None]
+            if out:
+                yield out
+            yield from packs
+            continue
+        out = []
+        for key, doc in docs.items():
+            if key not in seen:
+                seen.add(key)
+                if doc is not None:
+                    out.append((key, doc))
+        if out:
+            yield out
+        for packed in packs:
+            if seen.isdisjoint(packed.keys):  # the usual case: a whole line of unseen keys
+                seen.update(packed.keys)
+                yield packed
+                continue
+            keep = [i for i, k in enumerate(packed.keys) if k not in seen]
+            seen.update(packed.keys)
+            if keep:
+                w, data = packed.width, packed.data
+                recs = b"".join([data[i * w : (i + 1) * w] for i in keep])
+                yield Packed([packed.keys[i] for i in keep], w, recs)
 
 
 def restore_hint(path: Path) -> str:
@@ -351,6 +481,51 @@ def chunk_lines(docs: Iterable[tuple[str, Doc]], guild: int, ids: list[int]) -> 
         yield b",".join(pieces)
 
 
+def group_lines(parts: list[Part], multi: bool, guild: int, ids: list[int]) -> Iterator[bytes]:
+    """A group's snapshot chunk lines: documents CHUNK_DOCS a line, record documents packed
+    PACK_RECS a line (whether they came packed or not)."""
+    pending: dict[int, tuple[list[str], list[bytes]]] = {}  # width -> keys, records' bytes
+    for item in iter_parts(parts, multi):
+        if isinstance(item, Packed):
+            keys, datas = pending.setdefault(item.width, ([], []))
+            keys += item.keys
+            datas.append(item.data)
+        else:
+            docs = []
+            for key, doc in item:
+                raw = record_bytes(doc)
+                if raw is None:
+                    docs.append((key, doc))
+                else:
+                    keys, datas = pending.setdefault(len(raw), ([], []))
+                    keys.append(key)
+                    datas.append(raw)
+            yield from chunk_lines(docs, guild, ids)
+        for width, (keys, datas) in pending.items():
+            if len(keys) >= PACK_RECS:
+                yield from packed_lines(keys, datas, width, guild, ids, final=False)
+    for width, (keys, datas) in pending.items():
+        yield from packed_lines(keys, datas, width, guild, ids, final=True)
+
+
+def packed_lines(
+    keys: list[str], datas: list[bytes], width: int, guild: int, ids: list[int], *, final: bool
+) -> Iterator[bytes]:
+    """Whole lines of PACK_RECS records (every record when final) out of keys/datas, in place."""
+    data = b"".join(datas)
+    end = len(keys) if final else len(keys) - len(keys) % PACK_RECS
+    for start in range(0, end, PACK_RECS):
+        ids[0] += 1
+        packed = Packed(
+            keys[start : start + PACK_RECS],
+            width,
+            data[start * width : (start + PACK_RECS) * width],
+        )
+        yield b'"%d":{"_g":%d,"_p":%b}' % (ids[0], guild, packed_line(packed))
+    del keys[:end]
+    datas[:] = [data[end * width :]] if len(keys) else []
+
+
 def write_snapshot(path: Path, groups: Groups, through: int) -> int:
     """Replace the snapshot atomically, keeping the previous one as .bak; returns its size.
 
@@ -369,21 +544,20 @@ def write_snapshot(path: Path, groups: Groups, through: int) -> int:
         for pair in sorted(groups.parts, key=lambda p: (p[0], p[1])):
             parts, multi = groups.pop(pair)
             count = 0
-            for docs in iter_docs(parts, multi):
-                for line in chunk_lines(docs, pair[1], ids):
-                    if pair[0] != table:
-                        if table is not None:
-                            out.append(b"},\n")
-                        out.append(orjson.dumps(pair[0]) + b":{\n")
-                        table, first = pair[0], True
-                    out.append(line + b"\n" if first else b"," + line + b"\n")
-                    first = False
-                    count += 1
-                    if len(out) >= 64:
-                        chunk = b"".join(out)
-                        crc = zlib.crc32(chunk, crc)
-                        write_all(fd, chunk)
-                        out = []
+            for line in group_lines(parts, multi, pair[1], ids):
+                if pair[0] != table:
+                    if table is not None:
+                        out.append(b"},\n")
+                    out.append(orjson.dumps(pair[0]) + b":{\n")
+                    table, first = pair[0], True
+                out.append(line + b"\n" if first else b"," + line + b"\n")
+                first = False
+                count += 1
+                if len(out) >= 64:
+                    chunk = b"".join(out)
+                    crc = zlib.crc32(chunk, crc)
+                    write_all(fd, chunk)
+                    out = []
             if count:
                 listed.append([pair[0], pair[1], count])
         if table is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -13,6 +14,20 @@ from rapport.store.base import Doc, Reject
 
 Pair = tuple[str, int]
 Staged = dict[Pair, dict[str, bytes | None]]  # serialised documents; None stages a delete
+
+
+def packable(data: bytes) -> bytes | None:
+    """The record of a serialised record document (``{"r":"<canonical base64>"}``), else None."""
+    if data[:6] != b'{"r":"' or data[-2:] != b'"}' or len(data) < 9:
+        return None
+    text = data[6:-2]
+    if b'"' in text or b"\\" in text:
+        return None  # another field, or an escape
+    try:
+        raw = binascii.a2b_base64(text)
+    except (binascii.Error, ValueError):
+        return None
+    return raw if raw and binascii.b2a_base64(raw, newline=False) == text else None
 
 
 def check_names(table: str, key: str) -> None:

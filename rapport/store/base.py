@@ -8,6 +8,8 @@ Every document belongs to one guild, so one guild's data never mixes with anothe
 
 from __future__ import annotations
 
+import asyncio
+import binascii
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -20,8 +22,55 @@ T = TypeVar("T")
 
 Doc = dict[str, Any]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The layout version this code writes; older stores are migrated, newer ones refused."""
+
+
+@dataclass(frozen=True, slots=True)
+class Records:
+    """Record documents (``{"r": base64}``) of one width, their bytes concatenated.
+
+    What ``Store.stream_records`` hands out instead of one document per record: a caller slices
+    ``data`` into ``width``-byte records (struct.iter_unpack) without a dict or a base64 string
+    per record. Each record's document key is not carried: the record holds what names it.
+    """
+
+    width: int
+    data: bytes
+
+
+def record_bytes(doc: Any) -> bytes | None:
+    """The record a record document holds (exactly ``{"r": canonical base64}``), else None."""
+    if type(doc) is not dict or len(doc) != 1:
+        return None
+    text = doc.get("r")
+    if type(text) is not str or not text:
+        return None
+    try:
+        raw = binascii.a2b_base64(text)
+    except (binascii.Error, ValueError):
+        return None
+    if binascii.b2a_base64(raw, newline=False) != text.encode():
+        return None  # not canonical: stored as given, so load() hands back exactly what was put
+    return raw
+
+
+def record_doc(raw: bytes) -> Doc:
+    """The record document of a record: ``{"r": base64}``."""
+    return {"r": binascii.b2a_base64(raw, newline=False).decode()}
+
+
+def split_records(docs: list[tuple[str, Doc]]) -> tuple[list[tuple[str, Doc]], list[Records]]:
+    """Documents that are not record documents, and the records of those that are, by width."""
+    others: list[tuple[str, Doc]] = []
+    by_width: dict[int, list[bytes]] = {}
+    for key, doc in docs:
+        raw = record_bytes(doc)
+        if raw is None:
+            others.append((key, doc))
+        else:
+            by_width.setdefault(len(raw), []).append(raw)
+    return others, [Records(w, b"".join(recs)) for w, recs in by_width.items()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +110,24 @@ def decode_each(
     return out
 
 
+DECODE_BATCH = 5000  # documents decoded between two yields to the event loop
+
+
+async def decode_stream(
+    store: Store, table: str, guild_id: int, decode: Callable[[str, Doc], T]
+) -> dict[str, T]:
+    """``decode_each`` over ``store.stream``, DECODE_BATCH documents at a time with a yield to
+    the event loop in between: decoding 100,000 member documents in one go stalled it ~0.5 s."""
+    out: dict[str, T] = {}
+    async for chunk in store.stream(table, guild_id):
+        for start in range(0, len(chunk), DECODE_BATCH):
+            out.update(
+                decode_each(table, guild_id, dict(chunk[start : start + DECODE_BATCH]), decode)
+            )
+            await asyncio.sleep(0)
+    return out
+
+
 Reject = Callable[[str, int, str, Exception], None]
 """Told (table, guild id, key, why) about a document put() could not stage."""
 
@@ -96,6 +163,23 @@ class Store(ABC):
         """
         docs = await self.load(table, guild_id)
         yield list(docs.items())
+
+    async def stream_records(
+        self, table: str, guild_id: int
+    ) -> AsyncIterator[list[tuple[str, Doc]] | Records]:
+        """The documents ``stream`` hands out, record documents packed into ``Records``.
+
+        A record document is exactly ``{"r": <canonical base64>}``: a fixed-width binary record
+        (the ledger's pairs). Backends may keep such documents packed, so that a table of a
+        million of them loads as a few hundred buffers; ``load``/``stream`` still hand each one
+        out as the document that was put. Other documents come as (key, document) lists.
+        """
+        async for chunk in self.stream(table, guild_id):
+            others, packed = split_records(chunk)
+            for records in packed:
+                yield records
+            if others:
+                yield others
 
     @abstractmethod
     def put(self, table: str, guild_id: int, key: str, doc: Mapping[str, Any]) -> None:

@@ -8,9 +8,12 @@ million documents never holds the loop for long; the waiting on the server is pl
 
 Layout (schema ``rapport`` by default, created by the SQL files in ``migrations/``):
 
-- ``documents(guild_id, table_name, key, doc json)``, primary key in that order: load(table,
-  guild) is one index range scan, guild_ids() a skip scan over the leading column. json, not
-  jsonb: documents are read and written whole, and jsonb's conversion tripled the load time.
+- ``documents(guild_id, table_name, key, doc json, rec bytea)``, primary key in that order:
+  load(table, guild) is one index range scan, guild_ids() a skip scan over the leading column.
+  json, not jsonb: documents are read and written whole, and jsonb's conversion tripled the
+  load time. A record document (``{"r": base64}``, rapport/store/base.py) is kept as its bytes
+  in ``rec`` (``doc`` NULL), so stream_records fetches a table's records as a few hundred rows
+  the server concatenates, instead of a row, a JSON text and a base64 decode per record.
 - ``claims(key, owner, until)``: one atomic INSERT ... ON CONFLICT DO UPDATE ... WHERE decides
   a claim, committed before claim() returns, so two processes never both get it.
 - ``schema_version(version, name, applied_at)``: migrations ``NNN_name.sql`` run at open(), each
@@ -24,15 +27,18 @@ discipline; the staging it shares with TinyDB is in _staging.py.
 from __future__ import annotations
 
 import asyncio
+import binascii
 import contextlib
 import gc
 import hashlib
 import logging
 import re
+import struct
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -41,8 +47,8 @@ import asyncpg
 import orjson
 
 from rapport.errors import StoreError
-from rapport.store._staging import Batch, check_names, staged_form
-from rapport.store.base import Doc, FlushStats, Store
+from rapport.store._staging import Batch, check_names, packable, staged_form
+from rapport.store.base import Doc, FlushStats, Records, Store, split_records
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +57,9 @@ _Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 CHUNK = 5000  # rows built or decoded between two yields to the event loop
 FETCH_ROWS = 50_000  # rows per cursor fetch when loading
+COPY_QUEUE = 64  # COPY data messages (~64 KiB each) read ahead of the caller
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+_COPY_HEAD = struct.Struct(">hi")  # a binary COPY row: field count, then the field's length
 FREEZE_ROWS = 10_000  # a load this big is exempted from garbage collection (_gc_deferred)
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _MIGRATION_FILE = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
@@ -260,7 +269,8 @@ class PostgresStore(Store):
             # A cursor, FETCH_ROWS at a time: never a million raw rows and their documents at once.
             async with self._pool_or_raise().acquire() as conn, conn.transaction(readonly=True):
                 cursor = await conn.cursor(
-                    f"SELECT key, doc FROM {self._docs} WHERE guild_id = $1 AND table_name = $2",
+                    f"SELECT key, doc, rec FROM {self._docs} "
+                    "WHERE guild_id = $1 AND table_name = $2",
                     guild_id,
                     table,
                 )
@@ -297,7 +307,98 @@ class PostgresStore(Store):
     ) -> AsyncIterator[list[tuple[str, Doc]]]:
         async with self._pool_or_raise().acquire() as conn, conn.transaction(readonly=True):
             cursor = await conn.cursor(
-                f"SELECT key, doc FROM {self._docs} WHERE guild_id = $1 AND table_name = $2",
+                f"SELECT key, doc, rec FROM {self._docs} WHERE guild_id = $1 AND table_name = $2",
+                guild_id,
+                table,
+            )
+            fetch = asyncio.ensure_future(cursor.fetch(CHUNK))
+            try:
+                while rows := await fetch:
+                    fetch = asyncio.ensure_future(cursor.fetch(CHUNK))
+                    values = _values(rows, 1)
+                    keys = [r[0] for r in rows]
+                    del rows
+                    if skip:
+                        yield [(k, v) for k, v in zip(keys, values, strict=True) if k not in skip]
+                    else:
+                        yield list(zip(keys, values, strict=True))
+            finally:
+                if not fetch.done():
+                    fetch.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, asyncpg.PostgresError):
+                        await fetch
+
+    async def stream_records(
+        self, table: str, guild_id: int
+    ) -> AsyncIterator[list[tuple[str, Doc]] | Records]:
+        """``stream``, with records concatenated by the server PACK_RECS to a row, by width."""
+        self._readers += 1
+        try:
+            pair = (table, guild_id)
+            over: dict[str, bytes | None] = {}
+            dropped = False
+            for batch in self._in_order(self._overlays()):
+                if guild_id in batch.drops:
+                    over, dropped = {}, True
+                over.update(batch.docs.get(pair, {}))
+            if not dropped:
+                async for item in self._stream_records(table, guild_id, over):
+                    yield item
+            staged = [(k, orjson.loads(v)) for k, v in over.items() if v is not None]
+            others, packed = split_records(staged)
+            for records in packed:
+                yield records
+            if others:
+                yield others
+        finally:
+            self._readers -= 1
+
+    async def _stream_records(
+        self, table: str, guild_id: int, skip: dict[str, Any]
+    ) -> AsyncIterator[list[tuple[str, Doc]] | Records]:
+        """Stored records, then stored documents, as of one snapshot (a key may move between
+        the two columns). Records come by binary COPY, cut into Records as the bytes arrive
+        (no row object per record); documents a cursor page at a time, the next page fetched
+        while the caller works on the current one."""
+        async with (
+            self._pool_or_raise().acquire() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            arriving: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=COPY_QUEUE)
+
+            async def keep(data: bytes) -> None:
+                await arriving.put(bytes(data))  # asyncpg may hand out a buffer it reuses
+
+            async def copy() -> None:
+                try:
+                    await conn.copy_from_query(
+                        f"SELECT rec FROM {self._docs} WHERE guild_id = $1 AND table_name = $2 "
+                        "AND rec IS NOT NULL AND key NOT IN (SELECT unnest($3::text[]))",
+                        guild_id,
+                        table,
+                        sorted(skip),
+                        output=keep,
+                        format="binary",
+                    )
+                finally:
+                    await arriving.put(None)
+
+            task = asyncio.ensure_future(copy())
+            try:
+                cutter = _CopyCutter()
+                while (data := await arriving.get()) is not None:
+                    for records in cutter.feed(data):
+                        yield records
+                await task  # its error, if it failed
+                cutter.done()
+            finally:
+                if not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, asyncpg.PostgresError):
+                        await task
+            cursor = await conn.cursor(
+                f"SELECT key, doc FROM {self._docs} "
+                "WHERE guild_id = $1 AND table_name = $2 AND doc IS NOT NULL",
                 guild_id,
                 table,
             )
@@ -306,12 +407,15 @@ class PostgresStore(Store):
                 while rows := await fetch:
                     fetch = asyncio.ensure_future(cursor.fetch(CHUNK))
                     values = orjson.loads("[" + ",".join([r[1] for r in rows]) + "]")
-                    keys = [r[0] for r in rows]
+                    docs = [
+                        (r[0], v) for r, v in zip(rows, values, strict=True) if r[0] not in skip
+                    ]
                     del rows
-                    if skip:
-                        yield [(k, v) for k, v in zip(keys, values, strict=True) if k not in skip]
-                    else:
-                        yield list(zip(keys, values, strict=True))
+                    others, packed = split_records(docs)
+                    for records in packed:
+                        yield records
+                    if others:
+                        yield others
             finally:
                 if not fetch.done():
                     fetch.cancel()
@@ -330,7 +434,7 @@ class PostgresStore(Store):
             conn.transaction(isolation="repeatable_read", readonly=True),
         ):
             cursor = conn.cursor(
-                f"SELECT table_name, guild_id, key, doc FROM {self._docs} "
+                f"SELECT table_name, guild_id, key, doc, rec FROM {self._docs} "
                 "ORDER BY guild_id, table_name, key",
                 prefetch=chunk,
             )
@@ -412,7 +516,7 @@ class PostgresStore(Store):
             return
         await conn.execute(
             "CREATE TEMPORARY TABLE rapport_flush (guild_id bigint, table_name text, key text, "
-            "doc json) ON COMMIT DROP"
+            "doc json, rec bytea) ON COMMIT DROP"
         )
         counts = [0, 0]  # rows, deletes
         await conn.copy_to_table(
@@ -423,16 +527,17 @@ class PostgresStore(Store):
         if counts[1]:
             await conn.execute(
                 f"DELETE FROM {self._docs} d USING rapport_flush f WHERE f.doc IS NULL "
-                "AND d.guild_id = f.guild_id AND d.table_name = f.table_name AND d.key = f.key"
+                "AND f.rec IS NULL AND d.guild_id = f.guild_id AND d.table_name = f.table_name AND d.key = f.key"
             )
         if counts[1] < counts[0]:
             # In key order, so two processes writing overlapping rows lock them in the same
             # order and never deadlock.
             await conn.execute(
-                f"INSERT INTO {self._docs} (guild_id, table_name, key, doc) "
-                "SELECT guild_id, table_name, key, doc FROM rapport_flush WHERE doc IS NOT NULL "
-                "ORDER BY guild_id, table_name, key "
-                "ON CONFLICT (guild_id, table_name, key) DO UPDATE SET doc = EXCLUDED.doc"
+                f"INSERT INTO {self._docs} (guild_id, table_name, key, doc, rec) "
+                "SELECT guild_id, table_name, key, doc, rec FROM rapport_flush "
+                "WHERE doc IS NOT NULL OR rec IS NOT NULL ORDER BY guild_id, table_name, key "
+                "ON CONFLICT (guild_id, table_name, key) "
+                "DO UPDATE SET doc = EXCLUDED.doc, rec = EXCLUDED.rec"
             )
 
     # --- claims
@@ -529,12 +634,15 @@ async def _copy_rows(batch: Batch, counts: list[int]) -> AsyncIterator[bytes]:
     for (table, guild), docs in batch.docs.items():
         head = f"{guild}\t{table.translate(_COPY_ESCAPES)}\t".encode()
         for key, data in docs.items():
+            start = head + key.translate(_COPY_ESCAPES).encode()
             if data is None:
                 counts[1] += 1
-                rows.append(head + key.translate(_COPY_ESCAPES).encode() + b"\t\\N\n")
+                rows.append(start + b"\t\\N\t\\N\n")
+            elif (rec := packable(data)) is not None:  # bytea's hex form, its \ escaped
+                rows.append(start + b"\t\\N\t\\\\x" + rec.hex().encode() + b"\n")
             else:
                 doc = data.replace(b"\\", b"\\\\")
-                rows.append(head + key.translate(_COPY_ESCAPES).encode() + b"\t" + doc + b"\n")
+                rows.append(start + b"\t" + doc + b"\t\\N\n")
             if len(rows) >= CHUNK:
                 counts[0] += len(rows)
                 yield b"".join(rows)
@@ -554,7 +662,7 @@ async def _decode_into(docs: dict[str, Doc], rows: list[Any]) -> None:
     while rows:
         chunk = rows[-CHUNK:]
         del rows[-CHUNK:]
-        values = orjson.loads("[" + ",".join([r[1] for r in chunk]) + "]")
+        values = _values(chunk, 1)
         docs.update(zip([r[0] for r in chunk], values, strict=True))
         del chunk
         if big:
@@ -576,7 +684,69 @@ async def _decode_full(rows: Iterable[Any]) -> list[tuple[str, int, str, Doc]]:
     out: list[tuple[str, int, str, Doc]] = []
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
-        values = orjson.loads("[" + ",".join([r[3] for r in chunk]) + "]")
+        values = _values(chunk, 3)
         out += [(r[0], r[1], r[2], v) for r, v in zip(chunk, values, strict=True)]
         await asyncio.sleep(0)
     return out
+
+
+def _values(rows: list[Any], at: int) -> list[Doc]:
+    """The documents of rows whose column ``at`` is the JSON text (NULL for a record, whose bytes
+    are in column ``at + 1``), in one orjson call."""
+    texts = [
+        r[at]
+        if r[at] is not None
+        else '{"r":"' + binascii.b2a_base64(r[at + 1], newline=False).decode() + '"}'
+        for r in rows
+    ]
+    values: list[Doc] = orjson.loads("[" + ",".join(texts) + "]")
+    return values
+
+
+class _CopyCutter:
+    """Cuts a binary COPY stream of one bytea column into Records, whatever its chunking.
+
+    Rows of one width are cut by struct in C (field count and length checked for the whole
+    run at once); a row of another width ends the run and starts the next.
+    """
+
+    def __init__(self) -> None:
+        self.buf = b""
+        self.started = False
+        self.ended = False
+
+    def feed(self, data: bytes) -> Iterator[Records]:
+        buf = self.buf + data if self.buf else data
+        pos = 0
+        if not self.started:
+            if len(buf) < 19:
+                self.buf = buf
+                return
+            if buf[:11] != _COPY_SIGNATURE:
+                raise StoreError("PostgreSQL sent a COPY stream this store can't read")
+            pos = 19 + int.from_bytes(buf[15:19], "big")  # flags, then the header extension
+            self.started = True
+        while pos + 2 <= len(buf):
+            if buf[pos : pos + 2] == b"\xff\xff":  # the trailer: a field count of -1
+                self.ended = True
+                pos += 2
+                break
+            if pos + 6 > len(buf):
+                break
+            count, width = _COPY_HEAD.unpack_from(buf, pos)
+            if count != 1 or width <= 0:
+                raise StoreError("PostgreSQL sent a COPY row this store can't read")
+            row = struct.Struct(f">hi{width}s")
+            n = (len(buf) - pos) // row.size
+            if not n:
+                break
+            rows = list(row.iter_unpack(memoryview(buf)[pos : pos + n * row.size]))
+            if set(map(itemgetter(0, 1), rows)) != {(1, width)}:  # another width within the run
+                rows = rows[: next(i for i, r in enumerate(rows) if r[:2] != (1, width))]
+            pos += len(rows) * row.size
+            yield Records(width, b"".join(map(itemgetter(2), rows)))
+        self.buf = buf[pos:]
+
+    def done(self) -> None:
+        if not self.ended or self.buf:
+            raise StoreError("PostgreSQL's COPY stream ended early")

@@ -67,9 +67,13 @@ from rapport.store._format import (
     CLAIMS,
     RAWS,
     Groups,
+    Packed,
     Part,
     fsync_dir,
     iter_docs,
+    iter_parts,
+    pack_raws,
+    packed_line,
     write_all,
     write_snapshot,
 )
@@ -79,7 +83,7 @@ from rapport.store._journal import (
     read_store,
 )
 from rapport.store._staging import Batch, Pair, check_names, staged_form
-from rapport.store.base import SCHEMA_VERSION, Doc, FlushStats, Store
+from rapport.store.base import SCHEMA_VERSION, Doc, FlushStats, Records, Store, split_records
 
 log = logging.getLogger(__name__)
 
@@ -237,6 +241,30 @@ class TinyDBStore(Store):
 
         Decodes one chunk line per step and yields to the event loop in between.
         """
+        parts, multi = await self._parts(table, guild_id)
+        for chunk in iter_docs(parts, multi):
+            yield chunk
+            await asyncio.sleep(0)
+
+    async def stream_records(
+        self, table: str, guild_id: int
+    ) -> AsyncIterator[list[tuple[str, Doc]] | Records]:
+        """``stream``, with record documents handed out as they are kept: packed, a line at a time."""
+        parts, multi = await self._parts(table, guild_id)
+        for item in iter_parts(parts, multi):
+            if isinstance(item, Packed):
+                yield Records(item.width, item.data)
+            else:
+                others, packed = split_records(item)
+                for records in packed:
+                    yield records
+                if others:
+                    yield others
+            await asyncio.sleep(0)
+
+    async def _parts(self, table: str, guild_id: int) -> tuple[list[Part], bool]:
+        """The (table, guild)'s parts, staged and in-flight changes last; taken from ``_fresh``
+        the first time, re-read from the files after."""
         pair = (table, guild_id)
         if pair in self._handed:
             async with self._compact_lock, self._flush_lock:
@@ -256,9 +284,7 @@ class TinyDBStore(Store):
         if newer:
             multi = multi or len(newer) > 1 or bool(parts)
             parts = parts + newer
-        for chunk in iter_docs(parts, multi):
-            yield chunk
-            await asyncio.sleep(0)
+        return parts, multi
 
     # --- writing
 
@@ -339,7 +365,10 @@ class TinyDBStore(Store):
         parts: list[bytes] = [orjson.dumps({"drop_guild": g}) + b"\n" for g in sorted(batch.drops)]
         for (table, guild), docs in batch.docs.items():
             head = orjson.dumps({"t": table, "g": guild}) + b"\n"
-            items = list(docs.items())
+            items, packs = pack_raws(docs.items())
+            for packed in packs:
+                parts += (head, packed_line(packed) + b"\n")
+                time.sleep(0)
             for start in range(0, len(items), CHUNK_DOCS):
                 pieces = [
                     orjson.dumps(key) + b":" + (data or b"null")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
 K = TypeVar("K")
@@ -279,7 +279,7 @@ class Period:
         i = self.slots.get(member_id)
         return None if i is None else self.counts[i : i + NF].tolist()
 
-    def set_row(self, member_id: int, row: list[int]) -> None:
+    def set_row(self, member_id: int, row: Sequence[int]) -> None:
         """Replace the member's counters (loading)."""
         i = self.slots.get(member_id)
         if i is None:  # the usual case when loading: a new row, without zeros to overwrite

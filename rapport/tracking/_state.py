@@ -3,15 +3,19 @@
 Kept apart from rapport/tracking/ledger.py (the rules) so the rules read without the bookkeeping.
 Tables (all per guild, keys are strings):
 
-- "pairs": "<lo id>:<hi id>" -> {"a": lo, "b": hi, "r": the packed record, base64}
-  (before #14 "v": [packed record fields], still read: decoding 57 numbers and packing them
-  cost ~2 µs a pair at load; a base64 string decodes straight to the record)
+- "pairs": "<lo id>:<hi id>" -> {"r": base64 of lo, hi (uint64 each) and the packed record}, a
+  record document (rapport/store/base.py) that stores keep packed, so a million pairs load as
+  a few hundred buffers sliced by struct, without a document and a base64 string per pair.
+  Still read, and rewritten at the next flush after a load: {"a": lo, "b": hi, "r": record
+  base64} (#14's first step) and {"a", "b", "v": [the record's fields]} (before #14).
 - "members": "<id>" -> {"left": 0|1, "share": t, "ch": [[chan, last, msgs, shares, drawn]],
   "cad": [[other, seconds]]}
 - "pending": "<id>" -> {"items": [[from, kind, message, channel, t, warm]]}  (packed in memory)
 - "newcomers": "<id>" -> {"joined": t, "first": [[chan, message, t, thread]], "by": [ids]}
-- "periods": "<week>/<month>/<id>" -> {"c": [given, new people in the week, in the month,
-  inbound, answered, thanks, shares drew]}
+- "periods": "<week>/<month>/<id>" -> {"r": base64 of the member id (uint64), the week and month
+  numbers (uint32 each, rapport.tracking._pairs) and the member's 7 counters (uint32)}, a record
+  document like a pair's. Still read, and rewritten after a load: {"c": [given, new people in
+  the week, in the month, inbound, answered, thanks, shares drew]} (before #14's second step)
 - "coverage": "<message channel>" -> {"r": [[lo id, hi id]]}
 - "totals": "ledger" -> {"interactions": n}
 
@@ -23,18 +27,31 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
+import struct
+import sys
 from array import array
 from binascii import a2b_base64, b2a_base64
 from bisect import bisect_left
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
-from rapport.store.base import Store
+from rapport.store.base import Records, Store
 from rapport.tracking import _pairs
-from rapport.tracking._records import CHANNEL, PENDING, Member, Period, pending_items
+from rapport.tracking._records import CHANNEL, NF, PENDING, Member, Period, pending_items
+
+log = logging.getLogger(__name__)
 
 SHIFT = 30
 MASK = (1 << SHIFT) - 1
+
+# A stored pair: both member ids, then the packed record.
+STORED = struct.Struct(f"<QQ{_pairs.RECORD.size}s")
+# A stored period row: member id, week number, month number, the row's NF counters.
+PERIOD_ROW = struct.Struct(f"<Q2I{NF}I")
+_PERIOD_READ = struct.Struct(f"<QQ{4 * NF}s")  # the same bytes, read without an int a counter
+_COUNTERS = struct.Struct(f"<{NF}I")
+_LITTLE = sys.byteorder == "little"  # array("I") is native-endian; stored rows are little
 
 # Documents (or pairs) between two yields to the event loop while loading: ~20 ms of work.
 LOAD_BATCH = 10_000
@@ -243,7 +260,8 @@ class Guild:
 
     async def _load(self, store: Store) -> None:
         g = self.id
-        await self._load_pairs(_batches(store.stream("pairs", g)))
+        older = array("Q")  # member ids of pairs stored in an older form, two by two
+        await self._load_pairs(_pair_rows(store.stream_records("pairs", g), older))
         async for batch in _batches(store.stream("members", g)):
             for key, doc in batch:
                 m = self.members[self.canon(int(key))] = Member()
@@ -260,16 +278,7 @@ class Guild:
             for key, doc in batch:
                 first = [list(f) for f in doc["first"]]
                 self.newcomers[self.canon(int(key))] = [doc["joined"], first, set(doc["by"])]
-        periods, idx, ids = self.periods, self.idx, self.ids
-        async for batch in _batches(store.stream("periods", g)):
-            for key, doc in batch:  # the most numerous table after pairs
-                seg, member = key.rsplit("/", 1)
-                per = periods.get(seg)
-                if per is None:
-                    per = periods[seg] = Period(*seg.split("/"))
-                mid = int(member)
-                i = idx.get(mid)
-                per.set_row(self.canon(mid) if i is None else ids[i], doc["c"])
+        old_periods = await self._load_periods(store.stream_records("periods", g))
         async for batch in _batches(store.stream("coverage", g)):
             for key, doc in batch:
                 self.cov[int(key)] = [list(r) for r in doc["r"]]
@@ -277,41 +286,95 @@ class Guild:
         if totals:
             self.total = totals["interactions"]
             self.latest = totals.get("latest", 0)
-        # Reading what is stored is not a change: nothing loaded needs writing back.
+        # Reading what is stored is not a change: nothing loaded needs writing back, except
+        # pairs stored in an older form (rewritten once as record documents, which load faster).
         self.d_pairs = array("Q")
+        if older:
+            log.info("guild %s: %d pairs in an older stored form, rewritten", g, len(older) // 2)
+            idx = self.idx
+            for i in range(0, len(older), 2):
+                x, y = idx[older[i]], idx[older[i + 1]]
+                self.d_pairs.append(x << SHIFT | y if x < y else y << SHIFT | x)
+        if old_periods:
+            log.info("guild %s: %d period rows in an older stored form, rewritten", g, old_periods)
+            for period, per in self.periods.items():
+                self.d_periods.update((period, mid) for mid in per.slots)
 
-    async def _load_pairs(self, chunks: AsyncIterator[list[tuple[str, Any]]]) -> None:
+    async def _load_periods(self, chunks: AsyncIterator[list[tuple[str, Any]] | Records]) -> int:
+        """Fill the period rows from their stored records; how many came in an older form."""
+        periods, idx, ids = self.periods, self.idx, self.ids
+        by_number: dict[int, Period] = {}
+        older = 0
+        async for chunk in chunks:
+            if isinstance(chunk, Records):
+                if chunk.width != PERIOD_ROW.size:
+                    raise ValueError(f"period rows of {chunk.width} bytes, not {PERIOD_ROW.size}")
+                # (member, week | month << 32, counters' bytes): the counters go into the row
+                # array as bytes, without an int object each.
+                for mid, seg, counters in _PERIOD_READ.iter_unpack(chunk.data):
+                    per = by_number.get(seg)
+                    if per is None:
+                        week = _pairs.period_key(True, seg & 0xFFFFFFFF)
+                        month = _pairs.period_key(False, seg >> 32)
+                        per = periods.get(f"{week}/{month}")
+                        if per is None:
+                            per = periods[f"{week}/{month}"] = Period(week, month)
+                        by_number[seg] = per
+                    i = idx.get(mid)
+                    member = self.canon(mid) if i is None else ids[i]
+                    if member in per.slots or not _LITTLE:
+                        per.set_row(member, _COUNTERS.unpack(counters))
+                    else:
+                        per.slots[member] = len(per.counts)
+                        per.counts.frombytes(counters)
+                await asyncio.sleep(0)
+                continue
+            for start in range(0, len(chunk), LOAD_BATCH):
+                for key, doc in chunk[start : start + LOAD_BATCH]:
+                    segment, member_key = key.rsplit("/", 1)
+                    per = periods.get(segment)
+                    if per is None:
+                        per = periods[segment] = Period(*segment.split("/"))
+                    mid = int(member_key)
+                    i = idx.get(mid)
+                    per.set_row(self.canon(mid) if i is None else ids[i], doc["c"])
+                    older += 1
+                await asyncio.sleep(0)
+        return older
+
+    async def _load_pairs(self, chunks: AsyncIterator[Iterable[tuple[int, int, bytes]]]) -> None:
         """Build each member's pair arrays in one go from the stored pairs as they stream in: a
         bisect and an array insert per stored pair made up most of a big guild's load."""
         if self.npairs:  # not the empty guild load expects: add the pairs one at a time
             async for chunk in chunks:
-                for _, doc in chunk:
-                    a, b = self.index(doc["a"]), self.index(doc["b"])
-                    lo, hi = (a, b) if a < b else (b, a)
+                for id_a, id_b, record in chunk:
+                    x, y = self.index(id_a), self.index(id_b)
+                    lo, hi = (x, y) if x < y else (y, x)
                     i, raw = self.find(lo, hi)
-                    self.put_pair(lo, hi, i, record_of(doc), raw is None)
+                    self.put_pair(lo, hi, i, record, raw is None)
             return
         idx, index = self.idx, self.index
         rows: list[dict[int, bytes] | None] = [None] * len(self.ids)  # lo -> {hi: record}
         async for chunk in chunks:
-            for _, doc in chunk:
-                found_a = idx.get(doc["a"])
-                if found_a is None:
-                    a = index(doc["a"])
+            for id_a, id_b, record in chunk:
+                a = idx.get(id_a)
+                if a is None:
+                    a = index(id_a)
                     rows.append(None)
-                else:
-                    a = found_a
-                found_b = idx.get(doc["b"])
-                if found_b is None:
-                    b = index(doc["b"])
+                b = idx.get(id_b)
+                if b is None:
+                    b = index(id_b)
                     rows.append(None)
+                if a < b:
+                    his = rows[a]
+                    if his is None:
+                        his = rows[a] = {}
+                    his[b] = record  # a later document for a pair wins
                 else:
-                    b = found_b
-                lo, hi = (a, b) if a < b else (b, a)
-                his = rows[lo]
-                if his is None:
-                    his = rows[lo] = {}
-                his[hi] = record_of(doc)  # a later document for a pair wins
+                    his = rows[b]
+                    if his is None:
+                        his = rows[b] = {}
+                    his[a] = record
             del chunk
         up, recs, down = self.up, self.recs, self.down
         downs: list[list[int] | None] = [None] * len(rows)
@@ -349,7 +412,7 @@ class Guild:
             if raw is None:
                 store.delete("pairs", g, f"{a}:{b}")
             else:
-                store.put("pairs", g, f"{a}:{b}", {"a": a, "b": b, "r": pair_text(raw)})
+                store.put("pairs", g, f"{a}:{b}", {"r": pair_text(STORED.pack(a, b, raw))})
         n += len(changed)
         self.d_pairs = array("Q")
         for mid in self.d_members:
@@ -378,13 +441,22 @@ class Guild:
         for period, table in self.periods.items():
             self.d_periods.update((period, mid) for mid in table.dirty)
             table.dirty.clear()
+        numbers: dict[str, tuple[int, int]] = {}
         for period, mid in self.d_periods:
             per = self.periods.get(period)
             row = None if per is None else per.row(mid)
             if row is None:
                 store.delete("periods", g, f"{period}/{mid}")
-            else:
-                store.put("periods", g, f"{period}/{mid}", {"c": row})
+                continue
+            assert per is not None  # it has the row
+            number = numbers.get(period)
+            if number is None:
+                number = numbers[period] = (
+                    _pairs.period_number(per.week)[1],
+                    _pairs.period_number(per.month)[1],
+                )
+            record = PERIOD_ROW.pack(mid, *number, *row)
+            store.put("periods", g, f"{period}/{mid}", {"r": pair_text(record)})
         n += len(self.d_periods)
         for ch in self.d_cov:
             ranges = self.cov.get(ch)
@@ -422,8 +494,31 @@ async def _batches(
             await asyncio.sleep(0)
 
 
+async def _pair_rows(
+    chunks: AsyncIterator[list[tuple[str, Any]] | Records], older: array[int]
+) -> AsyncIterator[Iterable[tuple[int, int, bytes]]]:
+    """Stored pairs as (member id, member id, record), a chunk at a time, yielding in between;
+    the ids of pairs stored in an older form go to ``older``."""
+    async for chunk in chunks:
+        if isinstance(chunk, Records):
+            if chunk.width != STORED.size:
+                raise ValueError(f"pair records of {chunk.width} bytes, expected {STORED.size}")
+            data = chunk.data
+            step = STORED.size * LOAD_BATCH
+            for start in range(0, len(data), step):
+                yield STORED.iter_unpack(data[start : start + step])
+                await asyncio.sleep(0)
+            continue
+        for start in range(0, len(chunk), LOAD_BATCH):
+            rows = [(d["a"], d["b"], record_of(d)) for _, d in chunk[start : start + LOAD_BATCH]]
+            for a, b, _ in rows:
+                older += array("Q", (a, b))
+            yield rows
+            await asyncio.sleep(0)
+
+
 def pair_text(raw: bytes) -> str:
-    """A packed pair record as the base64 text its document stores."""
+    """Bytes as the base64 text a document stores."""
     return b2a_base64(raw, newline=False).decode()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from binascii import b2a_base64
+from binascii import a2b_base64, b2a_base64
 from datetime import UTC, datetime, timedelta
 from itertools import count
 
@@ -123,8 +123,9 @@ async def test_a_record_stored_before_the_answer_counts_loads_with_none() -> Non
     ledger.stage()
     await store.flush()
     for key, doc in (await store.load("pairs", G)).items():
-        old = _guild.record_of(doc)[: _pairs.OLD_SIZE]
-        store.put("pairs", G, key, {**doc, "r": b2a_base64(old, newline=False).decode()})
+        a, b, record = _guild.STORED.unpack(a2b_base64(doc["r"]))
+        old = record[: _pairs.OLD_SIZE]  # the {"a", "b", "r"} form of that time
+        store.put("pairs", G, key, {"a": a, "b": b, "r": b2a_base64(old, newline=False).decode()})
     await store.flush()
     again = Ledger(store)
     await again.load_guild(G)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -108,8 +110,18 @@ async def test_a_reload_in_many_batches_gives_the_same_pairs(
         assert reloaded.pairs_of(1, member, now=now) == ledger.pairs_of(1, member, now=now)
 
 
-async def test_pairs_stored_as_field_lists_before_14_still_load() -> None:
-    """A pair document of the older layout (a list of record fields) loads as the same pair."""
+def _field_list(a: int, b: int, record: bytes) -> dict[str, object]:
+    return {"a": a, "b": b, "v": _pairs.to_doc(record)}
+
+
+def _base64_record(a: int, b: int, record: bytes) -> dict[str, object]:
+    return {"a": a, "b": b, "r": _guild.pair_text(record)}
+
+
+@pytest.mark.parametrize("older", [_field_list, _base64_record])
+async def test_pairs_stored_in_an_older_form_load_and_are_rewritten(older: Any) -> None:
+    """A pair document of an older layout (record fields before #14, a base64 record beside the
+    member ids after) loads as the same pair, and the next stage rewrites it as a record."""
     store = MemoryStore()
     ledger = Ledger(store)
     ledger.record_message(_facts(ANA, T0, 1, reply_to_id=BOB))
@@ -117,12 +129,43 @@ async def test_pairs_stored_as_field_lists_before_14_still_load() -> None:
     ledger.stage()
     await store.flush()
     docs = await store.load("pairs", G)
+    assert list(docs) == [f"{ANA}:{BOB}"]
     for key, doc in docs.items():
-        record = _guild.record_of(doc)
-        store.put("pairs", G, key, {"a": doc["a"], "b": doc["b"], "v": _pairs.to_doc(record)})
+        a, b, record = _guild.STORED.unpack(base64.b64decode(doc["r"]))
+        assert (a, b) == (ANA, BOB)
+        store.put("pairs", G, key, older(a, b, record))
     await store.flush()
-    assert all("v" in doc and "r" not in doc for doc in (await store.load("pairs", G)).values())
+    assert all("a" in doc for doc in (await store.load("pairs", G)).values())
     again = Ledger(store)
     await again.load_guild(G)
     now = T0 + timedelta(days=1)
     assert again.pairs_of(G, ANA, now=now) == ledger.pairs_of(G, ANA, now=now)
+    again.stage()
+    await store.flush()
+    assert await store.load("pairs", G) == docs
+
+
+async def test_period_rows_stored_as_counter_lists_load_and_are_rewritten() -> None:
+    """A period row of the older layout ({"c": counters}) loads with the same leaderboard
+    figures, and the next stage rewrites it as a record."""
+    store = MemoryStore()
+    ledger = Ledger(store)
+    ledger.record_message(_facts(ANA, T0, 1, reply_to_id=BOB))
+    ledger.record_message(_facts(BOB, T0 + timedelta(hours=3), 2, reply_to_id=ANA))
+    ledger.stage()
+    await store.flush()
+    docs = await store.load("periods", G)
+    assert docs
+    assert all(set(doc) == {"r"} for doc in docs.values())
+    for key, doc in docs.items():
+        mid, _, _, *row = _guild.PERIOD_ROW.unpack(base64.b64decode(doc["r"]))
+        assert key.endswith(f"/{mid}")
+        store.put("periods", G, key, {"c": row})
+    await store.flush()
+    again = Ledger(store)
+    await again.load_guild(G)
+    for period in ("2026-W48", "2026-11"):
+        assert again.period_stats(G, period) == ledger.period_stats(G, period)
+    again.stage()
+    await store.flush()
+    assert await store.load("periods", G) == docs

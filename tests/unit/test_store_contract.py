@@ -7,6 +7,7 @@ documents and claims, so a reopen sees what was flushed and a crash loses only w
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from rapport.store import Store, TinyDBStore, open_store
+from rapport.store.base import Records, record_doc
 from rapport.store.memory import MemoryStore
 from rapport.store.postgres import PostgresStore
 from tests.unit._pg import DSN, drop_schema, fresh_schema, require_postgres
@@ -194,6 +196,46 @@ async def test_stream_gives_what_load_gives(store_factory: StoreFactory) -> None
     assert docs["5"] == {"n": -5}
     assert docs["7"] == {"n": -7}
     assert "6" not in docs
+
+
+async def test_record_documents_load_as_put_and_stream_as_records(
+    store_factory: StoreFactory,
+) -> None:
+    """Record documents ({"r": base64}) load back exactly as put, beside other documents, and
+    stream_records hands each current one out once, packed, at its width."""
+    store = await store_factory.open()
+    for n in range(2500):
+        store.put("pairs", 10, str(n), record_doc(n.to_bytes(4, "little") * 3))
+    store.put("pairs", 10, "wide", record_doc(b"w" * 20))
+    store.put("pairs", 10, "doc", {"n": 1})
+    store.put("pairs", 10, "loose", {"r": "AAB="})  # not canonical base64: a plain document
+    store.put("pairs", 10, "two", {"r": "AAAA", "s": 1})
+    store = await reopen(store_factory, store)
+    store.put("pairs", 10, "5", record_doc(b"\xff" * 12))
+    store.delete("pairs", 10, "6")
+    await store.flush()
+    store.put("pairs", 10, "7", record_doc(b"\xee" * 12))
+    store.delete("pairs", 10, "8")
+    docs = await store.load("pairs", 10)
+    assert len(docs) == 2500 + 4 - 2
+    assert docs["5"] == record_doc(b"\xff" * 12)
+    assert docs["9"] == {"r": base64.b64encode((9).to_bytes(4, "little") * 3).decode()}
+    assert docs["loose"] == {"r": "AAB="}
+    assert docs["two"] == {"r": "AAAA", "s": 1}
+    records: dict[int, list[bytes]] = {}
+    others = {}
+    async for item in store.stream_records("pairs", 10):
+        if isinstance(item, Records):
+            w = item.width
+            records.setdefault(w, []).extend(
+                item.data[i : i + w] for i in range(0, len(item.data), w)
+            )
+        else:
+            others.update(item)
+    assert others == {"doc": {"n": 1}, "loose": {"r": "AAB="}, "two": {"r": "AAAA", "s": 1}}
+    assert records[20] == [b"w" * 20]
+    expected = {k: base64.b64decode(d["r"]) for k, d in docs.items() if k not in others}
+    assert sorted(records[12]) == sorted(r for k, r in expected.items() if k != "wide")
 
 
 async def test_load_again_after_flushes_sees_every_change(store_factory: StoreFactory) -> None:

@@ -10,7 +10,9 @@ import sys
 import time
 from pathlib import Path
 
+from rapport.store.base import Records
 from rapport.store.tinydb import TinyDBStore
+from tests.unit._store_writer import RECORD, packed_doc
 
 ROOT = Path(__file__).resolve().parents[2]
 WRITER = Path(__file__).with_name("_store_writer.py")
@@ -47,6 +49,14 @@ async def check_store(path: Path, reported: int, previous: int) -> int:
     await store.open()
     try:
         docs = {g: await store.load("rec", g) for g in range(3)}
+        packed = {g: await store.load("packed", g) for g in range(3)}
+        records: dict[int, set[bytes]] = {g: set() for g in range(3)}
+        for g in range(3):
+            async for item in store.stream_records("packed", g):
+                assert isinstance(item, Records), "a record document came out unpacked"
+                assert item.width == RECORD.size
+                w = item.width
+                records[g] |= {item.data[i : i + w] for i in range(0, len(item.data), w)}
     finally:
         await store.close()
     latest = docs[0].pop("latest", {"seq": 0})["seq"]
@@ -59,11 +69,14 @@ async def check_store(path: Path, reported: int, previous: int) -> int:
             for j in range(RECORDS)
         }
         assert docs[g] == expected
+        assert packed[g] == {key: packed_doc(doc["seq"], doc["j"]) for key, doc in expected.items()}
+        assert records[g] == {RECORD.pack(doc["seq"], doc["j"]) for doc in expected.values()}
     return latest
 
 
 def test_kill_9_at_random_moments_loses_no_completed_flush(tmp_path: Path) -> None:
-    """After each of 40 SIGKILLs the store opens and holds every batch the writer saw flushed."""
+    """After each of 40 SIGKILLs the store opens and holds every batch the writer saw flushed,
+    documents and packed records alike, whether loaded as documents or as records."""
     rng = random.Random(20261126)
     path = tmp_path / "rapport.json"
     latest = 0

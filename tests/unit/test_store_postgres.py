@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import struct
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,14 @@ import pytest
 
 from rapport.errors import StoreError
 from rapport.store import open_store
-from rapport.store.postgres import CHUNK, FREEZE_ROWS, PostgresStore, migrations
+from rapport.store.postgres import (
+    _COPY_SIGNATURE,
+    CHUNK,
+    FREEZE_ROWS,
+    PostgresStore,
+    _CopyCutter,
+    migrations,
+)
 from tests.unit._pg import DSN, drop_schema, execute, fetch, fresh_schema, require_postgres
 
 pytestmark = pytest.mark.postgres
@@ -209,3 +217,21 @@ async def test_loads_at_the_same_time_leave_garbage_collection_on(
     big, small = await asyncio.gather(store.load("pairs", 10), store.load("members", 10))
     assert (len(big), len(small)) == (FREEZE_ROWS, 1)
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize("step", [1, 5, 18, 4096])
+def test_a_binary_copy_of_records_is_cut_whatever_its_chunks(step: int) -> None:
+    """Records of mixed widths come out whole and in order, however the COPY bytes arrive;
+    a stream without its trailer is an error, not a short table."""
+    rows = [b"a" * 12] * 3 + [b"w" * 20] + [b"b" * 12] * 2
+    body = b"".join(struct.pack(">hi", 1, len(r)) + r for r in rows)
+    data = _COPY_SIGNATURE + bytes(8) + body + b"\xff\xff"
+    cutter = _CopyCutter()
+    out = [rec for i in range(0, len(data), step) for rec in cutter.feed(data[i : i + step])]
+    cutter.done()
+    assert b"".join(r.data for r in out if r.width == 12) == b"a" * 36 + b"b" * 24
+    assert [r.data for r in out if r.width == 20] == [b"w" * 20]
+    cut = _CopyCutter()
+    list(cut.feed(data[:-2]))
+    with pytest.raises(StoreError, match="ended early"):
+        cut.done()

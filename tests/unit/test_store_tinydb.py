@@ -89,9 +89,9 @@ async def test_refusal_says_restore_the_backup_when_one_exists(tmp_path: Path) -
 async def test_snapshot_from_a_newer_rapport_is_refused(tmp_path: Path) -> None:
     """A schema newer than this code knows asks for an upgrade and changes nothing."""
     path = tmp_path / "rapport.json"
-    content = orjson.dumps({"_meta": {"1": {"schema": 3, "journal_through": 0}}})
+    content = orjson.dumps({"_meta": {"1": {"schema": 4, "journal_through": 0}}})
     path.write_bytes(content)
-    with pytest.raises(StoreError, match=r"newer Rapport \(schema 3; this one knows 2\)"):
+    with pytest.raises(StoreError, match=r"newer Rapport \(schema 4; this one knows 3\)"):
         await opened(path)
     assert path.read_bytes() == content
 
@@ -280,8 +280,8 @@ async def test_store_names_are_reserved(tmp_path: Path, table: str, doc: dict[st
 async def test_journal_from_a_newer_rapport_is_refused(tmp_path: Path) -> None:
     """A journal written with a newer schema is not replayed by older code."""
     path = tmp_path / "rapport.json"
-    journal(path, 1).write_bytes(b'{"journal": 1, "schema": 3}\n')
-    with pytest.raises(StoreError, match="journal schema 3"):
+    journal(path, 1).write_bytes(b'{"journal": 1, "schema": 4}\n')
+    with pytest.raises(StoreError, match="journal schema 4"):
         await opened(path)
 
 

@@ -1,0 +1,78 @@
+"""The embedded store keeps record documents packed (schema 3) and still reads schema 2 stores."""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+import orjson
+from tinydb import TinyDB
+
+from rapport.store._format import PACK_RECS
+from rapport.store.base import SCHEMA_VERSION, record_doc
+from rapport.store.tinydb import TinyDBStore
+
+PAIR = {"a": 1, "b": 2, "days": 12}
+
+
+async def opened(path: Path) -> TinyDBStore:
+    store = TinyDBStore(path)
+    await store.open()
+    return store
+
+
+def journal(path: Path, n: int) -> Path:
+    return path.with_name(f"{path.name}.journal.{n}")
+
+
+async def test_record_documents_are_kept_packed_and_open_in_tinydb(tmp_path: Path) -> None:
+    """Record documents go to the journal and the snapshot packed, a line per PACK_RECS; the
+    snapshot still opens in TinyDB (a packed line is one document); each loads as it was put."""
+    path = tmp_path / "rapport.json"
+    store = await opened(path)
+    recs = {str(n): record_doc(n.to_bytes(8, "little")) for n in range(PACK_RECS + 10)}
+    for key, doc in recs.items():
+        store.put("pairs", 10, key, doc)
+    store.put("pairs", 10, "doc", PAIR)
+    await store.flush()
+    lines = journal(path, 1).read_bytes().split(b"\n")
+    assert sum(line.startswith(b"[") for line in lines) == 2
+    assert len(journal(path, 1).read_bytes()) < 20 * len(recs)  # not a document per record
+    await store.compact()
+    await store.close()
+    assert orjson.loads(path.read_bytes())["_meta"]["1"]["schema"] == SCHEMA_VERSION
+    with TinyDB(path) as db:
+        packed = [d for d in db.table("pairs").all() if "_p" in d]
+        assert sorted(len(d["_p"][0]) for d in packed) == [10, PACK_RECS]
+        assert [d for d in db.table("pairs").all() if "_p" not in d] == [
+            {"_g": 10, "_k": "doc", **PAIR}
+        ]
+    store = await opened(path)
+    assert await store.load("pairs", 10) == {**recs, "doc": PAIR}
+    await store.close()
+
+
+async def test_a_schema_2_store_opens_as_it_is(tmp_path: Path) -> None:
+    """A store written at schema 2 (no packed lines) opens and loads unchanged; a flush adds
+    a schema 3 journal and the next compaction writes a schema 3 snapshot, packed."""
+    path = tmp_path / "rapport.json"
+    rec = record_doc(b"\x01" * 16)
+    old = {"1:2": {"a": 1, "b": 2, "r": "AQ=="}, "3:4": rec}
+    body = [b'{"t":"pairs","g":10}', orjson.dumps(old)]
+    crc = zlib.crc32(b"".join(line + b"\n" for line in body))
+    commit = orjson.dumps({"commit": 1, "n": 2, "crc": crc})
+    journal(path, 1).write_bytes(b"\n".join([b'{"journal":1,"schema":2}', *body, commit, b""]))
+    store = await opened(path)
+    assert await store.load("pairs", 10) == old
+    store.put("pairs", 10, "5:6", rec)
+    await store.flush()
+    await store.close()
+    assert orjson.loads(journal(path, 2).read_bytes().split(b"\n")[0])["schema"] == 3
+    store = await opened(path)
+    assert await store.load("pairs", 10) == {**old, "5:6": rec}
+    await store.compact()
+    await store.close()
+    assert b'"_p":[' in path.read_bytes()
+    store = await opened(path)
+    assert await store.load("pairs", 10) == {**old, "5:6": rec}
+    await store.close()
