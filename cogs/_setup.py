@@ -25,6 +25,11 @@ from rapport.ids import parse_id
 from rapport.people import SETTINGS, GuildService, MemberService
 from rapport.people.guilds import DEFAULT, RESET_ALL
 
+ROLES_UNSEEN = N_(
+    "⚠ The Server Members intent is off, so Rapport can't see who holds a role: with an "
+    "enrollment role nobody gets digests, and the welcomer and staff roles reach nobody, until "
+    "it is on (Developer Portal, and [discord] members_intent = true)."
+)
 ROLE_MENTION = re.compile(r"<@&(\d+)>")
 CHANNEL_MENTION = re.compile(r"<#(\d+)>")
 MAX_TEAMS = 10
@@ -128,7 +133,11 @@ class SetupCommand:
                 await self.guilds.update(guild.id, **(dict.fromkeys(resets) | changes))
         except UserFacingError as exc:
             raise _named_in_language(exc, t) from None
-        lines = setting_lines(guild, self.guilds.policy(guild.id), self.guilds.settings, t)
+        policy = self.guilds.policy(guild.id)
+        lines = setting_lines(guild, policy, self.guilds.settings, t)
+        roles_set = policy.enrollment_role or policy.welcomer_role or policy.staff_roles
+        if roles_set and not interaction.client.intents.members:
+            lines.append(t.gettext(ROLES_UNSEEN))
         embed = render.guild_settings_embed(lines, changed=bool(resets or changes), t=t)
         await reply_private(interaction, embed=embed)
 
