@@ -16,6 +16,7 @@ from zoneinfo import available_timezones
 import discord
 from discord import app_commands
 
+from cogs._kudos_render import received_lines
 from cogs._l10n import command, localised_path
 from rapport import i18n
 from rapport.i18n import ENGLISH, N_, Translation
@@ -50,7 +51,10 @@ ABOUT = N_(
 MEMBER_COMMANDS = (
     ("rapport join", N_("start getting digests by DM")),
     ("rapport leave", N_("stop the digests (tracking continues until you forget)")),
-    ("rapport status", N_("your relationships, unanswered items and leaderboard place")),
+    (
+        "rapport status",
+        N_("your relationships, unanswered items, leaderboard place and thanks received"),
+    ),
     (
         "rapport settings",
         N_("time zone, digest hour, quiet hours, how many DMs, which nudges, language"),
@@ -62,6 +66,7 @@ MEMBER_COMMANDS = (
     ("rapport forget", N_("delete it all and stop tracking you")),
     ("rapport track", N_("let Rapport track you again after forget")),
     ("leaderboard", N_("this period's team leaderboard")),
+    ("thanks", N_("thank someone for everyone to see (or privately); it's credited to them")),
 )
 ADMIN_COMMANDS = (
     (
@@ -86,6 +91,10 @@ MENUS = (
     (
         "Remind me to reply",
         N_("Right-click a message → Apps → **{menu}** — a DM reminder."),
+    ),
+    (
+        "Thank the author",
+        N_("Right-click a message → Apps → **{menu}** — thank its author publicly."),
     ),
 )
 
@@ -359,6 +368,7 @@ def status_pages(
         )
     )
     sections.append((t.gettext(N_("Leaderboard")), [_position_line(picture, t)]))
+    sections.append((t.gettext(N_("Thanks received")), received_lines(picture.thanks, name, t)))
     sections.append((t.gettext(N_("Nudges")), [_outcomes_line(picture.outcomes, t)]))
     sections.append(
         (

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import discord
 
+from cogs import _kudos_render as kudos_render
 from cogs._lookup import find_role
 from rapport.i18n import ENGLISH, N_, Translation
 from rapport.leaderboard import (
@@ -54,8 +55,8 @@ FETCH_LIMIT = 25
 async def people_for(
     guild: discord.Guild, board: Board, *, top: int = FETCH_LIMIT
 ) -> dict[int, discord.Member]:
-    """Everyone the board shows (the top rows and the most improved), asking Discord for those
-    not in the cache.
+    """Everyone the board shows (the top rows, the most improved and the most thanked), asking
+    Discord for those not in the cache.
 
     Without the members intent (or before chunking ends) the cache lacks most members; a
     member looked up by id needs no privileged intent. One who left stays out (the embed then
@@ -64,6 +65,7 @@ async def people_for(
     ids = [s.member_id for s in board.standings[:top]]
     if board.most_improved is not None:
         ids.append(board.most_improved.member_id)
+    ids += [row.member_id for row in board.most_thanked]
     out: dict[int, discord.Member] = {}
     missing = []
     for mid in dict.fromkeys(ids):
@@ -168,6 +170,28 @@ def embed(
     if with_card:
         out.set_image(url=f"attachment://{card_filename(board.period)}")
     out.set_footer(text=board.formula_in(t))
+    return out
+
+
+def embeds(
+    board: Board,
+    names: Mapping[int, str],
+    *,
+    top: int,
+    team: str | None = None,
+    so_far: bool = False,
+    t: Translation = ENGLISH,
+) -> list[discord.Embed]:
+    """The board's embed, and beside it the "most thanked" board when anyone was thanked."""
+    out = [embed(board, names, top=top, team=team, so_far=so_far, t=t)]
+    if board.most_thanked:
+        label = period_label(board.period, t)
+        title = (
+            t.gettext(N_("Most thanked — {period} (so far)"), period=label)
+            if so_far
+            else t.gettext(N_("Most thanked — {period}"), period=label)
+        )
+        out.append(kudos_render.board_embed(board.most_thanked, names, title=title, t=t))
     return out
 
 

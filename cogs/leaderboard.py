@@ -153,12 +153,12 @@ class Leaderboard(commands.Cog):
         if not isinstance(channel, discord.TextChannel):
             return PostResult(PostOutcome.REFUSED, reason="the channel is gone")
         names, t = await self._names(guild_id, board), self._language(guild_id)
-        embed = render.embed(board, names, top=self.settings.top, t=t)
+        embeds = render.embeds(board, names, top=self.settings.top, t=t)
         try:
             # discord.py re-sends after a 5xx; the nonce makes Discord answer a re-send with
             # the post it already created instead of posting the board twice.
             message = await channel.send(
-                embed=embed, file=render.attachment(board, png), nonce=secrets.token_hex(12)
+                embeds=embeds, file=render.attachment(board, png), nonce=secrets.token_hex(12)
             )
         except discord.DiscordServerError as exc:
             return PostResult(PostOutcome.UNKNOWN, reason=str(exc))
@@ -231,7 +231,7 @@ class Leaderboard(commands.Cog):
         # Public: in the server's language, like the scheduled post.
         t = _l10n.for_guild(guild)
         await interaction.followup.send(
-            embed=render.embed(board, names, top=top, team=team, so_far=kind != "all", t=t),
+            embeds=render.embeds(board, names, top=top, team=team, so_far=kind != "all", t=t),
             file=render.attachment(board, png),
         )
 

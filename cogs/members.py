@@ -436,5 +436,5 @@ def _line(nudge: rules.Nudge, name: Callable[[int], str], now: datetime, t: Tran
 async def setup(bot: RapportBot) -> None:
     """Load the member commands and the "Keep in touch" menu with the services they use."""
     s = bot.services
-    privacy = Privacy(s.ledger, s.members, s.clock, s.nudges)
+    privacy = Privacy(s.ledger, s.members, s.clock, s.nudges, s.kudos)
     await bot.add_cog(Members(bot, s.members, s.ledger, privacy, s.nudges, s.status, s.clock))

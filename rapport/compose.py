@@ -18,6 +18,7 @@ from rapport.leaderboard.service import CATCH_UP_JOB, JOB, LeaderboardService
 from rapport.nudges.service import NudgeService
 from rapport.nudges.status import Status
 from rapport.people.guilds import GuildService
+from rapport.people.kudos import KudosService
 from rapport.people.members import MemberService
 from rapport.runtime.cluster import RELAY_EVERY, ClickRelay, apply_click, ownership
 from rapport.runtime.flush import FlushLoop
@@ -54,6 +55,7 @@ class Services:
     backfill: BackfillService
     nudges: NudgeService
     status: Status
+    kudos: KudosService
     guild_loaders: list[GuildLoader] = field(default_factory=list)
     # Who started each thread (the starter message's author), looked up by the Discord glue.
     threads: ThreadStarters = field(default_factory=ThreadStarters)
@@ -88,7 +90,11 @@ def build_services(settings: Settings, store: Store, clock: Clock = system_clock
         half_life=settings.tracking.half_life,
         answer_window=settings.nudges.answer_window,
     )
-    leaderboard = LeaderboardService(store, settings, ledger.reads, members, guilds, clock)
+    kudos = KudosService(store, settings, members, ledger)
+    flusher.add_stager(kudos.stage)
+    leaderboard = LeaderboardService(
+        store, settings, ledger.reads, members, guilds, clock, kudos=kudos
+    )
     flusher.add_stager(leaderboard.stage)
     posts = LeaderboardPosts(leaderboard, guilds, settings, clock)
     scheduler.add(JOB, posts.post_due, settings.schedule.leaderboard)
@@ -106,12 +112,13 @@ def build_services(settings: Settings, store: Store, clock: Clock = system_clock
     # In a cluster, this process scans only its shards' guilds (clicks may load others).
     nudges.owns = ownership(settings)
     flusher.add_stager(nudges.stage)
-    status = Status(settings, members, ledger.reads, nudges, leaderboard.position)
+    status = Status(settings, members, ledger.reads, nudges, leaderboard.position, kudos)
     scheduler.add("send_due_digests", nudges.scan, settings.schedule.nudge_scan)
     retention = Retention(ledger.retention, flusher, settings.tracking.retain, clock)
+    retention.kudos = kudos
     retention.removed_guilds = RemovedGuilds(
         guilds,
-        (ledger.unload_guild, members.forget_guild, nudges.forget_guild),
+        (ledger.unload_guild, members.forget_guild, nudges.forget_guild, kudos.forget_guild),
         store,
         settings.storage.removed_guild_retention,
     )
@@ -130,8 +137,10 @@ def build_services(settings: Settings, store: Store, clock: Clock = system_clock
         backfill=backfill,
         nudges=nudges,
         status=status,
+        kudos=kudos,
     )
     services.guild_loaders.append(nudges.ensure)
+    services.guild_loaders.append(kudos.ensure)
     services.guild_loaders.append(leaderboard.ensure)
     if settings.discord.shard_ids:
         # Digest clicks reach the shard 0 process whoever owns the guild: relay them.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import shutil
 import time
 from datetime import UTC, datetime, timedelta
@@ -250,6 +251,7 @@ async def _run(
             members = history.members
             enrolled = [p.name for p in community.people if p.enrolls and p.name in members]
             await enroll(emulator, bot, guild, [members[n] for n in enrolled], console)
+            await show_kudos(emulator, bot, guild, history, enrolled, console)
             # Life goes on after /rapport join: the last days of the history happen, a day at a
             # time, and the digests go out at the demo's now (the first never repeats the preview).
             while clock() < DEMO_NOW:
@@ -325,6 +327,62 @@ async def enroll(
             title = f"/rapport join preview for {member.user.name}"
             console.print(Panel("\n".join(preview), title=title, expand=False))
     console.print(f"{len(members)} members ran /rapport join")
+
+
+KUDOS_WORDS = "the patient answers in #help this week"
+
+
+async def show_kudos(
+    emulator: Emulator,
+    bot: RapportBot,
+    guild: Any,
+    history: Replay,
+    enrolled: list[str],
+    console: Console,
+) -> int:
+    """Two members thank their closest contact: one with /thanks and words, one with the
+    "Thank the author" menu on that person's latest message; print the posts as members see them."""
+    if not any(c["name"] == "thanks" for c in emulator.commands()):
+        console.print("[yellow]/thanks is not built yet: no kudos[/yellow]")
+        return 0
+    members = history.members
+    name_of = {m.id: n for n, m in members.items()}
+    now = bot.services.clock()
+    posted = 0
+    for i, giver in enumerate(sorted(enrolled)[:2]):
+        pairs = bot.services.ledger.pairs_of(guild.id, members[giver].id, now=now)
+        closest = next((name_of[p.other_id] for p in pairs if p.other_id in name_of), None)
+        if closest is None:
+            continue
+        general = emulator.channel(guild, "general")
+        if i == 0:
+            reply = await emulator.slash(
+                members[giver],
+                guild,
+                "thanks",
+                {"member": members[closest], "for": KUDOS_WORDS},
+                channel=general,
+            )
+        else:
+            said = [
+                m
+                for m in history.messages
+                if isinstance(m, Message) and m.author is members[closest].user
+            ]
+            if not said:
+                continue
+            reply = await emulator.message_menu(members[giver], guild, "Thank the author", said[-1])
+        await settle()
+        if reply.message is None or reply.ephemeral:
+            continue
+        posted += 1
+        # A link's label would read as console markup: show it, then the link as [jump].
+        text = re.sub(r"\[([^\[\]]+)\]\[jump\]", r"\1 \\[jump]", render_message(reply.message))
+        for member_id, name in name_of.items():
+            text = text.replace(f"<@{member_id}>", f"@{name}")
+        where = reply.message.channel.name
+        console.print(Panel(text, title=f"#{where} — a thanks from {giver}", expand=False))
+    return posted
 
 
 def first_with_a_digest(

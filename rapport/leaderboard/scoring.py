@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from rapport.i18n import ENGLISH, N_, Translation
+from rapport.people.kudos import Thanked
 from rapport.settings.config import LeaderboardWeights
 from rapport.tracking.model import PeriodStats
 
@@ -151,6 +152,8 @@ class Board:
     formula: str = ""
     excluded: frozenset[int] = field(default_factory=frozenset)
     weights: LeaderboardWeights | None = None
+    most_thanked: tuple[Thanked, ...] = ()
+    """The period's most thanked members (kudos received), beside the engagement board."""
 
     def formula_in(self, t: Translation) -> str:
         """The score formula in the language of `t`."""

@@ -17,6 +17,7 @@ Decisions (docs in the README's "Leaderboard" section):
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Callable, Collection, Mapping
@@ -35,6 +36,7 @@ from rapport.leaderboard.scoring import (
     sum_stats,
 )
 from rapport.people.guilds import GuildService
+from rapport.people.kudos import KudosService
 from rapport.people.members import MemberService
 from rapport.settings.config import Settings
 from rapport.settings.timeparse import Schedule
@@ -119,6 +121,7 @@ class LeaderboardService:
         clock: Clock,
         *,
         data_dir: Path | None = None,
+        kudos: KudosService | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -126,6 +129,7 @@ class LeaderboardService:
         self.members = members
         self.guilds = guilds
         self.clock = clock
+        self.kudos = kudos
         self.data_dir = data_dir if data_dir is not None else Path(settings.storage.path).parent
         # Unique per run: after a restart the old run's claims belong to someone else.
         self.owner = f"leaderboard:{uuid.uuid4().hex}"
@@ -217,11 +221,12 @@ class LeaderboardService:
             before = previous_period(period)
             previous = self.ledger.period_stats(guild_id, before) if before else None
             pairs = dict(self.ledger.pair_counts(guild_id, period)) if teams else {}
-        out = self.excluded(guild_id)
+        hidden = self.excluded(guild_id)
+        out = set(hidden)
         if keep is not None:
             seen = set(stats) | set(previous or ())
             out |= {m for m in seen if not keep(m)}
-        return build_board(
+        board = build_board(
             period,
             stats,
             weights,
@@ -231,6 +236,10 @@ class LeaderboardService:
             pairs=pairs,
             excluded=out,
         )
+        if self.kudos is None:
+            return board
+        thanked = self.kudos.most_thanked(guild_id, period, excluded=hidden, keep=keep)
+        return dataclasses.replace(board, most_thanked=thanked)
 
     def text(
         self,

@@ -1,7 +1,8 @@
 """What /rapport status shows a member: assembled here, rendered by the members cog.
 
 One plain view per member: who they are drifting from, what awaits their answer, their strongest
-ties, their place on the leaderboard (when they show on it) and what came of their nudges.
+ties, their place on the leaderboard (when they show on it), the thanks they received and what
+came of their nudges.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import datetime
 
 from rapport.nudges import rules
 from rapport.nudges.service import NudgeService
+from rapport.people.kudos import KudosService, Received
 from rapport.people.members import MemberService
 from rapport.settings.config import Settings
 from rapport.tracking import LedgerReads
@@ -36,6 +38,7 @@ class Picture:
     outcomes: Mapping[str, int] | None
     board_on: bool = True
     """Whether the server runs a leaderboard at all (/rapport-admin setup leaderboard)."""
+    thanks: Received | None = None
 
 
 class Status:
@@ -48,12 +51,14 @@ class Status:
         ledger: LedgerReads,
         nudges: NudgeService,
         position: Position,
+        kudos: KudosService | None = None,
     ) -> None:
         self.settings = settings
         self.members = members
         self.ledger = ledger
         self.nudges = nudges
         self.position = position
+        self.kudos = kudos
 
     def picture(self, guild_id: int, member_id: int, now: datetime) -> Picture:
         """The member's own picture at `now` (for their eyes only)."""
@@ -78,6 +83,7 @@ class Status:
             on_leaderboard=prefs.on_leaderboard,
             outcomes=self.nudges.member_outcomes(guild_id, member_id),
             board_on=policy.leaderboard,
+            thanks=None if self.kudos is None else self.kudos.received(guild_id, member_id, now),
         )
 
 

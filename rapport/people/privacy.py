@@ -2,8 +2,8 @@
 
 `export` gathers every record that names the member (their relationships as actor and as
 target, the items waiting on them and on others, their settings, their nudge outcomes);
-`forget` erases the ledger's share of it, stops tracking them and clears the nudge state, so
-nobody is nudged about them again. docs/privacy.md is the statement members read.
+`forget` erases the ledger's share of it, stops tracking them and clears the nudge state and
+the thanks they gave and received, so nobody is nudged about them again. docs/privacy.md is the statement members read.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from rapport.clock import Clock, iso
+from rapport.people.kudos import KudosService
 from rapport.people.members import MemberService
 from rapport.tracking.ledger import Ledger
 
@@ -40,11 +41,13 @@ class Privacy:
         members: MemberService,
         clock: Clock,
         nudges: NudgeState | None = None,
+        kudos: KudosService | None = None,
     ) -> None:
         self.ledger = ledger
         self.members = members
         self.clock = clock
         self.nudges = nudges
+        self.kudos = kudos
 
     async def export(self, guild_id: int, member_id: int) -> dict[str, Any]:
         """Everything stored about the member in this guild, as JSON-able values."""
@@ -73,9 +76,13 @@ class Privacy:
             },
             "ledger": self.ledger.export_member(guild_id, member_id),
             "nudges": None,
+            "kudos": None,
         }
         if self.nudges is not None:
             out["nudges"] = self.nudges.member_outcomes(guild_id, member_id)
+        if self.kudos is not None:
+            await self.kudos.ensure(guild_id)
+            out["kudos"] = self.kudos.export_member(guild_id, member_id)
         return out
 
     async def forget(self, guild_id: int, member_id: int) -> None:
@@ -89,3 +96,6 @@ class Privacy:
         await self.members.opt_out(guild_id, member_id)
         if self.nudges is not None:
             self.nudges.forget_member(guild_id, member_id)
+        if self.kudos is not None:
+            await self.kudos.ensure(guild_id)
+            self.kudos.forget_member(guild_id, member_id)

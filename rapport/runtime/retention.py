@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from rapport.clock import Clock
-from rapport.people import GuildService
+from rapport.people import GuildService, KudosService
 from rapport.runtime.flush import FlushLoop
 from rapport.store.base import Store
 from rapport.tracking import LedgerRetention
@@ -54,11 +54,14 @@ class Retention:
         self.retain = retain
         self.clock = clock
         self.removed_guilds: RemovedGuilds | None = None
+        self.kudos: KudosService | None = None
 
     async def apply_retention(self) -> int:
         """Drop expired records now and flush; returns how many went."""
         now = self.clock()
         removed = self.ledger.prune(now, self.retain)
+        if self.kudos is not None:
+            removed += self.kudos.prune(now, self.retain)
         removed += await self.flusher.store.prune_claims(now)
         if self.removed_guilds is not None:
             removed += await self.removed_guilds.delete_due(now)

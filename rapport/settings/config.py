@@ -60,6 +60,7 @@ __all__ = [
     "NUDGE_KINDS",
     "ConfigError",
     "DiscordSettings",
+    "KudosSettings",
     "LeaderboardSettings",
     "LeaderboardWeights",
     "LoggingSettings",
@@ -188,6 +189,13 @@ class TrackingSettings:
 
 
 @dataclass(frozen=True)
+class KudosSettings:
+    """Thanks members give with /thanks and "Thank the author"."""
+
+    max_per_day: int = 5
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     """Log verbosity and shape (text for people, json for log collectors)."""
 
@@ -205,6 +213,7 @@ class Settings:
     nudges: NudgeSettings = field(default_factory=NudgeSettings)
     leaderboard: LeaderboardSettings = field(default_factory=LeaderboardSettings)
     tracking: TrackingSettings = field(default_factory=TrackingSettings)
+    kudos: KudosSettings = field(default_factory=KudosSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     source: Path | None = None
 
@@ -374,6 +383,7 @@ _SCHEMA: dict[str, _Section] = {
             "thanks_emoji": _list_of(_text(check=_emoji), "emoji"),
         },
     ),
+    "kudos": _Section(KudosSettings, {"max_per_day": _integer(0, 100)}),
     "logging": _Section(
         LoggingSettings,
         {

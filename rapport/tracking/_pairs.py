@@ -204,7 +204,7 @@ def bump(
         # An exchange starts with the first contact after a day of silence either way.
         if t > prev and (prev == 0 or t - prev >= DAY) and v[STARTS + d] < STARTS_MAX:
             v[STARTS + d] += 1
-        if t >= prev:
+        if t >= prev and message_id:  # 0: a thanks with no message of its own keeps the link
             v[LMSG] = message_id
             v[LCHAN] = channel_id
         day = t // DAY

@@ -213,6 +213,32 @@ class LedgerWriter:
             self._drawn(g, msg.reply_to_message_id, reply)
         return n
 
+    def record_kudos(
+        self,
+        guild_id: int,
+        giver_id: int,
+        receiver_id: int,
+        channel_id: int,
+        at: datetime,
+        message_id: int = 0,
+    ) -> None:
+        """A thanks a member chose to give (/thanks, "Thank the author"): a THANKS link.
+
+        Like every thanks it is contact for the pair, clears what the giver owed the receiver
+        and leaves the receiver owing nothing; like a thanks reaction it stays off the board's
+        counters (kudos have a board of their own). `message_id` is the public post, 0 for a
+        private thanks, which then leaves the pair's last message link as it was.
+        """
+        if self.guilds.loading and self.guilds.defer(
+            guild_id,
+            partial(self.record_kudos, guild_id, giver_id, receiver_id, channel_id, at, message_id),
+        ):
+            return
+        if giver_id == receiver_id:
+            return
+        g = self.guilds.open(guild_id)
+        self._link(g, giver_id, receiver_id, _THANKS, epoch(at), message_id, channel_id, False)
+
     def member_joined(self, guild_id: int, member_id: int, at: datetime) -> None:
         """A member joined (or came back): start their newcomer record."""
         if self.guilds.loading and self.guilds.defer(
@@ -495,6 +521,7 @@ class Ledger:
         # Writes.
         self.record = writer.record
         self.record_message = writer.record_message
+        self.record_kudos = writer.record_kudos
         self.member_joined = writer.member_joined
         self.member_left = writer.member_left
         self.set_cadence = writer.set_cadence

@@ -42,3 +42,12 @@ def test_the_demo_shows_the_digests_members_get_one_in_german(tmp_path: Path) ->
     assert int(found.group(1)) >= 5
     assert "(their Discord is in German)" in out
     assert "Ein paar Menschen" in out
+
+
+def test_the_demo_shows_a_kudos_post_and_the_most_thanked_board(tmp_path: Path) -> None:
+    """Two members thank someone (/thanks with words, the message menu); the weekly post credits them."""
+    out = demo(1, tmp_path)
+    assert re.search(r"🙏 \w+ thanks @\w+: “the patient answers in #help this week”", out)
+    assert re.search(r"🙏 \w+ thanks @\w+ for this message \[jump\]", out)
+    board = out.split("Most thanked — week 9 of 2026")[1]
+    assert "thanked 1 time by 1 person" in board

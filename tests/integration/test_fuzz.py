@@ -186,7 +186,7 @@ def option_value(option: dict[str, Any], sandbox: Sandbox, people: list[Any]) ->
 SKIPPED = {"rapport-admin sync"}  # re-syncs with Discord, on a 60 s cooldown: nothing to fuzz
 
 
-FAMILIES = ("rapport ", "rapport-admin ", "leaderboard")
+FAMILIES = ("rapport ", "rapport-admin ", "leaderboard", "thanks")
 """Commands fuzzed by one bot each: the sandbox syncs through gateway heartbeats, which Discord
 (and discord.py) limit to about 110 a minute per connection, so one bot takes about 50 examples."""
 
