@@ -211,8 +211,9 @@ def _highlight_rows(
         face = _face(best.name, zlib.crc32(best.name.encode()), None, TILE_AVATAR, radius=7)
         image.paste(face, (x, mid - TILE_AVATAR // 2), face)
         x += TILE_AVATAR + 10
-        line = fit(connections(best, t), 16, WIDTH - PAD - 14 - x)
-        draw_text(draw, (x, mid), line, 16, fill=TEXT, anchor="lm")
+        line, room = connections(best, t), WIDTH - PAD - 14 - x
+        size = 16 if text_width(line, 16) <= room else 14  # a long team name: smaller first
+        draw_text(draw, (x, mid), fit(line, size, room), size, fill=TEXT, anchor="lm")
 
     if (s := board.most_improved) is not None:
         rows.append((t.gettext(N_("Most improved")), improved))

@@ -81,9 +81,8 @@ def _cjk_has_glyph(size: int, ch: str) -> bool:
 
 def _needs_cjk(text: str, size: int) -> bool:
     """Whether the CJK font draws the text: the main one lacks a glyph only it has."""
-    if all(_has_glyph(size, ch) for ch in text):
-        return False
-    return cjk_font(size) is not None and any(_cjk_has_glyph(size, ch) for ch in text)
+    missing = [ch for ch in text if not _has_glyph(size, ch)]
+    return bool(missing) and any(_cjk_has_glyph(size, ch) for ch in missing)
 
 
 def font_for(text: str, size: int, *, bold: bool = False) -> Font:
@@ -141,9 +140,23 @@ def draw_text(
     bold: bool = False,
     **kwargs: object,
 ) -> None:
-    """Draw text in the font that has its glyphs (what it can't draw replaced first)."""
+    """Draw text in the font that has its glyphs (what it can't draw replaced first).
+
+    Text in the CJK font sits on the main font's baseline (its own middle is lower), and is
+    thickened by a stroke when bold is asked for (it has no bold face).
+    """
     shown = printable(text, size)
-    draw.text(xy, shown, font=font_for(shown, size, bold=bold), **kwargs)  # type: ignore[arg-type]
+    chosen = font_for(shown, size, bold=bold)
+    main = font(size, bold=bold)
+    anchor = str(kwargs.get("anchor", "la"))
+    if chosen is not main and anchor.endswith("m") and isinstance(main, ImageFont.FreeTypeFont):
+        ascent, descent = main.getmetrics()
+        xy = (xy[0], round(xy[1] + (ascent - descent) / 2))
+        kwargs["anchor"] = anchor[0] + "s"
+    if chosen is not main and bold:
+        kwargs.setdefault("stroke_width", max(size // 26, 1) * 0.6)
+        kwargs.setdefault("stroke_fill", kwargs.get("fill"))
+    draw.text(xy, shown, font=chosen, **kwargs)  # type: ignore[arg-type]
 
 
 def text_width(text: str, size: int, *, bold: bool = False) -> float:

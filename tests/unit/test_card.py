@@ -323,6 +323,8 @@ def test_the_most_connected_team_is_named_below_the_most_improved() -> None:
         ("🔥 Kai 🔥", "Kai"),
         ("👩‍💻", "?"),
         ("محمد", "محمد"),
+        ("مجتمع المطورين 🚀", "مجتمع المطورين"),
+        ("さくら 🌸", "さくら"),
         ("Łukasz", "Łukasz"),
     ],
 )
