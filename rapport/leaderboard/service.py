@@ -200,10 +200,12 @@ class LeaderboardService:
         teams: Mapping[str, Collection[int]] | None = None,
         *,
         keep: Callable[[int], bool] | None = None,
+        thanked: bool = True,
     ) -> Board:
         """The board of one period; `keep` says who may appear (the cog: still in the server).
 
-        Members who opted out or hid themselves are always left out.
+        Members who opted out or hid themselves are always left out. `thanked` adds the
+        period's "most thanked" board (a rank alone doesn't need it).
         """
         weights = self.settings.leaderboard.weights
         previous: Mapping[int, PeriodStats] | None = None
@@ -236,10 +238,10 @@ class LeaderboardService:
             pairs=pairs,
             excluded=out,
         )
-        if self.kudos is None:
+        if self.kudos is None or not thanked:
             return board
-        thanked = self.kudos.most_thanked(guild_id, period, excluded=hidden, keep=keep)
-        return dataclasses.replace(board, most_thanked=thanked)
+        most = self.kudos.most_thanked(guild_id, period, excluded=hidden, keep=keep)
+        return dataclasses.replace(board, most_thanked=most)
 
     def text(
         self,
@@ -261,7 +263,7 @@ class LeaderboardService:
         """
         if period_key in ("week", "month"):
             period_key = self.period_key(guild_id, period_key)
-        return self.board(guild_id, period_key).position(member_id)
+        return self.board(guild_id, period_key, thanked=False).position(member_id)
 
     # ---- once per period -------------------------------------------------------------------
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from rapport.clock import epoch, from_epoch, iso
@@ -30,7 +30,6 @@ from rapport.i18n import N_
 from rapport.people.members import MemberService
 from rapport.settings.config import Settings
 from rapport.store.base import Doc, Store, decode_each
-from rapport.tracking.ledger import period_keys
 
 log = logging.getLogger(__name__)
 
@@ -163,11 +162,6 @@ class KudosService:
         self._kudos: dict[int, dict[int, Kudos]] = {}  # guild -> id -> kudos, oldest first
         self._dirty: set[tuple[int, int]] = set()
 
-    @property
-    def max_per_day(self) -> int:
-        """How many kudos one member may give in 24 hours (0: kudos are off)."""
-        return self.settings.kudos.max_per_day
-
     async def ensure(self, guild_id: int) -> None:
         """Load a guild's kudos once (a guild loader)."""
         if guild_id in self._kudos:
@@ -197,7 +191,7 @@ class KudosService:
         channel_ignored: bool = False,
     ) -> None:
         """Raise UserFacingError (private, in the giver's language) when this thanks can't be given."""
-        most = self.max_per_day
+        most = self.settings.kudos.max_per_day  # in any 24 hours; 0: kudos are off
         if most <= 0:
             raise UserFacingError(N_("Thanks through Rapport are turned off on this server."))
         if target.bot:
@@ -269,7 +263,7 @@ class KudosService:
     def posted(self, guild_id: int, kudos: Kudos, post_id: int = 0) -> Kudos:
         """The thanks went out (publicly as `post_id`, or privately): credit the pair."""
         if post_id:
-            kudos = Kudos(**{**_fields(kudos), "post_id": post_id})
+            kudos = replace(kudos, post_id=post_id)
             self._guild(guild_id)[kudos.id] = kudos
             self._dirty.add((guild_id, kudos.id))
         self.ledger.record_kudos(
@@ -312,8 +306,9 @@ class KudosService:
         ledger's periods): most thanks, then most people thanking, then the lower id."""
         thanks: dict[int, int] = {}
         givers: dict[int, set[int]] = {}
+        start, end = _span(period)
         for k in self._guild(guild_id).values():
-            if period != ALL and period not in period_keys(k.at):
+            if not start <= k.at < end:
                 continue
             thanks[k.receiver_id] = thanks.get(k.receiver_id, 0) + 1
             givers.setdefault(k.receiver_id, set()).add(k.giver_id)
@@ -384,8 +379,18 @@ class KudosService:
         return n
 
 
-def _fields(k: Kudos) -> dict[str, Any]:
-    return {name: getattr(k, name) for name in Kudos.__slots__}
+def _span(period: str) -> tuple[datetime, datetime]:
+    """The UTC moments a period key ("2026-W48", "2026-11", "all") runs from and up to."""
+    if period == ALL:
+        return datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
+    if "-W" in period:
+        iso_year, iso_week = period.split("-W")
+        monday = date.fromisocalendar(int(iso_year), int(iso_week), 1)
+        start = datetime(monday.year, monday.month, monday.day, tzinfo=UTC)
+        return start, start + timedelta(days=7)
+    year, month = (int(x) for x in period.split("-"))
+    start = datetime(year, month, 1, tzinfo=UTC)
+    return start, (start + timedelta(days=32)).replace(day=1)
 
 
 __all__ = ["CapReached", "Kudos", "KudosLedger", "KudosService", "Received", "Target", "Thanked"]

@@ -206,3 +206,22 @@ async def test_forget_export_retention_and_the_store() -> None:
     assert (
         set((await store.load("kudos", G)).values()) == set() or await store.load("kudos", G) == {}
     )
+
+
+@pytest.mark.parametrize(
+    ("at", "period", "inside"),
+    [
+        (datetime(2026, 11, 8, 23, 59, tzinfo=UTC), "2026-W45", True),  # Sunday night
+        (datetime(2026, 11, 9, 0, 0, tzinfo=UTC), "2026-W45", False),  # Monday: W46
+        (datetime(2026, 12, 31, 23, 59, tzinfo=UTC), "2026-12", True),
+        (datetime(2027, 1, 1, 0, 0, tzinfo=UTC), "2026-12", False),
+        (datetime(2026, 12, 28, 12, 0, tzinfo=UTC), "2026-W53", True),  # ISO 2026 has 53 weeks
+    ],
+)
+async def test_a_period_runs_from_utc_midnight_to_utc_midnight(
+    at: datetime, period: str, inside: bool
+) -> None:
+    """Weeks and months are UTC dates, as the ledger's periods: an edge belongs to one side."""
+    kudos, _, _, _ = world()
+    await thank(kudos, ANA, BOB, at)
+    assert bool(kudos.most_thanked(G, period)) is inside
