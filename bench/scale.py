@@ -9,7 +9,7 @@ Then, for each backend (TinyDB first, then PostgreSQL):
   while a 1 ms ticker coroutine records the longest event-loop stall; then 10,000 changed
   documents flushed again (the steady state: what a 2 s flush interval sees on a busy server).
 - load: a new process opens the store and loads the guild the way the bot does
-  (MemberService.ensure, Ledger.load_guild, NudgeService.ensure), ticker running.
+  (Services.open_guild: every service's state, the collector paused; then gc.freeze), ticker running.
 - scan: in that process, `NudgeService.plan_due` (rules, planner, queueing with the default
   budget; delivery is paced and not part of it).
 - memory: that process's RSS after load and scan (psutil), and its peak RSS (during load).
@@ -169,9 +169,7 @@ async def load_and_scan(backend: str, where: str, schema: str) -> dict[str, floa
         await store.open()
         services = build_services(cfg, store, lambda: NOW)
         nudges = services.nudges
-        await services.members.ensure(GUILD)
-        await services.ledger.load_guild(GUILD)
-        await nudges.ensure(GUILD)
+        await services.open_guild(GUILD)
         # As RapportBot.setup_hook does: the loaded state lives as long as the process.
         gc.freeze()
         return nudges

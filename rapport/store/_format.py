@@ -311,6 +311,19 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def split_lines(data: bytes, start: int = 0, end: int | None = None) -> list[bytes]:
+    """``data[start:end].split(b"\\n")``, a line at a time: one split of a store's hundreds of
+    MB holds the GIL throughout (open() runs in a thread, but the event loop waited for it); a
+    line at a time, the loop gets the GIL back every few milliseconds."""
+    end = len(data) if end is None else end
+    lines = []
+    while (i := data.find(b"\n", start, end)) != -1:
+        lines.append(data[start:i])
+        start = i + 1
+    lines.append(data[start:end])
+    return lines
+
+
 def write_all(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
@@ -377,7 +390,7 @@ def read_chunked(path: Path, data: bytes, only: Pair | None, info: ReadInfo) -> 
     if zlib.crc32(body) != crc:
         raise unreadable(path, path, "its checksum does not match (damaged)")
     info.through = through
-    lines = data[2:meta_at].split(b"\n")
+    lines = split_lines(data, 2, meta_at)
     lines.pop()  # after the last table's "}," line
     out = Groups()
     i, table = 0, None

@@ -32,6 +32,7 @@ from rapport.store._format import (
     gc_paused,
     read_snapshot,
     restore_hint,
+    split_lines,
     write_snapshot,
 )
 from rapport.store._staging import Pair
@@ -77,7 +78,7 @@ def replay_journal(file: Path, groups: Groups, info: ReadInfo, only: Pair | None
     """Apply every committed batch of one journal file; drop its torn tail."""
     data = file.read_bytes()
     info.journal_bytes += len(data)
-    lines = data.split(b"\n")
+    lines = split_lines(data)
     del data
     lines.pop()  # the unterminated remainder: b"" or a line a kill cut short
     if not lines:

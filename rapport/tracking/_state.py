@@ -45,8 +45,10 @@ log = logging.getLogger(__name__)
 SHIFT = 30
 MASK = (1 << SHIFT) - 1
 
-# A stored pair: both member ids, then the packed record.
+# A stored pair: both member ids, then the packed record. A layout change of the record keeps
+# reading the stored width it replaces (as record_of does for documents).
 STORED = struct.Struct(f"<QQ{_pairs.RECORD.size}s")
+_OLD_STORED = struct.Struct(f"<QQ{_pairs.OLD_SIZE}s")
 # A stored period row: member id, week number, month number, the row's NF counters.
 PERIOD_ROW = struct.Struct(f"<Q2I{NF}I")
 _PERIOD_READ = struct.Struct(f"<QQ{4 * NF}s")  # the same bytes, read without an int a counter
@@ -501,9 +503,16 @@ async def _pair_rows(
     the ids of pairs stored in an older form go to ``older``."""
     async for chunk in chunks:
         if isinstance(chunk, Records):
+            data = chunk.data
+            if chunk.width == _OLD_STORED.size:  # before the answer counts: none yet
+                pad = bytes(STORED.size - _OLD_STORED.size)
+                for start in range(0, len(data), _OLD_STORED.size * LOAD_BATCH):
+                    part = data[start : start + _OLD_STORED.size * LOAD_BATCH]
+                    yield ((a, b, r + pad) for a, b, r in _OLD_STORED.iter_unpack(part))
+                    await asyncio.sleep(0)
+                continue
             if chunk.width != STORED.size:
                 raise ValueError(f"pair records of {chunk.width} bytes, expected {STORED.size}")
-            data = chunk.data
             step = STORED.size * LOAD_BATCH
             for start in range(0, len(data), step):
                 yield STORED.iter_unpack(data[start : start + step])

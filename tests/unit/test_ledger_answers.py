@@ -8,6 +8,7 @@ from itertools import count
 
 import pytest
 
+from rapport.store.base import record_doc
 from rapport.store.memory import MemoryStore
 from rapport.tracking import _pairs
 from rapport.tracking import _state as _guild
@@ -126,6 +127,28 @@ async def test_a_record_stored_before_the_answer_counts_loads_with_none() -> Non
         a, b, record = _guild.STORED.unpack(a2b_base64(doc["r"]))
         old = record[: _pairs.OLD_SIZE]  # the {"a", "b", "r"} form of that time
         store.put("pairs", G, key, {"a": a, "b": b, "r": b2a_base64(old, newline=False).decode()})
+    await store.flush()
+    again = Ledger(store)
+    await again.load_guild(G)
+    view = pair(again)
+    assert view.answers_out == Answers()
+    assert view.counts_in == pair(ledger).counts_in
+    assert view.last_in == pair(ledger).last_in
+
+
+async def test_a_pair_record_stored_packed_before_the_answer_counts_loads_with_none() -> None:
+    """A pair record document of the 157-byte layout (ids + record) loads with no answer counts."""
+    store = MemoryStore()
+    ledger = Ledger(store)
+    say(ledger, BOB, T0, mentions=frozenset({ANA}))
+    say(ledger, ANA, T0 + timedelta(minutes=3), reply_to_id=BOB)
+    ledger.stage()
+    await store.flush()
+    for key, doc in (await store.load("pairs", G)).items():
+        a, b, record = _guild.STORED.unpack(a2b_base64(doc["r"]))
+        old = _guild.STORED.pack(a, b, record)[: _guild.STORED.size - 16]
+        assert len(old) == 16 + _pairs.OLD_SIZE
+        store.put("pairs", G, key, record_doc(old))
     await store.flush()
     again = Ledger(store)
     await again.load_guild(G)

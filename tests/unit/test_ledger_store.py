@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import base64
+import gc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from rapport.compose import build_services
+from rapport.settings.config import Settings
 from rapport.store.memory import MemoryStore
 from rapport.store.tinydb import TinyDBStore
 from rapport.tracking import _pairs
@@ -169,3 +172,23 @@ async def test_period_rows_stored_as_counter_lists_load_and_are_rewritten() -> N
     again.stage()
     await store.flush()
     assert await store.load("periods", G) == docs
+
+
+async def test_opening_a_guild_pauses_the_collector_and_freezes_what_it_loaded() -> None:
+    """No collection runs while a guild loads (its documents set off full ones), the loaded
+    state is frozen after, and the collector is on again."""
+    services = build_services(Settings(), MemoryStore(), lambda: T0)
+    during: list[bool] = []
+
+    async def loader(_: int) -> None:
+        during.append(gc.isenabled())
+
+    services.guild_loaders.append(loader)
+    gc.unfreeze()
+    try:
+        await services.open_guild(G)
+        assert during == [False]
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
