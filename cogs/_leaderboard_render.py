@@ -5,6 +5,7 @@ Shared by the scheduled post and /leaderboard so both read the same.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from collections.abc import Mapping, Sequence
@@ -12,6 +13,8 @@ from collections.abc import Mapping, Sequence
 import discord
 
 from cogs import _kudos_render as kudos_render
+from cogs import _l10n
+from cogs._avatars import Avatars
 from cogs._lookup import find_role
 from rapport.i18n import ENGLISH, N_, Translation
 from rapport.leaderboard import (
@@ -207,6 +210,21 @@ def card(
 ) -> bytes:
     """The PNG card (call it off the event loop: drawing takes a few tens of ms)."""
     return render_card(board, names, top=top, t=t, server=server, icon=icon, avatars=avatars)
+
+
+async def drawn(
+    guild: discord.Guild, board: Board, avatars: Avatars, *, top: int
+) -> tuple[dict[int, str], bytes]:
+    """The names on the board and its card (server name and icon, avatars, the server's
+    language), drawn off the event loop."""
+    people = await people_for(guild, board, top=top)
+    icon, pictures = await avatars.for_card(guild, people.values())
+    names = names_of(people)
+    png = await asyncio.to_thread(
+        card, board, names, top=top, t=_l10n.for_guild(guild), server=guild.name, icon=icon,
+        avatars=pictures,
+    )  # fmt: skip
+    return names, png
 
 
 def attachment(board: Board, png: bytes) -> discord.File:

@@ -129,23 +129,11 @@ class Leaderboard(commands.Cog):
         return ENGLISH if guild is None else _l10n.for_guild(guild)
 
     async def card(self, guild_id: int, board: Board) -> bytes:
-        """The PNG card, in the server's language (drawn off the event loop)."""
+        """The PNG card, in the server's language, with its name, icon and the avatars."""
         guild = self.bot.get_guild(guild_id)
         if guild is None:
             return await asyncio.to_thread(render.card, board, {}, top=self.settings.top)
-        return (await self._drawn(guild, board))[1]
-
-    async def _drawn(self, guild: discord.Guild, board: Board) -> tuple[dict[int, str], bytes]:
-        """The names on the board and its card: the server's name and icon, the avatars."""
-        top = self.settings.top
-        people = await render.people_for(guild, board, top=top)
-        icon, avatars = await self.avatars.for_card(guild, people.values())
-        names = render.names_of(people)
-        png = await asyncio.to_thread(
-            render.card, board, names, top=top, t=_l10n.for_guild(guild), server=guild.name,
-            icon=icon, avatars=avatars,
-        )  # fmt: skip
-        return names, png
+        return (await render.drawn(guild, board, self.avatars, top=self.settings.top))[1]
 
     async def send(self, guild_id: int, target: Target, board: Board, png: bytes) -> PostResult:
         """Post the board; a 5xx leaves the outcome unknown, any other refusal is certain."""
@@ -227,7 +215,7 @@ class Leaderboard(commands.Cog):
         await interaction.response.defer(thinking=True)
         board = self.service.board(guild.id, key, teams, keep=keep)
         top = self.settings.top
-        names, png = await self._drawn(guild, board)
+        names, png = await render.drawn(guild, board, self.avatars, top=top)
         # Public: in the server's language, like the scheduled post.
         t = _l10n.for_guild(guild)
         await interaction.followup.send(
