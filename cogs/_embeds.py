@@ -55,6 +55,7 @@ MEMBER_COMMANDS = (
         "rapport status",
         N_("your relationships, unanswered items, leaderboard place and thanks received"),
     ),
+    ("rapport map", N_("a picture of your relationships, drifting ties marked")),
     (
         "rapport settings",
         N_("time zone, digest hour, quiet hours, how many DMs, which nudges, language"),

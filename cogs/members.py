@@ -21,7 +21,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs import _embeds as render
-from cogs import _l10n
+from cogs import _l10n, _relations
 from cogs._bot import RapportBot
 from cogs._respond import reply_private
 from cogs._views import CadencePicker, ConfirmForget, Pages
@@ -31,6 +31,7 @@ from rapport.errors import UserFacingError
 from rapport.i18n import N_, Translation
 from rapport.nudges import NudgeService, Status, rules
 from rapport.people import MemberService, Privacy
+from rapport.relations import Relations, Standing
 from rapport.settings import DURATION_HINT, NUDGE_KINDS, duration_seconds, parse_duration
 from rapport.tracking import Ledger
 
@@ -56,8 +57,10 @@ class Members(commands.GroupCog, group_name="rapport"):
         nudges: NudgeService,
         status: Status,
         clock: Clock,
+        relations: Relations,
     ) -> None:
         self.bot = bot
+        self.relations = relations
         self.members = members
         self.ledger = ledger
         self.privacy = privacy
@@ -147,8 +150,20 @@ class Members(commands.GroupCog, group_name="rapport"):
     # --- your picture -----------------------------------------------------------------------
 
     @app_commands.command(name="status")
-    async def status(self, interaction: discord.Interaction) -> None:
+    @app_commands.describe(
+        member="See your relationship with this person up close",
+        cadence="How often you want to be in touch with them: 1w, 2w, 30d … or “off”",
+    )
+    async def status(
+        self,
+        interaction: discord.Interaction,
+        member: discord.User | None = None,
+        cadence: app_commands.Range[str, 1, 16] | None = None,
+    ) -> None:
         """See who you're drifting from, what awaits your answer and your strongest ties."""
+        if member is not None or cadence is not None:
+            await self._closeup(interaction, member, cadence)
+            return
         # A big server's picture takes a second or more: answer "thinking" first.
         await interaction.response.defer(ephemeral=True, thinking=True)
         gid, mid = self._ids(interaction)
@@ -163,6 +178,38 @@ class Members(commands.GroupCog, group_name="rapport"):
         view = Pages(mid, pages, t=t)
         view.origin = interaction
         await reply_private(interaction, note, embed=pages[0], view=view)
+
+    async def _closeup(
+        self, interaction: discord.Interaction, member: discord.User | None, cadence: str | None
+    ) -> None:
+        """/rapport status member:@X [cadence:…]: one relationship, and the cadence chosen."""
+        gid, mid = self._ids(interaction)
+        t = self._t(interaction)
+        other = _relations.checked_other(member, mid, cadence, t)
+        span = _relations.read_cadence(cadence) if cadence is not None else None
+        now = self.clock()
+        closeup = self.relations.closeup(gid, mid, other.id, now)
+        note = None
+        if cadence is not None and closeup.standing in (Standing.KNOWN, Standing.NONE):
+            self.ledger.set_cadence(gid, mid, other.id, span)
+            note = _relations.cadence_saved(other.display_name, span, t)
+            closeup = self.relations.closeup(gid, mid, other.id, now)
+        await _relations.send_closeup(interaction, closeup, other.display_name, note, t)
+
+    @status.autocomplete("cadence")
+    async def _cadence_choices(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return _relations.cadence_choices(current, self._t(interaction))
+
+    @app_commands.command(name="map")
+    async def map(self, interaction: discord.Interaction) -> None:
+        """See a picture of your relationships here: who you're close to, who you're drifting from."""
+        # Names may be asked of Discord and the picture takes a moment to draw.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        gid, mid = self._ids(interaction)
+        data = self.relations.ego_map(gid, mid, self.clock())
+        await _relations.send_map(interaction, data, self._t(interaction))
 
     # --- settings -----------------------------------------------------------------------------
 
@@ -437,4 +484,7 @@ async def setup(bot: RapportBot) -> None:
     """Load the member commands and the "Keep in touch" menu with the services they use."""
     s = bot.services
     privacy = Privacy(s.ledger, s.members, s.clock, s.nudges, s.kudos)
-    await bot.add_cog(Members(bot, s.members, s.ledger, privacy, s.nudges, s.status, s.clock))
+    relations = Relations(s.members, s.ledger.reads)
+    await bot.add_cog(
+        Members(bot, s.members, s.ledger, privacy, s.nudges, s.status, s.clock, relations)
+    )

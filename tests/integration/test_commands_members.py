@@ -298,7 +298,7 @@ async def test_help_lists_every_command_as_a_mention_and_the_privacy_statement(
     rid = command_id(sandbox, "rapport")
     for sub in ("join", "leave", "status", "settings", "snooze", "mute", "unmute"):
         assert f"</rapport {sub}:{rid}>" in reply.text
-    for sub in ("export", "forget", "track"):
+    for sub in ("export", "forget", "track", "map"):
         assert f"</rapport {sub}:{rid}>" in reply.text
     assert f"</leaderboard:{command_id(sandbox, 'leaderboard')}>" in reply.text
     assert "Keep in touch" in reply.text
