@@ -98,7 +98,7 @@ async def post_bot_message(
     apply_body(message, body, files)
     message.flags |= (EPHEMERAL if ephemeral else 0) | (LOADING if loading else 0)
     mentioned = {u.id: u for u in _mentioned_users(emu, message.content)}
-    message.mentions = list(mentioned.values())
+    message.mentions = [u for u in mentioned.values() if _may_ping(body, u.id)]
     if interaction is not None:
         message.webhook_id = emu.application_id
         message.interaction = interaction.metadata()
@@ -108,6 +108,17 @@ async def post_bot_message(
         await emu.dispatch_message("MESSAGE_CREATE", message)
     emu.messages_sent += 1
     return message
+
+
+def _may_ping(body: dict[str, Any], user_id: int) -> bool:
+    """Whether a bot message's allowed_mentions let a user mention in its content through (a
+    mention it holds back is shown as a name and left out of `mentions`: nobody is pinged)."""
+    allowed = body.get("allowed_mentions")
+    if not isinstance(allowed, dict):
+        return True
+    return "users" in (allowed.get("parse") or ()) or str(user_id) in {
+        str(u) for u in allowed.get("users") or ()
+    }
 
 
 def _mentioned_users(emu: Emulator, content: str) -> list[User]:

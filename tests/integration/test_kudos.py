@@ -31,7 +31,7 @@ async def test_a_thanks_is_posted_publicly_and_credited_to_the_receiver(sandbox:
     assert worded.content == f"🙏 **Ana** thanks <@{bob.id}>: “{WORDS}”"
     posts = sandbox.emulator.channel_messages(sandbox.channel("#design"))
     assert [p.content for p in posts] == [reply.content]
-    assert bob.user in posts[0].mentions
+    assert posts[0].mentions == [bob.user]
 
     status = await sandbox.slash(bob, "rapport status")
     assert status.ephemeral
@@ -43,6 +43,17 @@ async def test_a_thanks_is_posted_publicly_and_credited_to_the_receiver(sandbox:
     assert pair is not None
     assert pair.counts_in[Kind.THANKS] == 2
     assert "None yet" in thanks_received((await sandbox.slash(ana, "rapport status")).text)
+
+
+async def test_the_post_pings_the_receiver_and_nobody_the_words_name(sandbox: Sandbox) -> None:
+    """Words naming @everyone or someone else are posted as written, but only the receiver is pinged."""
+    ana, bob, cy = await sandbox.members("Ana", "Bob", "Cy")
+    words = f"carrying the release with <@{cy.id}> @everyone"
+    reply = await sandbox.slash(ana, "thanks", member=bob, **{"for": words})
+    assert not reply.ephemeral
+    assert words in reply.content
+    assert reply.message is not None
+    assert reply.message.mentions == [bob.user]
 
 
 async def test_the_words_are_posted_but_never_stored(sandbox: Sandbox) -> None:
