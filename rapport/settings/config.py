@@ -442,7 +442,7 @@ def _parse_section(section: _Section, raw: Mapping[str, Any], prefix: str, out: 
             if isinstance(value, dict):
                 values[key] = _parse_section(kind, value, dotted + ".", out)
             else:
-                out.add(dotted, value, f"expected a table ([{dotted}])")
+                out.add(dotted, NO_VALUE, f"expected a table ([{dotted}])")
         else:
             try:
                 values[key] = kind.parse(value)
@@ -509,7 +509,8 @@ def settings_from_mapping(
             label = "unknown section" if isinstance(raw, dict) else "unknown key"
             out.add(name, NO_VALUE, label + hint)
         elif not isinstance(raw, dict):
-            out.add(name, raw, f"expected a table ([{name}])")
+            # Never the value: it may be a secret put where a section goes (schedule = "...").
+            out.add(name, NO_VALUE, f"expected a table ([{name}])")
         else:
             sections[name] = _parse_section(section, raw, name + ".", out)
     settings = Settings(**sections, source=source)

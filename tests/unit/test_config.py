@@ -260,6 +260,16 @@ def test_each_bad_value_is_named_with_what_was_expected(text: str, key: str, fra
     assert fragment in str(problem)
 
 
+@pytest.mark.parametrize(
+    "text", ['schedule = "Zq7-SEKRIT"', '[leaderboard]\nweights = "Zq7-SEKRIT"']
+)
+def test_a_value_where_a_section_goes_is_named_but_never_shown(text: str) -> None:
+    """A value given where a table belongs (perhaps a misplaced secret) is refused unechoed."""
+    (problem,) = problems_of(text)
+    assert "expected a table" in str(problem)
+    assert "Zq7-SEKRIT" not in str(problem)
+
+
 def test_a_problem_reads_file_key_value_and_expectation() -> None:
     """A problem is one line: the file, the key, the value given, and what was expected."""
     (problem,) = problems_of('[nudges]\ndrift_after = "3 weeks"')
