@@ -6,6 +6,8 @@ still works. Formats:
 
 - ``rapport:<done|snooze|keep|fewer|stop>:<guild_id>:<digest_id>`` — buttons
 - ``rapport:notabout:<guild_id>:<digest_id>`` — select, values are member ids
+- ``rapport:elsewhere:<guild_id>:<digest_id>:<member_id>`` — "we talked elsewhere", one
+  button per drifting line
 - ``rapport:remind:<guild_id>:<channel_id>:<message_id>:<author_id>`` — select, values
   1h / 4h / tomorrow / week
 """
@@ -26,7 +28,7 @@ from cogs._l10n import command, for_interaction
 from cogs._respond import reply_private
 from rapport.i18n import ENGLISH, N_, Translation
 from rapport.ids import is_id, parse_id
-from rapport.nudges import Digest, describe
+from rapport.nudges import Digest, describe, rules
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,9 @@ REMIND_OPTIONS = (
     ("week", N_("Next week")),
 )
 
+
+MAX_ELSEWHERE_BUTTONS = 5
+"""One row of "talked elsewhere" buttons (Discord: five per row, five rows per message)."""
 
 STALE = N_("That button isn't valid any more.")
 PICK_SOMEONE = N_("Pick one of the people in the list.")
@@ -73,6 +78,10 @@ class DigestClicks(Protocol):
         message_id: int,
         author_id: int,
         choice: str,
+    ) -> None: ...
+
+    async def on_talked_elsewhere(
+        self, interaction: discord.Interaction, guild_id: int, digest_id: str, other_id: int
     ) -> None: ...
 
 
@@ -194,6 +203,43 @@ class NotAboutSelect(
         )
 
 
+class ElsewhereButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"rapport:elsewhere:(?P<guild>[0-9]+):(?P<digest>[0-9a-f]+):(?P<other>[0-9]+)",
+):
+    """ "We talked elsewhere": DMs, voice or a coffee the bot can't see reset the drifting clock."""
+
+    def __init__(
+        self, guild_id: int, digest_id: str, other_id: int, name: str = "", t: Translation = ENGLISH
+    ) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=t.gettext(N_("Talked with {name} elsewhere"), name=name)[:80],
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"rapport:elsewhere:{guild_id}:{digest_id}:{other_id}",
+            )
+        )
+        self.guild_id, self.digest_id, self.other_id = guild_id, digest_id, other_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> ElsewhereButton:
+        return cls(int(match["guild"]), match["digest"], int(match["other"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        if not (is_id(self.guild_id) and is_id(self.other_id)):  # a forged custom id
+            await _refuse(interaction, STALE)
+            return
+        await _dispatch(
+            interaction,
+            self.item,
+            lambda h: h.on_talked_elsewhere(
+                interaction, self.guild_id, self.digest_id, self.other_id
+            ),
+        )
+
+
 class RemindSelect(
     discord.ui.DynamicItem[discord.ui.Select],
     template=r"rapport:remind:(?P<guild>[0-9]+):(?P<channel>[0-9]+):(?P<message>[0-9]+):(?P<author>[0-9]+)",
@@ -237,7 +283,7 @@ class RemindSelect(
         )
 
 
-DYNAMIC_ITEMS = (DigestButton, NotAboutSelect, RemindSelect)
+DYNAMIC_ITEMS = (DigestButton, NotAboutSelect, ElsewhereButton, RemindSelect)
 
 
 def render(
@@ -273,6 +319,9 @@ def render(
     ]
     if people:
         view.add_item(NotAboutSelect(g, d, list(dict(people).items()), t))
+    drifting = [n.about_id for n in digest.items if n.kind == rules.DRIFTING and n.about_id]
+    for other in list(dict.fromkeys(drifting))[:MAX_ELSEWHERE_BUTTONS]:
+        view.add_item(ElsewhereButton(g, d, other, name_of(other), t))
     if digest.ask_feedback:
         embed.add_field(
             name=t.gettext(N_("Are these digests useful?")),
@@ -309,6 +358,11 @@ CLICK_REPLIES = {
     "stop": N_("Done — no more digests. {join} brings them back."),
     "notabout": N_("I won't nudge you about {name} again. {unmute} to undo."),
     "notabout_unnamed": N_("I won't nudge you about them again. {unmute} to undo."),
+    # Relayed in a cluster: the process that answers can't name them or read your rhythm.
+    "elsewhere": N_(
+        "Noted — you talked with them outside Discord. That counts as contact: no drifting "
+        "line about them until your usual gap passes again."
+    ),
 }
 
 
@@ -319,6 +373,18 @@ def click_reply(action: str, t: Translation = ENGLISH, **params: str) -> str:
         join=command(t, "rapport join"),
         unmute=command(t, "rapport unmute"),
         **params,
+    )
+
+
+def elsewhere_reply(name: str, until: datetime, t: Translation = ENGLISH) -> str:
+    """What a member reads after "we talked elsewhere" (the button or the command)."""
+    return t.gettext(
+        N_(
+            "Noted — you talked with {name} outside Discord. That counts as contact: no "
+            "drifting line about {name} before {date}. Only you see this."
+        ),
+        name=name,
+        date=discord.utils.format_dt(until, "D"),
     )
 
 

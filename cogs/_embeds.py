@@ -63,8 +63,15 @@ MEMBER_COMMANDS = (
     ("rapport snooze", N_("pause digests for a while (3d, 2w … up to 90 days; off resumes)")),
     ("rapport mute", N_("never be nudged about someone")),
     ("rapport unmute", N_("allow nudges about them again")),
+    (
+        "rapport talked-elsewhere",
+        N_("you talked with someone outside Discord: no drifting nudge about them for a while"),
+    ),
     ("rapport export", N_("a JSON file of everything Rapport holds about you")),
-    ("rapport forget", N_("delete it all and stop tracking you")),
+    (
+        "rapport forget",
+        N_("delete it all and stop tracking you (scope:everywhere: every server, also from a DM)"),
+    ),
     ("rapport track", N_("let Rapport track you again after forget")),
     ("leaderboard", N_("this period's team leaderboard")),
     ("thanks", N_("thank someone for everyone to see (or privately); it's credited to them")),
@@ -81,6 +88,7 @@ ADMIN_COMMANDS = (
     ("rapport-admin include-channel", N_("track it again")),
     ("rapport-admin backfill", N_("read recent history so Rapport starts with a picture")),
     ("rapport-admin stats", N_("server totals and anything that needs fixing")),
+    ("rapport-admin forget", N_("delete what Rapport holds about someone, e.g. who left")),
     ("rapport-admin sync", N_("re-sync Rapport's commands")),
 )
 # Context menus cannot be mentioned; help says where to find them.
@@ -368,6 +376,20 @@ def status_pages(
             or [t.gettext(N_("No one — your usual rhythms are holding."))],
         )
     )
+    if picture.elsewhere:
+        sections.append(
+            (
+                t.gettext(N_("Talked elsewhere")),
+                [
+                    t.gettext(
+                        N_("**{name}** — {when}, outside Discord (as you told Rapport)"),
+                        name=name(other),
+                        when=when(at, t),
+                    )
+                    for other, at in picture.elsewhere
+                ],
+            )
+        )
     sections.append((t.gettext(N_("Leaderboard")), [_position_line(picture, t)]))
     sections.append((t.gettext(N_("Thanks received")), received_lines(picture.thanks, name, t)))
     sections.append((t.gettext(N_("Nudges")), [_outcomes_line(picture.outcomes, t)]))

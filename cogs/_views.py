@@ -112,7 +112,7 @@ class Pages(OwnedView):
 
 
 class ConfirmForget(OwnedView):
-    """The one step between `/rapport forget` and deleting the member's data."""
+    """The one step between a forget (a member's, or an admin's) and deleting the data."""
 
     def __init__(
         self,
@@ -121,10 +121,11 @@ class ConfirmForget(OwnedView):
         *,
         timeout: float = 120,
         t: Translation = ENGLISH,
+        confirm: str = N_("Forget me"),
     ) -> None:
         super().__init__(owner_id, timeout=timeout, t=t)
         self.on_confirm = on_confirm
-        self.confirm.label = t.gettext(N_("Forget me"))
+        self.confirm.label = t.gettext(confirm)
         self.cancel.label = t.gettext(N_("Cancel"))
 
     @discord.ui.button(

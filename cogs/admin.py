@@ -1,7 +1,8 @@
 """/rapport-admin ...: set Rapport up for a server and see how it is doing, in totals only.
 
 Discord's default permission (Manage Server) is only a hint admins can change, so every
-command checks the permission in code too. Nothing here shows one member's data.
+command checks the permission in code too. Nothing here shows one member's data (the forget
+command deletes it, after a confirm: cogs/_forget.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs import _embeds as render
-from cogs import _l10n
+from cogs import _forget, _l10n
 from cogs._backfill import Backfiller, backfill_command
 from cogs._bot import RapportBot
 from cogs._lookup import (
@@ -32,7 +33,7 @@ from rapport.errors import UserFacingError
 from rapport.i18n import N_, Translation
 from rapport.leaderboard import LeaderboardService
 from rapport.nudges import NudgeService
-from rapport.people import GuildPolicy, GuildService, MemberService
+from rapport.people import GuildPolicy, GuildService, MemberService, Privacy
 from rapport.tracking import Ledger
 
 log = logging.getLogger(__name__)
@@ -69,8 +70,10 @@ class Admin(SetupCommand, commands.GroupCog, group_name="rapport-admin"):
         nudges: NudgeService,
         board: LeaderboardService,
         backfiller: Backfiller,
+        privacy: Privacy,
     ) -> None:
         self.bot = bot
+        self.privacy = privacy
         self.backfiller = backfiller
         self.guilds = guilds
         self.members = members
@@ -235,6 +238,15 @@ class Admin(SetupCommand, commands.GroupCog, group_name="rapport-admin"):
         """Read past messages into Rapport (safe to run twice; resumes after a restart)."""
         await backfill_command(interaction, days, self.backfiller)
 
+    @app_commands.command(name="forget")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    @app_commands.describe(user_id="Their Discord user id (they may have left the server)")
+    async def forget(
+        self, interaction: discord.Interaction, user_id: app_commands.Range[str, 1, 40]
+    ) -> None:
+        """Delete what Rapport holds about someone here, e.g. a member who left (after a confirm)."""
+        await _forget.ask_admin(interaction, self.privacy, user_id, self._t(interaction))
+
     @app_commands.command(name="sync")
     @owner_or_manage_guild()
     @app_commands.checks.cooldown(1, 60.0, key=lambda i: i.guild_id)
@@ -282,5 +294,5 @@ async def setup(bot: RapportBot) -> None:
     s.guilds.roles = DiscordRoles(bot)
     backfiller = Backfiller(s.backfill, s.ledger, s.members, s.guilds, s.flusher.flush, s.threads)
     await bot.add_cog(
-        Admin(bot, s.guilds, s.members, s.ledger, s.nudges, s.leaderboard, backfiller)
+        Admin(bot, s.guilds, s.members, s.ledger, s.nudges, s.leaderboard, backfiller, s.privacy)
     )

@@ -21,10 +21,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs import _embeds as render
-from cogs import _l10n, _relations
+from cogs import _forget, _l10n, _relations
 from cogs._bot import RapportBot
+from cogs._digest import elsewhere_reply
 from cogs._respond import reply_private
-from cogs._views import CadencePicker, ConfirmForget, Pages
+from cogs._views import CadencePicker, Pages
 from rapport import i18n
 from rapport.clock import Clock
 from rapport.errors import UserFacingError
@@ -44,7 +45,10 @@ LANGUAGE_CHOICES = [
 ]
 
 
-@app_commands.guild_only()
+# Allowed in the bot's DMs for /rapport forget scope:everywhere only (Discord sets contexts on
+# the group, not per subcommand): interaction_check refuses every other command there.
+@app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
+@app_commands.allowed_installs(guilds=True, users=False)
 class Members(commands.GroupCog, group_name="rapport"):
     """Choose how Rapport nudges you, and see where your relationships stand."""
 
@@ -83,8 +87,10 @@ class Members(commands.GroupCog, group_name="rapport"):
         self.bot.tree.remove_command(self.keep_menu.name, type=self.keep_menu.type)
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        """Refuse DMs: Discord hides guild-only commands there, but an old client may not."""
+        """Refuse DMs, /rapport forget aside (everywhere is the only scope a DM has)."""
         if interaction.guild_id is None:
+            if interaction.command is not None and interaction.command.name == "forget":
+                return True
             raise app_commands.NoPrivateMessage()
         await self.members.ensure(interaction.guild_id)
         return True
@@ -346,6 +352,22 @@ class Members(commands.GroupCog, group_name="rapport"):
             ),
         )
 
+    @app_commands.command(name="talked-elsewhere")
+    @app_commands.describe(member="Who you talked with (in DMs, voice, in person…)")
+    async def talked_elsewhere(
+        self, interaction: discord.Interaction, member: discord.User
+    ) -> None:
+        """Tell Rapport you talked with someone outside its sight: no drifting nudge for a while."""
+        gid, mid = self._ids(interaction)
+        if member.bot:
+            raise UserFacingError(
+                N_("{name} is a bot — Rapport never nudges about bots."), name=member.display_name
+            )
+        until = await self.nudges.talked_elsewhere(gid, mid, member.id)
+        await reply_private(
+            interaction, elsewhere_reply(member.display_name, until, self._t(interaction))
+        )
+
     # --- privacy ------------------------------------------------------------------------------
 
     @app_commands.command(name="export")
@@ -369,19 +391,14 @@ class Members(commands.GroupCog, group_name="rapport"):
         )
 
     @app_commands.command(name="forget")
-    async def forget(self, interaction: discord.Interaction) -> None:
-        """Delete everything Rapport holds about you here and stop tracking you."""
-        gid, mid = self._ids(interaction)
-        t = self._t(interaction)
-
-        async def confirmed() -> str:
-            await self.privacy.forget(gid, mid)
-            log.info("forgot a member on request in guild %s", gid)
-            return render.forgotten(t)
-
-        view = ConfirmForget(mid, confirmed, t=t)
-        view.origin = interaction
-        await reply_private(interaction, render.forget_warning(t), view=view)
+    @app_commands.describe(scope="This server, or every server that runs Rapport (DMs: everywhere)")
+    @app_commands.choices(scope=_forget.SCOPES)
+    async def forget(
+        self, interaction: discord.Interaction, scope: app_commands.Choice[str] | None = None
+    ) -> None:
+        """Delete everything Rapport holds about you (here or everywhere) and stop tracking you."""
+        value = scope.value if scope is not None else None
+        await _forget.ask_member(interaction, self.privacy, value, self._t(interaction))
 
     @app_commands.command(name="track")
     async def track(self, interaction: discord.Interaction) -> None:
@@ -483,8 +500,7 @@ def _line(nudge: rules.Nudge, name: Callable[[int], str], now: datetime, t: Tran
 async def setup(bot: RapportBot) -> None:
     """Load the member commands and the "Keep in touch" menu with the services they use."""
     s = bot.services
-    privacy = Privacy(s.ledger, s.members, s.clock, s.nudges, s.kudos)
     relations = Relations(s.members, s.ledger.reads)
     await bot.add_cog(
-        Members(bot, s.members, s.ledger, privacy, s.nudges, s.status, s.clock, relations)
+        Members(bot, s.members, s.ledger, s.privacy, s.nudges, s.status, s.clock, relations)
     )

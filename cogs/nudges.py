@@ -21,6 +21,7 @@ from cogs._digest import (
     DYNAMIC_ITEMS,
     answer_clicks,
     click_reply,
+    elsewhere_reply,
     remind_view,
     render,
     snoozed_reply,
@@ -188,6 +189,27 @@ class Nudges(commands.Cog):
             await interaction.response.defer(ephemeral=True, thinking=True)
         name = await self._name(guild, other_id, t.gettext(N_("someone")))
         await reply_private(interaction, click_reply("notabout", t, name=name))
+
+    async def on_talked_elsewhere(
+        self, interaction: discord.Interaction, guild_id: int, digest_id: str, other_id: int
+    ) -> None:
+        """The member talked with a drifting person off Discord: reset that pair's clock."""
+        if await self.bot.relay_click(interaction, "elsewhere", guild_id, digest_id, other_id):
+            return  # another process of the cluster owns the guild's state
+        member = interaction.user.id
+        await self.nudges.ensure(guild_id)
+        t = self._t(interaction, guild_id)
+        items = self.nudges.digest_items(guild_id, member, digest_id)
+        if items is None or other_id not in {it[2] for it in items}:
+            await reply_private(interaction, t.gettext(NOT_YOURS))
+            return
+        until = await self.nudges.talked_elsewhere(guild_id, member, other_id, digest_id)
+        guild = self.bot.get_guild(guild_id)
+        if guild is None or guild.get_member(other_id) is None:
+            # Naming them takes a REST call: answer "thinking" first.
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        name = await self._name(guild, other_id, t.gettext(N_("someone")))
+        await reply_private(interaction, elsewhere_reply(name, until, t))
 
     # --- "Remind me to reply" -----------------------------------------------------------------
 

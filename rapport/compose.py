@@ -21,6 +21,7 @@ from rapport.nudges.status import Status
 from rapport.people.guilds import GuildService
 from rapport.people.kudos import KudosService
 from rapport.people.members import MemberService
+from rapport.people.privacy import Privacy
 from rapport.runtime.cluster import RELAY_EVERY, ClickRelay, apply_click, ownership
 from rapport.runtime.flush import FlushLoop
 from rapport.runtime.retention import RemovedGuilds, Retention
@@ -57,6 +58,7 @@ class Services:
     nudges: NudgeService
     status: Status
     kudos: KudosService
+    privacy: Privacy
     guild_loaders: list[GuildLoader] = field(default_factory=list)
     # Who started each thread (the starter message's author), looked up by the Discord glue.
     threads: ThreadStarters = field(default_factory=ThreadStarters)
@@ -129,6 +131,9 @@ def build_services(settings: Settings, store: Store, clock: Clock = system_clock
     nudges.owns = ownership(settings)
     flusher.add_stager(nudges.stage)
     status = Status(settings, members, ledger.reads, nudges, leaderboard.position, kudos)
+    privacy = Privacy(ledger, members, clock, nudges, kudos)
+    privacy.store = store
+    privacy.owns = nudges.owns
     scheduler.add("send_due_digests", nudges.scan, settings.schedule.nudge_scan)
     retention = Retention(ledger.retention, flusher, settings.tracking.retain, clock)
     retention.kudos = kudos
@@ -154,17 +159,25 @@ def build_services(settings: Settings, store: Store, clock: Clock = system_clock
         nudges=nudges,
         status=status,
         kudos=kudos,
+        privacy=privacy,
     )
+    privacy.open_guild = services.open_guild
     services.guild_loaders.append(nudges.ensure)
     services.guild_loaders.append(kudos.ensure)
     services.guild_loaders.append(leaderboard.ensure)
     if settings.discord.shard_ids:
         # Digest clicks reach the shard 0 process whoever owns the guild: relay them.
         relay = ClickRelay(
-            store, flusher, nudges.owns, partial(apply_click, nudges, members), clock
+            store,
+            flusher,
+            nudges.owns,
+            partial(apply_click, nudges, members, privacy=privacy),
+            clock,
         )
         scheduler.add("apply_relayed_clicks", relay.apply_owned, parse_schedule(RELAY_EVERY))
         services.relay = relay
+        # A forget everywhere reaches the guilds other processes hold the same way.
+        privacy.hand_over = relay.forward_forget
     return services
 
 

@@ -260,14 +260,18 @@ class Emulator:
         roles: Sequence[Role] = (),
         at: datetime | None = None,
         avatar: bool = True,
+        user: User | None = None,
     ) -> Member:
         """A new member; GUILD_MEMBER_ADD once the guild has been sent to a bot.
 
         The member has an avatar on the CDN unless ``avatar`` is False (Discord's default).
+        ``user``: someone who is already a member of another guild (one Discord account in two
+        servers); otherwise a new user named ``name``.
         """
-        user = User(self.snowflakes.make(at), name, bot=bot)
-        if avatar:
-            user.avatar = picture_hash("avatar", user.id)
+        if user is None:
+            user = User(self.snowflakes.make(at), name, bot=bot)
+            if avatar:
+                user.avatar = picture_hash("avatar", user.id)
         self.users[user.id] = user
         member = Member(user, guild, list(roles))
         member.joined_at = at or self.clock()

@@ -1,4 +1,5 @@
-"""What a member's clicks do to their nudge state: Done, the back-off answer, reminders.
+"""What a member's clicks do to their nudge state: Done, the back-off answer, reminders,
+"we talked elsewhere".
 
 Handed the member states (`MemberStates`), the member service and the clock by
 `rapport.nudges.service.NudgeService`, kept apart so the scan and the send protocol read on
@@ -7,21 +8,36 @@ their own. Snooze and "not about" are plain MemberService calls made by the cog.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from rapport.clock import Clock, epoch
+from rapport.errors import UserFacingError
+from rapport.i18n import N_
+from rapport.nudges import rules
+from rapport.nudges.rules import RuleSettings
 from rapport.nudges.state import MemberStates, reminder_due
 from rapport.people.members import MemberService
+from rapport.tracking.ledger import Ledger
 
 
 class MemberActions:
     """Button and menu actions over the members' nudge states."""
 
-    def __init__(self, states: MemberStates, members: MemberService, clock: Clock) -> None:
+    def __init__(
+        self,
+        states: MemberStates,
+        members: MemberService,
+        clock: Clock,
+        ledger: Ledger,
+        thresholds: Callable[[int], RuleSettings],
+    ) -> None:
         self.states = states
         self.members = members
         self.clock = clock
+        self.ledger = ledger
+        self.thresholds = thresholds
 
     def digest_items(self, guild_id: int, member_id: int, digest_id: str) -> list[list[Any]] | None:
         """The items of one sent digest of the member's (None when it is not theirs)."""
@@ -43,6 +59,36 @@ class MemberActions:
                 st.totals["acted"] += 1
         self.states.touch(guild_id, member_id)
         return True
+
+    async def talked_elsewhere(
+        self, guild_id: int, member_id: int, other_id: int, digest_id: str | None = None
+    ) -> datetime:
+        """The member talked with that person off Discord just now: the pair's drifting clock
+        starts again (for both sides), and a drifting line about them in that digest counts as
+        acted on. Returns the earliest moment a drifting line about them can come back."""
+        if other_id == member_id:
+            raise UserFacingError(N_("That's you — pick someone you talked with."))
+        now = self.clock()
+        await self.states.ensure(guild_id)
+        tracked = self.members.is_tracked
+        if tracked(guild_id, member_id) and tracked(guild_id, other_id):
+            # Someone who opted out is never recorded, not even in another member's choices.
+            await self.members.talked_elsewhere(guild_id, member_id, other_id, now)
+        items = self.digest_items(guild_id, member_id, digest_id) if digest_id else None
+        st = self.states.get(guild_id, member_id)
+        for it in items or ():
+            if it[1] == rules.DRIFTING and it[2] == other_id and not it[3] and st is not None:
+                it[3] = True
+                st.totals["acted"] += 1
+                self.states.touch(guild_id, member_id)
+        pair = self.ledger.pair(guild_id, member_id, other_id, now=now)
+        t = self.thresholds(guild_id)
+        gap = (
+            t.drift_after
+            if pair is None
+            else rules.drift_threshold(pair, t.drift_after, t.drift_min)
+        )
+        return now + gap
 
     async def feedback(self, guild_id: int, member_id: int, choice: str) -> None:
         """Answer the back-off question: keep, fewer (half the weekly cap), or stop."""

@@ -154,6 +154,7 @@ def drifting(
     *,
     enrolled: Callable[[int], bool] = lambda _: False,
     told: Callable[[int, datetime], datetime | None] = lambda _o, _c: None,
+    elsewhere: Callable[[int], datetime | None] = lambda _o: None,
 ) -> list[Nudge]:
     """Relationships with real history gone silent past their threshold, one side at a time.
 
@@ -161,14 +162,20 @@ def drifting(
     pair: the one who usually waits to be contacted gets the line; the other side only when
     the first was told a week ago (`told(other, last_contact)`) and nothing happened since,
     or when the other side is not enrolled (never skipped because of them). A cadence the
-    member chose is theirs alone: they asked for it.
+    member chose is theirs alone: they asked for it. A talk off Discord that either side told
+    Rapport about (`elsewhere(other)`) counts as the pair's last contact when it is later:
+    the silence, and the line's situation, start again from it.
     """
     drift_min = drift_after if drift_min is None else drift_min
     out = []
     for p in pairs:
         if p.last_contact is None or p.contact_days < MIN_CONTACT_DAYS:
             continue
-        silence = now - p.last_contact
+        last = p.last_contact
+        talked = elsewhere(p.other_id)
+        if talked is not None and talked > last:
+            last = talked
+        silence = now - last
         # Cheapest test first: most pairs are not silent at all.
         if silence < drift_min and (p.cadence_override is None or silence < p.cadence_override):
             continue
@@ -177,7 +184,7 @@ def drifting(
             continue
         if not allowed(p.other_id):
             continue
-        told_other = told(p.other_id, p.last_contact) if p.cadence_override is None else None
+        told_other = told(p.other_id, last) if p.cadence_override is None else None
         if told_other is not None and now - told_other < SECOND_TURN:
             continue  # the other side heard of this silence within the week: one side only
         if p.cadence_override is None and not waits(p) and enrolled(p.other_id):
@@ -194,8 +201,8 @@ def drifting(
                 DRIFTING,
                 p.member_id,
                 p.other_id,
-                f"d:{p.other_id}:{int(p.last_contact.timestamp())}",
-                p.last_contact,
+                f"d:{p.other_id}:{int(last.timestamp())}",
+                last,
                 p.weight,
                 p.last_message_url,
                 usual_gap=p.cadence,

@@ -101,11 +101,12 @@ class NudgeService:
         self.ensure = self.states.ensure
         self.stage = self.states.stage
         # The member's clicks, handed the same states (bound here: cogs call them by name).
-        self.actions = actions = MemberActions(self.states, members, clock)
+        self.actions = actions = MemberActions(self.states, members, clock, ledger, self.rules_for)
         self.digest_items = actions.digest_items
         self.done = actions.done
         self.feedback = actions.feedback
         self.remind = actions.remind
+        self.talked_elsewhere = actions.talked_elsewhere
         self._sender: Sender | None = None
         self._cursor: dict[int, int] = {}
         # A cluster process schedules only its shards' guilds (bot.py sets this); a digest
@@ -218,6 +219,10 @@ class NudgeService:
         self.states.by_guild.pop(guild_id, None)
         self.states.dirty = {k for k in self.states.dirty if k[0] != guild_id}
         self.queue.drop(lambda o: o.digest.guild_id == guild_id)
+
+    def holds_member(self, guild_id: int, member_id: int) -> bool:
+        """Whether the member has nudge state of their own in this guild."""
+        return self.states.get(guild_id, member_id) is not None
 
     def forget_member(self, guild_id: int, member_id: int) -> None:
         """Drop the member's nudge state and every nudge about them (for /rapport forget)."""
@@ -337,6 +342,7 @@ class NudgeService:
                     settings.drift_min,
                     enrolled=lambda other: self._gets_drifting(guild_id, other),
                     told=lambda other, last: self._told(guild_id, other, member, last),
+                    elsewhere=lambda other: self.members.elsewhere(guild_id, member, other),
                 )
         if kinds & {rules.UNANSWERED, rules.THANKS}:
             pending = ledger.pending_for(guild_id, member, now)
@@ -532,10 +538,19 @@ class NudgeService:
                 and not self.ledger.has_left(d.guild_id, person)
             )
 
+        def talked_since(n: Nudge) -> bool:
+            """A drifting line about a pair that talked off Discord since it was planned."""
+            if n.kind != rules.DRIFTING or n.about_id is None:
+                return False
+            talked = self.members.elsewhere(d.guild_id, d.member_id, n.about_id)
+            return talked is not None and talked > n.at
+
         items = tuple(
             replace(n, people=tuple(p for p in n.people if still(p))) if n.people else n
             for n in d.items
-            if not (n.kind in rules.FRESH_KINDS and n.at < fresh_since) and still(n.about_id)
+            if not (n.kind in rules.FRESH_KINDS and n.at < fresh_since)
+            and still(n.about_id)
+            and not talked_since(n)
         )
         if not items:
             return None

@@ -8,9 +8,10 @@ came of their nudges.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
+from rapport.clock import from_epoch
 from rapport.nudges import rules
 from rapport.nudges.service import NudgeService
 from rapport.people.kudos import KudosService, Received
@@ -21,6 +22,8 @@ from rapport.tracking.model import PairView, PendingItem
 
 STRONGEST = 30
 SHOWN = 10
+ELSEWHERE_SHOWN = timedelta(days=90)
+"""How far back status lists the member's own "talked elsewhere" records."""
 
 Position = Callable[[int, int, str], "tuple[int, int] | None"]
 """(guild, member, period kind) -> (rank, out of how many): the leaderboard's, handed in."""
@@ -39,6 +42,8 @@ class Picture:
     board_on: bool = True
     """Whether the server runs a leaderboard at all (/rapport-admin setup leaderboard)."""
     thanks: Received | None = None
+    elsewhere: Sequence[tuple[int, datetime]] = field(default_factory=tuple)
+    """(person, when) the member said they talked with off Discord lately, newest first."""
 
 
 class Status:
@@ -70,13 +75,30 @@ class Status:
             return other not in prefs.muted and self.members.is_tracked(guild_id, other)
 
         policy = self.members.guilds.policy(guild_id)
-        drifting = rules.drifting(pairs, now, policy.drift_after, allowed)
+        drifting = rules.drifting(
+            pairs,
+            now,
+            policy.drift_after,
+            allowed,
+            elsewhere=lambda other: self.members.elsewhere(guild_id, member_id, other),
+        )
         drifting.sort(key=lambda n: -n.strength)
+        own = self.members.get(guild_id, member_id)
+        elsewhere = [
+            (other, from_epoch(at))
+            for other, at in own.elsewhere
+            if now - from_epoch(at) < ELSEWHERE_SHOWN and allowed(other)
+        ][:SHOWN]
         position = None
         if prefs.on_leaderboard and policy.leaderboard:
             position = self.position(guild_id, member_id, policy.leaderboard_period)
         return Picture(
-            drifting=[by_other[n.about_id] for n in drifting[:SHOWN] if n.about_id in by_other],
+            # A talk off Discord counts as the last contact when it is later.
+            drifting=[
+                replace(by_other[n.about_id], last_contact=n.at)
+                for n in drifting[:SHOWN]
+                if n.about_id in by_other
+            ],
             pending=self.ledger.pending_for(guild_id, member_id, now)[-SHOWN * 2 :],
             strongest=pairs[:STRONGEST],
             position=position,
@@ -84,6 +106,7 @@ class Status:
             outcomes=self.nudges.member_outcomes(guild_id, member_id),
             board_on=policy.leaderboard,
             thanks=None if self.kudos is None else self.kudos.received(guild_id, member_id, now),
+            elsewhere=elsewhere,
         )
 
 

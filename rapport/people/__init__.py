@@ -4,12 +4,13 @@ from rapport.people._server_values import THRESHOLDS
 from rapport.people.guilds import SETTINGS, GuildPolicy, GuildService, Roles
 from rapport.people.kudos import CapReached, Kudos, KudosService, Received, Target, Thanked
 from rapport.people.members import MemberService, Preferences
-from rapport.people.privacy import Privacy
+from rapport.people.privacy import Everywhere, Privacy
 
 __all__ = [
     "SETTINGS",
     "THRESHOLDS",
     "CapReached",
+    "Everywhere",
     "GuildPolicy",
     "GuildService",
     "Kudos",

@@ -30,6 +30,8 @@ TABLE = "member_settings"
 MAX_SNOOZE = timedelta(days=90)
 MAX_DMS_PER_WEEK = 14
 ANY_HOUR = "any"
+MAX_ELSEWHERE = 100
+"""The "talked elsewhere" times a member keeps, newest first (one per person)."""
 _NOBODY: dict[int, MemberSettings] = {}  # shared empty guild, so the per-event check builds nothing
 
 
@@ -55,6 +57,14 @@ class MemberSettings:
     locale: str | None = None
     enrolled_at: datetime | None = None
     dms_closed_told: bool = False
+    # When the member last talked with someone off Discord (DMs, voice, in person), as they
+    # told Rapport: (other member id, epoch seconds), newest first. Resets the drifting clock
+    # of that pair; never an interaction (the ledger and the leaderboard never see it).
+    elsewhere: tuple[tuple[int, int], ...] = ()
+
+    def talked_elsewhere(self, other_id: int) -> datetime | None:
+        """When the member said they last talked with `other_id` off Discord."""
+        return next((from_epoch(at) for o, at in self.elsewhere if o == other_id), None)
 
     def to_doc(self) -> Doc:
         """The stored form: flags, ids and times only."""
@@ -74,6 +84,7 @@ class MemberSettings:
             "locale": self.locale,
             "enrolled_at": None if self.enrolled_at is None else epoch(self.enrolled_at),
             "dms_closed_told": self.dms_closed_told,
+            "elsewhere": {str(o): at for o, at in self.elsewhere},
         }
 
     @classmethod
@@ -98,6 +109,12 @@ class MemberSettings:
             locale=doc.get("locale"),
             enrolled_at=None if doc.get("enrolled_at") is None else from_epoch(doc["enrolled_at"]),
             dms_closed_told=bool(doc.get("dms_closed_told", False)),
+            elsewhere=tuple(
+                sorted(
+                    ((int(o), int(at)) for o, at in (doc.get("elsewhere") or {}).items()),
+                    key=lambda e: -e[1],
+                )
+            ),
         )
 
 
@@ -325,6 +342,46 @@ class MemberService:
         if other_id not in current.muted:
             raise UserFacingError(N_("That member isn't muted."))
         return await self._change(guild_id, member_id, muted=current.muted - {other_id})
+
+    async def talked_elsewhere(
+        self, guild_id: int, member_id: int, other_id: int, at: datetime
+    ) -> MemberSettings:
+        """Record that the member talked with that person off Discord at `at` (a reset of the
+        pair's drifting clock, not an interaction)."""
+        if other_id == member_id:
+            raise UserFacingError(N_("That's you — pick someone you talked with."))
+        own = self.get(guild_id, member_id)
+        kept = [(o, t) for o, t in own.elsewhere if o != other_id]
+        entries = ((other_id, epoch(at)), *kept)[:MAX_ELSEWHERE]
+        return await self._change(guild_id, member_id, elsewhere=entries)
+
+    def elsewhere(self, guild_id: int, member_id: int, other_id: int) -> datetime | None:
+        """When the pair last talked off Discord, as either of them told Rapport."""
+        times = [
+            t
+            for t in (
+                self.get(guild_id, member_id).talked_elsewhere(other_id),
+                self.get(guild_id, other_id).talked_elsewhere(member_id),
+            )
+            if t is not None
+        ]
+        return max(times, default=None)
+
+    def forget_about(self, guild_id: int, member_id: int) -> None:
+        """Drop what other members recorded about this one ("talked elsewhere"); their mutes
+        stay theirs."""
+        for other, own in self._members.get(guild_id, {}).items():
+            if other != member_id and any(o == member_id for o, _ in own.elsewhere):
+                kept = tuple(e for e in own.elsewhere if e[0] != member_id)
+                self._members[guild_id][other] = replace(own, elsewhere=kept)
+                self._dirty.add((guild_id, other))
+
+    def mentions(self, guild_id: int, member_id: int) -> bool:
+        """Whether anything here is about the member: their own settings, or another's record."""
+        per = self._members.get(guild_id, {})
+        return member_id in per or any(
+            any(o == member_id for o, _ in own.elsewhere) for own in per.values()
+        )
 
     async def opt_out(self, guild_id: int, member_id: int) -> MemberSettings:
         """Stop tracking and nudging this member and drop every choice they made.

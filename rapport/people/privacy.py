@@ -1,19 +1,31 @@
-"""A member's right to see and to erase what Rapport holds about them, in one guild.
+"""A member's right to see and to erase what Rapport holds about them.
 
-`export` gathers every record that names the member (their relationships as actor and as
-target, the items waiting on them and on others, their settings, their nudge outcomes);
-`forget` erases the ledger's share of it, stops tracking them and clears the nudge state and
-the thanks they gave and received, so nobody is nudged about them again. docs/privacy.md is the statement members read.
+`export` gathers every record that names the member in one guild (their relationships as actor
+and as target, the items waiting on them and on others, their settings, their nudge outcomes,
+the thanks they gave and received); `forget` erases the ledger's share of it, stops tracking
+them and clears the nudge state and their kudos, so nobody is nudged about them again.
+`forget_everywhere` does that in every guild the store holds: here for the guilds this process
+owns, and through `hand_over` (the cluster's relay, set by rapport.compose) for the guilds other
+processes own and hold in memory. docs/privacy.md is the statement members read.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from rapport.clock import Clock, iso
 from rapport.people.kudos import KudosService
 from rapport.people.members import MemberService
+from rapport.store.base import Store
 from rapport.tracking.ledger import Ledger
+
+log = logging.getLogger(__name__)
+
+HandOver = Callable[[int, Sequence[int]], Awaitable[None]]
+"""(member id, guild ids): pass a forget on to the processes that own those guilds."""
 
 EXPORT_FORMAT = "rapport-export/1"
 NOT_STORED = (
@@ -30,6 +42,17 @@ class NudgeState(Protocol):
 
     def forget_member(self, guild_id: int, member_id: int) -> None:
         """Drop every nudge record for or about the member."""
+
+    def holds_member(self, guild_id: int, member_id: int) -> bool:
+        """Whether the member has nudge state of their own here."""
+
+
+@dataclass(frozen=True, slots=True)
+class Everywhere:
+    """What a forget everywhere did: guilds erased here, guilds handed to their owners."""
+
+    forgotten: int
+    handed_over: int
 
 
 class Privacy:
@@ -48,6 +71,12 @@ class Privacy:
         self.clock = clock
         self.nudges = nudges
         self.kudos = kudos
+        # Set by rapport.compose: the store (to list every guild), which guilds this process
+        # owns, how a guild's state is loaded, the relay to the other processes of a cluster.
+        self.store: Store | None = None
+        self.owns: Callable[[int], bool] = lambda _guild_id: True
+        self.open_guild: Callable[[int], Awaitable[object]] | None = None
+        self.hand_over: HandOver | None = None
 
     async def export(self, guild_id: int, member_id: int) -> dict[str, Any]:
         """Everything stored about the member in this guild, as JSON-able values."""
@@ -93,9 +122,58 @@ class Privacy:
         """
         await self.members.ensure(guild_id)
         self.ledger.forget_member(guild_id, member_id)
+        self.members.forget_about(guild_id, member_id)
         await self.members.opt_out(guild_id, member_id)
         if self.nudges is not None:
             self.nudges.forget_member(guild_id, member_id)
         if self.kudos is not None:
             await self.kudos.ensure(guild_id)
             self.kudos.forget_member(guild_id, member_id)
+
+    def holds(self, guild_id: int, member_id: int) -> bool:
+        """Whether anything in this guild is by or about the member (in memory here)."""
+        return (
+            self.members.mentions(guild_id, member_id)
+            or self.ledger.knows(guild_id, member_id)
+            or (self.nudges is not None and self.nudges.holds_member(guild_id, member_id))
+            or (
+                self.kudos is not None
+                and any(self.kudos.export_member(guild_id, member_id).values())
+            )
+        )
+
+    async def forget_if_held(self, guild_id: int, member_id: int) -> bool:
+        """Forget the member in a guild this process owns, if it holds anything about them
+        (a guild they were never in gets no record of them, not even "don't track")."""
+        if self.open_guild is not None:
+            await self.open_guild(guild_id)
+        await self.members.ensure(guild_id)
+        if not self.holds(guild_id, member_id):
+            return False
+        await self.forget(guild_id, member_id)
+        return True
+
+    async def forget_everywhere(self, member_id: int) -> Everywhere:
+        """Forget the member in every guild that runs Rapport: the ones stored, the ones held.
+
+        Guilds another process of the cluster owns are handed to it (it holds their state in
+        memory and would write it back); it forgets them within its relay interval, or when
+        it next starts.
+        """
+        guilds = set(self.ledger.guild_ids())
+        if self.store is not None:
+            guilds |= await self.store.guild_ids()
+        guilds = {g for g in guilds if g > 0}  # 0 holds process-wide records, no member data
+        mine = sorted(g for g in guilds if self.owns(g))
+        theirs = sorted(guilds - set(mine))
+        forgotten = 0
+        for guild_id in mine:
+            forgotten += await self.forget_if_held(guild_id, member_id)
+        if theirs and self.hand_over is not None:
+            await self.hand_over(member_id, theirs)
+        log.info(
+            "forgot a member everywhere on request: %d guild(s) here, %d handed over",
+            forgotten,
+            len(theirs) if self.hand_over is not None else 0,
+        )
+        return Everywhere(forgotten, len(theirs) if self.hand_over is not None else 0)

@@ -18,7 +18,8 @@ import dataclasses
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable, Iterable
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ from rapport.store.base import Doc, Store
 if TYPE_CHECKING:
     from rapport.nudges.service import NudgeService
     from rapport.people.members import MemberService
+    from rapport.people.privacy import Privacy
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +235,27 @@ class ClickRelay:
         self.store.put(RELAY_TABLE, RELAY_GUILD, key, click)
         await self.flusher.flush()
 
+    async def forward_forget(self, member_id: int, guild_ids: Sequence[int]) -> None:
+        """Ask each guild's owner to forget the member there (durable on return): the owner
+        holds the guild's state in memory, so only it can drop the member from it for good."""
+        request = uuid.uuid4().hex[:12]
+        at = self.clock().timestamp()
+        for guild_id in guild_ids:
+            self.store.put(
+                RELAY_TABLE,
+                RELAY_GUILD,
+                f"forget:{request}:{guild_id}",
+                {
+                    "guild": guild_id,
+                    "member": member_id,
+                    "action": "forget",
+                    "digest": "",
+                    "other": 0,
+                    "at": at,
+                },
+            )
+        await self.flusher.flush()
+
     async def apply_owned(self) -> int:
         """Apply, oldest first, the relayed clicks of the guilds this process owns; how many."""
         clicks = await self.store.load(RELAY_TABLE, RELAY_GUILD)
@@ -261,12 +284,20 @@ class ClickRelay:
 
 
 async def apply_click(
-    nudges: NudgeService, members: MemberService, click: Doc, now: datetime
+    nudges: NudgeService,
+    members: MemberService,
+    click: Doc,
+    now: datetime,
+    *,
+    privacy: Privacy | None = None,
 ) -> bool:
     """Do what the Nudges cog does for a click, in the owning process; False when it no longer
-    applies (the digest is not the member's any more, or the choice is unknown)."""
+    applies (the digest is not the member's any more, or the choice is unknown). A "forget"
+    is a member's forget everywhere (`ClickRelay.forward_forget`)."""
     guild_id, member_id = int(click["guild"]), int(click["member"])
     digest_id, action = str(click["digest"]), str(click["action"])
+    if action == "forget":
+        return privacy is not None and await privacy.forget_if_held(guild_id, member_id)
     await members.ensure(guild_id)
     await nudges.ensure(guild_id)
     items = nudges.digest_items(guild_id, member_id, digest_id)
@@ -282,6 +313,12 @@ async def apply_click(
         return True
     if action in ("keep", "fewer", "stop"):
         await nudges.feedback(guild_id, member_id, action)
+        return True
+    if action == "elsewhere":
+        other = int(click.get("other", 0))
+        if other not in {it[2] for it in items}:
+            return False
+        await nudges.talked_elsewhere(guild_id, member_id, other, digest_id)
         return True
     if action == "notabout":
         other = int(click.get("other", 0))

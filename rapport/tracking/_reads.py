@@ -368,6 +368,23 @@ class LedgerReads:
                 out[(a, b)] = n
         return out
 
+    def knows(self, guild_id: int, member_id: int) -> bool:
+        """Whether anything here is about the member, as actor or as target (cheap checks
+        first: forgetting everywhere asks this of every guild)."""
+        g = self.guilds.get(guild_id)
+        if g is None:
+            return False
+        i = g.idx.get(member_id)
+        if i is not None and (g.up[i] or g.down[i]):
+            return True
+        if member_id in g.members or member_id in g.newcomers or member_id in g.pending:
+            return True
+        if any(member_id in seg.slots for seg in g.periods.values()):
+            return True
+        if any(member_id in rec[2] for rec in g.newcomers.values()):
+            return True
+        return any(m.cadence and member_id in m.cadence for m in g.members.values())
+
     def export_member(self, guild_id: int, member_id: int) -> dict[str, Any]:
         """Everything stored about a member, as actor and as target, as JSON-able values."""
         g = self.guilds.get(guild_id)

@@ -553,6 +553,7 @@ class Ledger:
         self.period_stats = reads.period_stats
         self.pair_counts = reads.pair_counts
         self.export_member = reads.export_member
+        self.knows = reads.knows
 
 
 __all__ = [

@@ -39,6 +39,7 @@ async def test_non_admins_are_refused_even_when_discord_offers_the_command(
         ("rapport-admin include-channel", {"channel": sandbox.channel("#general")}),
         ("rapport-admin stats", {}),
         ("rapport-admin sync", {}),
+        ("rapport-admin forget", {"user_id": str(ana.id)}),
     ):
         reply = await sandbox.slash(ana, command, **options)
         assert reply.ephemeral, command

@@ -334,15 +334,19 @@ async def test_keep_in_touch_sets_and_clears_a_cadence(sandbox: Sandbox) -> None
 
 
 async def test_guild_only_commands_are_refused_in_dms(sandbox: Sandbox) -> None:
-    """Discord doesn't offer /rapport in DMs, and the bot refuses politely if a client sends it."""
+    """Discord offers only /rapport in DMs (for forget everywhere); the bot refuses every other
+    /rapport command there politely, and any other command if a client sends it anyway."""
     (ana,) = await sandbox.members("Ana")
     with pytest.raises(CommandError, match="cannot be used in a DM"):
-        await sandbox.slash_in_dm(ana, "rapport status")
+        await sandbox.slash_in_dm(ana, "rapport-admin stats")
+    reply = await sandbox.slash_in_dm(ana, "rapport status")
+    assert reply.ephemeral
+    assert "works in a server, not in DMs" in reply.text
     # An outdated client ignoring the contexts: the bot itself must refuse.
     for command in sandbox.emulator.commands():
         command["contexts"] = None
         command["dm_permission"] = True
-    reply = await sandbox.slash_in_dm(ana, "rapport status")
+    reply = await sandbox.slash_in_dm(ana, "rapport-admin stats")
     assert reply.ephemeral
     assert "works in a server, not in DMs" in reply.text
 
