@@ -87,7 +87,9 @@ class Status:
         elsewhere = [
             (other, from_epoch(at))
             for other, at in own.elsewhere
-            if now - from_epoch(at) < ELSEWHERE_SHOWN and allowed(other)
+            if now - from_epoch(at) < ELSEWHERE_SHOWN
+            and allowed(other)
+            and not self.ledger.has_left(guild_id, other)
         ][:SHOWN]
         position = None
         if prefs.on_leaderboard and policy.leaderboard:
