@@ -248,7 +248,8 @@ async def test_relayed_clicks_are_applied_once_by_the_owner_only() -> None:
 
 
 async def test_the_owner_applies_a_relayed_click_as_the_cog_would() -> None:
-    """A relayed Snooze lasts a week from the click; one on a digest not theirs does nothing."""
+    """A relayed Snooze lasts a week from the click and a relayed "talked elsewhere" records the
+    talk; one on a digest not theirs, or about someone it doesn't name, does nothing."""
     guild, ana, bob = guild_on(1, 2), 10, 20
     store = MemoryStore()
     cfg = replace(NudgeSettings(), digest_hour=None, quiet_hours=None, dms_per_second=1000.0)
@@ -283,3 +284,7 @@ async def test_the_owner_applies_a_relayed_click_as_the_cog_would() -> None:
     stranger = {**click, "member": bob, "action": "snooze", "at": NOW.timestamp()}
     assert not await apply_click(nudges, members, stranger, NOW)
     assert members.preferences(guild, bob).snoozed_until is None
+    talked = {**click, "action": "elsewhere", "at": NOW.timestamp()}
+    assert not await apply_click(nudges, members, {**talked, "other": 30}, NOW)
+    assert await apply_click(nudges, members, {**talked, "other": bob}, NOW)
+    assert members.elsewhere(guild, ana, bob) == NOW
