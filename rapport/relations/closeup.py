@@ -112,12 +112,20 @@ class Relations:
     def _drifting(self, pairs: list[PairView], now: datetime, muted: frozenset[int]) -> set[int]:
         """Who the member is drifting from, as /rapport status and the digests count it."""
         gid = pairs[0].guild_id if pairs else 0
+        mid = pairs[0].member_id if pairs else 0
 
         def allowed(other: int) -> bool:
             return other not in muted and self.members.is_tracked(gid, other)
 
         n = self.members.guilds.policy(gid)  # the server's thresholds, else config.toml's
-        found = rules.drifting(pairs, now, n.drift_after, allowed, n.drift_min)
+        found = rules.drifting(
+            pairs,
+            now,
+            n.drift_after,
+            allowed,
+            n.drift_min,
+            elsewhere=lambda other: self.members.elsewhere(gid, mid, other),
+        )
         return {x.about_id for x in found if x.about_id is not None}
 
     def closeup(self, guild_id: int, member_id: int, other_id: int, now: datetime) -> Closeup:
@@ -137,7 +145,10 @@ class Relations:
         drifts_at = None
         if pair.last_contact is not None and pair.contact_days >= rules.MIN_CONTACT_DAYS:
             n = self.members.guilds.policy(guild_id)
-            drifts_at = pair.last_contact + rules.drift_threshold(pair, n.drift_after, n.drift_min)
+            # A talk off Discord either of them told Rapport about restarts the clock.
+            talked = self.members.elsewhere(guild_id, member_id, other_id)
+            last = max(pair.last_contact, talked) if talked is not None else pair.last_contact
+            drifts_at = last + rules.drift_threshold(pair, n.drift_after, n.drift_min)
         return Closeup(
             other_id,
             Standing.KNOWN,

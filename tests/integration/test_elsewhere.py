@@ -66,8 +66,8 @@ async def test_the_command_holds_the_line_back_until_the_usual_gap_passes_again(
     sandbox: Sandbox,
 ) -> None:
     """/rapport talked-elsewhere before any digest: the next digest leaves Sam out (Bob's
-    reply still comes), /rapport status lists the talk and no longer Sam as drifting, the
-    leaderboard's counts don't move, and 16 days later Sam's line is back."""
+    reply still comes), /rapport status lists the talk and no longer Sam as drifting (nor does
+    the close-up), the leaderboard's counts don't move, and 16 days later Sam's line is back."""
     ana, sam, bob = await sandbox.members("Ana", "Sam", "Bob")
     await join(sandbox, ana)
     await history_with(sandbox, sam, ana)
@@ -84,6 +84,8 @@ async def test_the_command_holds_the_line_back_until_the_usual_gap_passes_again(
     assert "Bob answered your post" in dm.text
     assert "Sam" not in dm.text
 
+    closeup = await sandbox.slash(ana, "rapport status", member=sam)
+    assert "No — it would count as drifting after" in closeup.text
     after = await sandbox.slash(ana, "rapport status")
     assert "Sam" not in after.text.split("Drifting apart")[1].split("Talked elsewhere")[0]
     assert "**Sam** — <t:" in after.text.split("Talked elsewhere")[1]
