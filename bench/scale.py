@@ -17,10 +17,12 @@ Then, for each backend (TinyDB first, then PostgreSQL):
 - migration: ``--migrate-store`` from this backend to the other one, in a new process: its
   time and its peak RSS (``migrate_s``, ``migrate_peak_rss_mb``).
 
-    .venv/bin/python bench/scale.py [--quick] [--members N --pairs N] [--dsn DSN]
+    .venv/bin/python bench/scale.py [--quick] [--members N --pairs N] [--dsn DSN] [--runs N]
 
 The PostgreSQL run uses a fresh schema on --dsn (default RAPPORT_TEST_DSN or the local test
-server) and drops it at the end. Last two lines, TinyDB then PostgreSQL:
+server) and drops it at the end. With --runs N the world is built once, each backend measured N
+times (a JSON line per run, with "run"), and every figure printed after is the median of the N
+runs ("runs": N on the last lines). Last two lines, TinyDB then PostgreSQL:
 {"bench": "scale", "backend", "pairs", "load_s", "scan_s", "flush_s", "rss_mb", ...}
 """
 
@@ -40,6 +42,7 @@ import time
 from collections.abc import Awaitable
 from dataclasses import replace
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -279,6 +282,9 @@ def main() -> None:
         "--child-migrate", nargs=4, metavar=("SRC", "DST", "SRC_SCHEMA", "DST_SCHEMA")
     )
     parser.add_argument("--no-migrate", action="store_true", help="skip the migration figures")
+    parser.add_argument(
+        "--runs", type=int, default=1, help="measure N times on one built world; print medians"
+    )
     args = parser.parse_args()
     if args.child_migrate:
         print(json.dumps(asyncio.run(migrate_only(*args.child_migrate))))
@@ -298,23 +304,32 @@ def main() -> None:
         f"built {members:,} members and {pairs:,} pairs ({count:,} documents) through the "
         f"Ledger in {time.perf_counter() - started:.0f} s"
     )
-    results = []
+    runs: dict[str, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="rapport-scale-") as tmp:
-        for backend in args.backends.split(","):
-            where = str(Path(tmp) / "rapport.json") if backend == "tinydb" else args.dsn
-            schema = f"rapport_bench_{os.getpid()}_{secrets.token_hex(3)}"
-            try:
-                flushed = asyncio.run(flush_figures(backend, where, schema, docs))
-                gc.collect()
-                loaded = child("--child", backend, where, schema)
-                tables = ",".join(sorted({table for table, _ in docs}))
-                loaded |= child("--child-store", backend, where, schema, tables)
-                if not args.no_migrate:
-                    loaded |= migration(backend, where, schema, args.dsn, tmp)
-            finally:
-                if backend == "postgres":
-                    asyncio.run(drop_schema(args.dsn, schema))
-            results.append((backend, {**flushed, **loaded}))
+        for run in range(args.runs):
+            # A fresh directory per run: a run never opens the store an earlier one left.
+            where_dir = Path(tmp) / f"run{run + 1}"
+            where_dir.mkdir()
+            for backend in args.backends.split(","):
+                where = str(where_dir / "rapport.json") if backend == "tinydb" else args.dsn
+                schema = f"rapport_bench_{os.getpid()}_{secrets.token_hex(3)}"
+                try:
+                    flushed = asyncio.run(flush_figures(backend, where, schema, docs))
+                    gc.collect()
+                    loaded = child("--child", backend, where, schema)
+                    tables = ",".join(sorted({table for table, _ in docs}))
+                    loaded |= child("--child-store", backend, where, schema, tables)
+                    if not args.no_migrate:
+                        loaded |= migration(backend, where, schema, args.dsn, str(where_dir))
+                finally:
+                    if backend == "postgres":
+                        asyncio.run(drop_schema(args.dsn, schema))
+                runs.setdefault(backend, []).append({**flushed, **loaded})
+                if args.runs > 1:
+                    figures = json_line(backend, members, runs[backend][-1])
+                    print(json.dumps({**figures, "run": run + 1}), flush=True)
+    # With several runs, every figure is the median of its runs.
+    results = [(b, {k: median([f[k] for f in fs]) for k in fs[0]}) for b, fs in runs.items()]
     for backend, f in results:
         print(f"\n{backend}: {f['records']:,} documents, {f['pairs_loaded']:,} pairs loaded")
         print(row("stage every document (put)", f["stage_s"], "s"))
@@ -339,14 +354,20 @@ def main() -> None:
             print(row(f"migrate to {other} (new process)", f["migrate_s"], "s"))
             print(row("  its peak RSS", f["migrate_peak_rss_mb"], "MiB"))
     for backend, f in results:
-        line: dict[str, Any] = {"bench": "scale", "backend": backend, "pairs": f["pairs_loaded"]}
-        for key in ("load_s", "scan_s", "flush_s", "rss_mb"):
-            line[key] = round(f[key], 3)
-        line["members"] = members
-        line |= {
-            k: round(v, 3) if isinstance(v, float) else v for k, v in f.items() if k not in line
-        }
+        line = json_line(backend, members, f)
+        if args.runs > 1:
+            line["runs"] = args.runs
         print(json.dumps(line))
+
+
+def json_line(backend: str, members: int, f: dict[str, Any]) -> dict[str, Any]:
+    """One backend's figures as the JSON line the bench prints."""
+    line: dict[str, Any] = {"bench": "scale", "backend": backend, "pairs": f["pairs_loaded"]}
+    for key in ("load_s", "scan_s", "flush_s", "rss_mb"):
+        line[key] = round(f[key], 3)
+    line["members"] = members
+    line |= {k: round(v, 3) if isinstance(v, float) else v for k, v in f.items() if k not in line}
+    return line
 
 
 if __name__ == "__main__":

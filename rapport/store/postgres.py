@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 _Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 CHUNK = 5000  # rows built or decoded between two yields to the event loop
+COPY_ROWS = 1000  # COPY rows built between two yields (a record's is checked and hex-encoded)
 FETCH_ROWS = 50_000  # rows per cursor fetch when loading
 COPY_QUEUE = 64  # COPY data messages (~64 KiB each) read ahead of the caller
 _COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
@@ -629,7 +630,7 @@ _gc_was_enabled: list[bool] = [True]
 
 
 async def _copy_rows(batch: Batch, counts: list[int]) -> AsyncIterator[bytes]:
-    """The batch as COPY text rows, CHUNK rows per piece, yielding to the loop in between."""
+    """The batch as COPY text rows, COPY_ROWS per piece, yielding to the loop in between."""
     rows: list[bytes] = []
     for (table, guild), docs in batch.docs.items():
         head = f"{guild}\t{table.translate(_COPY_ESCAPES)}\t".encode()
@@ -643,7 +644,7 @@ async def _copy_rows(batch: Batch, counts: list[int]) -> AsyncIterator[bytes]:
             else:
                 doc = data.replace(b"\\", b"\\\\")
                 rows.append(start + b"\t" + doc + b"\t\\N\n")
-            if len(rows) >= CHUNK:
+            if len(rows) >= COPY_ROWS:
                 counts[0] += len(rows)
                 yield b"".join(rows)
                 rows = []
