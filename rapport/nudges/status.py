@@ -80,6 +80,7 @@ class Status:
             now,
             policy.drift_after,
             allowed,
+            policy.drift_min,  # as the digests and the close-up count it
             elsewhere=lambda other: self.members.elsewhere(guild_id, member_id, other),
         )
         drifting.sort(key=lambda n: -n.strength)

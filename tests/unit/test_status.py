@@ -16,13 +16,15 @@ G, ANA, SAM, LEE, KIM = 1, 10, 20, 30, 40
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
-async def picture_of_ana(*, mute_sam: bool = False, hidden: bool = False) -> Picture:
-    """Ana and Sam talked every five days until a month ago; Lee replied to Ana yesterday;
-    Ana welcomed Kim this week."""
+async def picture_of_ana(
+    *, mute_sam: bool = False, hidden: bool = False, quiet_since: int = 35
+) -> Picture:
+    """Ana and Sam talked every five days until `quiet_since` days ago (a month); Lee replied to
+    Ana yesterday; Ana welcomed Kim this week."""
     services = build_services(Settings(), MemoryStore(), lambda: NOW)
     ledger, members = services.ledger, services.members
     await members.ensure(G)
-    for day in range(80, 30, -5):
+    for day in range(quiet_since + 45, quiet_since - 5, -5):
         at = NOW - timedelta(days=day)
         post = time_snowflake(at) + ANA
         ledger.record_message(MessageFacts(G, 7, post, ANA, at))
@@ -57,6 +59,13 @@ async def test_the_picture_shows_drift_what_waits_and_the_strongest_ties() -> No
     assert [p.from_member_id for p in picture.pending] == [LEE]
     assert picture.strongest[0].other_id == SAM
     assert picture.outcomes == {"digests": 0, "sent": 0, "acted_on": 0}
+
+
+async def test_status_counts_drifting_as_the_digests_do() -> None:
+    """Every five days, then 20 days of silence: past three usual gaps (15 days, floored at
+    drift_min), so the digests call it drifting, and so must /rapport status."""
+    assert [p.other_id for p in (await picture_of_ana(quiet_since=20)).drifting] == [SAM]
+    assert (await picture_of_ana(quiet_since=12)).drifting == []
 
 
 async def test_a_muted_person_is_not_shown_as_drifting() -> None:
