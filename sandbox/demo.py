@@ -138,8 +138,14 @@ class Replay:
         self.channels = {name: self.emulator.channel(self.guild, name) for name in CHANNELS}
         for person in self.community.people:
             if person.joined_days_ago > 7:
+                # Joined when the community says, not at the clock's now (ENROLL_BEFORE the
+                # end): else every regular who speaks in the last days reads as a newcomer.
                 self.members[person.name] = await self.emulator.add_member(
-                    self.guild, person.name, roles=[self.roles[person.team]], avatar=person.avatar
+                    self.guild,
+                    person.name,
+                    roles=[self.roles[person.team]],
+                    at=DEMO_NOW - timedelta(days=person.joined_days_ago),
+                    avatar=person.avatar,
                 )
 
     async def until_now(self, console: Console | None = None) -> int:

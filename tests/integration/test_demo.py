@@ -8,6 +8,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+from sandbox.community import generate
 from sandbox.demo import DEMO_NOW
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,3 +52,12 @@ def test_the_demo_shows_a_kudos_post_and_the_most_thanked_board(tmp_path: Path) 
     assert re.search(r"🙏 \w+ thanks @\w+ for this message \[jump\]", out)
     board = out.split("Most thanked — week 9 of 2026")[1]
     assert "thanked 1 time by 1 person" in board
+
+
+def test_only_the_communitys_newcomers_are_welcomed(tmp_path: Path) -> None:
+    """A 'joined … ago, say hi?' line names one of the generated newcomers, never a regular
+    whose weeks of history the same demo prints."""
+    out = demo(1, tmp_path)
+    newcomers = {p.name for p in generate(1).people if p.joined_days_ago <= 7}
+    welcomed = set(re.findall(r"(\w+) (?:joined|ist vor)", out))
+    assert welcomed <= newcomers
