@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rapport.nudges.rules import (
+    DRIFTING,
     FRESH_KINDS,
     THANKS,
     UNANSWERED,
@@ -31,6 +32,10 @@ BACKOFF_AFTER = 3
 WELCOMES_PER_DIGEST = 2
 """Newcomers to greet in one digest: four "say hi?" lines read as a chore list, not a nudge.
 The rest wait for a later digest, while they are still new and unanswered."""
+DRIFTING_PER_DIGEST = 2
+"""Drifting lines in one digest: three "you haven't talked with…" lines in one DM read as a
+list of failings. The strongest relationships first; a silence stays due, so the rest wait."""
+PER_DIGEST = {WELCOME: WELCOMES_PER_DIGEST, DRIFTING: DRIFTING_PER_DIGEST}
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +102,7 @@ def plan(
     if blocked(prefs, history, now, preview=preview):
         return None
     best: dict[object, Nudge] = {}
-    welcomes = 0
+    per_kind: dict[str, int] = {}
     fresh_since = now - rules.stale_after
     first_since = now - FIRST_DIGEST_WINDOW
     for n in sorted(candidates, key=lambda n: n.rank):
@@ -113,9 +118,9 @@ def plan(
         who = n.about_id if n.about_id is not None else n.situation
         if who in best:
             continue
-        if n.kind == WELCOME and welcomes >= WELCOMES_PER_DIGEST:
-            continue  # the others wait for a later digest, while they are still new
-        welcomes += n.kind == WELCOME
+        if per_kind.get(n.kind, 0) >= PER_DIGEST.get(n.kind, rules.digest_size):
+            continue  # the others wait for a later digest (a newcomer while still new)
+        per_kind[n.kind] = per_kind.get(n.kind, 0) + 1
         best[who] = n
     items = tuple(best.values())[: rules.digest_size]
     if not items:

@@ -431,6 +431,25 @@ def test_a_digest_asks_to_greet_at_most_two_newcomers_the_longest_waiting_first(
     assert [i.about_id for i in d.items] == [52, 51]
 
 
+def test_a_digest_holds_at_most_two_drifting_lines_the_strongest_first() -> None:
+    """Three "you haven't talked with…" lines in one DM read as a list of failings: two, the
+    closest relationships first; the third waits for a later digest."""
+    found = [nudge(n.DRIFTING, 50 + i, strength=float(i)) for i in range(1, 4)] + [
+        nudge(n.SHARE, None)
+    ]
+    d = planner.plan(G, prefs(), History(), found, NOW, RuleSettings())
+    assert d is not None
+    assert [(i.kind, i.about_id) for i in d.items] == [
+        (n.DRIFTING, 53),
+        (n.DRIFTING, 52),
+        (n.SHARE, None),
+    ]
+    later = History(sent_keys=frozenset(i.situation for i in d.items))
+    d = planner.plan(G, prefs(), later, found, NOW, RuleSettings())
+    assert d is not None
+    assert [i.about_id for i in d.items] == [51]
+
+
 def test_a_sent_situation_is_not_repeated_until_it_changes() -> None:
     """A nudge already sent for the same situation stays out of later digests."""
     found = [nudge(n.UNANSWERED, BOB)]
