@@ -14,7 +14,7 @@ views and thresholds, and `describe` says each kind of nudge beside the rule tha
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -72,6 +72,18 @@ class Nudge:
     detail: str = ""
     people: tuple[int, ...] = ()
     """Everyone the line names, in order, when it is about several people (one post's answers)."""
+    people_keys: tuple[str, ...] = ()
+    """The situation key of each person's answer, in `people`'s order: the line says them all,
+    so all are recorded as sent with it (else an earlier answerer comes back on their own)."""
+
+    @property
+    def also_said(self) -> list[tuple[str, int]]:
+        """(situation key, person) of the other answers this line names, to record as sent."""
+        return [
+            (k, p)
+            for p, k in zip(self.people, self.people_keys, strict=False)
+            if k != self.situation
+        ]
 
     @property
     def rank(self) -> tuple[int, float, float]:
@@ -218,6 +230,7 @@ def unanswered(
     allowed: Allowed,
     strength: Callable[[int], float] = lambda _: 0.0,
     stale_after: timedelta = timedelta(days=7),
+    sent: Container[str] = frozenset(),
 ) -> list[Nudge]:
     """People who replied to, mentioned or answered the member and heard nothing back.
 
@@ -225,7 +238,8 @@ def unanswered(
     post or thread (the member never came back to it) suggests a thank-you; anything else is
     unanswered. A thanks the member received owes nothing (the ledger keeps no item for it;
     `warm` items are from data stored before that). Items younger than unanswered_after or
-    older than stale_after are left alone.
+    older than stale_after are left alone. A line already `sent` joins no thank-you line
+    naming several people (it was said).
     """
     waiting: dict[int, list[PendingItem]] = {}
     for it in pending:
@@ -252,7 +266,7 @@ def unanswered(
                 detail=str(it.kind),
             )
         )
-    return _one_line_per_post(out)
+    return _one_line_per_post([n for n in out if n.situation not in sent])
 
 
 def _one_line_per_post(nudges: list[Nudge]) -> list[Nudge]:
@@ -281,6 +295,7 @@ def _one_line_per_post(nudges: list[Nudge]) -> list[Nudge]:
                 latest,
                 strength=max(n.strength for n in group),
                 people=tuple(n.about_id for n in group if n.about_id is not None),
+                people_keys=tuple(n.situation for n in group if n.about_id is not None),
             )
         )
     return out

@@ -186,6 +186,8 @@ class NudgeService:
         st = self.states.state(guild_id, member_id)
         for n in digest.items:
             st.sent[n.situation] = [epoch(now), n.about_id or 0]
+            for key, person in n.also_said:
+                st.sent[key] = [epoch(now), person]
         self.states.touch(guild_id, member_id)
 
     def member_outcomes(self, guild_id: int, member_id: int) -> dict[str, int]:
@@ -351,8 +353,15 @@ class NudgeService:
                 pair = ledger.pair(guild_id, member, other, now=now)
                 return 0.0 if pair is None else pair.weight
 
+            st = self.states.get(guild_id, member)
             found += rules.unanswered(
-                pending, now, settings.unanswered_after, allowed, strength, settings.stale_after
+                pending,
+                now,
+                settings.unanswered_after,
+                allowed,
+                strength,
+                settings.stale_after,
+                sent=st.sent if st is not None else frozenset(),
             )
         if kinds & {rules.SHARE, rules.WELCOME}:
             activity = self.ledger.activity(guild_id, member)
@@ -546,7 +555,7 @@ class NudgeService:
             return talked is not None and talked > n.at
 
         items = tuple(
-            replace(n, people=tuple(p for p in n.people if still(p))) if n.people else n
+            _only(n, still) if n.people else n
             for n in d.items
             if not (n.kind in rules.FRESH_KINDS and n.at < fresh_since)
             and still(n.about_id)
@@ -575,6 +584,7 @@ class NudgeService:
             "id": digest.digest_id,
             "at": epoch(now),
             "items": [[n.situation, n.kind, n.about_id or 0, None] for n in digest.items],
+            "also": [[key, person] for n in digest.items for key, person in n.also_said],
             "ask": digest.ask_feedback,
             "reminder": out.reminder,
         }
@@ -604,3 +614,14 @@ class NudgeService:
             await self.members.dms_closed(g, m, True)
             self.queue.drop(lambda o: o.digest.guild_id == g and o.digest.member_id == m)
         return result
+
+
+def _only(n: Nudge, still: Callable[[int], bool]) -> Nudge:
+    """A line naming several people, without those it may no longer name (muted, left)."""
+    keep = [i for i, p in enumerate(n.people) if still(p)]
+    keys = n.people_keys
+    return replace(
+        n,
+        people=tuple(n.people[i] for i in keep),
+        people_keys=tuple(keys[i] for i in keep) if keys else (),
+    )

@@ -90,6 +90,8 @@ class MemberState:
         at = marker["at"]
         for key, _kind, about, _ in marker["items"]:
             self.sent[key] = [at, about or 0]
+        for key, about in marker.get("also", ()):
+            self.sent[key] = [at, about]  # the other answers a thank-you line named
         if marker.get("reminder"):
             self.reminders = [r for r in self.reminders if r["id"] != marker["reminder"]]
         else:

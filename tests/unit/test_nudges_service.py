@@ -19,7 +19,7 @@ from rapport.runtime.flush import FlushLoop
 from rapport.settings.config import NudgeSettings, Settings
 from rapport.store.memory import MemoryStore
 from rapport.tracking.ledger import Ledger
-from rapport.tracking.model import MessageFacts, time_snowflake
+from rapport.tracking.model import Interaction, Kind, MessageFacts, time_snowflake
 
 G, ANA, BOB, CAT = 1, 10, 20, 30
 START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -195,6 +195,41 @@ async def test_a_mute_picked_while_the_digest_waits_drops_only_that_line(world: 
     await world.nudges.queue.join()
     (digest,) = world.to(ANA)
     assert [i.about_id for i in digest.items] == [CAT]
+
+
+async def test_an_answerer_named_in_a_thank_you_line_is_not_named_again(world: World) -> None:
+    """Bob and Cat answered Ana's post: one line names both; Ana reacts to Cat's only, and no later
+    digest tells her again, on his own, that Bob answered it (nor names Bob beside Dan's answer)."""
+    await world.members.enroll(G, ANA)
+    post_at = START - timedelta(days=2)
+    post = time_snowflake(post_at) + ANA
+    world.ledger.record_message(MessageFacts(G, 7, post, ANA, post_at))
+
+    def answer(author: int, at: datetime, to: int = ANA, message: int = post) -> int:
+        mid = time_snowflake(at) + author
+        world.ledger.record_message(
+            MessageFacts(G, 7, mid, author, at, reply_to_id=to, reply_to_message_id=message)
+        )
+        return mid
+
+    answer(BOB, START - timedelta(hours=30))
+    cat = answer(CAT, START - timedelta(hours=25))
+    await world.members.configure(G, ANA, kinds=["thanks", "unanswered"])
+    await world.nudges.scan()
+    (first,) = world.to(ANA)
+    assert [(i.kind, i.people) for i in first.items] == [("thanks", (BOB, CAT))]
+    # Ana reacts to Cat's answer (the line's link), not to Bob's.
+    world.ledger.record(
+        Interaction(G, ANA, CAT, 7, Kind.REACTION, cat, START - timedelta(hours=25))
+    )
+    world.now += timedelta(days=2, hours=2)
+    await world.nudges.scan()
+    assert world.to(ANA) == [first]
+    answer(40, world.now - timedelta(days=1))  # Dan answers the post too
+    world.now += timedelta(days=2)
+    await world.nudges.scan()
+    (_, later) = world.to(ANA)
+    assert [(i.about_id, i.people) for i in later.items] == [(40, ())]
 
 
 async def test_acting_on_a_nudge_counts_and_reaches_the_stats(world: World) -> None:
