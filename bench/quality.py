@@ -12,7 +12,7 @@ Each line is then judged against the bench's own log of what happened:
 
 - stale_lines: an unanswered, thanks or welcome line whose item is older than stale_after (7d)
 - repeated_lines: the same situation (member, kind, person, message / last contact / last
-  share) sent again within 14 days
+  share) sent again within 14 days; a thank-you line naming several answerers says each answer
 - both_sides_drifting: a drifting line to one side of a pair within 7 days of the other side
   getting one about the same silence
 - false_unanswered: an unanswered or thanks line about a message the member had engaged
@@ -22,7 +22,10 @@ Each line is then judged against the bench's own log of what happened:
   shared within share_after
 - back_to_back_days: two digests to one member on consecutive days
 
-    .venv/bin/python bench/quality.py [--seeds 1,2,3,4,5] [--weeks 8]
+    .venv/bin/python bench/quality.py [--seeds 1,2,3,4,5] [--weeks 8] [--show [N]]
+
+--show prints every line as it is sent; --show N prints N digests sampled over all seeds
+(the same N the same sample), each as its member reads it, to read them line by line.
 
 Last line: {"bench": "quality", "seeds", "weeks", "members", "digests", "lines",
 "dms_per_member_week_mean", "dms_per_member_week_max", "stale_lines", "repeated_lines",
@@ -106,6 +109,7 @@ class Line:
     sent: datetime
     text: str
     message: int | None  # the message a line points at (unanswered, thanks)
+    covers: tuple[int, ...] = ()  # every answer a thank-you line names (several answerers)
 
 
 @dataclass
@@ -288,8 +292,14 @@ def build(seed: int, weeks: int) -> tuple[World, list[tuple[datetime, Any]]]:
     return world, timeline
 
 
-async def run_seed(seed: int, weeks: int, *, show: bool = False) -> dict[str, Any]:
-    """Simulate one seed; returns its figures."""
+async def run_seed(
+    seed: int,
+    weeks: int,
+    *,
+    show: bool = False,
+    digests: list[tuple[int, str, list[str]]] | None = None,
+) -> dict[str, Any]:
+    """Simulate one seed; returns its figures (each digest's lines go to `digests`)."""
     world, timeline = build(seed, weeks)
     clock = world.clock  # type: ignore[attr-defined]
     for at, act in sorted(timeline, key=lambda x: x[0]):
@@ -306,16 +316,38 @@ async def run_seed(seed: int, weeks: int, *, show: bool = False) -> dict[str, An
     async def sender(digest: Digest) -> SendResult:
         now = clock[0]
         world.digests.append((digest.member_id, now))
+        said: list[str] = []
         for n in digest.items:
-            text = rules.describe(n, lambda i: world.names.get(i, str(i)), now)
+            text = rules.describe(n, name_of, now, channel_of)
+            said.append(text)
             message = (
                 int(n.url.rsplit("/", 1)[1])
                 if n.url and n.kind in (rules.UNANSWERED, rules.THANKS)
                 else None
             )
-            world.lines.append(Line(digest.member_id, n.kind, n.about_id, n.at, now, text, message))
+            covers = tuple(int(k.rsplit(":", 1)[1]) for k in getattr(n, "people_keys", ()))
+            world.lines.append(
+                Line(digest.member_id, n.kind, n.about_id, n.at, now, text, message, covers)
+            )
+        if digests is not None:
+            head = f"{now:%a %m-%d %H:%M} to {name_of(digest.member_id)}"
+            digests.append((seed, head, said))
         respond(world, digest, now)
         return SendResult.SENT
+
+    channel_names = {v: k for k, v in world.channels.items()}
+
+    def name_of(member: int) -> str:
+        return world.names.get(member, str(member))
+
+    def channel_of(channel: int) -> str:
+        # A thread is named by its first message's channel, as "#help (thread)".
+        if channel in channel_names:
+            return f"#{channel_names[channel]}"
+        starter = world.messages.get(channel)
+        return (
+            f"#{channel_names.get(starter.channel, '?')} (thread)" if starter else f"<#{channel}>"
+        )
 
     nudges.attach(sender)
     end = START + timedelta(weeks=weeks)
@@ -455,11 +487,18 @@ def judge(world: World, weeks: int) -> dict[str, Any]:
         else:
             anchor = None
         kind = rules.THANKS if line.kind == rules.UNANSWERED else line.kind
-        situation = (line.member, kind, line.about, anchor)
-        prev = last_seen.get(situation)
-        if prev is not None and line.sent - prev < REPEAT_WINDOW:
+        # A thank-you line naming several answerers says each of their answers.
+        said = [(line.about, anchor)] + [
+            (world.messages[m].author, m) for m in line.covers if m in world.messages
+        ]
+        situations = {(line.member, kind, about, a) for about, a in said}
+        if any(
+            (prev := last_seen.get(s)) is not None and line.sent - prev < REPEAT_WINDOW
+            for s in situations
+        ):
             c["repeated_lines"] += 1
-        last_seen[situation] = line.sent
+        for situation in situations:
+            last_seen[situation] = line.sent
         if line.kind == rules.DRIFTING and line.about is not None:
             other = drift_sent.get((line.about, line.member, line.at))
             if other is not None and line.sent - other < timedelta(days=7):
@@ -525,14 +564,23 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="1,2,3,4,5")
     parser.add_argument("--weeks", type=int, default=8)
-    parser.add_argument("--show", action="store_true", help="print every line sent")
+    parser.add_argument(
+        "--show",
+        nargs="?",
+        type=int,
+        const=-1,
+        default=None,
+        metavar="N",
+        help="print every line sent, or (with N) N sampled digests",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     seeds = [int(s) for s in args.seeds.split(",")]
     totals: Counter[str] = Counter()
     week_max = 0
+    sample: list[tuple[int, str, list[str]]] = []
     for seed in seeds:
-        f = await run_seed(seed, args.weeks, show=args.show)
+        f = await run_seed(seed, args.weeks, show=args.show == -1, digests=sample)
         print(
             f"seed {seed}: {f['members']} members, {f['digests']} digests, {f['lines']} lines "
             f"({f['lines_per_digest']}/digest), DMs/member/week mean "
@@ -545,6 +593,9 @@ async def main() -> None:
         for k in ERRORS:
             totals[k] += f[k]
         week_max = max(week_max, f["dms_per_member_week_max"])
+    if args.show is not None and args.show >= 0:
+        for seed, head, lines in random.Random(0).sample(sample, min(args.show, len(sample))):
+            print(f"seed {seed}, {head}:" + "".join(f"\n  • {line}" for line in lines))
     members = max(totals["members"], 1)
     result = {
         "bench": "quality",
