@@ -52,7 +52,7 @@ SECOND_TURN = timedelta(days=7)
 WELCOME_AUDIENCE = 3
 """How many of the members most active where a newcomer posted are asked to greet them."""
 NEVER_SHARED_EVERY = timedelta(days=30)
-"""A member who never shared is invited at most monthly."""
+"""A member who never shared, or let the last share line pass, is invited at most monthly."""
 _REACTION = Kind.REACTION
 
 
@@ -310,8 +310,8 @@ def share(
     """An active member (last 14 days) who has not shared a link or file for share_after.
 
     Per member: at most once per share_after since their last share or their last share
-    line (`last_line`). A member who never shared gets other, true words ("never" detail),
-    at most monthly. Suggests the channel where their shares drew the most replies, else
+    line (`last_line`); at most monthly when they shared nothing since that line. A member
+    who never shared gets other, true words ("never" detail), at most monthly. Suggests the channel where their shares drew the most replies, else
     where they talk most.
     """
     if activity.left or activity.last_active is None or now - activity.last_active > ACTIVE_WINDOW:
@@ -320,7 +320,10 @@ def share(
     if shared is not None and now - shared < share_after:
         return []
     if last_line is not None:
-        wait = share_after if shared is not None else max(share_after, NEVER_SHARED_EVERY)
+        # A line the member let pass (nothing shared since) is not pressed every share_after:
+        # like a member who never shared, they hear it again at most monthly.
+        ignored = shared is None or shared < last_line
+        wait = max(share_after, NEVER_SHARED_EVERY) if ignored else share_after
         if now - last_line < wait:
             return []
     channel = activity.best_share_channel

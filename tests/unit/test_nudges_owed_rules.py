@@ -136,7 +136,11 @@ def test_digests_keep_min_gap_apart(hours_since: int, blocked: bool) -> None:
     [
         (20, None, True, False),
         (20, 13, False, False),  # a share line 13 days ago: not again before share_after
-        (20, 14, True, False),
+        (10, 14, False, False),  # shared since that line, but only 10 days ago
+        (20, 24, True, False),  # shared after the line: again share_after after the share
+        (20, 14, False, False),  # nothing shared since the line 14 days ago: not pressed again
+        (40, 29, False, False),  # ... at most monthly
+        (40, 30, True, False),
         (None, None, True, True),  # never shared: other words
         (None, 20, False, True),  # ... at most monthly
         (None, 30, True, True),
@@ -145,7 +149,8 @@ def test_digests_keep_min_gap_apart(hours_since: int, blocked: bool) -> None:
 def test_share_is_per_member_and_true(
     last_share: float | None, last_line: float | None, due: bool, never: bool
 ) -> None:
-    """Once per share_after since the last share or share line; never-sharers monthly, truly."""
+    """Once per share_after since the last share or share line; monthly when the last line was
+    let pass, or to members who never shared (in true words)."""
     line = None if last_line is None else NOW - timedelta(days=last_line)
     found = n.share(activity(last_share), NOW, timedelta(days=14), line)
     assert bool(found) is due
