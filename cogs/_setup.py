@@ -66,6 +66,7 @@ class SetupCommand:
         unanswered_after="How long a reply or mention waits before it is nudged (e.g. 24h)",
         stale_after="Nothing older than this is nudged about (e.g. 7d)",
         share_after="How long without sharing before a share nudge (e.g. 14d)",
+        kudos_max_per_day="Thanks one member may give in any 24 hours with /thanks (0 turns it off)",
         reset="Settings to set back to config.toml's value, comma-separated, or “all”",
     )
     async def setup(
@@ -88,6 +89,7 @@ class SetupCommand:
         unanswered_after: THRESHOLD | None = None,
         stale_after: THRESHOLD | None = None,
         share_after: THRESHOLD | None = None,
+        kudos_max_per_day: app_commands.Range[int, 0, 100] | None = None,
         reset: app_commands.Range[str, 1, 400] | None = None,
     ) -> None:
         """See every Rapport setting of this server and where it comes from, or change them."""
@@ -105,6 +107,7 @@ class SetupCommand:
             "unanswered_after": unanswered_after,
             "stale_after": stale_after,
             "share_after": share_after,
+            "kudos_max_per_day": kudos_max_per_day,
         }
         changes: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
         if leaderboard is not None:

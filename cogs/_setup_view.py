@@ -90,6 +90,9 @@ def _values(guild: discord.Guild, policy: GuildPolicy, t: Translation) -> dict[s
         ),
         "nudge_kinds": listed(kinds),
         **{name: format_duration(getattr(policy, name)) for name in THRESHOLDS},
+        "kudos_max_per_day": t.number(policy.kudos_max_per_day)
+        if policy.kudos_max_per_day
+        else t.gettext(N_("0 — thanks through Rapport are off")),
     }
 
 

@@ -21,6 +21,8 @@ PERIODS = ("week", "month")
 THRESHOLDS = ("drift_after", "drift_min", "unanswered_after", "stale_after", "share_after")
 """The nudge rules' thresholds a server may set (config [nudges] keys of the same names)."""
 THRESHOLD_LIMITS = (timedelta(hours=1), timedelta(days=365))
+KUDOS_MAX = 100
+"""The most thanks a day a server may allow (config [kudos] max_per_day has the same bound)."""
 NO_KINDS = "none"
 SCHEDULE_EXAMPLE = "0 9 * * mon"
 
@@ -49,6 +51,14 @@ def check(name: str, value: Any) -> Any:
         return _kinds(value)
     if name in THRESHOLDS:
         return int(_threshold(name, str(value)).total_seconds())
+    if name == "kudos_max_per_day":
+        if type(value) is not int or not 0 <= value <= KUDOS_MAX:
+            raise UserFacingError(
+                N_("{option} takes a whole number from 0 (no thanks) to {max}."),
+                option=name,
+                max=KUDOS_MAX,
+            )
+        return value
     return value
 
 

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from rapport.errors import UserFacingError
 from rapport.i18n import N_
 from rapport.people._server_values import (
+    KUDOS_MAX,
     PERIODS,
     THRESHOLDS,
     check,
@@ -50,6 +51,7 @@ SETTINGS = (
     "excluded_channels",
     "nudge_kinds",
     *THRESHOLDS,
+    "kudos_max_per_day",
 )
 """Every setting a server can choose, in the order /rapport-admin setup shows them."""
 DEFAULT = "default"
@@ -107,6 +109,7 @@ class GuildSettings:
     unanswered_after: int | None = None
     stale_after: int | None = None
     share_after: int | None = None
+    kudos_max_per_day: int | None = None
 
     def to_doc(self) -> Doc:
         """The stored form: ids, names, words and seconds only."""
@@ -143,6 +146,7 @@ class GuildSettings:
             track_only=frozenset(track) if (track := doc.get("track_only")) is not None else None,
             nudge_kinds=_tuple(doc.get("nudge_kinds")),
             **{name: doc.get(name) for name in THRESHOLDS},
+            kudos_max_per_day=doc.get("kudos_max_per_day"),
         )
 
 
@@ -175,6 +179,8 @@ class GuildPolicy:
     unanswered_after: timedelta = timedelta(hours=24)
     stale_after: timedelta = timedelta(days=7)
     share_after: timedelta = timedelta(days=14)
+    kudos_max_per_day: int = 5
+    """Thanks one member may give in any 24 hours (/thanks); 0: kudos are off."""
     own: frozenset[str] = frozenset()
     """The settings this server chose itself; every other value is config.toml's."""
 
@@ -277,6 +283,11 @@ class GuildService:
                 own.nudge_kinds if own.nudge_kinds is not None else cfg.nudges.kinds
             ),
             **{name: self._threshold(guild_id, own, name) for name in THRESHOLDS},
+            kudos_max_per_day=(
+                own.kudos_max_per_day
+                if type(own.kudos_max_per_day) is int and 0 <= own.kudos_max_per_day <= KUDOS_MAX
+                else cfg.kudos.max_per_day
+            ),
             own=frozenset(chosen),
         )
 

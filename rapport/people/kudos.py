@@ -6,7 +6,8 @@ The rules live here; the cog only asks Discord who is who and posts. Decisions
 - A kudos is recorded as ids and a time: giver, receiver, channel, the public post (none when
   private), the message thanked for (the menu). The giver's `for` words go into the Discord post
   at their request and are never stored.
-- At most `[kudos] max_per_day` given per member in any 24 hours (0 turns kudos off);
+- At most `[kudos] max_per_day` (or the server's `kudos_max_per_day`, /rapport-admin setup)
+  given per member in any 24 hours (0 turns kudos off);
   thanking yourself, a bot, someone who left or someone who opted out of tracking is refused,
   and so is a giver who opted out, or a channel excluded from tracking.
 - It credits the receiver (thanks received: /rapport status, the "most thanked" board) and
@@ -191,7 +192,8 @@ class KudosService:
         channel_ignored: bool = False,
     ) -> None:
         """Raise UserFacingError (private, in the giver's language) when this thanks can't be given."""
-        most = self.settings.kudos.max_per_day  # in any 24 hours; 0: kudos are off
+        # In any 24 hours (the server's choice, else [kudos] max_per_day); 0: kudos are off.
+        most = self.members.guilds.policy(guild_id).kudos_max_per_day
         if most <= 0:
             raise UserFacingError(N_("Thanks through Rapport are turned off on this server."))
         if target.bot:

@@ -304,3 +304,25 @@ async def test_role_settings_warn_when_the_members_intent_is_off(sandbox: Sandbo
     assert "Server Members intent is off" not in await setup(sandbox, boss)
     shown = await setup(sandbox, boss, welcomer_role=greeters)
     assert "Server Members intent is off, so Rapport can't see who holds a role" in shown
+
+
+@pytest.mark.sandbox_config({**ANY_TIME, "kudos": {"max_per_day": 5}})
+async def test_a_servers_kudos_cap_decides_how_many_thanks_a_member_gives(
+    sandbox: Sandbox,
+) -> None:
+    """kudos_max_per_day caps /thanks per giver in this server; 0 turns thanks off."""
+    boss = await admin(sandbox)
+    ana, bob, cy = await sandbox.members("Ana", "Bob", "Cy")
+    shown = await setup(sandbox, boss, kudos_max_per_day=1)
+    assert line(shown, "kudos_max_per_day") == "`kudos_max_per_day`: 1 · *set here*"
+    assert not (await sandbox.slash(ana, "thanks", member=bob)).ephemeral
+    capped = await sandbox.slash(ana, "thanks", member=cy)
+    assert capped.ephemeral
+    assert "You've given 1 thank-you in the last 24 hours" in capped.text
+    await setup(sandbox, boss, kudos_max_per_day=0)
+    off = await sandbox.slash(bob, "thanks", member=cy)
+    assert off.ephemeral
+    assert "turned off on this server" in off.text
+    back = await setup(sandbox, boss, reset="kudos_max_per_day")
+    assert line(back, "kudos_max_per_day") == "`kudos_max_per_day`: 5 · *config.toml*"
+    assert not (await sandbox.slash(ana, "thanks", member=cy)).ephemeral

@@ -75,6 +75,8 @@ async def test_config_is_the_default_and_a_servers_choice_overrides_it() -> None
         ("timezone", "Mars/Base", "isn't a time zone"),
         ("drift_min", "31d", "must be at most"),
         ("unanswered_after", "8d", "must be longer than"),
+        ("kudos_max_per_day", 101, "whole number from 0"),
+        ("kudos_max_per_day", "3", "whole number from 0"),
     ],
 )
 async def test_a_bad_value_names_the_option_and_changes_nothing(
