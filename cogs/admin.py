@@ -3,13 +3,14 @@
 Discord's default permission (Manage Server) is only a hint admins can change, so every
 command checks the permission in code too. Nothing here shows one member's data (the forget
 command deletes it, after a confirm: cogs/_forget.py).
+The bodies of the longer commands live in helper modules (_setup, _backfill, _admin_digest).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
@@ -17,6 +18,7 @@ from discord.ext import commands
 
 from cogs import _embeds as render
 from cogs import _forget, _l10n
+from cogs._admin_digest import AdminPoster, admin_digest_command
 from cogs._backfill import Backfiller, backfill_command
 from cogs._bot import RapportBot
 from cogs._lookup import (
@@ -32,7 +34,7 @@ from cogs._setup import SetupCommand
 from rapport.errors import UserFacingError
 from rapport.i18n import N_, Translation
 from rapport.leaderboard import LeaderboardService
-from rapport.nudges import NudgeService
+from rapport.nudges import AdminDigests, NudgeService
 from rapport.people import GuildPolicy, GuildService, MemberService, Privacy
 from rapport.tracking import Ledger
 
@@ -71,9 +73,12 @@ class Admin(SetupCommand, commands.GroupCog, group_name="rapport-admin"):
         board: LeaderboardService,
         backfiller: Backfiller,
         privacy: Privacy,
+        digests: AdminDigests,
     ) -> None:
         self.bot = bot
         self.privacy = privacy
+        self.digests = digests
+        self.poster = AdminPoster(bot, guilds, members)
         self.backfiller = backfiller
         self.guilds = guilds
         self.members = members
@@ -81,6 +86,14 @@ class Admin(SetupCommand, commands.GroupCog, group_name="rapport-admin"):
         self.nudges = nudges
         self.board = board
         super().__init__()
+
+    async def cog_load(self) -> None:
+        """The weekly admin digest goes out through this cog from now on."""
+        self.digests.attach(self.poster)
+
+    async def cog_unload(self) -> None:
+        """No more admin digests through this cog."""
+        self.digests.detach()
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         """Refuse DMs: Discord hides guild-only commands there, but an old client may not."""
@@ -229,6 +242,26 @@ class Admin(SetupCommand, commands.GroupCog, group_name="rapport-admin"):
             )
         return out
 
+    @app_commands.command(name="admin-digest")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    @app_commands.describe(
+        channel="Post the weekly admin digest in this channel (keep it private to admins)",
+        no_channel="Stop posting the admin digest in a channel",
+        dm="Get the weekly admin digest by DM yourself",
+    )
+    async def admin_digest(
+        self,
+        interaction: discord.Interaction,
+        channel: discord.TextChannel | None = None,
+        no_channel: bool = False,
+        dm: Literal["on", "off"] | None = None,
+    ) -> None:
+        """Choose where the weekly admin digest goes, and see what it would say now."""
+        t = self._t(interaction)
+        await admin_digest_command(
+            interaction, self.poster, self.digests, t, channel, no_channel, dm
+        )
+
     @app_commands.command(name="backfill")
     @app_commands.checks.has_permissions(manage_guild=True)
     @app_commands.describe(days="How many days of history to read (1–365)")
@@ -294,5 +327,15 @@ async def setup(bot: RapportBot) -> None:
     s.guilds.roles = DiscordRoles(bot)
     backfiller = Backfiller(s.backfill, s.ledger, s.members, s.guilds, s.flusher.flush, s.threads)
     await bot.add_cog(
-        Admin(bot, s.guilds, s.members, s.ledger, s.nudges, s.leaderboard, backfiller, s.privacy)
+        Admin(
+            bot,
+            s.guilds,
+            s.members,
+            s.ledger,
+            s.nudges,
+            s.leaderboard,
+            backfiller,
+            s.privacy,
+            s.admin_digests,
+        )
     )

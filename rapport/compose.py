@@ -16,6 +16,8 @@ from pathlib import Path
 from rapport.clock import Clock, system_clock
 from rapport.leaderboard.posting import OWN_SCHEDULES_JOB, OWN_SCHEDULES_TICK, LeaderboardPosts
 from rapport.leaderboard.service import CATCH_UP_JOB, JOB, LeaderboardService
+from rapport.nudges.admin_digest import JOB as ADMIN_DIGEST_JOB
+from rapport.nudges.admin_digest import AdminDigests
 from rapport.nudges.service import NudgeService
 from rapport.nudges.status import Status
 from rapport.people.guilds import GuildService
@@ -59,6 +61,7 @@ class Services:
     status: Status
     kudos: KudosService
     privacy: Privacy
+    admin_digests: AdminDigests
     guild_loaders: list[GuildLoader] = field(default_factory=list)
     # Who started each thread (the starter message's author), looked up by the Discord glue.
     threads: ThreadStarters = field(default_factory=ThreadStarters)
@@ -135,6 +138,8 @@ def build_services(settings: Settings, store: Store, clock: Clock = system_clock
     privacy.store = store
     privacy.owns = nudges.owns
     scheduler.add("send_due_digests", nudges.scan, settings.schedule.nudge_scan)
+    admin_digests = AdminDigests(nudges, guilds, clock)
+    scheduler.add(ADMIN_DIGEST_JOB, admin_digests.send_due, settings.schedule.admin_digest)
     retention = Retention(ledger.retention, flusher, settings.tracking.retain, clock)
     retention.kudos = kudos
     retention.removed_guilds = RemovedGuilds(
@@ -160,6 +165,7 @@ def build_services(settings: Settings, store: Store, clock: Clock = system_clock
         status=status,
         kudos=kudos,
         privacy=privacy,
+        admin_digests=admin_digests,
     )
     privacy.open_guild = services.open_guild
     services.guild_loaders.append(nudges.ensure)

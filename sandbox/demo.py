@@ -2,8 +2,9 @@
 
 No token and no network: the emulator serves Discord's REST and gateway on loopback, the bot is
 the same code that runs against Discord. The history is replayed through the gateway, members
-enroll with the real slash command, the nudge scan and the leaderboard post run, and what members
-would see is printed. The same seed gives the same output, on any day: the demo runs on its own
+enroll with the real slash command, the nudge scan and the leaderboard post run, an admin picks
+a channel for the weekly admin digest, which goes out, and what members and admins would see is
+printed. The same seed gives the same output, on any day: the demo runs on its own
 clock, which starts at DEMO_NOW and never reads the wall, and the history is laid before it.
 """
 
@@ -40,6 +41,10 @@ ENROLL_BEFORE = timedelta(days=3)
 """Members run /rapport join this long before DEMO_NOW; their digests go out at DEMO_NOW."""
 GERMAN = "de"
 LEADERBOARD_JOB = "post_weekly_leaderboard"
+ADMIN_DIGEST_JOB = "send_admin_digests"
+ADMINS_CHANNEL = "admins"
+"""The channel the server's admin picks for the weekly admin digest (only admins read it)."""
+MANAGE_GUILD = 1 << 5
 
 
 def demo_settings(emulator: Emulator, data_dir: Path, community: Community) -> Any:
@@ -53,7 +58,12 @@ def demo_settings(emulator: Emulator, data_dir: Path, community: Community) -> A
                 "cdn_base": emulator.api_base,
             },
             "storage": {"path": str(data_dir / "rapport.json"), "flush_interval": "5s"},
-            "schedule": {"nudge_scan": "365d", "leaderboard": "365d", "retention": "365d"},
+            "schedule": {
+                "nudge_scan": "365d",
+                "leaderboard": "365d",
+                "retention": "365d",
+                "admin_digest": "365d",
+            },
             # Digests are due whatever the hour; the emulator has no DM rate limit to respect.
             "nudges": {"digest_hour": "any", "quiet_hours": "", "dms_per_second": 50.0},
             "leaderboard": {"channel": "leaderboard", "teams": list(community.teams)},
@@ -278,6 +288,7 @@ async def _run(
                 await settle()
             digests = await show_digests(emulator, bot, members, enrolled, console, german)
             posted = await show_leaderboard(emulator, bot, guild, data_dir, console)
+            admin_digest = await show_admin_digest(emulator, bot, guild, console)
         finally:
             await bot.close()
             with contextlib.suppress(Exception, asyncio.CancelledError):
@@ -288,9 +299,11 @@ async def _run(
         console.print(f"[red]emulator: {problem}[/red]")
     # On stderr, so that one seed prints one output on stdout.
     Console(stderr=True).print(f"[dim]finished in {time.perf_counter() - started:.1f} s[/dim]")
-    console.print(
+    console.print(  # one line, however narrow the terminal
         f"demo: {len(members)} members, {interactions} interactions, {digests} digests sent, "
-        f"{'leaderboard posted' if posted else 'no leaderboard posted'}"
+        f"{'leaderboard posted' if posted else 'no leaderboard posted'}, "
+        f"{'admin digest posted' if admin_digest else 'no admin digest'}",
+        soft_wrap=True,
     )
     return 1 if problems else 0
 
@@ -443,4 +456,28 @@ async def show_leaderboard(
             path = data_dir / filename
             path.write_bytes(data)
             console.print(f"leaderboard card: {path}")
+    return bool(posts)
+
+
+async def show_admin_digest(
+    emulator: Emulator, bot: RapportBot, guild: Any, console: Console
+) -> bool:
+    """An admin picks #admins for the weekly admin digest; it goes out and is printed."""
+    if ADMIN_DIGEST_JOB not in bot.services.scheduler.names:
+        console.print("[yellow]the admin digest is not built yet[/yellow]")
+        return False
+    role = await emulator.create_role(guild, "Admins", permissions=MANAGE_GUILD)
+    admin = await emulator.add_member(guild, "Morgan", roles=[role])
+    channel = await emulator.create_channel(guild, ADMINS_CHANNEL)
+    await settle()
+    await emulator.slash(admin, guild, "rapport-admin admin-digest", {"channel": channel})
+    await bot.services.scheduler.run(ADMIN_DIGEST_JOB)
+    await settle()
+    posts = [m for m in emulator.channel_messages(channel) if m.author is emulator.bot_user]
+    names = {str(c.id): c.name for c in guild.channels}
+    for post in posts:
+        # Discord shows a channel mention as its name; so does the terminal.
+        text = re.sub(r"<#(\d+)>", lambda m: f"#{names.get(m[1], m[1])}", render_message(post))
+        text = re.sub(r"\[([^\][]+)\]\[jump\]", r"\1 \\[jump]", text)  # a literal [jump]
+        console.print(Panel(text, title=f"#{ADMINS_CHANNEL}", expand=False))
     return bool(posts)

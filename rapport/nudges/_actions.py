@@ -17,7 +17,7 @@ from rapport.errors import UserFacingError
 from rapport.i18n import N_
 from rapport.nudges import rules
 from rapport.nudges.rules import RuleSettings
-from rapport.nudges.state import MemberStates, reminder_due
+from rapport.nudges.state import DONE, MemberStates, reminder_due
 from rapport.people.members import MemberService
 from rapport.tracking.ledger import Ledger
 
@@ -56,6 +56,7 @@ class MemberActions:
         for it in items:
             if not it[3]:
                 it[3] = True
+                it[4:] = [DONE]  # acted on by the member's word: the admin digest can't compare it
                 st.totals["acted"] += 1
         self.states.touch(guild_id, member_id)
         return True

@@ -38,6 +38,7 @@ from typing import Protocol
 from rapport.clock import Clock, epoch, from_epoch
 from rapport.nudges import rules
 from rapport.nudges._actions import MemberActions
+from rapport.nudges._baseline import Baseline
 from rapport.nudges.dm_queue import DmQueue, SendResult
 from rapport.nudges.planner import History, blocked, digest_id, plan
 from rapport.nudges.rules import Digest, Nudge, RuleSettings
@@ -98,8 +99,8 @@ class NudgeService:
         self._rules: dict[int, tuple[GuildPolicy, RuleSettings]] = {}
         self.owner = f"rapport-{uuid.uuid4().hex[:12]}"
         self.states = MemberStates(store)
-        self.ensure = self.states.ensure
-        self.stage = self.states.stage
+        # Situations of members who get no digests: what the admin digest compares with.
+        self.baseline = Baseline(store)
         # The member's clicks, handed the same states (bound here: cogs call them by name).
         self.actions = actions = MemberActions(self.states, members, clock, ledger, self.rules_for)
         self.digest_items = actions.digest_items
@@ -145,6 +146,15 @@ class NudgeService:
         )
         self._rules[guild_id] = (policy, found)
         return found
+
+    async def ensure(self, guild_id: int) -> None:
+        """Load a guild's nudge state and baseline once (crash markers resolved as sent)."""
+        await self.states.ensure(guild_id)
+        await self.baseline.ensure(guild_id)
+
+    def stage(self) -> int:
+        """Put changed member states and baselines into the store; returns how many."""
+        return self.states.stage() + self.baseline.stage()
 
     # --- what the commands read ---------------------------------------------------------------
 
@@ -220,6 +230,7 @@ class NudgeService:
         """Drop a server's nudge state and queued DMs (its data is being deleted)."""
         self.states.by_guild.pop(guild_id, None)
         self.states.dirty = {k for k in self.states.dirty if k[0] != guild_id}
+        self.baseline.forget_guild(guild_id)
         self.queue.drop(lambda o: o.digest.guild_id == guild_id)
 
     def holds_member(self, guild_id: int, member_id: int) -> bool:
@@ -232,6 +243,7 @@ class NudgeService:
         if per.pop(member_id, None) is not None:
             self.states.touch(guild_id, member_id)
         self.store.delete(TABLE, guild_id, str(member_id))
+        self.baseline.forget_member(guild_id, member_id)
         for other, st in per.items():
             before = (len(st.sent), sum(len(d["items"]) for d in st.digests), len(st.reminders))
             st.sent = {k: v for k, v in st.sent.items() if v[1] != member_id}
@@ -374,28 +386,26 @@ class NudgeService:
                 found += rules.welcome(activity, newcomers, now, allowed, audience)
         return found
 
+    def _acted(self, guild_id: int, member_id: int, kind: str, about: int, at: int) -> bool:
+        """Whether the member made the contact a line pointed at after `at` (share: shared)."""
+        if kind == rules.SHARE:
+            share = self.ledger.activity(guild_id, member_id).last_share
+            return share is not None and epoch(share) > at
+        pair = self.ledger.pair(guild_id, member_id, about) if about else None
+        return pair is not None and pair.last_out is not None and epoch(pair.last_out) > at
+
     def _settle_outcomes(
         self, guild_id: int, member_id: int, st: MemberState, now: datetime
     ) -> None:
         """Mark each sent item acted on (contact, or a share) within 7 days, or not."""
         changed = False
-        last_share = None
         for d in st.digests:
             at = d["at"]
             expired = epoch(now) > at + ACT_WINDOW.total_seconds()
             for it in d["items"]:
                 if it[3] is not None:
                     continue
-                if it[1] == rules.SHARE:
-                    if last_share is None:
-                        share = self.ledger.activity(guild_id, member_id).last_share
-                        last_share = epoch(share) if share else 0
-                    acted = last_share > at
-                else:
-                    pair = self.ledger.pair(guild_id, member_id, it[2]) if it[2] else None
-                    acted = (
-                        pair is not None and pair.last_out is not None and epoch(pair.last_out) > at
-                    )
+                acted = self._acted(guild_id, member_id, it[1], it[2], at)
                 if acted or expired:
                     it[3] = acted
                     st.totals["acted"] += acted
@@ -462,7 +472,55 @@ class NudgeService:
                     slice_end = perf_counter() + SLICE
                 if st.reminders:
                     planned += self._due_reminders(guild_id, member_id, st, now)
+            try:
+                self.observe_baseline(guild_id, now, newcomers)
+            except Exception:
+                log.exception("observing the baseline failed in guild %s; carrying on", guild_id)
         return planned
+
+    def _undigested(self, guild_id: int, member_id: int) -> bool:
+        """Whether a member gets no digests (not enrolled, or DMs closed) yet could: a control."""
+        prefs = self.members.preferences(guild_id, member_id)
+        return (
+            prefs.tracked
+            and (not prefs.enrolled or prefs.dms_closed)
+            and not self.ledger.has_left(guild_id, member_id)
+        )
+
+    def observe_baseline(self, guild_id: int, now: datetime, newcomers: list[Newcomer]) -> int:
+        """Settle open controls; once a day, record today's sample's situations as controls.
+
+        The same rules as for enrolled members, over members who get no digests; a newcomer's
+        controls are the most active such members where they posted, as the welcome line's
+        audience is among enrolled ones. Returns how many controls were added.
+        """
+        b = self.baseline
+        b.settle(
+            guild_id, now, lambda m, kind, about, at: self._acted(guild_id, m, kind, about, at)
+        )
+        if not b.due(guild_id, now):
+            return 0
+        pool = sorted(self.ledger.members(guild_id))
+        chosen = b.sample(guild_id, pool, lambda m: self._undigested(guild_id, m), now)
+        if not chosen:
+            return 0
+        found: list[Nudge] = []
+        for member_id in chosen:
+            prefs = self.members.preferences(guild_id, member_id)
+            found += [
+                n for n in self.candidates(guild_id, prefs, now, []) if n.kind != rules.WELCOME
+            ]
+        since = now - rules.ACTIVE_WINDOW
+        for n in newcomers:
+            regulars = self.ledger.regulars(guild_id, n.first_messages[0].channel_id, since)
+            greeters = [m for m in regulars if m != n.member_id and self._undigested(guild_id, m)][
+                : rules.WELCOME_AUDIENCE
+            ]
+            found += [
+                Nudge(rules.WELCOME, m, n.member_id, f"w:{n.member_id}", n.joined_at)
+                for m in greeters
+            ]
+        return b.record(guild_id, found, now)
 
     def _plan_member(
         self,

@@ -23,6 +23,8 @@ TABLE = "nudge_state"
 ACT_WINDOW = timedelta(days=7)
 SENT_KEEP = timedelta(days=90)
 DIGESTS_KEEP = timedelta(days=30)
+DONE = "done"
+"""A digest item's fifth field when the member pressed Done before any contact was seen."""
 REMIND_CHOICES = {"1h": timedelta(hours=1), "4h": timedelta(hours=4), "week": timedelta(days=7)}
 
 

@@ -94,6 +94,10 @@ class GuildSettings:
     timezone: str | None = None
     excluded_channels: frozenset[int] = field(default_factory=frozenset)
     welcomer_role: int | None = None
+    admin_digest_channel: int | None = None
+    """Where the weekly admin digest is posted (/rapport-admin admin-digest); None: no channel."""
+    admin_digest_dms: frozenset[int] = field(default_factory=frozenset)
+    """Admins who asked for the admin digest by DM."""
     removed_at: int | None = None
     """When the bot was removed from the server (epoch seconds); None while it is there."""
     leaderboard: bool | None = None
@@ -137,6 +141,8 @@ class GuildSettings:
             timezone=doc.get("timezone"),
             excluded_channels=frozenset(int(c) for c in doc.get("excluded_channels", ())),
             welcomer_role=doc.get("welcomer_role"),
+            admin_digest_channel=doc.get("admin_digest_channel"),
+            admin_digest_dms=frozenset(int(m) for m in doc.get("admin_digest_dms", ())),
             removed_at=doc.get("removed_at"),
             leaderboard=doc.get("leaderboard"),
             leaderboard_period=doc.get("leaderboard_period"),

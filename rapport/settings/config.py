@@ -127,6 +127,7 @@ class ScheduleSettings:
     nudge_scan: Schedule = _EVERY_15_MINUTES
     leaderboard: Schedule = _MONDAYS_AT_9
     retention: Schedule = _DAILY_AT_4
+    admin_digest: Schedule = _MONDAYS_AT_9
 
 
 @dataclass(frozen=True)
@@ -332,7 +333,12 @@ _SCHEMA: dict[str, _Section] = {
     ),
     "schedule": _Section(
         ScheduleSettings,
-        {"nudge_scan": _SCHEDULE, "leaderboard": _SCHEDULE, "retention": _SCHEDULE},
+        {
+            "nudge_scan": _SCHEDULE,
+            "leaderboard": _SCHEDULE,
+            "retention": _SCHEDULE,
+            "admin_digest": _SCHEDULE,
+        },
     ),
     "nudges": _Section(
         NudgeSettings,

@@ -220,6 +220,38 @@ class LedgerReads:
             )
         return out
 
+    def waiting_longest(self, guild_id: int, now: datetime, limit: int) -> list[PendingItem]:
+        """The guild's messages waiting longest for their answer, oldest first (for admins).
+
+        Only replies, mentions and thread answers that owe an answer: not a thanks, not an
+        answer to the member's own post; nothing expired, nothing to or from a member who left;
+        a message waiting for several members listed once.
+        """
+        g = self.guilds.get(guild_id)
+        if g is None:
+            return []
+        cutoff = int(now.timestamp()) - self.pending_ttl
+        found = []
+        for owner, buf in g.pending.items():
+            om = g.members.get(owner)
+            if om is not None and om.left:
+                continue
+            for other, ki, mid, chan, t, warm in pending_items(buf):
+                fm = g.members.get(other)
+                if t < cutoff or warm or (fm is not None and fm.left):
+                    continue
+                found.append((t, mid, owner, other, ki, chan))
+        found.sort()
+        out: dict[int, PendingItem] = {}  # a message mentioning three people is listed once
+        for t, mid, owner, other, ki, chan in found:
+            if len(out) >= limit:
+                break
+            if mid not in out:
+                out[mid] = PendingItem(
+                    g.id, owner, other, _KINDS[ki], mid, chan, from_epoch(t), False
+                )
+        return list(out.values())
+
     def has_left(self, guild_id: int, member_id: int) -> bool:
         """Whether the member left the server (and has not come back)."""
         g = self.guilds.get(guild_id)

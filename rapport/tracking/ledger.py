@@ -541,6 +541,7 @@ class Ledger:
         self.silent_pairs = reads.silent_pairs
         self.pair = reads.pair
         self.pending_for = reads.pending_for
+        self.waiting_longest = reads.waiting_longest
         self.activity = reads.activity
         self.has_left = reads.has_left
         self.regulars = reads.regulars

@@ -61,3 +61,12 @@ def test_only_the_communitys_newcomers_are_welcomed(tmp_path: Path) -> None:
     newcomers = {p.name for p in generate(1).people if p.joined_days_ago <= 7}
     welcomed = set(re.findall(r"(\w+) (?:joined|ist vor)", out))
     assert welcomed <= newcomers
+
+
+def test_the_demo_shows_the_admin_digest_with_links_and_no_text(tmp_path: Path) -> None:
+    """An admin picks #admins; the weekly admin digest is posted there: totals and links only."""
+    out = demo(2, tmp_path)
+    assert "#admins" in out
+    assert "Rapport admin digest — Design Guild" in out
+    assert "Response rate, last 8 weeks" in out
+    assert out.rstrip().endswith("admin digest posted")
