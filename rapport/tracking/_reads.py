@@ -238,7 +238,8 @@ class LedgerReads:
                 continue
             for other, ki, mid, chan, t, warm in pending_items(buf):
                 fm = g.members.get(other)
-                if t < cutoff or warm or (fm is not None and fm.left):
+                # 1: a thanks, 2: an answer to their own post (the other bits are bookkeeping).
+                if t < cutoff or warm & 3 or (fm is not None and fm.left):
                     continue
                 found.append((t, mid, owner, other, ki, chan))
         found.sort()
