@@ -474,10 +474,8 @@ async def show_admin_digest(
     await bot.services.scheduler.run(ADMIN_DIGEST_JOB)
     await settle()
     posts = [m for m in emulator.channel_messages(channel) if m.author is emulator.bot_user]
-    names = {str(c.id): c.name for c in guild.channels}
     for post in posts:
-        # Discord shows a channel mention as its name; so does the terminal.
-        text = re.sub(r"<#(\d+)>", lambda m: f"#{names.get(m[1], m[1])}", render_message(post))
-        text = re.sub(r"\[([^\][]+)\]\[jump\]", r"\1 \\[jump]", text)  # a literal [jump]
+        # "[first message](url)" reads "first message [jump]" (rich would eat "[first message]").
+        text = re.sub(r"\[([^\][]+)\]\[jump\]", r"\1 \\[jump]", render_message(post))
         console.print(Panel(text, title=f"#{ADMINS_CHANNEL}", expand=False))
     return bool(posts)
