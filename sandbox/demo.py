@@ -469,6 +469,7 @@ async def show_admin_digest(
     role = await emulator.create_role(guild, "Admins", permissions=MANAGE_GUILD)
     admin = await emulator.add_member(guild, "Morgan", roles=[role])
     channel = await emulator.create_channel(guild, ADMINS_CHANNEL)
+    await emulator.sync()  # the bot knows the channel and the role before the admin picks it
     await settle()
     await emulator.slash(admin, guild, "rapport-admin admin-digest", {"channel": channel})
     await bot.services.scheduler.run(ADMIN_DIGEST_JOB)
