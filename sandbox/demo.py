@@ -45,6 +45,8 @@ ADMIN_DIGEST_JOB = "send_admin_digests"
 ADMINS_CHANNEL = "admins"
 """The channel the server's admin picks for the weekly admin digest (only admins read it)."""
 MANAGE_GUILD = 1 << 5
+REACTION_TURNS = 20
+"""Turns of the event loop the replay gives the bot to read a reaction before going on."""
 
 
 def demo_settings(emulator: Emulator, data_dir: Path, community: Community) -> Any:
@@ -205,6 +207,14 @@ class Replay:
             target = self.messages[event.target] if event.target is not None else None
             if isinstance(target, Message):
                 await emulator.react(members[event.actor], target, event.emoji)
+                # discord.py runs a reaction's listener as a task, which a busy machine may run
+                # after the messages that follow it: the week's answered-within-48h counts (the
+                # admin digest prints them) would change from run to run. Let it land first: the
+                # bot shares this loop, and loopback delivers the frame within a few turns.
+                # (emulator.sync() would prove it, but heartbeats are paced ~110 a minute.)
+                for _ in range(REACTION_TURNS):
+                    await asyncio.sleep(0)
+                await settle()
             return None
         parent = self.messages[event.reply_to] if event.reply_to is not None else None
         where = parent if isinstance(parent, Channel) else self.channels[event.channel]
