@@ -417,11 +417,12 @@ async def show_kudos(
 def first_with_a_digest(
     bot: RapportBot, guild_id: int, members: dict[str, Member], enrolled: list[str]
 ) -> str | None:
-    """The first enrolled member (by name) whose digest would hold something now."""
+    """The first enrolled member (by name) whose digest would hold someone now (a share line
+    alone sends no DM)."""
     now = bot.services.clock()
     for name in sorted(enrolled):
         digest = bot.services.nudges.preview(guild_id, members[name].id, now)
-        if digest is not None and digest.items:
+        if digest is not None and any(n.about_id is not None for n in digest.items):
             return name
     return None
 

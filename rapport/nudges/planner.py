@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from rapport.nudges.rules import (
     DRIFTING,
     FRESH_KINDS,
+    SHARE,
     THANKS,
     UNANSWERED,
     WELCOME,
@@ -124,6 +125,10 @@ def plan(
         best[who] = n
     items = tuple(best.values())[: rules.digest_size]
     if not items:
+        return None
+    if not preview and all(n.kind == SHARE for n in items) and prefs.kinds & rules.kinds - {SHARE}:
+        # "Found something worth sharing?" alone is a DM about no one (under a title about
+        # people): it rides with a digest that has someone in it, unless share is all they get.
         return None
     ask = history.ignored_streak >= BACKOFF_AFTER
     return Digest(

@@ -486,10 +486,23 @@ def test_one_line_per_person() -> None:
 def test_after_three_ignored_digests_the_next_asks(streak: int, ask: bool) -> None:
     """Three digests in a row with nothing acted on make the next one ask keep/fewer/stop."""
     d = planner.plan(
-        G, prefs(), History(ignored_streak=streak), [nudge(n.SHARE, None)], NOW, RuleSettings()
+        G, prefs(), History(ignored_streak=streak), [nudge(n.DRIFTING, BOB)], NOW, RuleSettings()
     )
     assert d is not None
     assert d.ask_feedback is ask
+
+
+def test_a_share_line_never_makes_a_dm_on_its_own() -> None:
+    """A DM whose only line is "found something worth sharing?" is about no one: the line rides
+    with a digest about someone, unless share is all the member gets; the join preview shows it."""
+    share, drifting = nudge(n.SHARE, None), nudge(n.DRIFTING, BOB)
+    assert planner.plan(G, prefs(), History(), [share], NOW, RuleSettings()) is None
+    d = planner.plan(G, prefs(), History(), [share, drifting], NOW, RuleSettings())
+    assert d is not None
+    assert [i.kind for i in d.items] == [n.DRIFTING, n.SHARE]
+    only_share = prefs(kinds=frozenset({n.SHARE}))
+    assert planner.plan(G, only_share, History(), [share], NOW, RuleSettings()) is not None
+    assert planner.plan(G, prefs(), History(), [share], NOW, RuleSettings(), preview=True)
 
 
 def test_preview_ignores_the_hour_caps_and_snooze() -> None:
