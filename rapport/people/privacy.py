@@ -124,6 +124,10 @@ class Privacy:
         self.ledger.forget_member(guild_id, member_id)
         self.members.forget_about(guild_id, member_id)
         await self.members.opt_out(guild_id, member_id)
+        guilds = self.members.guilds
+        if member_id in (dms := guilds.get(guild_id).admin_digest_dms):
+            # An admin's "admin digest by DM" choice names them: it goes too.
+            await guilds.update(guild_id, admin_digest_dms=dms - {member_id})
         if self.nudges is not None:
             self.nudges.forget_member(guild_id, member_id)
         if self.kudos is not None:

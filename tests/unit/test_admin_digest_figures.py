@@ -250,3 +250,13 @@ def test_the_daily_sample_rotates_through_members_who_get_no_digests() -> None:
     tomorrow = START + timedelta(days=1)
     assert b.due(G, tomorrow)
     assert b.sample(G, pool, lambda m: m % 2 == 1, tomorrow)[0] == 2 * SAMPLE + 1
+
+
+async def test_forget_drops_an_admins_choice_of_the_digest_by_dm(world: World) -> None:
+    """An admin who asks to be forgotten no longer gets the admin digest; other admins still do."""
+    from rapport.people.privacy import Privacy
+
+    guilds = world.members.guilds
+    await guilds.update(G, admin_digest_dms=frozenset({ANA, BOB}))
+    await Privacy(world.ledger, world.members, lambda: world.now, world.nudges).forget(G, ANA)
+    assert guilds.get(G).admin_digest_dms == frozenset({BOB})
