@@ -115,10 +115,11 @@ def _mentions(text: str, guild: Guild | None) -> str:
 
 
 def _markdown(text: str) -> str:
-    """Discord's bold and code spans as terminal styles."""
+    """Discord's bold, italic and code spans as terminal styles (no stray asterisks)."""
     import re
 
     text = re.sub(r"\*\*(.+?)\*\*", r"[bold]\1[/bold]", text)
+    text = re.sub(r"(?<![\w*])\*([^*\n]+?)\*(?![\w*])", r"[italic]\1[/italic]", text)
     return re.sub(r"`([^`]+)`", r"\1", text)
 
 

@@ -61,6 +61,7 @@ def test_only_the_communitys_newcomers_are_welcomed(tmp_path: Path) -> None:
     newcomers = {p.name for p in generate(1).people if p.joined_days_ago <= 7}
     welcomed = set(re.findall(r"(\w+) (?:joined|ist vor)", out))
     assert welcomed <= newcomers
+    assert not re.search(r"\*\w", out), "Discord markup (*italic*) shown raw"
 
 
 def test_the_demo_shows_the_admin_digest_with_links_and_no_text(tmp_path: Path) -> None:
