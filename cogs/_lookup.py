@@ -18,6 +18,13 @@ POST_PERMISSIONS = ("view_channel", "send_messages", "embed_links", "attach_file
 # What tracking and backfill need in every tracked channel.
 READ_PERMISSIONS = ("view_channel", "read_message_history")
 
+#: Who holds a team role is only known with the members intent (Discord sends no member list
+#: without it), so team standings can't be drawn: said by /leaderboard team: and by stats.
+TEAMS_NEED_MEMBERS = N_(
+    "Team standings need the Server Members intent: without it Rapport can't see who holds "
+    "each team role (turn it on in the Developer Portal and set [discord] members_intent = true)."
+)
+
 
 def find_channel(guild: discord.Guild, spec: str | int) -> discord.TextChannel | None:
     """A text channel by id, or by name (case-insensitive, "#" optional)."""

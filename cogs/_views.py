@@ -135,8 +135,11 @@ class ConfirmForget(OwnedView):
         """Delete the data, then say what happened."""
         self.stop()
         self.disable_all()
+        # Erasing someone from a big server's pairs can take a second: acknowledge first,
+        # then edit the same private message.
+        await interaction.response.defer()
         text = await self.on_confirm()
-        await interaction.response.edit_message(content=text, view=self)
+        await interaction.edit_original_response(content=text, view=self)
 
     @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary, custom_id=FORGET_CANCEL)
     async def cancel(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:

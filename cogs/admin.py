@@ -24,6 +24,7 @@ from cogs._bot import RapportBot
 from cogs._lookup import (
     POST_PERMISSIONS,
     READ_PERMISSIONS,
+    TEAMS_NEED_MEMBERS,
     find_channel,
     missing_permissions,
     permission_names,
@@ -169,6 +170,8 @@ class Admin(SetupCommand, commands.GroupCog, group_name="rapport-admin"):
     @app_commands.checks.has_permissions(manage_guild=True)
     async def stats(self, interaction: discord.Interaction) -> None:
         """See server totals — engagement, digests, acted-on rate — and what needs fixing."""
+        # Counting a big server takes seconds (bench/commands.py): answer "thinking" first.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         guild = self._guild(interaction)
         gid = guild.id
         humans = {m.id for m in guild.members if not m.bot}
@@ -219,6 +222,8 @@ class Admin(SetupCommand, commands.GroupCog, group_name="rapport-admin"):
                 )
             )
         policy = self.guilds.policy(guild.id)
+        if policy.teams and not intents.members:
+            out.append(t.gettext(TEAMS_NEED_MEMBERS))
         unreadable = [
             c.mention
             for c in guild.text_channels

@@ -22,6 +22,7 @@ from cogs._avatars import Avatars
 from cogs._bot import RapportBot
 from cogs._lookup import (
     POST_PERMISSIONS,
+    TEAMS_NEED_MEMBERS,
     find_channel,
     find_role,
     missing_permissions,
@@ -208,6 +209,8 @@ class Leaderboard(commands.Cog):
                 raise UserFacingError(
                     N_("There's no team called “{team}”: no teams are set up yet."), team=team
                 )
+            if not self.bot.intents.members:
+                raise UserFacingError(TEAMS_NEED_MEMBERS)
             team, members = match, teams[match]
             teams = {match: members}
             keep = _within(members, keep)

@@ -28,6 +28,7 @@ from sandbox.gateway import (
     Gateway,
 )
 from sandbox.interactions import CommandError, Invocation, Invoker, Reply
+from sandbox.ratelimits import Forced, Limit, RateLimits, Scope, bucket_of
 from sandbox.server import ROUTER, RequestRecord, build_app
 from sandbox.spec import Spec, Violation, default_spec
 from sandbox.state import (
@@ -104,10 +105,9 @@ class Emulator:
         self.refused_dms: set[int] = set()
         self.dms_too_fast = 0
         self.refused_privileged: set[str] = set()
-        self.rate_limits: dict[str, list[Any]] = {}
+        #: Discord's shared per-route buckets and global limit, on the sandbox's clock.
+        self.ratelimits = RateLimits(self.clock)
         self.slow_routes: dict[str, float] = {}
-        #: [retry_after, times left] of a global 429 (rate_limit_globally).
-        self.global_limit: list[Any] = [0.0, 0]
         #: Guilds the bot was removed from (remove_bot).
         self.removed_guilds: set[int] = set()
         #: (channel id, nonce) -> (when, message), for enforce_nonce.
@@ -654,11 +654,19 @@ class Emulator:
 
     def rate_limit_globally(self, *, retry_after: float = 0.5, times: int = 1) -> None:
         """The next ``times`` requests, whatever the route, get Discord's global 429."""
-        self.global_limit = [retry_after, times]
+        self.ratelimits.forced_global = Forced(retry_after, times, "global")
 
-    def rate_limit(self, route: str, *, retry_after: float = 0.5, times: int = 1) -> None:
-        """The next ``times`` calls to ``route`` ("POST /channels/{channel_id}/messages") get 429."""
-        self.rate_limits[self._known(route)] = [retry_after, times]
+    def rate_limit(
+        self, route: str, *, retry_after: float = 0.5, times: int = 1, scope: Scope = "user"
+    ) -> None:
+        """The next ``times`` calls to ``route`` ("POST /channels/{channel_id}/messages") get 429
+        (scope "shared": the resource is limited, as Discord answers for a busy channel)."""
+        self.ratelimits.forced[self._known(route)] = Forced(retry_after, times, scope)
+
+    def limit_bucket(self, route: str, *, limit: int, window: float) -> None:
+        """The bucket holding ``route`` (and every route sharing it) allows ``limit`` requests
+        per ``window`` seconds of the sandbox clock, per channel, guild or webhook."""
+        self.ratelimits.limits[bucket_of(self._known(route))] = Limit(limit, window)
 
     def server_error(self, route: str, *, status: int = 500, times: int = 1) -> None:
         """The next ``times`` calls to ``route`` do their work, then answer ``status`` (a 5xx

@@ -1,16 +1,14 @@
 """The aiohttp application: REST routing, Discord's error and rate-limit shapes, faults.
 
-Every answer carries rate-limit headers because discord.py's HTTP client reads them; every
+Every answer carries its bucket's rate-limit headers (sandbox/ratelimits.py); every
 request is recorded, and bodies on the routes that carry bot output are checked against the spec.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import re
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -126,17 +124,6 @@ def _json(body: Any, *, status: int, headers: dict[str, str]) -> web.Response:
     )
 
 
-def _headers(bucket: str, *, remaining: int = 4, reset_after: float = 1.0) -> dict[str, str]:
-    return {
-        "X-RateLimit-Limit": "5",
-        "X-RateLimit-Remaining": str(remaining),
-        "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
-        "X-RateLimit-Reset-After": f"{reset_after:.3f}",
-        "X-RateLimit-Bucket": hashlib.sha1(bucket.encode()).hexdigest()[:16],
-        "Via": "1.1 google",
-    }
-
-
 #: Discord's upload limit for a bot without boosts (per request, every file together).
 MAX_UPLOAD = 10 * 1024 * 1024
 
@@ -176,7 +163,7 @@ def build_app(emulator: Emulator, router: Router) -> web.Application:
         record = RequestRecord(method, path, None, query=dict(request.query))
         emulator.requests.append(record)
         found = router.match(method, path)
-        bucket = f"{method} {found[0] if found else path}"
+        headers: dict[str, str] = {}
         try:
             record.json, record.files = await _read_body(request)
             if found is None:
@@ -190,23 +177,10 @@ def build_app(emulator: Emulator, router: Router) -> web.Application:
             delay = emulator.slow_routes.get(record.route, 0.0) + emulator.latency
             if delay:
                 await asyncio.sleep(delay)
-            limited = emulator.rate_limits.get(record.route)
-            every = emulator.global_limit
-            if every[1] > 0 or (limited and limited[1] > 0):
-                # The global limit (every route, 50 requests a second) before the route's own.
-                scope, chosen = ("global", every) if every[1] > 0 else ("user", limited)
-                assert chosen is not None
-                chosen[1] -= 1
-                retry = chosen[0]
-                headers = _headers(bucket, remaining=0, reset_after=retry)
-                headers.update({"Retry-After": f"{retry:.3f}", "X-RateLimit-Scope": scope})
-                if scope == "global":
-                    headers["X-RateLimit-Global"] = "true"
-                body = {
-                    "message": "You are being rate limited.",
-                    "retry_after": retry,
-                    "global": scope == "global",
-                }
+            verdict = emulator.ratelimits.take(record.route, params)
+            headers = verdict.headers
+            if verdict.retry_after is not None:
+                body = verdict.body()
                 emulator.check_rest(method, template, "response", body, status=429)
                 return _json(body, status=429, headers=headers)
             if emulator.spec is not None and VALIDATED.match(template) and record.json is not None:
@@ -222,11 +196,11 @@ def build_app(emulator: Emulator, router: Router) -> web.Application:
         except ApiError as error:
             if found is not None:
                 emulator.check_rest(method, found[0], "response", error.body(), status=error.status)
-            return _json(error.body(), status=error.status, headers=_headers(bucket))
+            return _json(error.body(), status=error.status, headers=headers)
         emulator.check_rest(method, template, "response", body, status=status)
         if status == 204:
-            return web.Response(status=204, headers=_headers(bucket))
-        return _json(body, status=status, headers=_headers(bucket))
+            return web.Response(status=204, headers=headers)
+        return _json(body, status=status, headers=headers)
 
     async def elsewhere(request: web.Request) -> web.Response:
         # Another API version or a stray URL is as unknown to the bot as a missing route.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +34,22 @@ __all__ = ["Sandbox", "days_ago", "hours_ago", "until"]
 #: allows 3 s; the rest is kept for real network latency).
 RESPONSE_BUDGET = 2.0
 CHANNELS = ("general", "design", "help", "resources", "leaderboard", "introductions")
+
+
+def _intent_from_env(name: str) -> bool:
+    value = os.environ.get(name, "1").strip().lower()
+    if value not in {"1", "0", "true", "false", "on", "off"}:
+        raise pytest.UsageError(f"{name} must be on or off, not {value!r}")
+    return value in {"1", "true", "on"}
+
+
+#: The intent combination the integration suite runs under (the intent matrix): both on unless
+#: the environment turns one off, as .ci/run does for the other three combinations. A test that
+#: sets an intent in its own sandbox_config keeps it whatever the matrix says.
+INTENTS = {
+    "members_intent": _intent_from_env("RAPPORT_TEST_MEMBERS_INTENT"),
+    "message_content": _intent_from_env("RAPPORT_TEST_MESSAGE_CONTENT"),
+}
 
 
 def merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -74,6 +91,7 @@ class Sandbox:
                         "api_base": emulator.api_base,
                         "gateway_url": emulator.gateway_url,
                         "cdn_base": emulator.api_base,
+                        **INTENTS,
                     },
                     "storage": {"path": str(data_dir / "rapport.json"), "flush_interval": "1h"},
                     # Jobs run when the test moves the clock or says so (run_job), never by
@@ -123,6 +141,21 @@ class Sandbox:
         """Stop the bot and start a fresh one on the same data directory."""
         await self.stop()
         return await self.start()
+
+    @property
+    def members_intent(self) -> bool:
+        """Whether this bot asked for the members intent (the matrix's or the test's choice)."""
+        return self.settings.discord.members_intent
+
+    @property
+    def message_content(self) -> bool:
+        """Whether this bot asked for the message content intent."""
+        return self.settings.discord.message_content
+
+    def cached_name(self, member: Member) -> str:
+        """How an answer drawn from the member cache names someone: their name with the members
+        intent; without it, their mention (Discord shows it as the name, without pinging)."""
+        return member.name if self.members_intent else f"<@{member.id}>"
 
     @property
     def services(self) -> Services:
@@ -237,6 +270,34 @@ class Sandbox:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "sandbox_config(mapping): config sections merged into the sandbox bot's config"
+    )
+
+
+def _pins_both_intents(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker("sandbox_config")
+    discord = (marker.args[0] if marker else {}).get("discord", {})
+    return set(INTENTS) <= set(discord)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under a combination other than the default, run only what the intents can change: the
+    tests on the sandbox bot that leave at least one intent to the matrix."""
+    if all(INTENTS.values()):
+        return
+    kept, dropped = [], []
+    for item in items:
+        matters = "sandbox" in getattr(item, "fixturenames", ()) and not _pins_both_intents(item)
+        (kept if matters else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    on = {True: "on", False: "off"}
+    return (
+        f"intents: members {on[INTENTS['members_intent']]}, "
+        f"message content {on[INTENTS['message_content']]}"
     )
 
 

@@ -51,8 +51,10 @@ KNOWN_EXTRAS: Mapping[str, tuple[str, ...]] = {
         "*.dm_permission",
         "*.integration_types",
     ),
-    # discord.py's message edit through an interaction webhook carries tts; Discord ignores it.
+    # discord.py's message edit (through an interaction webhook or not) carries tts; Discord
+    # ignores it.
     "PATCH /webhooks/{application_id}/{token}/messages/{message_id} request": ("tts",),
+    "PATCH /channels/{channel_id}/messages/{message_id} request": ("tts",),
 }
 
 #: Dispatches whose payload discord-api-types types as empty: only the extras may appear.

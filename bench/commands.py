@@ -1,0 +1,189 @@
+"""The core work behind every slash command and button, timed on one big guild.
+
+Discord gives a command 3 s for its first response; the house rule is to defer anything that can
+take over ~1 s. This builds MEMBERS enrolled members and PAIRS pairs (bench/_world.py, through the
+real services), then times, for a few members each, what each handler calls in the core before
+it answers (rendering and Discord's round trips aside). Each row names the handler, the
+median and the slowest run, and whether the handler defers first.
+
+    .venv/bin/python bench/commands.py [--quick] [--members N --pairs N] [--runs N]
+
+Last line: {"bench": "commands", "members", "pairs", "<handler>_s": slowest seconds, ...}
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._world import CHANNELS, GUILD, NOW, populate
+from rapport.compose import Services, build_services
+from rapport.people.privacy import Privacy
+from rapport.settings.config import settings_from_mapping
+from rapport.store.memory import MemoryStore
+
+#: Handlers that answer "thinking" before their work (cogs/*.py), as the audit found them.
+DEFERS = {
+    "/rapport status",
+    "/rapport export",
+    "/leaderboard",
+    "/rapport-admin stats",
+    "/rapport-admin sync",
+    "/rapport-admin backfill",
+    "/rapport forget: Forget me",
+}
+
+Work = Callable[[int], Awaitable[Any]]
+
+
+def handlers(s: Services, privacy: Privacy, others: list[int]) -> dict[str, Work]:
+    """Each handler's core work for one member (``m``), as the cog calls it."""
+    g = GUILD
+
+    def other(m: int, step: int) -> int:
+        """Someone else in the guild, picked from ``m`` (never ``m``)."""
+        found = others[(m * step) % len(others)]
+        return found if found != m else others[(m * step + 1) % len(others)]
+
+    async def status(m: int) -> Any:
+        s.members.preferences(g, m)
+        return s.status.picture(g, m, NOW)
+
+    async def join(m: int) -> Any:
+        s.members.preferences(g, m)
+        await s.members.enroll(g, m)
+        digest = s.nudges.preview(g, m, NOW)
+        if digest is not None and digest.items:
+            s.nudges.shown(g, m, digest, NOW)
+
+    async def stats(m: int) -> Any:
+        humans = set(others)  # the member cache, every human in the server
+        figures = s.nudges.guild_stats(g)
+        return (
+            len(s.ledger.members(g)),
+            len(s.members.enrolled_members(g, humans)),
+            s.ledger.pair_count(g),
+            s.ledger.interactions_total(g),
+            figures,
+        )
+
+    async def export(m: int) -> Any:
+        return json.dumps(await privacy.export(g, m), indent=2, sort_keys=True)
+
+    async def forget(m: int) -> Any:
+        await privacy.forget(g, m)
+
+    async def leaderboard(m: int) -> Any:
+        key = s.leaderboard.period_key(g, "all", NOW)
+        return s.leaderboard.board(g, key, {}, keep=None)
+
+    async def settings(m: int) -> Any:
+        await s.members.configure(g, m, timezone="Europe/Paris")
+        return s.members.preferences(g, m)
+
+    async def snooze(m: int) -> Any:
+        await s.members.snooze(g, m, timedelta(days=3))
+
+    async def mute(m: int) -> Any:
+        await s.members.mute(g, m, other(m, 7))
+
+    async def leave(m: int) -> Any:
+        await s.members.leave(g, m)
+
+    async def track(m: int) -> Any:
+        await s.members.track(g, m)
+
+    async def keep_in_touch(m: int) -> Any:
+        s.ledger.set_cadence(g, m, other(m, 3), timedelta(days=7))
+
+    async def digest_done(m: int) -> Any:
+        await s.nudges.ensure(g)
+        s.nudges.digest_items(g, m, "none")
+        await s.nudges.done(g, m, "none")
+
+    async def digest_feedback(m: int) -> Any:
+        await s.nudges.ensure(g)
+        await s.nudges.feedback(g, m, "fewer")
+
+    async def remind(m: int) -> Any:
+        await s.nudges.remind(g, m, CHANNELS[0], 1 << 40, other(m, 5), NOW, "4h")
+
+    async def setup(m: int) -> Any:
+        await s.guilds.update(g, timezone="Europe/Paris")
+        return s.guilds.policy(g)
+
+    async def exclude(m: int) -> Any:
+        await s.guilds.exclude_channels(g, [CHANNELS[-1]])
+        await s.guilds.exclude_channels(g, [CHANNELS[-1]], exclude=False)
+
+    return {
+        "/rapport join": join,
+        "/rapport status": status,
+        "/rapport settings": settings,
+        "/rapport snooze": snooze,
+        "/rapport mute": mute,
+        "/rapport leave": leave,
+        "/rapport track": track,
+        "/rapport export": export,
+        "Keep in touch (menu + select)": keep_in_touch,
+        "/leaderboard": leaderboard,
+        "/rapport-admin stats": stats,
+        "/rapport-admin setup": setup,
+        "/rapport-admin exclude/include-channel": exclude,
+        "digest: Done": digest_done,
+        "digest: keep/fewer/stop": digest_feedback,
+        "Remind me to reply (select)": remind,
+        # Last: it erases the members it runs for.
+        "/rapport forget: Forget me": forget,
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10,000 members, 100,000 pairs")
+    parser.add_argument("--members", type=int)
+    parser.add_argument("--pairs", type=int)
+    parser.add_argument("--runs", type=int, default=5, help="members timed per handler")
+    args = parser.parse_args()
+    members = args.members or (10_000 if args.quick else 100_000)
+    pairs = args.pairs or (100_000 if args.quick else 1_000_000)
+
+    started = time.perf_counter()
+    cfg = settings_from_mapping({"discord": {"token": "bench"}})
+    s = build_services(cfg, MemoryStore(), lambda: NOW)
+    ids = populate(s.ledger, members, pairs)
+    for m in ids:
+        await s.members.enroll(GUILD, m)
+    await s.nudges.ensure(GUILD)
+    privacy = Privacy(s.ledger, s.members, lambda: NOW, s.nudges)
+    print(f"world: {members:,} members, {pairs:,} pairs in {time.perf_counter() - started:.0f}s")
+
+    figures: dict[str, Any] = {"bench": "commands", "members": members, "pairs": pairs}
+    print(f"{'handler':42} {'median':>9} {'slowest':>9}  defers")
+    # Members spread over the ids, the busiest first (populate's waiting replies: every tenth).
+    sample = [ids[(i * 7919) % len(ids)] for i in range(args.runs)]
+    for name, work in handlers(s, privacy, ids).items():
+        runs = []
+        for m in sample:
+            t0 = time.perf_counter()
+            await work(m)
+            runs.append(time.perf_counter() - t0)
+        slowest = max(runs)
+        defers = "yes" if name in DEFERS else ("NO  <- over 1 s" if slowest > 1 else "no")
+        print(f"{name:42} {statistics.median(runs):8.3f}s {slowest:8.3f}s  {defers}")
+        figures[f"{name}_s"] = round(slowest, 4)
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
