@@ -129,6 +129,9 @@ class RateLimits:
         self.default = Limit()
         self.global_per_second: int | None = GLOBAL_PER_SECOND
         self.global_window = 1.0
+        #: False: nothing is counted (a clock frozen between jumps would never end a window);
+        #: injected 429s still answer.
+        self.counting = True
         self._windows: dict[tuple[str, str], _Window] = {}
         self._global = _Window(0, 0.0)
         #: (route, scope) of every 429 answered, oldest first.
@@ -163,6 +166,8 @@ class RateLimits:
             if forced is not None and forced.times > 0:
                 forced.times -= 1
                 return self._refuse(route, bucket, window, now, forced.retry_after, forced.scope)
+        if not self.counting:
+            return Verdict(self._headers(bucket, limit, _Window(limit.limit, now + 1.0), now))
         if self.global_per_second is not None and not route.startswith(INTERACTION_PREFIXES):
             if now >= self._global.resets_at:
                 self._global = _Window(self.global_per_second, now + self.global_window)
