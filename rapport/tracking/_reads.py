@@ -58,6 +58,11 @@ def _records_of(g: Guild, a: int) -> list[tuple[int, bytes]]:
     return out  # type: ignore[return-value]
 
 
+def _period_stats(row: list[int], is_week: bool) -> PeriodStats:
+    """A period's counters from its summed slot row (distinct people: the week's or month's)."""
+    return PeriodStats(row[0], row[1 if is_week else 2], row[3], row[4], row[5], row[6])
+
+
 def _strongest(v: PairView) -> tuple[float, int]:
     return (-v.weight, v.other_id)
 
@@ -373,12 +378,28 @@ class LedgerReads:
                 row = rows.setdefault(mid, [0] * 7)
                 for f in range(7):
                     row[f] += c[i + f]
-        people = 1 if is_week else 2
-        return {
-            mid: PeriodStats(r[0], r[people], r[3], r[4], r[5], r[6])
-            for mid, r in rows.items()
-            if any(r)
-        }
+        return {mid: _period_stats(r, is_week) for mid, r in rows.items() if any(r)}
+
+    def member_period_stats(self, guild_id: int, member_id: int) -> dict[str, PeriodStats]:
+        """One member's counters in every period they have any, by period key.
+
+        The same figures as `period_stats(...)[member_id]` for each period, read from the
+        member's own slots only: an export at 100,000 members must not sum everyone's.
+        """
+        g = self.guilds.get(guild_id)
+        if g is None:
+            return {}
+        rows: dict[str, list[int]] = {}
+        for seg in g.periods.values():
+            i = seg.slots.get(member_id)
+            if i is None:
+                continue
+            c = seg.counts
+            for key in (seg.week, seg.month):
+                row = rows.setdefault(key, [0] * 7)
+                for f in range(7):
+                    row[f] += c[i + f]
+        return {key: _period_stats(r, "-W" in key) for key, r in sorted(rows.items()) if any(r)}
 
     def pair_counts(self, guild_id: int, period: str) -> Counter[tuple[int, int]]:
         """Who engaged with whom in a period: (smaller id, larger id) -> directions (1 or 2).
@@ -498,11 +519,10 @@ class LedgerReads:
         out["greeted_newcomers"] = sorted(
             mid for mid, rec in g.newcomers.items() if member_id in rec[2]
         )
-        out["periods"] = {}
-        for period in self.periods(guild_id):
-            st = self.period_stats(guild_id, period).get(member_id)
-            if st is not None:
-                out["periods"][period] = {f: getattr(st, f) for f in PeriodStats.__slots__}
+        out["periods"] = {
+            period: {f: getattr(st, f) for f in PeriodStats.__slots__}
+            for period, st in self.member_period_stats(guild_id, member_id).items()
+        }
         return out
 
 
