@@ -179,6 +179,8 @@ async def test_the_enrollment_role_decides_who_may_join_and_who_is_enrolled(
 
 async def test_the_welcomer_role_gets_the_welcome_nudge(sandbox: Sandbox) -> None:
     """Holders of the welcomer role hear of an unanswered newcomer; others who never met them don't."""
+    if not sandbox.members_intent:
+        pytest.skip("joins (the welcome rule's data) are seen only with the members intent")
     boss = await admin(sandbox)
     greeters = await role(sandbox, "Greeters")
     ana = await sandbox.member("Ana", roles=[greeters])
@@ -285,6 +287,10 @@ async def test_staff_roles_are_kept_off_the_board(sandbox: Sandbox) -> None:
     ana, _, cy = await _scored(sandbox, _week_ago_noon() - timedelta(days=7))
     await sandbox.emulator.update_member(cy, roles=[staff])
     await sandbox.settle()
+    if not sandbox.members_intent:
+        # The role change reaches the bot only with the members intent; without it, with what
+        # Cy sends next (Discord attaches the member's roles to each message).
+        await sandbox.say(cy, "#general", "back from lunch")
     await setup(sandbox, boss, staff_roles=f"<@&{staff.id}>")
     await sandbox.run_job("post_weekly_leaderboard")
     (post,) = sandbox.posts("leaderboard")
