@@ -26,9 +26,10 @@ from rapport.people import SETTINGS, GuildService, MemberService
 from rapport.people.guilds import DEFAULT, RESET_ALL
 
 ROLES_UNSEEN = N_(
-    "⚠ The Server Members intent is off, so Rapport can't see who holds a role: with an "
-    "enrollment role nobody gets digests, and the welcomer and staff roles reach nobody, until "
-    "it is on (Developer Portal, and [discord] members_intent = true)."
+    "⚠ The Server Members intent is off, so Rapport knows a member's roles only from what they "
+    "send (messages, commands): the enrollment, welcomer and staff roles reach only the members "
+    "it has seen, and a role change shows on their next message. Turn it on to see everyone "
+    "(Developer Portal, and [discord] members_intent = true)."
 )
 ROLE_MENTION = re.compile(r"<@&(\d+)>")
 CHANNEL_MENTION = re.compile(r"<#(\d+)>")

@@ -304,12 +304,12 @@ async def test_staff_roles_are_kept_off_the_board(sandbox: Sandbox) -> None:
 
 @pytest.mark.sandbox_config({**ANY_TIME, "discord": {"members_intent": False}})
 async def test_role_settings_warn_when_the_members_intent_is_off(sandbox: Sandbox) -> None:
-    """Without the Server Members intent the view says role settings can't see role holders."""
+    """Without the Server Members intent the view says roles are known only from what members send."""
     boss = await admin(sandbox)
     greeters = await role(sandbox, "Greeters")
     assert "Server Members intent is off" not in await setup(sandbox, boss)
     shown = await setup(sandbox, boss, welcomer_role=greeters)
-    assert "Server Members intent is off, so Rapport can't see who holds a role" in shown
+    assert "Server Members intent is off, so Rapport knows a member's roles only" in shown
 
 
 @pytest.mark.sandbox_config({**ANY_TIME, "kudos": {"max_per_day": 5}})
