@@ -37,7 +37,7 @@ async def test_a_thanks_is_posted_publicly_and_credited_to_the_receiver(sandbox:
     assert status.ephemeral
     section = thanks_received(status.text)
     assert "2 in the last 7 days · 2 in all" in section
-    assert "**Ana**, <t:" in section
+    assert f"**{sandbox.cached_name(ana)}**, <t:" in section
     # The pair counts the thanks; Ana's own picture has no thanks received.
     pair = sandbox.services.ledger.pair(sandbox.guild.id, bob.id, ana.id)
     assert pair is not None
@@ -81,7 +81,7 @@ async def test_a_private_thanks_posts_nothing_and_still_credits(sandbox: Sandbox
     assert sandbox.posts("general") == []
     section = thanks_received((await sandbox.slash(bob, "rapport status")).text)
     assert "1 in the last 7 days" in section
-    assert "**Ana** privately" in section
+    assert f"**{sandbox.cached_name(ana)}** privately" in section
 
 
 async def test_thank_the_author_thanks_for_that_message(sandbox: Sandbox) -> None:
