@@ -29,12 +29,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._world import CHANNELS, GUILD, NOW, populate
 from rapport.compose import Services, build_services
 from rapport.people.privacy import Privacy
+from rapport.relations import Relations
 from rapport.settings.config import settings_from_mapping
 from rapport.store.memory import MemoryStore
 
 #: Handlers that answer "thinking" before their work (cogs/*.py), as the audit found them.
 DEFERS = {
     "/rapport status",
+    "/rapport map (data; drawn off the loop)",
     "/rapport export",
     "/leaderboard",
     "/rapport-admin stats",
@@ -49,6 +51,7 @@ Work = Callable[[int], Awaitable[Any]]
 def handlers(s: Services, privacy: Privacy, others: list[int]) -> dict[str, Work]:
     """Each handler's core work for one member (``m``), as the cog calls it."""
     g = GUILD
+    relations = Relations(s.members, s.ledger.reads)
 
     def other(m: int, step: int) -> int:
         """Someone else in the guild, picked from ``m`` (never ``m``)."""
@@ -58,6 +61,12 @@ def handlers(s: Services, privacy: Privacy, others: list[int]) -> dict[str, Work
     async def status(m: int) -> Any:
         s.members.preferences(g, m)
         return s.status.picture(g, m, NOW)
+
+    async def closeup(m: int) -> Any:
+        return relations.closeup(g, m, other(m, 11), NOW)
+
+    async def ego_map(m: int) -> Any:
+        return relations.ego_map(g, m, NOW)
 
     async def join(m: int) -> Any:
         s.members.preferences(g, m)
@@ -129,6 +138,8 @@ def handlers(s: Services, privacy: Privacy, others: list[int]) -> dict[str, Work
     return {
         "/rapport join": join,
         "/rapport status": status,
+        "/rapport status member:": closeup,
+        "/rapport map (data; drawn off the loop)": ego_map,
         "/rapport settings": settings,
         "/rapport snooze": snooze,
         "/rapport mute": mute,
