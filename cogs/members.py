@@ -32,7 +32,7 @@ from rapport.errors import UserFacingError
 from rapport.i18n import N_, Translation
 from rapport.nudges import NudgeService, Status, rules
 from rapport.people import MemberService, Privacy
-from rapport.relations import Relations, Standing
+from rapport.relations import Closeup, Relations, Standing
 from rapport.settings import DURATION_HINT, NUDGE_KINDS, duration_seconds, parse_duration
 from rapport.tracking import Ledger
 
@@ -195,6 +195,10 @@ class Members(commands.GroupCog, group_name="rapport"):
         span = _relations.read_cadence(cadence) if cadence is not None else None
         now = self.clock()
         closeup = self.relations.closeup(gid, mid, other.id, now)
+        if not isinstance(other, discord.Member):
+            # Discord resolves someone no longer in the server as a plain user: without the
+            # members intent that is how Rapport learns they left.
+            closeup = Closeup(other.id, Standing.LEFT)
         note = None
         if cadence is not None and closeup.standing in (Standing.KNOWN, Standing.NONE):
             self.ledger.set_cadence(gid, mid, other.id, span)

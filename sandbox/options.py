@@ -105,7 +105,8 @@ def _resolve(value: Any, resolved: dict[str, dict[str, Any]]) -> None:
     """Add a USER/CHANNEL/ROLE value to ``resolved`` as Discord does."""
     if isinstance(value, Member):
         resolved.setdefault("users", {})[str(value.id)] = value.user.payload()
-        if value.guild is not None:
+        # Someone no longer in the server resolves as a user only, as Discord answers.
+        if value.guild is not None and value.guild.members.get(value.id) is value:
             resolved.setdefault("members", {})[str(value.id)] = resolved_member(value)
     elif isinstance(value, User):
         resolved.setdefault("users", {})[str(value.id)] = value.payload()
