@@ -239,6 +239,18 @@ class Admin(SetupCommand, commands.GroupCog, group_name="rapport-admin"):
                 )
             )
         out += _leaderboard_problems(guild, policy, t)
+        chosen = self.guilds.get(guild.id).admin_digest_channel
+        if chosen and self.poster.channel(guild) is None:
+            out.append(
+                t.gettext(
+                    N_(
+                        "I can't post the admin digest in {channel} (missing permissions, or it's "
+                        "gone): pick another with {command}."
+                    ),
+                    channel=f"<#{chosen}>",
+                    command=_l10n.command(t, "rapport-admin admin-digest"),
+                )
+            )
         problem = self.board.problem(guild.id)
         if problem:
             # The recorded problem is the operator's log line (English, with Discord's words).

@@ -154,3 +154,19 @@ async def test_each_reader_gets_it_in_their_language(sandbox: Sandbox) -> None:
     assert "Bilan admin Rapport" in post.text
     assert "Rapport-Admin-Übersicht" in dm.text
     assert SECRET not in post.text + dm.text
+
+
+async def test_a_channel_it_can_no_longer_post_in_is_told_to_admins(sandbox: Sandbox) -> None:
+    """Once the bot loses Send Messages in the digest's channel, stats and the command say so."""
+    boss = await admin(sandbox)
+    await sandbox.restart()
+    mods = sandbox.channel("#leaderboard")
+    await sandbox.slash(boss, "rapport-admin admin-digest", channel=mods)
+    assert "admin digest" not in (await sandbox.slash(boss, "rapport-admin stats")).text
+    me = sandbox.guild.members[sandbox.emulator.bot_user.id]
+    await sandbox.emulator.set_overwrite(mods, me, deny=1 << 11)  # Send Messages
+    await sandbox.settle()
+    stats = await sandbox.slash(boss, "rapport-admin stats")
+    assert f"I can't post the admin digest in {mods.mention}" in stats.text
+    shown = await sandbox.slash(boss, "rapport-admin admin-digest")
+    assert "I can't post there" in shown.text
