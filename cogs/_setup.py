@@ -18,7 +18,7 @@ from cogs import _embeds as render
 from cogs import _l10n
 from cogs._lookup import POST_PERMISSIONS, find_role, missing_permissions, permission_names
 from cogs._respond import reply_private
-from cogs._setup_view import option_name, setting_lines
+from cogs._setup_view import admin_digest_line, option_name, setting_lines
 from rapport.errors import UserFacingError
 from rapport.i18n import N_, Translation
 from rapport.ids import parse_id
@@ -138,7 +138,8 @@ class SetupCommand:
         except UserFacingError as exc:
             raise _named_in_language(exc, t) from None
         policy = self.guilds.policy(guild.id)
-        lines = setting_lines(guild, policy, self.guilds.settings, t)
+        lines = setting_lines(guild, policy, t)
+        lines.append(admin_digest_line(self.guilds.get(guild.id), t))
         roles_set = policy.enrollment_role or policy.welcomer_role or policy.staff_roles
         if roles_set and not interaction.client.intents.members:
             lines.append(t.gettext(ROLES_UNSEEN))

@@ -10,11 +10,12 @@ from __future__ import annotations
 import discord
 
 from cogs._embeds import KIND_NAMES
-from cogs._l10n import valid_name
+from cogs._l10n import localised_path, valid_name
 from cogs._lookup import find_channel
 from rapport.i18n import N_, Translation
 from rapport.people import SETTINGS, THRESHOLDS, GuildPolicy
-from rapport.settings import Settings, format_duration
+from rapport.people.guilds import GuildSettings
+from rapport.settings import format_duration
 
 FROM_SERVER = N_("set here")
 FROM_CONFIG = N_("config.toml")
@@ -31,9 +32,7 @@ def option_name(t: Translation, name: str) -> str:
     return text if valid_name(text) else name
 
 
-def setting_lines(
-    guild: discord.Guild, policy: GuildPolicy, settings: Settings, t: Translation
-) -> list[str]:
+def setting_lines(guild: discord.Guild, policy: GuildPolicy, t: Translation) -> list[str]:
     """One line per setting: `option`: value · source."""
     values = _values(guild, policy, t)
     lines = []
@@ -46,6 +45,18 @@ def setting_lines(
             source = FROM_CONFIG
         lines.append(f"`{option_name(t, name)}`: {values[name]} · *{t.gettext(source)}*")
     return lines
+
+
+def admin_digest_line(own: GuildSettings, t: Translation) -> str:
+    """Where the weekly admin digest goes (chosen with its own command, not a setup option)."""
+    parts = [f"<#{own.admin_digest_channel}>"] if own.admin_digest_channel else []
+    if own.admin_digest_dms:
+        n = len(own.admin_digest_dms)
+        parts.append(t.ngettext("{n} admin by DM", "{n} admins by DM", n))
+    value = ", ".join(parts) or t.gettext(N_("none"))
+    source = FROM_SERVER if parts else FROM_DEFAULT
+    command = localised_path(t, "rapport-admin admin-digest")
+    return f"`/{command}`: {value} · *{t.gettext(source)}*"
 
 
 def _values(guild: discord.Guild, policy: GuildPolicy, t: Translation) -> dict[str, str]:

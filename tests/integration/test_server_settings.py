@@ -332,3 +332,14 @@ async def test_a_servers_kudos_cap_decides_how_many_thanks_a_member_gives(
     back = await setup(sandbox, boss, reset="kudos_max_per_day")
     assert line(back, "kudos_max_per_day") == "`kudos_max_per_day`: 5 · *config.toml*"
     assert not (await sandbox.slash(ana, "thanks", member=cy)).ephemeral
+
+
+async def test_the_view_shows_where_the_admin_digest_goes(sandbox: Sandbox) -> None:
+    """The admin digest's channel and DM readers (its own command) show beside the settings."""
+    boss = await admin(sandbox)
+    before = await setup(sandbox, boss)
+    assert "`/rapport-admin admin-digest`: none · *default*" in before
+    board = sandbox.channel("#leaderboard")
+    await sandbox.slash(boss, "rapport-admin admin-digest", channel=board, dm="on")
+    after = await setup(sandbox, boss)
+    assert f"`/rapport-admin admin-digest`: {board.mention}, 1 admin by DM · *set here*" in after
