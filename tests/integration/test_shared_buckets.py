@@ -55,15 +55,22 @@ async def test_backfill_waits_its_turn_in_a_shared_bucket_and_counts_each_answer
     assert len(refused) <= 2, refused
 
 
-@pytest.mark.sandbox_config({"nudges": {"digest_hour": "any", "quiet_hours": ""}})
+# About Discord's limits, not intents: both pinned on, so the matrix runs it once.
+@pytest.mark.sandbox_config(
+    {
+        "nudges": {"digest_hour": "any", "quiet_hours": ""},
+        "discord": {"members_intent": True, "message_content": True},
+    }
+)
 async def test_a_global_limit_holds_digests_back_but_sends_each_once(sandbox: Sandbox) -> None:
     """Over Discord's global limit the bot waits, then every digest goes out exactly once."""
     people = await sandbox.members("Ana", "Bob", "Cy")
     for member in people:
         await sandbox.slash(member, "rapport join")
-    for asker, answerer in zip(people, people[1:] + people[:1], strict=True):
-        post = await sandbox.say(asker, "#design", "draft", at=days_ago(3))
-        await sandbox.say(answerer, "#design", "looks good", reply_to=post, at=days_ago(2))
+    # Each is asked something in a channel of their own and hasn't answered: one line each.
+    channels = ("#design", "#help", "#resources")
+    for member, asker, where in zip(people, people[1:] + people[:1], channels, strict=True):
+        await sandbox.say(asker, where, "can you look?", mentions=[member], at=days_ago(2))
     sandbox.emulator.ratelimits.set_global(1, window=0.3)
     await sandbox.run_job("send_due_digests")
     await sandbox.settle()
