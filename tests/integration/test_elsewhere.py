@@ -71,8 +71,10 @@ async def test_the_command_holds_the_line_back_until_the_usual_gap_passes_again(
     ana, sam, bob = await sandbox.members("Ana", "Sam", "Bob")
     await join(sandbox, ana)
     await history_with(sandbox, sam, ana)
+    # Status names from the member cache: a mention without the members intent.
+    shown = sandbox.cached_name(sam)
     before = await sandbox.slash(ana, "rapport status")
-    assert "Sam" in before.text.split("Drifting apart")[1].split("Leaderboard")[0]
+    assert shown in before.text.split("Drifting apart")[1].split("Leaderboard")[0]
     reply = await sandbox.slash(ana, "rapport talked-elsewhere", member=sam)
     assert reply.ephemeral
     assert "Noted — you talked with Sam outside Discord" in reply.text
@@ -87,10 +89,10 @@ async def test_the_command_holds_the_line_back_until_the_usual_gap_passes_again(
     closeup = await sandbox.slash(ana, "rapport status", member=sam)
     assert "No — it would count as drifting after" in closeup.text
     after = await sandbox.slash(ana, "rapport status")
-    assert "Sam" not in after.text.split("Drifting apart")[1].split("Talked elsewhere")[0]
-    assert "**Sam** — <t:" in after.text.split("Talked elsewhere")[1]
+    assert shown not in after.text.split("Drifting apart")[1].split("Talked elsewhere")[0]
+    assert f"**{shown}** — <t:" in after.text.split("Talked elsewhere")[1]
     strongest = "Strongest relationships"
-    sam_line = "**Sam** — 8 out, 7 in, they usually start"
+    sam_line = f"**{shown}** — 8 out, 7 in, they usually start"
     assert sam_line in before.text.split(strongest)[1]
     assert sam_line in after.text.split(strongest)[1]
 
