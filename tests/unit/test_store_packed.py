@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import random
 import zlib
 from pathlib import Path
 
 import orjson
 from tinydb import TinyDB
 
-from rapport.store._format import PACK_RECS
+from rapport.store._format import PACK_RECS, pack_raws
 from rapport.store.base import SCHEMA_VERSION, record_doc
 from rapport.store.tinydb import TinyDBStore
 
@@ -76,3 +77,25 @@ async def test_a_schema_2_store_opens_as_it_is(tmp_path: Path) -> None:
     store = await opened(path)
     assert await store.load("pairs", 10) == {**old, "5:6": rec}
     await store.close()
+
+
+def test_a_flush_packs_exactly_the_canonical_record_documents() -> None:
+    """Record documents are packed, checked together when their base64 has no padding; one
+    that is not canonical (or not base64) among them stays a document, as do all others."""
+    rng = random.Random(3)
+    recs = {f"p{i}": rng.randbytes(189) for i in range(3000)}  # base64 without padding
+    recs |= {f"q{i}": rng.randbytes(44) for i in range(50)}  # with padding
+    items: list[tuple[str, bytes | None]] = [
+        (k, orjson.dumps(record_doc(r))) for k, r in recs.items()
+    ]
+    odd = {
+        "bad": b'{"r":"' + b"A*" * 126 + b'"}',  # a no-padding length, not base64
+        "loose": orjson.dumps({"r": "AAB="}),
+        "two": orjson.dumps({"r": "AAAA", "s": 1}),
+        "doc": orjson.dumps(PAIR),
+    }
+    items += [*odd.items(), ("gone", None)]
+    others, packed = pack_raws(items)
+    got = {k: p.data[i * p.width : (i + 1) * p.width] for p in packed for i, k in enumerate(p.keys)}
+    assert got == recs
+    assert dict(others) == {**odd, "gone": None}
