@@ -212,28 +212,44 @@ class AdminPoster:
             return None
         return None if missing_permissions(channel, PERMISSIONS) else channel
 
-    def admins(self, guild: discord.Guild) -> list[discord.Member]:
-        """The admins who asked for DMs and still have Manage Server in the server."""
+    async def admins(
+        self, guild: discord.Guild, at_hand: discord.Member | None = None
+    ) -> list[discord.Member]:
+        """The admins who asked for DMs and still have Manage Server in the server.
+
+        Without the members intent the cache holds few members: an admin it lacks is asked of
+        Discord (one request per opted-in admin, once a week), and one who left is skipped.
+        """
         out = []
         for member_id in sorted(self.guilds.get(guild.id).admin_digest_dms):
             member = guild.get_member(member_id)
-            if member is not None and member.guild_permissions.manage_guild:
+            if member is None and at_hand is not None and at_hand.id == member_id:
+                member = at_hand  # the admin running the command: no request before answering
+            if member is None:
+                try:
+                    member = await guild.fetch_member(member_id)
+                except discord.HTTPException:
+                    continue  # gone from the server (404), or Discord can't say now
+            if member.guild_permissions.manage_guild:
                 out.append(member)
         return out
 
     def has_readers(self, guild_id: int) -> bool:
-        """Whether the digest has somewhere to go."""
+        """Whether the digest has somewhere to go: a channel, or an admin who asked for DMs
+        (whether they still may is checked when it is sent)."""
         guild = self.bot.get_guild(guild_id)
-        return guild is not None and (self.channel(guild) is not None or bool(self.admins(guild)))
+        return guild is not None and (
+            self.channel(guild) is not None or bool(self.guilds.get(guild.id).admin_digest_dms)
+        )
 
     @staticmethod
     def member_name(guild: discord.Guild, t: Translation) -> Callable[[int], str]:
-        """Names as the server shows them ("someone" for a member the cache doesn't hold)."""
-        someone = t.gettext(N_("someone"))
+        """Names as the server shows them; a member the cache doesn't hold (no members intent)
+        by mention, which Discord shows as their name without pinging anyone."""
 
         def name_of(member_id: int) -> str:
             member = guild.get_member(member_id)
-            return member.display_name if member is not None else someone
+            return member.display_name if member is not None else f"<@{member_id}>"
 
         return name_of
 
@@ -253,7 +269,7 @@ class AdminPoster:
         if channel is not None:
             embed = self.embed(guild, digest, _l10n.for_guild(guild), digest.created)
             reached |= await self._send(channel, embed, f"channel {channel.id}")
-        for admin in self.admins(guild):
+        for admin in await self.admins(guild):
             t = _l10n.for_member(self.members, guild, guild.id, admin.id)
             reached |= await self._send(
                 admin, self.embed(guild, digest, t, digest.created), "an admin"
@@ -324,10 +340,11 @@ async def admin_digest_command(
             value=t.gettext(N_("on") if interaction.user.id in own.admin_digest_dms else N_("off")),
         ),
     ]
-    if admins := len(poster.admins(guild)):
+    caller = interaction.user if isinstance(interaction.user, discord.Member) else None
+    if admins := len(await poster.admins(guild, caller)):
         lines.append(t.ngettext("{n} admin gets it by DM.", "{n} admins get it by DM.", admins))
     digest = digests.preview(guild.id)
-    if not poster.has_readers(guild.id):
+    if poster.channel(guild) is None and not admins:
         lines.append(
             t.gettext(
                 N_(
