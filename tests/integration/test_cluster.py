@@ -475,3 +475,53 @@ async def test_a_digest_click_reaches_the_process_that_owns_the_guild(
         assert "**Muted:** 1 member" in bob_settings.text
         assert await a.stop() == 0, a.output
         assert await b.stop() == 0, b.output
+
+
+async def test_a_servers_own_board_schedule_holds_in_every_process_and_posts_once(
+    emulator: Emulator, database: str, tmp_path: Path
+) -> None:
+    """A board period and crontab set in one process are the server's in every process, and
+    two processes catching the board up together post it once (a rolling deploy's overlap)."""
+    (at,) = servers_on_shards(emulator, 1)
+    server = await add_server(emulator, "own", at, 4)
+    admins = await emulator.create_role(server.guild, "Admins", permissions=1 << 5)
+    boss = await emulator.add_member(server.guild, "boss", roles=[admins])
+    a = BotProcess("first", write_config(tmp_path / "a", emulator, database), "0", 1)
+    async with running(a):
+        await a.start()
+        await a.ready()
+        answer = await emulator.slash(
+            boss,
+            server.guild,
+            "rapport-admin setup",
+            {"leaderboard_period": "month", "leaderboard_schedule": "* * * * *"},
+        )
+        assert "Saved" in answer.text, answer.text
+        # Last month's activity, which only a monthly board shows (config.toml's is weekly).
+        this_month = datetime.now(UTC).replace(day=1, hour=12, minute=0, second=0, microsecond=0)
+        last_month = this_month - timedelta(days=20)
+        first, second, *_ = server.members
+        post = await emulator.say(first, server.general, "a question", at=last_month)
+        await emulator.say(second, server.general, "an answer", at=last_month, reply_to=post)
+        await emulator.sync()
+        assert await a.stop() == 0, a.output
+
+    old = BotProcess("old", a.config, "0", 1)
+    new = BotProcess("new", write_config(tmp_path / "b", emulator, database), "0", 1)
+    async with running(old, new):
+        await asyncio.gather(old.start(), new.start())
+        await asyncio.gather(old.ready(), new.ready())
+        await until(
+            lambda: leaderboard_posts(emulator, server) >= 1,
+            "the server's own schedule posted no board",
+            also=lambda: old.alive() or new.alive(),
+            explain=tails(old, new),
+            every=0.1,
+        )
+        await quiet()
+        channel = emulator.channel(server.guild, "leaderboard")
+        (board,) = [m for m in emulator.channel_messages(channel) if m.author is emulator.bot_user]
+        month = f"{last_month:%Y-%m}"
+        assert f"leaderboard-{month}.png" in board.embeds[0]["image"]["url"], board.embeds
+        assert await old.stop() == 0, old.output
+        assert await new.stop() == 0, new.output
