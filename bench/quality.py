@@ -30,7 +30,8 @@ Each line is then judged against the bench's own log of what happened:
 Last line: {"bench": "quality", "seeds", "weeks", "members", "digests", "lines",
 "dms_per_member_week_mean", "dms_per_member_week_max", "stale_lines", "repeated_lines",
 "both_sides_drifting", "false_unanswered", "untrue_share_lines", "back_to_back_days",
-"welcome_lines", "acted_on_rate"}; "members" counts enrolled members over all seeds.
+"welcome_lines", "acted_on_rate", "welcome_under_1h"}; "members" counts enrolled members over all
+seeds; welcome_under_1h: welcome lines sent within an hour of the newcomer's first post.
 
 Over 400 lines because the simulation and its judges share one log of what happened; it is a
 measurement, never part of the bot.
@@ -473,6 +474,9 @@ def judge(world: World, weeks: int) -> dict[str, Any]:
         c["lines"] += 1
         if line.kind == rules.WELCOME:
             c["welcome_lines"] += 1
+            # The newcomer's first post comes a second after their join (line.at).
+            if line.sent - line.at < timedelta(hours=1):
+                c["welcome_under_1h"] += 1
         item = line.kind in (rules.UNANSWERED, rules.THANKS, rules.WELCOME)
         if item and line.sent - line.at > STALE_AFTER:
             c["stale_lines"] += 1
@@ -545,6 +549,7 @@ def judge(world: World, weeks: int) -> dict[str, Any]:
                 "untrue_share_lines",
                 "back_to_back_days",
                 "welcome_lines",
+                "welcome_under_1h",
             )
         },
     }
@@ -588,7 +593,15 @@ async def main() -> None:
             + ", ".join(f"{k} {f[k]}" for k in ERRORS)
             + f"; welcome_lines {f['welcome_lines']}, acted_on_rate {f['acted_on_rate']}"
         )
-        for k in ("members", "digests", "lines", "acted_on", "nudges_sent", "welcome_lines"):
+        for k in (
+            "members",
+            "digests",
+            "lines",
+            "acted_on",
+            "nudges_sent",
+            "welcome_lines",
+            "welcome_under_1h",
+        ):
             totals[k] += f[k]
         for k in ERRORS:
             totals[k] += f[k]
@@ -609,13 +622,15 @@ async def main() -> None:
         **{k: totals[k] for k in ERRORS},
         "welcome_lines": totals["welcome_lines"],
         "acted_on_rate": round(totals["acted_on"] / max(totals["nudges_sent"], 1), 3),
+        "welcome_under_1h": totals["welcome_under_1h"],
     }
     print(
         f"overall: {result['digests']} digests, {result['lines']} lines "
         f"({round(result['lines'] / max(result['digests'], 1), 2)}/digest), DMs/member/week "
         f"mean {result['dms_per_member_week_mean']} max {week_max}; "
         + ", ".join(f"{k} {result[k]}" for k in ERRORS)
-        + f"; welcome_lines {result['welcome_lines']}, acted_on_rate {result['acted_on_rate']}"
+        + f"; welcome_lines {result['welcome_lines']} ({result['welcome_under_1h']} under an "
+        f"hour after the newcomer's first post), acted_on_rate {result['acted_on_rate']}"
     )
     print(json.dumps(result))
 

@@ -161,8 +161,10 @@ def build(nudges: NudgeService, guild_id: int, now: datetime) -> AdminDigest:
                 n.first_messages[0].message_id,
             ),
         )
+        # Admins see every newcomer still unanswered, however recent: the grace period is
+        # about asking members to greet, not about what the server's admins should know.
         for n in rules.unanswered_newcomers(
-            ledger.newcomers(guild_id, now - rules.NEWCOMER_WINDOW), now
+            ledger.newcomers(guild_id, now - rules.NEWCOMER_WINDOW), now, grace=timedelta(0)
         )
         if here(n.member_id)
     )

@@ -42,6 +42,10 @@ RANK = {UNANSWERED: 0, THANKS: 1, DRIFTING: 2, WELCOME: 3, SHARE: 4, REMINDER: 0
 
 PENDING_MAX_AGE = timedelta(days=14)
 NEWCOMER_WINDOW = timedelta(days=7)
+WELCOME_GRACE = timedelta(hours=4)
+"""How long a newcomer's first post is left to the people already there before anyone is
+asked to greet them: a line minutes after the post asks for what others may well do in the
+hour (10 of 95 quality-bench welcome lines were under an hour old)."""
 FRESH_KINDS = frozenset({"unanswered", "thanks", "welcome"})
 """Kinds about one moment, never sent once that moment is older than stale_after."""
 ACTIVE_WINDOW = timedelta(days=14)
@@ -344,12 +348,18 @@ def share(
     ]
 
 
-def unanswered_newcomers(newcomers: Iterable[Newcomer], now: datetime) -> list[Newcomer]:
-    """Newcomers of the last 7 days who spoke and whom nobody answered (once per guild run)."""
+def unanswered_newcomers(
+    newcomers: Iterable[Newcomer], now: datetime, grace: timedelta = WELCOME_GRACE
+) -> list[Newcomer]:
+    """Newcomers of the last 7 days who spoke at least `grace` ago and whom nobody answered
+    (once per guild run): until then, the people already there may well answer on their own."""
     return [
         n
         for n in newcomers
-        if n.first_messages and not n.answered_by and now - n.joined_at <= NEWCOMER_WINDOW
+        if n.first_messages
+        and not n.answered_by
+        and now - n.joined_at <= NEWCOMER_WINDOW
+        and now - min(m.at for m in n.first_messages) >= grace
     ]
 
 

@@ -195,8 +195,8 @@ async def test_an_answer_never_thanked_and_a_newcomer_read_as_members_see_them(
     post = await sandbox.say(ana, "#help", "how do I rotate the keys", at=days_ago(3))
     await sandbox.say(bob, "#help", "admin panel, then keys", reply_to=post, at=days_ago(2))
     await sandbox.say(ana, "#general", "morning all", at=days_ago(1))
-    lee = await sandbox.member("Lee")
-    hello = await sandbox.say(lee, "#general", "hi, I'm new here")
+    lee = await sandbox.member("Lee", at=hours_ago(6))
+    hello = await sandbox.say(lee, "#general", "hi, I'm new here", at=hours_ago(5))
     dm = await digest_of(sandbox, ana)
     assert "Bob answered your post in #help 2 days ago — a thank-you goes a long way." in dm.text
     assert "Lee joined" in dm.text

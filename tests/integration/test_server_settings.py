@@ -188,8 +188,8 @@ async def test_the_welcomer_role_gets_the_welcome_nudge(sandbox: Sandbox) -> Non
     for member in (ana, bob):
         await sandbox.slash(member, "rapport join")
     await setup(sandbox, boss, welcomer_role=greeters)
-    lee = await sandbox.member("Lee")
-    hello = await sandbox.say(lee, "#introductions", "hi, I'm new here")
+    lee = await sandbox.member("Lee", at=hours_ago(6))
+    hello = await sandbox.say(lee, "#introductions", "hi, I'm new here", at=hours_ago(5))
     await sandbox.run_job("send_due_digests")
     (dm,) = sandbox.dms_to(ana)
     assert "Lee joined" in dm.text

@@ -300,6 +300,20 @@ def test_welcome_points_at_unanswered_newcomers_of_the_week(nc: Newcomer, due: b
     assert bool(n.welcome(activity(1), fresh, NOW, everyone)) is due
 
 
+@pytest.mark.parametrize(
+    ("posted_ago", "due"),
+    [(timedelta(minutes=10), False), (timedelta(hours=3), False), (timedelta(hours=4), True)],
+)
+def test_a_newcomers_first_post_is_left_to_others_for_a_few_hours(
+    posted_ago: timedelta, due: bool
+) -> None:
+    """Nobody is asked to greet a newcomer minutes after their first post: others may answer."""
+    joined = NOW - posted_ago - timedelta(seconds=1)
+    first = (FirstMessage(7, 900, NOW - posted_ago),)
+    fresh = n.unanswered_newcomers([Newcomer(G, DAN, joined, first, frozenset())], NOW)
+    assert bool(n.welcome(activity(1), fresh, NOW, everyone)) is due
+
+
 def test_welcome_needs_the_member_active_in_that_channel() -> None:
     """Members who were not active where the newcomer spoke are not asked to greet them."""
     quiet = MemberActivity(G, ANA, NOW, None, {99: ChannelActivity(99, NOW, 3, 0, 0)})
