@@ -605,23 +605,75 @@ class NudgeService:
                 and not self.ledger.has_left(d.guild_id, person)
             )
 
-        def talked_since(n: Nudge) -> bool:
-            """A drifting line about a pair that talked off Discord since it was planned."""
-            if n.kind != rules.DRIFTING or n.about_id is None:
-                return False
-            talked = self.members.elsewhere(d.guild_id, d.member_id, n.about_id)
-            return talked is not None and talked > n.at
-
+        settled = self._settled_since(d, now)
+        kinds = prefs.kinds & self.rules_for(d.guild_id).kinds
         items = tuple(
-            _only(n, still) if n.people else n
+            _only(n, still, settled) if n.people else n
             for n in d.items
             if not (n.kind in rules.FRESH_KINDS and n.at < fresh_since)
+            and (n.kind in kinds or n.kind == rules.REMINDER)
             and still(n.about_id)
-            and not talked_since(n)
+            and not settled(n)
         )
         if not items:
             return None
+        if (
+            all(n.kind == rules.SHARE for n in items)
+            and any(n.kind != rules.SHARE for n in d.items)
+            and kinds - {rules.SHARE}
+        ):
+            return None  # a share line never makes a DM on its own (the planner's rule)
         return Digest(d.guild_id, d.member_id, items, d.ask_feedback, d.digest_id, d.created)
+
+    def _settled_since(self, d: Digest, now: datetime) -> Callable[[Nudge], bool]:
+        """Whether a queued line's situation was settled between planning and sending.
+
+        The queue can hold a digest for a while (a busy server's paced DMs, a 40003 pause):
+        by then someone may have welcomed the newcomer, the member answered, the pair talked,
+        or the member shared. Such a line is dropped, not sent late; if its situation is still
+        open, the next scan plans it again.
+        """
+        g, m = d.guild_id, d.member_id
+        pending: set[tuple[int, int]] | None = None
+        newcomers: dict[int, bool] | None = None
+
+        def waiting(other: int, situation: str) -> bool:
+            nonlocal pending
+            if pending is None:
+                pending = {
+                    (it.from_member_id, it.message_id)
+                    for it in self.ledger.pending_for(g, m, now)
+                    if not it.warm
+                }
+            message = situation.rsplit(":", 1)[-1]
+            return message.isdigit() and (other, int(message)) in pending
+
+        def settled(n: Nudge) -> bool:
+            nonlocal newcomers
+            about = n.about_id
+            if n.kind in (rules.UNANSWERED, rules.THANKS) and about is not None:
+                return not waiting(about, n.situation)
+            if n.kind in (rules.DRIFTING, rules.REMINDER) and about is not None:
+                pair = self.ledger.pair(g, m, about, now=now)
+                if n.kind == rules.REMINDER:
+                    return pair is not None and pair.last_out is not None and pair.last_out > n.at
+                if pair is not None and pair.last_contact is not None and pair.last_contact > n.at:
+                    return True  # they talked on Discord since
+                talked = self.members.elsewhere(g, m, about)
+                return talked is not None and talked > n.at
+            if n.kind == rules.WELCOME and about is not None:
+                if newcomers is None:
+                    newcomers = {
+                        c.member_id: bool(c.answered_by)
+                        for c in self.ledger.newcomers(g, now - rules.NEWCOMER_WINDOW)
+                    }
+                return newcomers.get(about, True)  # answered, or no longer a newcomer here
+            if n.kind == rules.SHARE:
+                shared = self.ledger.activity(g, m).last_share
+                return shared is not None and shared > d.created
+            return False
+
+        return settled
 
     async def deliver(self, out: Outgoing) -> SendResult:
         """Claim, mark durably, send, resolve: one DM, at most once."""
@@ -674,10 +726,19 @@ class NudgeService:
         return result
 
 
-def _only(n: Nudge, still: Callable[[int], bool]) -> Nudge:
-    """A line naming several people, without those it may no longer name (muted, left)."""
-    keep = [i for i, p in enumerate(n.people) if still(p)]
+def _only(
+    n: Nudge,
+    still: Callable[[int], bool],
+    settled: Callable[[Nudge], bool] = lambda _n: False,
+) -> Nudge:
+    """A line naming several people, without those it may no longer name (muted, left) or
+    whose answer the member has since acknowledged (`settled`, asked of each person's part)."""
     keys = n.people_keys
+    keep = [
+        i
+        for i, p in enumerate(n.people)
+        if still(p) and not (keys and settled(replace(n, about_id=p, situation=keys[i], people=())))
+    ]
     return replace(
         n,
         people=tuple(n.people[i] for i in keep),
