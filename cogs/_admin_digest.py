@@ -113,10 +113,10 @@ def render(
     if digest.waiting:
         lines = [
             t.gettext(
-                N_("[A message]({url}) in <#{channel}>, waiting {duration}"),
+                N_("[A message]({url}) in <#{channel}>, waiting {since}"),
                 url=w.url,
                 channel=w.channel_id,
-                duration=t.duration(now - w.at),
+                since=t.duration_since(now - w.at),
             )
             for w in digest.waiting
         ]

@@ -98,6 +98,25 @@ def received_lines(
     return [counts, t.gettext(N_("Latest: {people}"), people=" · ".join(latest))]
 
 
+def thanked_by(thanks: int, givers: int, t: Translation = ENGLISH) -> str:
+    """'thanked once', 'thanked 3 times by one person', 'thanked 5 times by 3 people':
+    never 'thanked 1 time by 1 person' (each count in the language's own plural forms)."""
+    if thanks <= 1:
+        return t.gettext(N_("thanked once"))
+    if givers <= 1:
+        return t.ngettext(
+            "thanked {n} time by one person", "thanked {n} times by one person", thanks
+        )
+    if givers >= thanks:
+        return t.ngettext("thanked by {n} person", "thanked by {n} people", givers)
+    return t.ngettext(
+        "thanked {n} time by {people}",
+        "thanked {n} times by {people}",
+        thanks,
+        people=t.ngettext("{n} person", "{n} people", givers),
+    )
+
+
 def board_embed(
     thanked: tuple[Thanked, ...],
     names: Mapping[int, str],
@@ -110,13 +129,5 @@ def board_embed(
     for row in thanked:
         name = names.get(row.member_id)
         shown = f"<@{row.member_id}>" if name is None else discord.utils.escape_markdown(name)
-        lines.append(
-            f"`{row.rank:>2}.` **{shown}** · "
-            + t.ngettext(
-                "thanked {n} time by {people}",
-                "thanked {n} times by {people}",
-                row.thanks,
-                people=t.ngettext("{n} person", "{n} people", row.givers),
-            )
-        )
+        lines.append(f"`{row.rank:>2}.` **{shown}** · " + thanked_by(row.thanks, row.givers, t))
     return discord.Embed(title=title, description="\n".join(lines), color=COLOR)

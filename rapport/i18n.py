@@ -23,7 +23,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_interval, format_skeleton, format_timedelta
+from babel.dates import (
+    TIMEDELTA_UNITS,
+    format_date,
+    format_interval,
+    format_skeleton,
+    format_timedelta,
+)
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
@@ -168,6 +174,32 @@ class Translation:
         )
         return self.gettext(N_("~{duration}"), duration=text) if approximate else text
 
+    def npgettext(self, context: str, singular: str, plural: str, n: int, /, **params: Any) -> str:
+        """ngettext() for a message with a context (the same English words used another way)."""
+        text = self.catalog.npgettext(context, singular, plural, n)
+        return text.format(n=self.number(n), **params)
+
+    def duration_since(self, delta: timedelta) -> str:
+        """duration()'s words in the form that says how long something has lasted until now:
+        the same in most languages, but German needs the dative ("seit 8 Tagen", never
+        "seit 8 Tage"), which Babel does not give, so the catalogs carry it per unit."""
+        delta = _positive(delta)
+        unit = _unit(delta)
+        n = max(1, round(delta.total_seconds() / _SECONDS[unit]))
+        if unit == "year":
+            return self.npgettext("since", "{n} year", "{n} years", n)
+        if unit == "month":
+            return self.npgettext("since", "{n} month", "{n} months", n)
+        if unit == "week":
+            return self.npgettext("since", "{n} week", "{n} weeks", n)
+        if unit == "day":
+            return self.npgettext("since", "{n} day", "{n} days", n)
+        if unit == "hour":
+            return self.npgettext("since", "{n} hour", "{n} hours", n)
+        if unit == "minute":
+            return self.npgettext("since", "{n} minute", "{n} minutes", n)
+        return self.npgettext("since", "{n} second", "{n} seconds", n)
+
     def ago(self, delta: timedelta) -> str:
         """'2 days ago', 'vor 2 Tagen', '2 日前' (the same units as duration())."""
         delta = _positive(delta)
@@ -218,6 +250,7 @@ def _positive(delta: timedelta) -> timedelta:
 # Babel picks the largest unit above its threshold; Rapport picks the unit itself (hours up to
 # two days, days up to two weeks, weeks up to two months) and lets Babel word it.
 _EXACT = 1e12
+_SECONDS = dict(TIMEDELTA_UNITS)
 _Unit = Literal["year", "month", "week", "day", "hour", "minute", "second"]
 
 

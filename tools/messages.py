@@ -32,7 +32,14 @@ from rapport import i18n  # noqa: E402
 
 SOURCES = ("rapport", "cogs")
 POT = i18n.LOCALES_DIR / f"{i18n.DOMAIN}.pot"
-KEYWORDS = {"gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2), "N_": None, "_": None}
+KEYWORDS = {
+    "gettext": None,
+    "ngettext": (1, 2),
+    "pgettext": ((1, "c"), 2),
+    "npgettext": ((1, "c"), 2, 3),
+    "N_": None,
+    "_": None,
+}
 
 
 def code_messages() -> list[tuple[str | tuple[str, str], str | None, str, int]]:

@@ -457,17 +457,16 @@ def describe(
     ago = t.ago(now - nudge.at)
     channel = channel_of(nudge.channel_id) if nudge.channel_id else t.gettext(N_("the server"))
     if nudge.kind == DRIFTING:
-        duration = t.duration(now - nudge.at)
+        # "in 3 weeks" is how long the silence has lasted until now: German says "seit 3 Wochen".
+        since = t.duration_since(now - nudge.at)
         if nudge.usual_gap:
             return t.gettext(
-                N_("You haven't talked with {name} in {duration} — you used to talk {rhythm}."),
+                N_("You haven't talked with {name} in {since} — you used to talk {rhythm}."),
                 name=name,
-                duration=duration,
+                since=since,
                 rhythm=rhythm(nudge.usual_gap, t),
             )
-        return t.gettext(
-            N_("You haven't talked with {name} in {duration}."), name=name, duration=duration
-        )
+        return t.gettext(N_("You haven't talked with {name} in {since}."), name=name, since=since)
     if nudge.kind == UNANSWERED:
         text = _UNANSWERED.get(nudge.detail, _UNANSWERED["reply"])
         return t.gettext(text, name=name, channel=channel, ago=ago)

@@ -299,6 +299,47 @@ def test_plural_forms_follow_the_language() -> None:
     assert "0 membre" in fr.ngettext("**Muted:** {n} member", "**Muted:** {n} members", 0)
 
 
+@pytest.mark.parametrize(
+    ("silent", "words"),
+    [
+        (timedelta(days=8), "Du hast seit 8 Tagen nicht mehr mit Sam gesprochen."),
+        (timedelta(days=1), "Du hast seit 1 Tag nicht mehr mit Sam gesprochen."),
+        (timedelta(weeks=3), "Du hast seit 3 Wochen nicht mehr mit Sam gesprochen."),
+        (timedelta(days=70), "Du hast seit 2 Monaten nicht mehr mit Sam gesprochen."),
+    ],
+)
+def test_a_german_silence_says_seit_with_the_dative(silent: timedelta, words: str) -> None:
+    """German says how long a silence has lasted as "seit 8 Tagen", not "8 Tage lang"."""
+    line = rules.Nudge(rules.DRIFTING, ANA, BOB, "d", NOW - silent)
+    assert rules.describe(line, lambda _: "Sam", NOW, t=i18n.translator("de")) == words
+    english = rules.describe(line, lambda _: "Sam", NOW)
+    assert spaced(english).startswith("You haven't talked with Sam in ")
+
+
+@pytest.mark.parametrize("lang", i18n.SHIPPED)
+def test_thanks_counts_read_naturally_in_every_language(lang: str) -> None:
+    """Once, several times by one person, once each by several, or a mix: never '1 time by 1
+    person', and each case in the catalog's own words and plural forms."""
+    from cogs._kudos_render import thanked_by
+
+    t = i18n.translator(lang)
+    cases = [thanked_by(1, 1, t), thanked_by(3, 1, t), thanked_by(2, 2, t), thanked_by(5, 3, t)]
+    assert len(set(cases)) == 4, cases
+    if lang == i18n.DEFAULT:
+        assert [spaced(c) for c in cases] == [
+            "thanked once",
+            "thanked 3 times by one person",
+            "thanked by 2 people",
+            "thanked 5 times by 3 people",
+        ]
+    else:
+        english = i18n.translator(i18n.DEFAULT)
+        assert all(
+            c != thanked_by(*n, english)
+            for c, n in zip(cases, [(1, 1), (3, 1), (2, 2), (5, 3)], strict=True)
+        )
+
+
 def test_week_ranges_and_months_read_as_each_language_writes_them() -> None:
     """A leaderboard period is worded with the language's own date formats."""
     from rapport.leaderboard.scoring import period_label
