@@ -7,6 +7,7 @@ and the giver's private answers. The giver's words go into the post and nowhere 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import discord
@@ -24,6 +25,12 @@ from rapport.i18n import N_
 from rapport.people import GuildService, KudosService, MemberService, Target
 
 log = logging.getLogger(__name__)
+
+LOOKUP_BUDGET = 1.0
+"""Seconds "Thank the author" waits for Discord to say whether an author the cache lacks is
+still in the server: Discord wants the first response within 3 s, and the answer itself is one
+more round trip. Past it, the thanks is posted as asked (as when the lookup fails); the core
+still refuses someone the ledger saw leave."""
 
 WORDS_MAX = 300
 """Characters of the `for` text: a sentence, not an essay (Discord allows 2,000 a message)."""
@@ -159,13 +166,19 @@ class Kudos(commands.Cog):
 
 
 async def _present(guild: discord.Guild, user: discord.User | discord.Member) -> bool:
-    """Whether the person is still in the server (asking Discord when the cache can't say)."""
+    """Whether the person is still in the server: a member object (the interaction's resolved
+    data or the cache) says so at once; else Discord is asked, for at most LOOKUP_BUDGET, so
+    the answer still reaches the member within Discord's deadline."""
     if isinstance(user, discord.Member) or guild.get_member(user.id) is not None:
         return True
     try:
-        await guild.fetch_member(user.id)
+        await asyncio.wait_for(guild.fetch_member(user.id), LOOKUP_BUDGET)
     except discord.NotFound:
         return False
+    except TimeoutError:
+        log.info(
+            "Discord took over %ss to look up member %s; thanking as asked", LOOKUP_BUDGET, user.id
+        )
     except discord.HTTPException as exc:
         log.info("could not look up member %s before a thanks: %s", user.id, exc)
     return True

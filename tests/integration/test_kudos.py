@@ -207,3 +207,18 @@ async def test_a_thanks_answers_what_the_giver_owed_and_owes_nothing_back(sandbo
     now = sandbox.clock() + timedelta(seconds=1)
     assert gid.pending_for(sandbox.guild.id, ana.id, now) == []
     assert gid.pending_for(sandbox.guild.id, bob.id, now) == []
+
+
+@pytest.mark.sandbox_config({"discord": {"members_intent": False}})
+async def test_thank_the_author_answers_in_time_when_discord_is_slow(sandbox: Sandbox) -> None:
+    """An author the cache lacks is looked up for a second at most: the public thanks still goes
+    out within Discord's deadline when Discord is slow to answer that lookup."""
+    ana, bob = await sandbox.members("Ana", "Bob")
+    answer = await sandbox.say(bob, "#help", "try clearing the cache", at=hours_ago(2))
+    sandbox.emulator.latency = 0.3
+    sandbox.emulator.slow("GET /guilds/{guild_id}/members/{user_id}", 2.5)
+    reply = await sandbox.emulator.message_menu(ana, sandbox.guild, "Thank the author", answer)
+    await sandbox.settle()
+    assert not reply.ephemeral
+    assert reply.content.startswith(f"🙏 **Ana** thanks <@{bob.id}> for [this message](")
+    # The fixture holds every first response to its 2 s budget (Discord allows 3 s).
