@@ -110,6 +110,7 @@ def build_services(settings: Settings, store: Store, clock: Clock = system_clock
         store,
         half_life=settings.tracking.half_life,
         answer_window=settings.nudges.answer_window,
+        reads_text=settings.discord.message_content,
     )
     kudos = KudosService(store, settings, members, ledger)
     flusher.add_stager(kudos.stage)

@@ -46,7 +46,7 @@ from rapport.tracking._reads import LedgerReads
 from rapport.tracking._records import pending_add, pending_clear, pending_clear_channel
 from rapport.tracking._retention import LedgerRetention
 from rapport.tracking._state import SHIFT, Guild
-from rapport.tracking.model import Interaction, Kind, MessageFacts
+from rapport.tracking.model import Interaction, Kind, MessageFacts, snowflake_time
 
 # Count index in the pair record per kind; shares and joins have no pair.
 _KI = {Kind.REPLY: 0, Kind.MENTION: 1, Kind.REACTION: 2, Kind.THREAD: 3, Kind.THANKS: 4}
@@ -55,12 +55,30 @@ _MESSAGE = 7  # a recent-window key that says the message's activity was counted
 _WEIGHT = (1.0, 1.0, 0.25, 1.0, 0.5)
 _ANSWER_WINDOW = 48 * 3600
 _NEWCOMER_DAYS = 7
+_TARGET = (1 << 64) - 1
+_ANSWERED = (_REPLY, _THREAD)
 _FIRST_MESSAGES = 3
 
 
 def _link_key(actor: int, target: int, kind: int) -> int:
     """One int for (actor, target, kind): the recent window keeps many of them."""
     return actor << 72 | target << 8 | kind
+
+
+def _third_turn(ref: tuple[int, ...], author: int, answerer: int, answer_id: int, t: int) -> bool:
+    """Whether a reply is its author's answer, within _ANSWER_WINDOW, to a message in which the
+    answerer replied to them or answered their thread: the third turn of a short exchange (a
+    mention alone starts an exchange; the reply to it is the second turn, and owes).
+
+    Read only when the text can't be (no message content intent): such a turn is most often
+    "thanks, that fixed it!", and Rapport can't tell it from a follow-up, so it owes nothing
+    rather than have the digest ask the answerer to answer a thank-you (docs/decisions.md).
+    """
+    if t - epoch(snowflake_time(answer_id)) > _ANSWER_WINDOW:
+        return False
+    return any(
+        k >> 72 == answerer and (k >> 8) & _TARGET == author and k & 0xFF in _ANSWERED for k in ref
+    )
 
 
 def period_keys(at: datetime) -> tuple[str, str]:
@@ -80,10 +98,12 @@ class LedgerWriter:
         pending_limit: int,
         daily_pair_cap: int,
         answer_window: int = 6 * 3600,
+        reads_text: bool = True,
     ) -> None:
         self.guilds = guilds
         self.half_life = half_life
         self.answer_window = answer_window
+        self.reads_text = reads_text
         self.pending_limit = pending_limit
         self.daily_pair_cap = daily_pair_cap
 
@@ -190,6 +210,8 @@ class LedgerWriter:
         if reply is not None and owes and msg.reply_to_message_id is not None:
             ref = recent.get(msg.reply_to_message_id)
             root = ref is not None and not any(k & 0xFF == _REPLY and k >> 72 == reply for k in ref)
+            if not self.reads_text and ref is not None:
+                owes = not _third_turn(ref, author, reply, msg.reply_to_message_id, t)
         n = 0  # interactions recorded now (the activity marker is not one)
         link = self._link
         for target, ki in links:
@@ -499,6 +521,7 @@ class Ledger:
         daily_pair_cap: int = 3,
         recent_limit: int = 10_000,
         answer_window: timedelta = timedelta(hours=6),
+        reads_text: bool = True,
     ) -> None:
         self.store = store
         half = half_life.total_seconds()
@@ -510,6 +533,7 @@ class Ledger:
             pending_limit=pending_limit,
             daily_pair_cap=daily_pair_cap,
             answer_window=int(answer_window.total_seconds()),
+            reads_text=reads_text,
         )
         self.reads = reads = LedgerReads(guilds, half_life=half, pending_ttl=ttl)
         self.history = history = LedgerHistory(guilds, writer, half_life=half)

@@ -55,7 +55,8 @@ async def test_a_reaction_acknowledges_the_message(sandbox: Sandbox) -> None:
 async def test_a_thank_you_closes_the_exchange_for_both(sandbox: Sandbox) -> None:
     """ "thanks, that fixed it!" owes no answer, and a thanks received is never nudged.
 
-    Without the message content intent the thank-you is only a reply, which asks for one.
+    Without the message content intent the thank-you is only a reply, but a reply to the answer
+    Ana got, a day later: the third turn of a short exchange owes nothing either way.
     """
     ana, bob, cat = await sandbox.members("Ana", "Bob", "Cat")
     await join(sandbox, bob)
@@ -67,8 +68,7 @@ async def test_a_thank_you_closes_the_exchange_for_both(sandbox: Sandbox) -> Non
     await sandbox.say(cat, "#general", "lunch?", mentions=[bob], at=days_ago(2))
     text = await digest_text(sandbox, bob)
     assert "Cat mentioned you" in text
-    assert ("Ana replied to you" in text) is not sandbox.message_content
-    assert ("Ana" in text) is not sandbox.message_content
+    assert "Ana" not in text
 
 
 async def test_nothing_older_than_a_week_is_nudged(sandbox: Sandbox) -> None:
