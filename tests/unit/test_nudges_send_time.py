@@ -114,3 +114,19 @@ async def test_a_share_line_left_alone_is_not_sent(world: World) -> None:
     await queued(world, "unanswered", "share")
     say(world, ANA, world.now, channel=9, reply_to_id=BOB, reply_to_message_id=1)
     assert await sent_when_its_turn_comes(world) == []
+
+
+async def test_a_thank_you_line_names_only_the_answers_still_unacknowledged(world: World) -> None:
+    """Bob and Cat answered Ana's post; she answers Bob while the digest waits: it names Cat."""
+    post_at = START - timedelta(days=2)
+    post = say(world, ANA, post_at)
+    for author, hours in ((BOB, 30), (CAT, 25)):
+        say(
+            world, author, START - timedelta(hours=hours), reply_to_id=ANA, reply_to_message_id=post
+        )
+    await queued(world, "thanks")
+    say(world, ANA, world.now, channel=8, reply_to_id=BOB, reply_to_message_id=1)
+    world.nudges.attach(world.send)
+    await world.nudges.queue.join()
+    (digest,) = world.to(ANA)
+    assert [(i.kind, i.about_id, i.people) for i in digest.items] == [("thanks", CAT, (CAT,))]
