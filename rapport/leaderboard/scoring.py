@@ -232,21 +232,41 @@ def build_board(
     ranked, not in a team's size, not in cross-team links, not in the previous ranking.
     """
     excluded = frozenset(excluded)
-    now = rank_members(stats, weights, excluded)
-    before: dict[int, Standing] = {}
+    before: dict[int, tuple[int, float]] | None = None
     if previous is not None:
-        before = {s.member_id: s for s in rank_members(previous, weights, excluded)}
-    standings = tuple(
-        Standing(
-            s.member_id,
-            s.rank,
-            s.score,
-            s.stats,
-            before[s.member_id].rank if s.member_id in before else None,
-            before[s.member_id].score if s.member_id in before else 0.0,
+        before = {s.member_id: (s.rank, s.score) for s in rank_members(previous, weights, excluded)}
+    now = rank_members(stats, weights, excluded)
+    standings = (
+        tuple(
+            Standing(s.member_id, s.rank, s.score, s.stats, *before.get(s.member_id, (None, 0.0)))
+            for s in now
         )
-        for s in now
+        if before is not None
+        else tuple(now)
     )
+    return assemble_board(
+        period,
+        standings,
+        weights,
+        previous_key=previous_key if previous is not None else None,
+        teams=teams,
+        pairs=pairs,
+        excluded=excluded,
+    )
+
+
+def assemble_board(
+    period: str,
+    standings: tuple[Standing, ...],
+    weights: LeaderboardWeights,
+    *,
+    previous_key: str | None,
+    teams: Mapping[str, Collection[int]] | None,
+    pairs: Mapping[tuple[int, int], int] | None,
+    excluded: frozenset[int],
+) -> Board:
+    """The board around ranked standings (movement filled in): most improved, teams, most
+    connected. Shared by `build_board` and the service's kept rankings, so both agree."""
     improved = [s for s in standings if s.previous_rank is not None and s.score > s.previous_score]
     most_improved = (
         max(improved, key=lambda s: (round(s.score - s.previous_score, 9), -s.rank))
@@ -265,7 +285,7 @@ def build_board(
     )
     return Board(
         period=period,
-        previous=previous_key if previous is not None else None,
+        previous=previous_key,
         standings=standings,
         teams=tuple(team_rows),
         most_improved=most_improved,
@@ -350,6 +370,7 @@ __all__ = [
     "Board",
     "Standing",
     "TeamStanding",
+    "assemble_board",
     "build_board",
     "connections",
     "formula",

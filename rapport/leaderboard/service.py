@@ -27,13 +27,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rapport.clock import Clock
+from rapport.leaderboard.ranking import Ranking
 from rapport.leaderboard.scoring import (
     ALL,
     Board,
-    build_board,
+    assemble_board,
     previous_period,
     render_text,
-    sum_stats,
 )
 from rapport.people.guilds import GuildService
 from rapport.people.kudos import KudosService
@@ -42,7 +42,6 @@ from rapport.settings.config import Settings
 from rapport.settings.timeparse import Schedule
 from rapport.store.base import Store
 from rapport.tracking import LedgerReads
-from rapport.tracking.model import PeriodStats
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +52,9 @@ CATCH_UP_JOB = "catch_up_leaderboard"
 TABLE = "leaderboard"
 _CLAIM_FOR = timedelta(days=62)
 _KEEP_POSTED = timedelta(days=400)
+# Rankings kept (a guild's current week, month, all time, the weeks and months before them,
+# and the period a post shows): the least recently used beyond this go.
+_RANKINGS_KEPT = 32
 
 
 def week_key(day: date) -> str:
@@ -137,6 +139,7 @@ class LeaderboardService:
         self._problems: dict[int, dict[str, Any]] = {}
         self._dirty: set[tuple[int, str]] = set()
         self._loaded: set[int] = set()
+        self._rankings: dict[tuple[int, str], Ranking] = {}
         self.last_card: Path | None = None
 
     # ---- state -----------------------------------------------------------------------------
@@ -173,13 +176,33 @@ class LeaderboardService:
 
     def excluded(self, guild_id: int) -> set[int]:
         """Members who opted out of tracking or hid themselves, and the server's staff roles."""
-        hidden = {
-            m
-            for m in self.members.known(guild_id)
-            if not self.members.preferences(guild_id, m).on_leaderboard
-        }
+        hidden = self.members.off_leaderboard(guild_id)
         staff = self.guilds.policy(guild_id).staff_roles
         return hidden | self.guilds.roles.holders(guild_id, staff) if staff else hidden
+
+    def ranking(self, guild_id: int, period: str) -> Ranking:
+        """The period's kept ranking, brought up to date with what the ledger changed since.
+
+        Built in full the first time (and after a load): the rest of the time only the
+        members whose counters changed are re-read, so a board costs what it shows.
+        """
+        key = (guild_id, period)
+        weights = self.settings.leaderboard.weights
+        found = self._rankings.pop(key, None)
+        token, changed = self.ledger.period_changes(
+            guild_id, None if found is None or found.weights != weights else found.token
+        )
+        if found is None or changed is None:
+            members = self.ledger.period_members(guild_id, period)
+            found = Ranking(weights, token, self.ledger.period_stats_of(guild_id, period, members))
+        elif changed:
+            found.update(token, changed, self.ledger.period_stats_of(guild_id, period, changed))
+        else:
+            found.token = token
+        self._rankings[key] = found  # the most recently used last
+        while len(self._rankings) > _RANKINGS_KEPT:
+            del self._rankings[next(iter(self._rankings))]
+        return found
 
     def period_key(self, guild_id: int, kind: str, now: datetime | None = None) -> str:
         """The current period of a kind ("week", "month", "all") in the guild's time zone."""
@@ -208,35 +231,35 @@ class LeaderboardService:
         period's "most thanked" board (a rank alone doesn't need it).
         """
         weights = self.settings.leaderboard.weights
-        previous: Mapping[int, PeriodStats] | None = None
-        before: str | None = None
-        if period == ALL:
-            months = [p for p in self.ledger.periods(guild_id) if "-W" not in p]
-            stats = sum_stats([self.ledger.period_stats(guild_id, p) for p in months])
-            pairs: dict[tuple[int, int], int] = {}
-            if teams:
+        now = self.ranking(guild_id, period)
+        before = previous_period(period)
+        prior = None if before is None else self.ranking(guild_id, before)
+        pairs: dict[tuple[int, int], int] = {}
+        if teams and len(teams) > 1:  # one team has no cross-team links to count
+            if period == ALL:
+                months = [p for p in self.ledger.periods(guild_id) if "-W" not in p]
                 for p in months:
                     for pair, n in self.ledger.pair_counts(guild_id, p).items():
                         pairs[pair] = max(pairs.get(pair, 0), n)
-        else:
-            stats = self.ledger.period_stats(guild_id, period)
-            before = previous_period(period)
-            previous = self.ledger.period_stats(guild_id, before) if before else None
-            pairs = dict(self.ledger.pair_counts(guild_id, period)) if teams else {}
+            else:
+                pairs = dict(self.ledger.pair_counts(guild_id, period))
         hidden = self.excluded(guild_id)
         out = set(hidden)
         if keep is not None:
-            seen = set(stats) | set(previous or ())
+            seen = now.stats.keys() | (() if prior is None else prior.stats.keys())
             out |= {m for m in seen if not keep(m)}
-        board = build_board(
+        excluded = frozenset(out)
+        ranks = None
+        if prior is not None:
+            ranks = {mid: (rank, sc) for mid, rank, sc in prior.ranked(excluded)}
+        board = assemble_board(
             period,
-            stats,
+            now.standings(excluded, ranks),
             weights,
-            previous=previous,
             previous_key=before,
             teams=teams,
             pairs=pairs,
-            excluded=out,
+            excluded=excluded,
         )
         if self.kudos is None or not thanked:
             return board
@@ -263,7 +286,7 @@ class LeaderboardService:
         """
         if period_key in ("week", "month"):
             period_key = self.period_key(guild_id, period_key)
-        return self.board(guild_id, period_key, thanked=False).position(member_id)
+        return self.ranking(guild_id, period_key).position(member_id, self.excluded(guild_id))
 
     # ---- once per period -------------------------------------------------------------------
 

@@ -176,6 +176,15 @@ class MemberService:
         """Every member who has settings of their own in this guild."""
         return list(self._members.get(guild_id, {}))
 
+    def off_leaderboard(self, guild_id: int) -> set[int]:
+        """Members kept off the board by their own choice (hidden, or not tracked at all): what
+        `preferences(...).on_leaderboard` says of each, without resolving everyone's settings."""
+        return {
+            m
+            for m, own in self._members.get(guild_id, {}).items()
+            if not (own.on_leaderboard and own.tracked)
+        }
+
     def preferences(self, guild_id: int, member_id: int) -> Preferences:
         """Resolve a member's effective settings.
 

@@ -10,6 +10,7 @@ state: split by consumer, each part would unpack it again.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -379,6 +380,58 @@ class LedgerReads:
                 for f in range(7):
                     row[f] += c[i + f]
         return {mid: _period_stats(r, is_week) for mid, r in rows.items() if any(r)}
+
+    def period_members(self, guild_id: int, period: str) -> set[int]:
+        """Everyone with a row in a period ("2026-W48", "2026-11", or "all"), zero rows too."""
+        g = self.guilds.get(guild_id)
+        out: set[int] = set()
+        for seg in () if g is None else list(g.periods.values()):
+            if period == "all" or period in (seg.week, seg.month):
+                out.update(seg.slots)
+        return out
+
+    def period_stats_of(
+        self, guild_id: int, period: str, members: Iterable[int]
+    ) -> dict[int, PeriodStats]:
+        """`period_stats(...)` (or, for "all", every month's summed) for some members only:
+        the same figures, with the same members left out (no counters at all)."""
+        g = self.guilds.get(guild_id)
+        if g is None:
+            return {}
+        is_week = "-W" in period
+        segs = [
+            (seg.slots, seg.counts)
+            for seg in g.periods.values()
+            if period == "all" or (seg.week if is_week else seg.month) == period
+        ]
+        out: dict[int, PeriodStats] = {}
+        for mid in members:
+            rows = [c[i : i + 7] for slots, c in segs if (i := slots.get(mid)) is not None]
+            if not rows:
+                continue
+            row = rows[0].tolist() if len(rows) == 1 else [sum(f) for f in zip(*rows, strict=True)]
+            if any(row):
+                out[mid] = _period_stats(row, is_week)
+        return out
+
+    def period_changes(
+        self, guild_id: int, since: tuple[int, int] | None
+    ) -> tuple[tuple[int, int], set[int] | None]:
+        """Who may have other period counters than at `since` (a token this returned), and
+        the token for now; None instead of the members when all may have (a load, or an
+        unknown token): the boards' rankings follow the ledger with this."""
+        g = self.guilds.get(guild_id)
+        if g is None:
+            return (0, 0), None
+        g.board_batch()
+        token = (g.board_reset, g.board_seq)
+        if since is None or since[0] != g.board_reset:
+            return token, None
+        out: set[int] = set()
+        for seq, batch in g.board_log:
+            if seq > since[1]:
+                out |= batch
+        return token, out
 
     def member_period_stats(self, guild_id: int, member_id: int) -> dict[str, PeriodStats]:
         """One member's counters in every period they have any, by period key.

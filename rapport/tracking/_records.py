@@ -253,13 +253,15 @@ class Period:
     event updates one row rather than a week's and a month's.
     """
 
-    __slots__ = ("counts", "dirty", "month", "slots", "week")
+    __slots__ = ("counts", "dirty", "fresh", "month", "slots", "week")
 
-    def __init__(self, week: str, month: str) -> None:
+    def __init__(self, week: str, month: str, fresh: set[int] | None = None) -> None:
         self.week, self.month = week, month
         self.slots: dict[int, int] = {}
         self.counts = array("I")
-        self.dirty: set[int] = set()
+        self.dirty: set[int] = set()  # changed rows to stage
+        # Changed rows the boards haven't seen: the guild's set, shared by its segments.
+        self.fresh: set[int] = set() if fresh is None else fresh
 
     def slot(self, member_id: int) -> int:
         """The member's row offset (member_id should be the guild's canonical int)."""
@@ -273,6 +275,7 @@ class Period:
         """Add to one counter."""
         self.counts[self.slot(member_id) + field] += n
         self.dirty.add(member_id)
+        self.fresh.add(member_id)
 
     def row(self, member_id: int) -> list[int] | None:
         """The member's counters, or None."""
@@ -295,4 +298,5 @@ class Period:
             return False
         self.counts[i : i + NF] = _ZEROS
         self.dirty.discard(member_id)
+        self.fresh.add(member_id)
         return True

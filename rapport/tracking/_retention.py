@@ -51,6 +51,7 @@ class LedgerRetention:
                     g.pday = -1
                     del g.periods[key]
                     g.d_periods.update((key, mid) for mid in seg.slots)
+                    g.board_fresh.update(seg.slots)
                     n += len(seg.slots)
             for mid, rec in list(g.newcomers.items()):
                 if rec[0] < t - _NEWCOMER_KEEP:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import logging
 import struct
 import sys
@@ -58,6 +59,11 @@ _LITTLE = sys.byteorder == "little"  # array("I") is native-endian; stored rows 
 # Documents (or pairs) between two yields to the event loop while loading: ~20 ms of work.
 LOAD_BATCH = 10_000
 
+# Batches of changed members the boards may still need (rapport/leaderboard keeps rankings up to
+# date from them); older batches merge, so a reader behind them gets a superset, never less.
+BOARD_BATCHES = 16
+_RESETS = itertools.count(1)
+
 TABLES = ("pairs", "members", "pending", "newcomers", "periods", "coverage", "totals")
 
 
@@ -65,6 +71,10 @@ class Guild:
     """Everything the ledger keeps for one guild, plus what changed since the last stage."""
 
     __slots__ = (
+        "board_fresh",
+        "board_log",
+        "board_reset",
+        "board_seq",
         "caps",
         "cov",
         "d_cov",
@@ -125,6 +135,28 @@ class Guild:
         self.d_periods: set[tuple[str, int]] = set()
         self.d_cov: set[int] = set()
         self.d_totals = False
+        # For the boards (LedgerReads.period_changes): members whose period rows changed since
+        # the boards last asked (every segment adds to this one set), then in batches numbered
+        # by board_seq; board_reset tells this guild's state from an earlier one's (a guild is
+        # loaded into a new object, unloaded and loaded again).
+        self.board_fresh: set[int] = set()
+        self.board_log: list[tuple[int, set[int]]] = []
+        self.board_seq = 0
+        self.board_reset = next(_RESETS)
+
+    def board_batch(self) -> None:
+        """Close the members changed since the last call into a numbered batch (the boards'
+        rankings read batches after the one they last saw)."""
+        fresh = self.board_fresh
+        if not fresh:
+            return
+        self.board_seq += 1
+        batches = self.board_log
+        batches.append((self.board_seq, set(fresh)))
+        fresh.clear()  # not replaced: every segment holds this set
+        if len(batches) > BOARD_BATCHES:
+            (_, first), (seq, second) = batches[0], batches[1]
+            batches[0:2] = [(seq, first | second)]
 
     def index(self, member_id: int) -> int:
         """The member's compact index, assigned on first sight."""
@@ -231,7 +263,7 @@ class Guild:
             key = f"{week}/{month}"
             seg = self.periods.get(key)
             if seg is None:
-                seg = self.periods[key] = Period(week, month)
+                seg = self.periods[key] = Period(week, month, self.board_fresh)
             self.pseg, self.pday = seg, day
         return self.pseg
 
@@ -320,7 +352,7 @@ class Guild:
                         month = _pairs.period_key(False, seg >> 32)
                         per = periods.get(f"{week}/{month}")
                         if per is None:
-                            per = periods[f"{week}/{month}"] = Period(week, month)
+                            per = periods[f"{week}/{month}"] = Period(week, month, self.board_fresh)
                         by_number[seg] = per
                     i = idx.get(mid)
                     member = self.canon(mid) if i is None else ids[i]
@@ -336,7 +368,8 @@ class Guild:
                     segment, member_key = key.rsplit("/", 1)
                     per = periods.get(segment)
                     if per is None:
-                        per = periods[segment] = Period(*segment.split("/"))
+                        week, month = segment.split("/")
+                        per = periods[segment] = Period(week, month, self.board_fresh)
                     mid = int(member_key)
                     i = idx.get(mid)
                     per.set_row(self.canon(mid) if i is None else ids[i], doc["c"])

@@ -404,6 +404,7 @@ class LedgerWriter:
                 if new_month:
                     counts[i + 2] += 1
             seg.dirty.add(actor)
+            seg.fresh.add(actor)
         if ki <= _MENTION and (fresh or back >= t):
             # Inbound counts once per message (its pending item); one already answered
             # (history read out of order) is answered when the answer came within 48 h.
@@ -414,6 +415,7 @@ class LedgerWriter:
             if t < back <= t + _ANSWER_WINDOW:
                 counts[i + 4] += 1
             seg.dirty.add(target)
+            seg.fresh.add(target)
         if ki != _THANKS and g.newcomers:
             nc = g.newcomers.get(target)
             if nc is not None and t >= nc[0] and actor not in nc[2]:
@@ -576,6 +578,9 @@ class Ledger:
         self.interactions_total = reads.interactions_total
         self.periods = reads.periods
         self.period_stats = reads.period_stats
+        self.period_members = reads.period_members
+        self.period_stats_of = reads.period_stats_of
+        self.period_changes = reads.period_changes
         self.pair_counts = reads.pair_counts
         self.export_member = reads.export_member
         self.knows = reads.knows

@@ -1,0 +1,114 @@
+"""A period's members kept in the board's order, so a board or a rank needs no full rescoring.
+
+At 100,000 members, scoring and sorting everyone took about a minute per /leaderboard or
+/rapport status, on the event loop (#14). A `Ranking` holds every member with counters in one
+period, those with a positive score sorted by `rank_members`' order (score, more people, more
+answered, lower id), before anyone is excluded: exclusions change per request (who hid, who
+left the server, the staff roles), the counters only as events fold in. The service brings a
+ranking up to date from the ledger's changed members (`LedgerReads.period_changes`): each one is
+re-read and moved, the rest stay put.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections.abc import Collection, Iterable, Mapping
+
+from rapport.leaderboard.scoring import Standing, score
+from rapport.settings.config import LeaderboardWeights
+from rapport.tracking.model import PeriodStats
+
+Key = tuple[float, int, int, int]
+"""A member's place in the order: (-score rounded, -people, -answered, member id)."""
+Token = tuple[int, int]
+
+
+class Ranking:
+    """One period's members in the board's order, exclusions aside."""
+
+    __slots__ = ("key_of", "keys", "score_of", "stats", "token", "weights")
+
+    def __init__(
+        self, weights: LeaderboardWeights, token: Token, stats: Mapping[int, PeriodStats]
+    ) -> None:
+        self.weights = weights
+        self.token = token
+        self.stats: dict[int, PeriodStats] = dict(stats)
+        self.key_of: dict[int, Key] = {}
+        self.score_of: dict[int, float] = {}
+        for mid, st in self.stats.items():
+            self._place(mid, st)
+        self.keys: list[Key] = sorted(self.key_of.values())
+
+    def _place(self, mid: int, st: PeriodStats) -> Key | None:
+        sc = score(st, self.weights)
+        if sc <= 0:
+            return None
+        key = (-round(sc, 9), -st.people, -st.answered, mid)
+        self.key_of[mid] = key
+        self.score_of[mid] = sc
+        return key
+
+    def update(
+        self, token: Token, members: Collection[int], stats: Mapping[int, PeriodStats]
+    ) -> None:
+        """Re-place `members` with their counters now (`stats`; absent: no counters left)."""
+        resort = len(members) > len(self.keys) // 8
+        keys = self.keys
+        for mid in members:
+            old = self.key_of.pop(mid, None)
+            if old is not None:
+                del self.score_of[mid]
+                if not resort:
+                    del keys[bisect_left(keys, old)]
+            st = stats.get(mid)
+            if st is None:
+                self.stats.pop(mid, None)
+                continue
+            self.stats[mid] = st
+            key = self._place(mid, st)
+            if key is not None and not resort:
+                insort(keys, key)
+        if resort:
+            self.keys = sorted(self.key_of.values())
+        self.token = token
+
+    def ranked(self, excluded: Collection[int]) -> Iterable[tuple[int, int, float]]:
+        """(member id, rank, score) of everyone not excluded, best first."""
+        rank = 0
+        score_of = self.score_of
+        for key in self.keys:
+            mid = key[3]
+            if mid in excluded:
+                continue
+            rank += 1
+            yield mid, rank, score_of[mid]
+
+    def standings(
+        self, excluded: Collection[int], before: Mapping[int, tuple[int, float]] | None
+    ) -> tuple[Standing, ...]:
+        """The board's standings, with movement against `before` (member -> rank, score)."""
+        stats = self.stats
+        if before is None:
+            return tuple(
+                Standing(mid, rank, sc, stats[mid]) for mid, rank, sc in self.ranked(excluded)
+            )
+        none = (None, 0.0)
+        return tuple(
+            Standing(mid, rank, sc, stats[mid], *before.get(mid, none))
+            for mid, rank, sc in self.ranked(excluded)
+        )
+
+    def position(self, member_id: int, excluded: Collection[int]) -> tuple[int, int] | None:
+        """(rank, out of how many) with `excluded` left out, or None when not ranked;
+        counts the excluded ranked above instead of walking the order."""
+        key = self.key_of.get(member_id)
+        if key is None or member_id in excluded:
+            return None
+        key_of = self.key_of
+        out = [k for k in (key_of.get(m) for m in excluded) if k is not None]
+        above = sum(1 for k in out if k < key)
+        return bisect_left(self.keys, key) + 1 - above, len(self.keys) - len(out)
+
+
+__all__ = ["Ranking"]
