@@ -8,13 +8,19 @@ median and the slowest run, and whether the handler defers first.
 
     .venv/bin/python bench/commands.py [--quick] [--members N --pairs N] [--runs N]
 
-Last line: {"bench": "commands", "members", "pairs", "<handler>_s": slowest seconds, ...}
+The leaderboard's rankings are built first, as the bot does in the background once a guild is
+loaded (its time and the longest loop stall meanwhile are printed); rows marked "(20 new
+messages)" fold 20 new replies in first, as live traffic would between two requests.
+
+Last line: {"bench": "commands", "members", "pairs", "leaderboard_warm_s",
+"leaderboard_warm_stall_ms", "<handler>_s": slowest seconds, ...}
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import statistics
 import sys
@@ -32,6 +38,7 @@ from rapport.people.privacy import Privacy
 from rapport.relations import Relations
 from rapport.settings.config import settings_from_mapping
 from rapport.store.memory import MemoryStore
+from rapport.tracking.model import MessageFacts
 
 #: Handlers that answer "thinking" before their work (cogs/*.py), as the audit found them.
 DEFERS = {
@@ -39,6 +46,11 @@ DEFERS = {
     "/rapport map (data; drawn off the loop)",
     "/rapport export",
     "/leaderboard",
+    "/leaderboard period:week (teams)",
+    "/leaderboard period:month (teams)",
+    "/leaderboard team:",
+    "/leaderboard (20 new messages)",
+    "/rapport status (20 new messages)",
     "/rapport-admin stats",
     "/rapport-admin sync",
     "/rapport-admin backfill",
@@ -96,6 +108,41 @@ def handlers(s: Services, privacy: Privacy, others: list[int]) -> dict[str, Work
         key = s.leaderboard.period_key(g, "all", NOW)
         return s.leaderboard.board(g, key, {}, keep=None)
 
+    # Three team roles of 5,000 members; everyone is still in the server.
+    teams = {f"team {i}": set(others[i * 5_000 : (i + 1) * 5_000]) for i in range(3)}
+    here = set(others).__contains__
+
+    def board_of(kind: str) -> Work:
+        async def work(m: int) -> Any:
+            key = s.leaderboard.period_key(g, kind, NOW)
+            return s.leaderboard.board(g, key, teams, keep=here)
+
+        return work
+
+    async def one_team(m: int) -> Any:
+        key = s.leaderboard.period_key(g, "week", NOW)
+        name = next(iter(teams))
+        return s.leaderboard.board(g, key, {name: teams[name]}, keep=teams[name].__contains__)
+
+    async def weekly_post(m: int) -> Any:
+        period = s.leaderboard.due_period(g, NOW)
+        return s.leaderboard.board(g, period, teams, keep=here)
+
+    def after_messages(work: Work) -> Work:
+        """`work` after 20 new replies from members all over the board (live traffic)."""
+        step = iter(range(1 << 50, 1 << 51, 10))
+
+        async def busy(m: int) -> Any:
+            for i in range(20):
+                a, b = other(m, 13 + i), other(m, 31 + i)
+                mid = next(step)
+                s.ledger.record_message(MessageFacts(g, CHANNELS[1], mid, b, NOW))
+                reply = MessageFacts(g, CHANNELS[1], mid + 1, a, NOW, reply_to_id=b)
+                s.ledger.record_message(reply)
+            return await work(m)
+
+        return busy
+
     async def settings(m: int) -> Any:
         await s.members.configure(g, m, timezone="Europe/Paris")
         return s.members.preferences(g, m)
@@ -148,6 +195,12 @@ def handlers(s: Services, privacy: Privacy, others: list[int]) -> dict[str, Work
         "/rapport export": export,
         "Keep in touch (menu + select)": keep_in_touch,
         "/leaderboard": leaderboard,
+        "/leaderboard period:week (teams)": board_of("week"),
+        "/leaderboard period:month (teams)": board_of("month"),
+        "/leaderboard team:": one_team,
+        "weekly post (board)": weekly_post,
+        "/rapport status (20 new messages)": after_messages(status),
+        "/leaderboard (20 new messages)": after_messages(leaderboard),
         "/rapport-admin stats": stats,
         "/rapport-admin setup": setup,
         "/rapport-admin exclude/include-channel": exclude,
@@ -157,6 +210,29 @@ def handlers(s: Services, privacy: Privacy, others: list[int]) -> dict[str, Work
         # Last: it erases the members it runs for.
         "/rapport forget: Forget me": forget,
     }
+
+
+async def beside_the_loop(work: Awaitable[Any]) -> tuple[float, float]:
+    """Run `work` with a ticker beside it: (seconds taken, the longest gap between ticks)."""
+    longest = 0.0
+    done = False
+
+    async def tick() -> None:
+        nonlocal longest
+        last = time.perf_counter()
+        while not done:
+            await asyncio.sleep(0)
+            now = time.perf_counter()
+            longest = max(longest, now - last)
+            last = now
+
+    ticker = asyncio.create_task(tick())
+    t0 = time.perf_counter()
+    await work
+    took = time.perf_counter() - t0
+    done = True
+    await ticker
+    return took, longest
 
 
 async def main() -> None:
@@ -178,8 +254,16 @@ async def main() -> None:
     await s.nudges.ensure(GUILD)
     privacy = Privacy(s.ledger, s.members, lambda: NOW, s.nudges)
     print(f"world: {members:,} members, {pairs:,} pairs in {time.perf_counter() - started:.0f}s")
+    gc.freeze()  # as the bot does once a guild is open (rapport/compose.py: open_guild)
+    # As the bot does in the background once a guild is loaded (a guild loader).
+    warm_s, warm_stall = await beside_the_loop(s.leaderboard.warm(GUILD, NOW))
+    print(
+        f"leaderboard rankings built in {warm_s:.1f}s, longest loop stall {warm_stall * 1e3:.0f} ms"
+    )
 
     figures: dict[str, Any] = {"bench": "commands", "members": members, "pairs": pairs}
+    figures["leaderboard_warm_s"] = round(warm_s, 3)
+    figures["leaderboard_warm_stall_ms"] = round(warm_stall * 1e3, 1)
     print(f"{'handler':42} {'median':>9} {'slowest':>9}  defers")
     # Members spread over the ids, the busiest first (populate's waiting replies: every tenth).
     sample = [ids[(i * 7919) % len(ids)] for i in range(args.runs)]

@@ -172,6 +172,7 @@ def build_services(settings: Settings, store: Store, clock: Clock = system_clock
     services.guild_loaders.append(nudges.ensure)
     services.guild_loaders.append(kudos.ensure)
     services.guild_loaders.append(leaderboard.ensure)
+    services.guild_loaders.append(leaderboard.warm_later)
     if settings.discord.shard_ids:
         # Digest clicks reach the shard 0 process whoever owns the guild: relay them.
         relay = ClickRelay(

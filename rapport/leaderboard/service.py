@@ -17,6 +17,7 @@ Decisions (docs in the README's "Leaderboard" section):
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import uuid
@@ -27,7 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rapport.clock import Clock
-from rapport.leaderboard.ranking import Ranking
+from rapport.leaderboard.ranking import Ranking, Rankings, build_ranking
 from rapport.leaderboard.scoring import (
     ALL,
     Board,
@@ -52,9 +53,6 @@ CATCH_UP_JOB = "catch_up_leaderboard"
 TABLE = "leaderboard"
 _CLAIM_FOR = timedelta(days=62)
 _KEEP_POSTED = timedelta(days=400)
-# Rankings kept (a guild's current week, month, all time, the weeks and months before them,
-# and the period a post shows): the least recently used beyond this go.
-_RANKINGS_KEPT = 32
 
 
 def week_key(day: date) -> str:
@@ -139,7 +137,8 @@ class LeaderboardService:
         self._problems: dict[int, dict[str, Any]] = {}
         self._dirty: set[tuple[int, str]] = set()
         self._loaded: set[int] = set()
-        self._rankings: dict[tuple[int, str], Ranking] = {}
+        self._rankings = Rankings()
+        self._warming: set[asyncio.Task[None]] = set()
         self.last_card: Path | None = None
 
     # ---- state -----------------------------------------------------------------------------
@@ -180,29 +179,34 @@ class LeaderboardService:
         staff = self.guilds.policy(guild_id).staff_roles
         return hidden | self.guilds.roles.holders(guild_id, staff) if staff else hidden
 
-    def ranking(self, guild_id: int, period: str) -> Ranking:
-        """The period's kept ranking, brought up to date with what the ledger changed since.
+    async def warm_later(self, guild_id: int) -> None:
+        """Start `warm` in the background (a guild loader: loading doesn't wait for it)."""
+        task = asyncio.get_running_loop().create_task(self.warm(guild_id))
+        self._warming.add(task)
+        task.add_done_callback(self._warming.discard)
 
-        Built in full the first time (and after a load): the rest of the time only the
-        members whose counters changed are re-read, so a board costs what it shows.
-        """
-        key = (guild_id, period)
+    async def warm(self, guild_id: int, now: datetime | None = None) -> None:
+        """Build the rankings the first boards and ranks will ask for (this and the last week
+        and month, all time, the period the post shows), yielding to the loop between slices:
+        built on request, a big guild's would block it for seconds."""
+        now = now or self.clock()
+        periods = [ALL, self.due_period(guild_id, now)]
+        for kind in ("week", "month"):
+            key = self.period_key(guild_id, kind, now)
+            periods += [key, previous_period(key) or key]
         weights = self.settings.leaderboard.weights
-        found = self._rankings.pop(key, None)
-        token, changed = self.ledger.period_changes(
-            guild_id, None if found is None or found.weights != weights else found.token
-        )
-        if found is None or changed is None:
-            members = self.ledger.period_members(guild_id, period)
-            found = Ranking(weights, token, self.ledger.period_stats_of(guild_id, period, members))
-        elif changed:
-            found.update(token, changed, self.ledger.period_stats_of(guild_id, period, changed))
-        else:
-            found.token = token
-        self._rankings[key] = found  # the most recently used last
-        while len(self._rankings) > _RANKINGS_KEPT:
-            del self._rankings[next(iter(self._rankings))]
-        return found
+        try:
+            for period in dict.fromkeys(periods):
+                if (guild_id, period) not in self._rankings.kept:  # the next use adds the rest
+                    built = await build_ranking(self.ledger, guild_id, period, weights)
+                    self._rankings.keep(guild_id, period, built)
+        except Exception:  # a request builds it then
+            log.exception("building the leaderboard's rankings failed in guild %s", guild_id)
+
+    def ranking(self, guild_id: int, period: str) -> Ranking:
+        """The period's kept ranking, brought up to date with what the ledger changed since."""
+        weights = self.settings.leaderboard.weights
+        return self._rankings.get(self.ledger, guild_id, period, weights)
 
     def period_key(self, guild_id: int, kind: str, now: datetime | None = None) -> str:
         """The current period of a kind ("week", "month", "all") in the guild's time zone."""
@@ -236,13 +240,14 @@ class LeaderboardService:
         prior = None if before is None else self.ranking(guild_id, before)
         pairs: dict[tuple[int, int], int] = {}
         if teams and len(teams) > 1:  # one team has no cross-team links to count
+            among: set[int] = set().union(*teams.values())  # links count between teams only
             if period == ALL:
                 months = [p for p in self.ledger.periods(guild_id) if "-W" not in p]
                 for p in months:
-                    for pair, n in self.ledger.pair_counts(guild_id, p).items():
+                    for pair, n in self.ledger.pair_counts(guild_id, p, among).items():
                         pairs[pair] = max(pairs.get(pair, 0), n)
             else:
-                pairs = dict(self.ledger.pair_counts(guild_id, period))
+                pairs = dict(self.ledger.pair_counts(guild_id, period, among))
         hidden = self.excluded(guild_id)
         out = set(hidden)
         if keep is not None:

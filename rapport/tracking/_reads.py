@@ -10,7 +10,7 @@ state: split by consumer, each part would unpack it again.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -454,18 +454,32 @@ class LedgerReads:
                     row[f] += c[i + f]
         return {key: _period_stats(r, "-W" in key) for key, r in sorted(rows.items()) if any(r)}
 
-    def pair_counts(self, guild_id: int, period: str) -> Counter[tuple[int, int]]:
+    def pair_counts(
+        self, guild_id: int, period: str, among: Collection[int] | None = None
+    ) -> Counter[tuple[int, int]]:
         """Who engaged with whom in a period: (smaller id, larger id) -> directions (1 or 2).
 
         A connection measure, not a volume: one message or fifty count the same, so a burst
-        cannot make a team "most connected". Scans every pair of the guild.
+        cannot make a team "most connected". Scans every pair of the guild, or with `among`
+        only the pairs of two of those members (the teams': read from their own records).
         """
         g = self.guilds.get(guild_id)
         out: Counter[tuple[int, int]] = Counter()
         if g is None:
             return out
         is_week, number = _pairs.period_number(period)
-        for x, y, raw in g.iter_pairs():
+        pairs: Iterable[tuple[int, int, bytes]] = g.iter_pairs()
+        if among is not None:
+            inside = {i for m in among if (i := g.idx.get(m)) is not None}
+            up, recs = g.up, g.recs
+            pairs = (  # each pair once, from its lower index's side
+                (x, y, raw)
+                for x in inside
+                if up[x]
+                for y, raw in zip(up[x], recs[x], strict=True)  # type: ignore[arg-type]
+                if y in inside
+            )
+        for x, y, raw in pairs:
             v = _pairs.RECORD.unpack(raw)
             n = _pairs.has_period(v, 0, is_week, number) + _pairs.has_period(
                 v, _pairs.DIR, is_week, number

@@ -200,3 +200,22 @@ async def test_retention_and_a_reload_keep_the_rankings_right() -> None:
     w.check()
     w.talk(60, 3)
     w.check()
+
+
+async def test_rankings_built_in_slices_match_a_full_rescoring(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("rapport.leaderboard.ranking.SLICE", 7)  # many slices and merges
+    w = World(5, members=60)
+    w.talk(800, 70)
+    await w.service.warm(G, w.now)
+    week = current_period("week", w.now, UTC)
+    built = {p for g, p in w.service._rankings.kept}
+    assert {ALL, week, previous_period(week)} <= built
+    before = {p: w.service._rankings.kept[(G, p)] for p in built}
+    w.check()
+    assert all(
+        w.service._rankings.kept[(G, p)] is r for p, r in before.items()
+    )  # used, not rebuilt
+    w.talk(40, 1)
+    w.check()
