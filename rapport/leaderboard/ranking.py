@@ -171,7 +171,11 @@ async def build_ranking(
     to the loop between them (built at once, a big guild's blocks it for seconds). Changes
     folded in meanwhile are after its token: the first use re-places those members."""
     token, _ = ledger.period_changes(guild_id, None)
-    members = list(ledger.period_members(guild_id, period))
+    everyone: set[int] = set()
+    for part in ledger.period_member_parts(guild_id, period):
+        everyone.update(part)
+        await asyncio.sleep(0)
+    members = list(everyone)
     ranking = Ranking(weights, token, {})
     runs: list[list[Key]] = []
     for start in range(0, len(members), SLICE):

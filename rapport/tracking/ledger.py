@@ -579,6 +579,7 @@ class Ledger:
         self.periods = reads.periods
         self.period_stats = reads.period_stats
         self.period_members = reads.period_members
+        self.period_member_parts = reads.period_member_parts
         self.period_stats_of = reads.period_stats_of
         self.period_changes = reads.period_changes
         self.pair_counts = reads.pair_counts
