@@ -186,14 +186,17 @@ class LeaderboardService:
         task.add_done_callback(self._warming.discard)
 
     async def warm(self, guild_id: int, now: datetime | None = None) -> None:
-        """Build the rankings the first boards and ranks will ask for (this and the last week
-        and month, all time, the period the post shows), yielding to the loop between slices:
+        """Build the rankings the first boards and ranks will ask for (this week and month, all
+        time, the period the post shows, and the periods before them), yielding to the loop:
         built on request, a big guild's would block it for seconds."""
         now = now or self.clock()
-        periods = [ALL, self.due_period(guild_id, now)]
-        for kind in ("week", "month"):
-            key = self.period_key(guild_id, kind, now)
-            periods += [key, previous_period(key) or key]
+        periods = [ALL]
+        for key in (
+            self.due_period(guild_id, now),
+            self.period_key(guild_id, "week", now),
+            self.period_key(guild_id, "month", now),
+        ):
+            periods += [key, previous_period(key) or key]  # a board's movement needs the one before
         weights = self.settings.leaderboard.weights
         try:
             for period in dict.fromkeys(periods):

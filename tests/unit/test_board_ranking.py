@@ -211,7 +211,8 @@ async def test_rankings_built_in_slices_match_a_full_rescoring(
     await w.service.warm(G, w.now)
     week = current_period("week", w.now, UTC)
     built = {p for g, p in w.service._rankings.kept}
-    assert {ALL, week, previous_period(week)} <= built
+    due = w.service.due_period(G, w.now)
+    assert {ALL, week, previous_period(week), due, previous_period(due)} <= built
     before = {p: w.service._rankings.kept[(G, p)] for p in built}
     w.check()
     assert all(
