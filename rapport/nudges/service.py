@@ -607,14 +607,19 @@ class NudgeService:
 
         settled = self._settled_since(d, now)
         kinds = prefs.kinds & self.rules_for(d.guild_id).kinds
-        items = tuple(
-            _only(n, still, settled) if n.people else n
-            for n in d.items
-            if not (n.kind in rules.FRESH_KINDS and n.at < fresh_since)
-            and (n.kind in kinds or n.kind == rules.REMINDER)
-            and still(n.about_id)
-            and not settled(n)
-        )
+
+        def current(n: Nudge) -> Nudge | None:
+            if n.kind not in kinds and n.kind != rules.REMINDER:
+                return None
+            if n.people:  # each person it names is checked alone (the line's own one too)
+                line = self._reaimed(d, _only(n, still, settled), now)
+            else:
+                line = None if not still(n.about_id) or settled(n) else n
+            if line is None or (line.kind in rules.FRESH_KINDS and line.at < fresh_since):
+                return None
+            return line
+
+        items = tuple(n for n in map(current, d.items) if n is not None)
         if not items:
             return None
         if (
@@ -624,6 +629,40 @@ class NudgeService:
         ):
             return None  # a share line never makes a DM on its own (the planner's rule)
         return Digest(d.guild_id, d.member_id, items, d.ask_feedback, d.digest_id, d.created)
+
+    def _reaimed(self, d: Digest, n: Nudge, now: datetime) -> Nudge | None:
+        """A line naming several people, about the latest of those it still names.
+
+        The line carries its latest answer's link, moment and situation key; when that answer
+        was acknowledged (or its author muted or gone) while the digest waited, the others are
+        still owed their thank-you: the line becomes the latest remaining answer's.
+        """
+        if not n.people:
+            return None
+        if n.about_id in n.people:
+            return n
+        if len(n.people_keys) != len(n.people):
+            return None  # no key of its own for each person: nothing to point at
+        person, key = n.people[-1], n.people_keys[-1]
+        message = key.rsplit(":", 1)[-1]
+        item = next(
+            (
+                it
+                for it in self.ledger.pending_for(d.guild_id, d.member_id, now)
+                if it.from_member_id == person and str(it.message_id) == message
+            ),
+            None,
+        )
+        if item is None:
+            return None
+        return replace(
+            n,
+            about_id=person,
+            situation=key,
+            at=item.at,
+            url=item.jump_url,
+            channel_id=item.channel_id,
+        )
 
     def _settled_since(self, d: Digest, now: datetime) -> Callable[[Nudge], bool]:
         """Whether a queued line's situation was settled between planning and sending.

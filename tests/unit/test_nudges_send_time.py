@@ -130,3 +130,27 @@ async def test_a_thank_you_line_names_only_the_answers_still_unacknowledged(worl
     await world.nudges.queue.join()
     (digest,) = world.to(ANA)
     assert [(i.kind, i.about_id, i.people) for i in digest.items] == [("thanks", CAT, (CAT,))]
+
+
+async def test_a_thank_you_line_whose_latest_answer_was_acknowledged_names_the_others(
+    world: World,
+) -> None:
+    """Bob and Cat answered Ana's post; she answers Cat (the latest) while the digest waits:
+    the line still thanks Bob, with Bob's answer's link and moment (not dropped whole)."""
+    post_at = START - timedelta(days=2)
+    post = say(world, ANA, post_at)
+    answers: dict[int, int] = {}
+    for author, hours in ((BOB, 30), (CAT, 25)):
+        answers[author] = say(
+            world, author, START - timedelta(hours=hours), reply_to_id=ANA, reply_to_message_id=post
+        )
+    await queued(world, "thanks")
+    say(world, ANA, world.now, channel=8, reply_to_id=CAT, reply_to_message_id=1)
+    world.nudges.attach(world.send)
+    await world.nudges.queue.join()
+    (digest,) = world.to(ANA)
+    (line,) = digest.items
+    assert (line.kind, line.about_id, line.people) == ("thanks", BOB, (BOB,))
+    assert line.situation == f"t:{BOB}:{answers[BOB]}"
+    assert line.at == START - timedelta(hours=30)
+    assert str(line.url).endswith(f"/{answers[BOB]}")
