@@ -551,11 +551,19 @@ class NudgeService:
         for r in list(st.reminders):
             if r["due"] > t:
                 continue
-            pair = self.ledger.pair(guild_id, member_id, r["author"])
+            author = r["author"]
+            pair = self.ledger.pair(guild_id, member_id, author)
             answered = (
                 pair is not None and pair.last_out is not None and epoch(pair.last_out) > r["at"]
             )
-            if answered or not self.members.is_tracked(guild_id, r["author"]):
+            # Answered, or about someone the send-time check would drop (`still`): gone, or
+            # every scan would queue it again only for it to be dropped again.
+            if (
+                answered
+                or not self.members.is_tracked(guild_id, author)
+                or self.ledger.has_left(guild_id, author)
+                or author in self.members.preferences(guild_id, member_id).muted
+            ):
                 st.reminders.remove(r)
                 self.states.touch(guild_id, member_id)
                 continue

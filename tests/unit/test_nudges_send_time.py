@@ -154,3 +154,20 @@ async def test_a_thank_you_line_whose_latest_answer_was_acknowledged_names_the_o
     assert line.situation == f"t:{BOB}:{answers[BOB]}"
     assert line.at == START - timedelta(hours=30)
     assert str(line.url).endswith(f"/{answers[BOB]}")
+
+
+@pytest.mark.parametrize("gone", ["left", "muted"])
+async def test_a_reminder_about_someone_gone_or_muted_is_not_planned_again_and_again(
+    world: World, gone: str
+) -> None:
+    """The send-time check drops a reminder about someone who left or whom Ana muted: the
+    reminder itself goes, or every scan would queue it again only to drop it again."""
+    bob_msg = world.reply(BOB, ANA, START - timedelta(minutes=5))
+    await world.nudges.remind(G, ANA, 7, bob_msg, BOB, START - timedelta(minutes=5), "1h")
+    if gone == "left":
+        world.ledger.member_left(G, BOB)
+    else:
+        await world.members.mute(G, ANA, BOB)
+    world.now += timedelta(hours=2)
+    assert await world.nudges.plan_due(world.now) == 0
+    assert world.nudges.states.state(G, ANA).reminders == []
