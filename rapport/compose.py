@@ -118,6 +118,8 @@ def build_services(settings: Settings, store: Store, clock: Clock = system_clock
         store, settings, ledger.reads, members, guilds, clock, kudos=kudos
     )
     flusher.add_stager(leaderboard.stage)
+    # Earlier versions saved each posted card under data/; one could show a forgotten member.
+    leaderboard.remove_saved_cards()
     posts = LeaderboardPosts(leaderboard, guilds, settings, clock)
     scheduler.add(JOB, posts.post_due, settings.schedule.leaderboard)
     if posts.catches_up:

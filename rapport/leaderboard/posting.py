@@ -223,8 +223,7 @@ class LeaderboardPosts:
             )
         else:
             service.mark_posted(guild_id, period, target.channel_id, result.message_id, now)
-            path = await asyncio.to_thread(service.save_card, guild_id, period, png)
-            log.info("posted the %s leaderboard in guild %s; card at %s", period, guild_id, path)
+            log.info("posted the %s leaderboard in guild %s", period, guild_id)
         return result
 
 

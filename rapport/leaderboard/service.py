@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import re
 import uuid
 from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime, timedelta
@@ -53,6 +54,7 @@ CATCH_UP_JOB = "catch_up_leaderboard"
 TABLE = "leaderboard"
 _CLAIM_FOR = timedelta(days=62)
 _KEEP_POSTED = timedelta(days=400)
+_SAVED_CARD = re.compile(r"leaderboard-\d+-[0-9A-Za-z-]+\.png")
 
 
 def week_key(day: date) -> str:
@@ -139,7 +141,6 @@ class LeaderboardService:
         self._loaded: set[int] = set()
         self._rankings = Rankings()
         self._warming: set[asyncio.Task[None]] = set()
-        self.last_card: Path | None = None
 
     # ---- state -----------------------------------------------------------------------------
 
@@ -350,23 +351,29 @@ class LeaderboardService:
         found = self._problems.get(guild_id)
         return None if found is None else str(found["text"])
 
-    # ---- the card file ---------------------------------------------------------------------
+    # ---- cards saved by earlier versions ---------------------------------------------------
 
-    def card_path(self, guild_id: int, period: str) -> Path:
-        """Where the card of a guild's period is saved: data dir, leaderboard-<guild>-<period>.png."""
-        return self.data_dir / f"leaderboard-{guild_id}-{period}.png"
+    def remove_saved_cards(self) -> int:
+        """Delete the cards earlier versions saved as data/leaderboard-<guild>-<period>.png.
 
-    def save_card(self, guild_id: int, period: str, png: bytes) -> Path | None:
-        """Keep the last card on disk (the demo prints its path); None when it can't be written."""
-        path = self.card_path(guild_id, period)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(png)
-        except OSError as exc:
-            log.warning("could not save the leaderboard card to %s: %s", path, exc)
-            return None
-        self.last_card = path
-        return path
+        A card shows members by name and face, and a saved one outlived `/rapport forget`.
+        Cards now live only in the post that carries them, so none is written any more.
+        """
+        removed = 0
+        for path in self.data_dir.glob("leaderboard-*.png"):
+            if _SAVED_CARD.fullmatch(path.name) is None:
+                continue
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                log.warning("could not delete the saved leaderboard card %s: %s", path, exc)
+                continue
+            removed += 1
+        if removed:
+            log.info("deleted %d leaderboard cards saved by an earlier version", removed)
+        return removed
 
 
 __all__ = [

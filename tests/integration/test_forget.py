@@ -154,3 +154,34 @@ async def test_an_admin_is_told_when_the_member_is_still_here(sandbox: Sandbox) 
     unknown = await sandbox.slash(boss, "rapport-admin forget", user_id="123456789012345678")
     assert "Rapport holds nothing about" in unknown.text
     assert not unknown.components
+
+
+async def test_no_card_showing_a_member_is_left_on_disk_after_they_forget(
+    sandbox: Sandbox,
+) -> None:
+    """The weekly card shows Ana; once she is forgotten no file under the data directory holds
+    it (the card lives only in the post), and a card an earlier version saved there is deleted
+    at the next start."""
+    from tests.integration.test_leaderboard import community, converse, last_week
+
+    people = await community(sandbox)
+    await converse(sandbox, people, last_week)
+    assert await sandbox.run_job("post_weekly_leaderboard")
+    (post,) = sandbox.posts("leaderboard")
+    cards = [body for name, body in post.files if name.endswith(".png")]
+    assert cards
+    ana = people["ana"]
+    ask = await sandbox.slash(ana, "rapport forget")
+    await sandbox.click(ana, ask.message, "rapport:forget:confirm")
+    await sandbox.flush()
+
+    def holding_a_card() -> list[str]:
+        files = [p for p in sandbox.data_dir.rglob("*") if p.is_file()]
+        return [p.name for p in files if any(card in p.read_bytes() for card in cards)]
+
+    assert holding_a_card() == []
+    saved = sandbox.data_dir / f"leaderboard-{sandbox.guild.id}-2026-W01.png"
+    saved.write_bytes(cards[0])
+    await sandbox.restart()
+    assert not saved.exists()
+    assert holding_a_card() == []

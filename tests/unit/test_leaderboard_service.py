@@ -146,14 +146,18 @@ async def test_hidden_and_opted_out_members_are_left_out_and_have_no_position() 
     assert svc.board(G, "2026-W47", {"T": {10, 20, 50}}).teams[0].size == 1
 
 
-def test_the_card_is_saved_under_the_data_dir(tmp_path: Path) -> None:
-    """The last card is written as leaderboard-<guild>-<period>.png for the demo to show."""
+def test_cards_saved_by_earlier_versions_are_deleted_and_nothing_else(tmp_path: Path) -> None:
+    """Only leaderboard-<guild>-<period>.png files go: a saved card can show a forgotten member."""
     svc = service()
     svc.data_dir = tmp_path
-    path = svc.save_card(G, "2026-W47", b"\x89PNG")
-    assert path == tmp_path / "leaderboard-1-2026-W47.png"
-    assert path.read_bytes() == b"\x89PNG"
-    assert svc.last_card == path
+    cards = [tmp_path / "leaderboard-1-2026-W47.png", tmp_path / "leaderboard-22-2026-11.png"]
+    kept = [tmp_path / "leaderboard-notes.png", tmp_path / "rapport.json", tmp_path / "map.png"]
+    for path in cards + kept:
+        path.write_bytes(b"\x89PNG")
+    assert svc.remove_saved_cards() == 2
+    assert [p for p in cards if p.exists()] == []
+    assert all(p.exists() for p in kept)
+    assert svc.remove_saved_cards() == 0
 
 
 async def test_the_terminal_text_shows_the_period_the_post_would_show() -> None:
