@@ -10,8 +10,6 @@ cog; the work is in the core (members, privacy, nudges), what is here translates
 
 from __future__ import annotations
 
-import io
-import json
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -21,7 +19,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from cogs import _embeds as render
-from cogs import _forget, _l10n, _relations
+from cogs import _export, _forget, _l10n, _relations
 from cogs._bot import RapportBot
 from cogs._digest import elsewhere_reply
 from cogs._respond import reply_private
@@ -45,7 +43,10 @@ LANGUAGE_CHOICES = [
 ]
 
 
-# Allowed in the bot's DMs for /rapport forget scope:everywhere only (Discord sets contexts on
+_IN_DMS = frozenset({"forget", "export"})
+
+
+# Allowed in the bot's DMs for /rapport forget and export scope:everywhere only (Discord sets contexts on
 # the group, not per subcommand): interaction_check refuses every other command there.
 @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)
 @app_commands.allowed_installs(guilds=True, users=False)
@@ -87,9 +88,9 @@ class Members(commands.GroupCog, group_name="rapport"):
         self.bot.tree.remove_command(self.keep_menu.name, type=self.keep_menu.type)
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        """Refuse DMs, /rapport forget aside (everywhere is the only scope a DM has)."""
+        """Refuse DMs, /rapport forget and export aside (everywhere is the only scope a DM has)."""
         if interaction.guild_id is None:
-            if interaction.command is not None and interaction.command.name == "forget":
+            if interaction.command is not None and interaction.command.name in _IN_DMS:
                 return True
             raise app_commands.NoPrivateMessage()
         await self.members.ensure(interaction.guild_id)
@@ -375,24 +376,14 @@ class Members(commands.GroupCog, group_name="rapport"):
     # --- privacy ------------------------------------------------------------------------------
 
     @app_commands.command(name="export")
-    async def export(self, interaction: discord.Interaction) -> None:
-        """Get a JSON file of everything Rapport stores about you here."""
-        # Gathering and uploading the file can take longer than Discord's 3 s to answer.
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        gid, mid = self._ids(interaction)
-        data = await self.privacy.export(gid, mid)
-        blob = json.dumps(data, indent=2, sort_keys=True).encode()
-        file = discord.File(io.BytesIO(blob), filename=f"rapport-export-{gid}-{mid}.json")
-        await reply_private(
-            interaction,
-            self._t(interaction).gettext(
-                N_(
-                    "Everything Rapport holds about you in this server (ids, times and counts — "
-                    "never message text)."
-                )
-            ),
-            file=file,
-        )
+    @app_commands.describe(scope="This server, or every server that runs Rapport (DMs: everywhere)")
+    @app_commands.choices(scope=_forget.SCOPES)
+    async def export(
+        self, interaction: discord.Interaction, scope: app_commands.Choice[str] | None = None
+    ) -> None:
+        """Get a JSON file of everything Rapport stores about you, here or everywhere."""
+        value = scope.value if scope is not None else None
+        await _export.send_export(interaction, self.privacy, value, self._t(interaction))
 
     @app_commands.command(name="forget")
     @app_commands.describe(scope="This server, or every server that runs Rapport (DMs: everywhere)")

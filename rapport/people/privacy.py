@@ -6,7 +6,10 @@ the thanks they gave and received); `forget` erases the ledger's share of it, st
 them and clears the nudge state and their kudos, so nobody is nudged about them again.
 `forget_everywhere` does that in every guild the store holds: here for the guilds this process
 owns, and through `hand_over` (the cluster's relay, set by rapport.compose) for the guilds other
-processes own and hold in memory. docs/privacy.md is the statement members read.
+processes own and hold in memory. `export_everywhere` gathers one export per guild that holds
+anything about the member, each kept apart, from the guilds this process owns (the others hold
+their newest state in their own memory, so they are named for the member to ask there).
+docs/privacy.md is the statement members read.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ HandOver = Callable[[int, Sequence[int]], Awaitable[None]]
 """(member id, guild ids): pass a forget on to the processes that own those guilds."""
 
 EXPORT_FORMAT = "rapport-export/1"
+EVERYWHERE_FORMAT = "rapport-export-everywhere/1"
 NOT_STORED = (
     "Rapport never stores what anyone wrote: no message text, attachments or reactions' "
     "emoji. It keeps ids, times and counts only."
@@ -53,6 +57,14 @@ class Everywhere:
 
     forgotten: int
     handed_over: int
+
+
+@dataclass(frozen=True, slots=True)
+class EverywhereExport:
+    """An export from every guild this process owns, and how many guilds it had to leave out."""
+
+    data: dict[str, Any]
+    elsewhere: int
 
 
 class Privacy:
@@ -149,13 +161,43 @@ class Privacy:
     async def forget_if_held(self, guild_id: int, member_id: int) -> bool:
         """Forget the member in a guild this process owns, if it holds anything about them
         (a guild they were never in gets no record of them, not even "don't track")."""
-        if self.open_guild is not None:
-            await self.open_guild(guild_id)
-        await self.members.ensure(guild_id)
+        await self._open(guild_id)
         if not self.holds(guild_id, member_id):
             return False
         await self.forget(guild_id, member_id)
         return True
+
+    async def _every_guild(self) -> tuple[list[int], list[int]]:
+        """Every guild that runs Rapport, stored or held: (this process's, other processes')."""
+        guilds = set(self.ledger.guild_ids())
+        if self.store is not None:
+            guilds |= await self.store.guild_ids()
+        guilds = {g for g in guilds if g > 0}  # 0 holds process-wide records, no member data
+        mine = sorted(g for g in guilds if self.owns(g))
+        return mine, sorted(guilds - set(mine))
+
+    async def _open(self, guild_id: int) -> None:
+        if self.open_guild is not None:
+            await self.open_guild(guild_id)
+        await self.members.ensure(guild_id)
+
+    async def export_everywhere(self, member_id: int) -> EverywhereExport:
+        """The member's export from every guild this process owns that holds anything about
+        them, one entry per guild; a guild they were never in is not named."""
+        mine, theirs = await self._every_guild()
+        guilds = []
+        for guild_id in mine:
+            await self._open(guild_id)
+            if self.holds(guild_id, member_id):
+                guilds.append(await self.export(guild_id, member_id))
+        data = {
+            "format": EVERYWHERE_FORMAT,
+            "exported_at": self.clock().isoformat(),
+            "member_id": member_id,
+            "not_stored": NOT_STORED,
+            "guilds": guilds,
+        }
+        return EverywhereExport(data, len(theirs))
 
     async def forget_everywhere(self, member_id: int) -> Everywhere:
         """Forget the member in every guild that runs Rapport: the ones stored, the ones held.
@@ -164,12 +206,7 @@ class Privacy:
         memory and would write it back); it forgets them within its relay interval, or when
         it next starts.
         """
-        guilds = set(self.ledger.guild_ids())
-        if self.store is not None:
-            guilds |= await self.store.guild_ids()
-        guilds = {g for g in guilds if g > 0}  # 0 holds process-wide records, no member data
-        mine = sorted(g for g in guilds if self.owns(g))
-        theirs = sorted(guilds - set(mine))
+        mine, theirs = await self._every_guild()
         forgotten = 0
         for guild_id in mine:
             forgotten += await self.forget_if_held(guild_id, member_id)

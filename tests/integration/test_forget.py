@@ -185,3 +185,49 @@ async def test_no_card_showing_a_member_is_left_on_disk_after_they_forget(
     await sandbox.restart()
     assert not saved.exists()
     assert holding_a_card() == []
+
+
+async def test_export_everywhere_from_a_dm_keeps_each_server_apart_and_only_hers(
+    sandbox: Sandbox,
+) -> None:
+    """Ana, in two servers, exports from her DM with the bot: one file, one entry per server she
+    is in (never a third she never joined), each holding only her own data; "here" in a DM is
+    explained, and in a server scope:everywhere gives the same file."""
+    ana, bob = await sandbox.members("Ana", "Bob")
+    second = await second_server(sandbox, "Second")
+    third = await second_server(sandbox, "Third")
+    ana2 = await also_in(sandbox, second, ana)
+    cat = await sandbox.emulator.add_member(second, "Cat")
+    dan = await sandbox.emulator.add_member(third, "Dan")
+    await sandbox.restart()
+    post = await sandbox.say(bob, "#design", "draft is up", at=days_ago(3))
+    await sandbox.say(ana, "#design", "looks great", reply_to=post, at=days_ago(2))
+    general2 = sandbox.emulator.channel(second, "general")
+    await sandbox.say(ana2, general2, "can you look?", mentions=[cat], at=days_ago(2))
+    await sandbox.say(cat, general2, "and this, Dan?", mentions=[dan], at=days_ago(2))
+    await sandbox.say(dan, sandbox.emulator.channel(third, "general"), "hello", at=days_ago(2))
+
+    here = await sandbox.slash_in_dm(ana, "rapport export", scope="here")
+    assert "In a DM there is no “here”" in here.text
+    assert not here.files
+    reply = await sandbox.slash_in_dm(ana, "rapport export")
+    assert reply.ephemeral
+    assert "in every server that runs it" in reply.text
+    ((name, blob),) = reply.files
+    assert name == f"rapport-export-{ana.id}.json"
+    data = json.loads(blob)
+    assert data["member_id"] == ana.id
+    by_guild = {entry["guild_id"]: entry for entry in data["guilds"]}
+    assert set(by_guild) == {sandbox.guild.id, second.id}
+    first = by_guild[sandbox.guild.id]["ledger"]["relationships"]
+    assert [r["other_id"] for r in first] == [bob.id]
+    there = by_guild[second.id]["ledger"]["relationships"]
+    assert [r["other_id"] for r in there] == [cat.id]
+    assert all(entry["member_id"] == ana.id for entry in data["guilds"])
+    assert str(dan.id) not in blob.decode()  # Cat's ties to Dan are not Ana's data
+
+    in_server = await sandbox.slash(ana, "rapport export", scope="everywhere")
+    ((_, again),) = in_server.files
+    assert {e["guild_id"] for e in json.loads(again)["guilds"]} == set(by_guild)
+    only_here = exported(await sandbox.slash(ana, "rapport export"))
+    assert only_here["guild_id"] == sandbox.guild.id

@@ -30,10 +30,12 @@ def build() -> tuple[Ledger, MemberService, NudgeService, Privacy]:
     return ledger, members, nudges, Privacy(ledger, members, lambda: NOW, nudges)
 
 
-def message(author: int, *, days_ago: float, reply_to: int | None = None, mention: int = 0):
+def message(
+    author: int, *, days_ago: float, reply_to: int | None = None, mention: int = 0, guild: int = G
+):
     at = NOW - timedelta(days=days_ago)
     return MessageFacts(
-        guild_id=G,
+        guild_id=guild,
         channel_id=CHAN,
         message_id=time_snowflake(at) + author,
         author_id=author,
@@ -101,3 +103,20 @@ async def test_forget_works_without_a_nudge_service() -> None:
     await privacy.forget(G, ANA)
     assert ledger.pairs_of(G, ANA) == []
     assert (await privacy.export(G, ANA))["nudges"] is None
+
+
+async def test_export_everywhere_covers_the_guilds_this_process_owns_and_counts_the_rest() -> None:
+    """In a cluster, the guilds other processes own are left out (their newest state is theirs)
+    and counted, so the member can be told to export there; a guild without Ana is not named."""
+    ledger, _, _, privacy = build()
+    history(ledger)
+    ledger.record_message(message(BOB, days_ago=1, reply_to=ANA, guild=2))
+    ledger.record_message(message(BOB, days_ago=1, mention=CY, guild=3))
+    everywhere = await privacy.export_everywhere(ANA)
+    assert [g["guild_id"] for g in everywhere.data["guilds"]] == [G, 2]
+    assert everywhere.elsewhere == 0
+    json.dumps(everywhere.data)
+    privacy.owns = lambda guild_id: guild_id != 2
+    everywhere = await privacy.export_everywhere(ANA)
+    assert [g["guild_id"] for g in everywhere.data["guilds"]] == [G]
+    assert everywhere.elsewhere == 1
