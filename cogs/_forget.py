@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 
 import discord
-from discord import app_commands
 
 from cogs import _embeds as render
+from cogs import _scope
 from cogs._l10n import command
 from cogs._respond import reply_private
 from cogs._views import ConfirmForget
@@ -25,12 +25,10 @@ from rapport.people import Privacy
 
 log = logging.getLogger(__name__)
 
-HERE, EVERYWHERE = "here", "everywhere"
-SCOPES = [
-    app_commands.Choice(name="here", value=HERE),
-    app_commands.Choice(name="everywhere", value=EVERYWHERE),
-]
-
+NO_HERE = N_(
+    "In a DM there is no “here”: run {forget} in the server, or use {everywhere} to be "
+    "forgotten in every server that runs Rapport."
+)
 FORGET_EVERYWHERE_WARNING = N_(
     "This deletes everything Rapport holds about you in every server that runs it — your "
     "relationships, the items waiting on you, your place in everyone else's picture and the "
@@ -68,16 +66,9 @@ async def ask_member(
     """/rapport forget: warn, then delete on the member's confirm (in a DM: everywhere)."""
     member_id = interaction.user.id
     guild_id = interaction.guild_id
-    if guild_id is None and scope == HERE:
-        raise UserFacingError(
-            N_(
-                "In a DM there is no “here”: run {forget} in the server, or use {everywhere} "
-                "to be forgotten in every server that runs Rapport."
-            ),
-            forget=command(t, "rapport forget"),
-            everywhere=f"`{t.pgettext('option name', 'scope')}:{t.pgettext('choice', EVERYWHERE)}`",
-        )
-    everywhere = guild_id is None or scope == EVERYWHERE
+    everywhere = _scope.everywhere(
+        interaction, scope, NO_HERE, t, forget=command(t, "rapport forget")
+    )
 
     async def confirmed() -> str:
         if guild_id is not None:

@@ -7,6 +7,8 @@ here, so they never disagree about what a name means (names match case-insensiti
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import discord
 
 from rapport import i18n
@@ -72,3 +74,13 @@ def permission_names(names: list[str], t: Translation = i18n.ENGLISH) -> str:
             for p in names
         ]
     )
+
+
+def namer(guild: discord.Guild | None) -> Callable[[int], str]:
+    """Display names from the guild cache; a mention (rendered by the client) otherwise."""
+
+    def name(member_id: int) -> str:
+        found = guild.get_member(member_id) if guild else None
+        return found.display_name if found else f"<@{member_id}>"
+
+    return name

@@ -17,6 +17,7 @@ from discord import app_commands
 from cogs import _embeds as render
 from cogs import _l10n
 from cogs._lookup import POST_PERMISSIONS, find_role, missing_permissions, permission_names
+from cogs._preferences import nudge_kinds, zones
 from cogs._respond import reply_private
 from cogs._setup_view import admin_digest_line, option_name, setting_lines
 from rapport.errors import UserFacingError
@@ -70,6 +71,7 @@ class SetupCommand:
         kudos_max_per_day="Thanks one member may give in any 24 hours with /thanks (0 turns it off)",
         reset="Settings to set back to config.toml's value, comma-separated, or “all”",
     )
+    @app_commands.autocomplete(timezone=zones, nudge_kinds=nudge_kinds)
     async def setup(
         self,
         interaction: discord.Interaction,
@@ -145,18 +147,6 @@ class SetupCommand:
             lines.append(t.gettext(ROLES_UNSEEN))
         embed = render.guild_settings_embed(lines, changed=bool(resets or changes), t=t)
         await reply_private(interaction, embed=embed)
-
-    @setup.autocomplete("timezone")
-    async def _timezone_choices(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return render.zone_choices(current)
-
-    @setup.autocomplete("nudge_kinds")
-    async def _kind_choices(
-        self, interaction: discord.Interaction, current: str
-    ) -> list[app_commands.Choice[str]]:
-        return render.kind_choices(current)
 
     @setup.autocomplete("reset")
     async def _reset_choices(
