@@ -129,7 +129,7 @@ def build_services(settings: Settings, store: Store, clock: Clock = system_clock
         )
     # Servers with a board schedule of their own (/rapport-admin setup) are looked at every minute.
     scheduler.add(OWN_SCHEDULES_JOB, posts.post_own_schedules, parse_schedule(OWN_SCHEDULES_TICK))
-    backfill = BackfillService(store, ledger, clock)
+    backfill = BackfillService(store, ledger.reads, clock)
     for service in (ledger, members, guilds, backfill):
         flusher.add_stager(service.stage)
     nudges = NudgeService(store, settings, members, ledger, flusher, clock)

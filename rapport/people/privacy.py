@@ -23,7 +23,6 @@ from rapport.clock import Clock, iso
 from rapport.people.kudos import KudosService
 from rapport.people.members import MemberService
 from rapport.store.base import Store
-from rapport.tracking.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +35,22 @@ NOT_STORED = (
     "Rapport never stores what anyone wrote: no message text, attachments or reactions' "
     "emoji. It keeps ids, times and counts only."
 )
+
+
+class LedgerShare(Protocol):
+    """The ledger's side of privacy (rapport.tracking.Ledger): what it holds about a member."""
+
+    def guild_ids(self) -> set[int]:
+        """The guilds held in memory."""
+
+    def knows(self, guild_id: int, member_id: int) -> bool:
+        """Whether any aggregate or pending item here names the member."""
+
+    def export_member(self, guild_id: int, member_id: int) -> dict[str, Any]:
+        """Everything the ledger holds about the member here, as JSON-able values."""
+
+    def forget_member(self, guild_id: int, member_id: int) -> None:
+        """Erase the member from every aggregate and pending item here."""
 
 
 class NudgeState(Protocol):
@@ -72,7 +87,7 @@ class Privacy:
 
     def __init__(
         self,
-        ledger: Ledger,
+        ledger: LedgerShare,
         members: MemberService,
         clock: Clock,
         nudges: NudgeState | None = None,

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from rapport.clock import Clock
 from rapport.errors import UserFacingError
 from rapport.i18n import N_
 from rapport.store.base import Doc, Store, decode_each
-from rapport.tracking.ledger import Ledger
 from rapport.tracking.model import time_snowflake
 
 TABLE = "backfill"
@@ -64,10 +64,17 @@ class BackfillJob:
         )
 
 
+class Coverage(Protocol):
+    """What backfill reads of the ledger (rapport.tracking.LedgerReads, or the Ledger)."""
+
+    def covered(self, guild_id: int, channel_id: int) -> list[tuple[int, int]]:
+        """The snowflake ranges of a channel the ledger has already recorded."""
+
+
 class BackfillService:
     """Starts, advances and resumes backfill jobs; the reading itself is Discord glue."""
 
-    def __init__(self, store: Store, ledger: Ledger, clock: Clock) -> None:
+    def __init__(self, store: Store, ledger: Coverage, clock: Clock) -> None:
         self.store = store
         self.ledger = ledger
         self.clock = clock
