@@ -171,23 +171,15 @@ class Nudges(commands.Cog):
         """Mute one person the digest was about."""
         if await self.bot.relay_click(interaction, "notabout", guild_id, digest_id, other_id):
             return  # another process of the cluster owns the guild's state
-        member = interaction.user.id
-        await self.nudges.ensure(guild_id)
-        t = self._t(interaction, guild_id)
-        items = self.nudges.digest_items(guild_id, member, digest_id)
-        if items is None or other_id not in {it[2] for it in items}:
-            await reply_private(interaction, t.gettext(NOT_YOURS))
+        t = await self._about(interaction, guild_id, digest_id, other_id)
+        if t is None:
             return
         try:
-            await self.members.mute(guild_id, member, other_id)
+            await self.members.mute(guild_id, interaction.user.id, other_id)
         except UserFacingError as exc:
             await reply_private(interaction, exc.in_language(t))
             return
-        guild = self.bot.get_guild(guild_id)
-        if guild is None or guild.get_member(other_id) is None:
-            # Naming them takes a REST call: answer "thinking" first.
-            await interaction.response.defer(ephemeral=True, thinking=True)
-        name = await self._name(guild, other_id, t.gettext(N_("someone")))
+        name = await self._named(interaction, guild_id, other_id, t)
         await reply_private(interaction, click_reply("notabout", t, name=name))
 
     async def on_talked_elsewhere(
@@ -196,20 +188,34 @@ class Nudges(commands.Cog):
         """The member talked with a drifting person off Discord: reset that pair's clock."""
         if await self.bot.relay_click(interaction, "elsewhere", guild_id, digest_id, other_id):
             return  # another process of the cluster owns the guild's state
+        t = await self._about(interaction, guild_id, digest_id, other_id)
+        if t is None:
+            return
         member = interaction.user.id
+        until = await self.nudges.talked_elsewhere(guild_id, member, other_id, digest_id)
+        name = await self._named(interaction, guild_id, other_id, t)
+        await reply_private(interaction, elsewhere_reply(name, until, t))
+
+    async def _about(
+        self, interaction: discord.Interaction, guild_id: int, digest_id: str, other_id: int
+    ) -> Translation | None:
+        """The member's language when their digest names other_id; None once told it doesn't."""
         await self.nudges.ensure(guild_id)
         t = self._t(interaction, guild_id)
-        items = self.nudges.digest_items(guild_id, member, digest_id)
+        items = self.nudges.digest_items(guild_id, interaction.user.id, digest_id)
         if items is None or other_id not in {it[2] for it in items}:
             await reply_private(interaction, t.gettext(NOT_YOURS))
-            return
-        until = await self.nudges.talked_elsewhere(guild_id, member, other_id, digest_id)
+            return None
+        return t
+
+    async def _named(
+        self, interaction: discord.Interaction, guild_id: int, other_id: int, t: Translation
+    ) -> str:
+        """Who other_id is, by name; naming someone uncached takes a REST call, so defer first."""
         guild = self.bot.get_guild(guild_id)
         if guild is None or guild.get_member(other_id) is None:
-            # Naming them takes a REST call: answer "thinking" first.
             await interaction.response.defer(ephemeral=True, thinking=True)
-        name = await self._name(guild, other_id, t.gettext(N_("someone")))
-        await reply_private(interaction, elsewhere_reply(name, until, t))
+        return await self._name(guild, other_id, t.gettext(N_("someone")))
 
     # --- "Remind me to reply" -----------------------------------------------------------------
 
