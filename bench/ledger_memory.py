@@ -147,11 +147,11 @@ def json_loads_us(n: int = 50_000) -> float:
 
 
 def pair_store_bytes(ledger: Ledger) -> int:
-    """What the pairs alone hold: the records and the per-member partner arrays."""
+    """What the pairs alone hold: the per-member partner arrays and packed records."""
     g = ledger.guilds.by_id[GUILD]
     return sum(
         sys.getsizeof(x) for arrays in (g.up, g.recs, g.down) for x in arrays if x is not None
-    ) + sum(sys.getsizeof(raw) for _, _, raw in g.iter_pairs())
+    )
 
 
 def main() -> None:

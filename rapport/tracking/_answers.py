@@ -35,12 +35,20 @@ def _at(d: int) -> int:
 
 
 def _bumped(raw: bytes, start: int, slot: int, step: int) -> bytes:
-    """raw with one count of a side moved by step, the side halved first when it is full."""
-    side = bytearray(raw[start : start + SIDE])
-    if step > 0 and side[slot] >= FULL:
-        side = bytearray(n // 2 for n in side)
-    side[slot] = max(0, side[slot] + step)
-    return raw[:start] + bytes(side) + raw[start + SIDE :]
+    """raw with one count of a side moved by step (see _bump_into)."""
+    rec = bytearray(raw)
+    _bump_into(rec, start, slot, step)
+    return bytes(rec)
+
+
+def _bump_into(rec: bytearray, start: int, slot: int, step: int) -> None:
+    """Move one count of the side at `start` by step, in place, halving the side first when
+    that count is full."""
+    i = start + slot
+    if step > 0 and rec[i] >= FULL:
+        rec[start : start + SIDE] = bytes(n // 2 for n in rec[start : start + SIDE])
+    n = rec[i] + step
+    rec[i] = n if n > 0 else 0
 
 
 def bucket(seconds: int) -> int:
@@ -56,6 +64,11 @@ def owed(raw: bytes, d: int) -> bytes:
     return _bumped(raw, _at(d), 0, 1)
 
 
+def owe_into(rec: bytearray, o: int, d: int) -> None:
+    """`owed`, in place on the record at offset `o` of `rec` (the ledger's hot path)."""
+    _bump_into(rec, o + _at(d), 0, 1)
+
+
 def unowed(raw: bytes, d: int) -> bytes:
     """Take back one ask of side d (its message was deleted before an answer)."""
     return _bumped(raw, _at(d), 0, -1)
@@ -64,6 +77,11 @@ def unowed(raw: bytes, d: int) -> bytes:
 def answered(raw: bytes, d: int, seconds: int) -> bytes:
     """Side d answered a message of the other's after so many seconds."""
     return _bumped(raw, _at(d), 1 + bucket(seconds), 1)
+
+
+def answer_into(rec: bytearray, o: int, d: int, seconds: int) -> None:
+    """`answered`, in place on the record at offset `o` of `rec`."""
+    _bump_into(rec, o + _at(d), 1 + bucket(seconds), 1)
 
 
 def side(raw: bytes, d: int) -> tuple[int, tuple[int, ...]]:
@@ -84,4 +102,16 @@ def change(g: Guild, member: int, other: int, how: Callable[[bytes, int], bytes]
         g.put_pair(lo, hi, i, how(raw, g.direction(a, b)), new=False)
 
 
-__all__ = ["BUCKETS", "COUNTED", "SIZE", "answered", "bucket", "change", "owed", "side", "unowed"]
+__all__ = [
+    "BUCKETS",
+    "COUNTED",
+    "SIZE",
+    "answer_into",
+    "answered",
+    "bucket",
+    "change",
+    "owe_into",
+    "owed",
+    "side",
+    "unowed",
+]

@@ -1,8 +1,9 @@
-"""The packed pair record: one immutable `bytes` of 173 bytes per pair of members.
+"""The packed pair record: 173 bytes per pair of members, back to back in a bytearray per member
+(rapport/tracking/_state.py), written in place field by field (`bump_into`).
 
 A record holds both directions of one unordered pair, direction 0 going from the smaller
-member id to the larger. A Python object per field would cost about 1 kB a pair; one
-`bytes` (plus its dict slot and int key) stays under 400 bytes, which bench/ledger_memory.py
+member id to the larger. A Python object per field would cost about 1 kB a pair; packed, a
+pair with its partner-array entries stays under 400 bytes, which bench/ledger_memory.py
 measures. Times are epoch seconds (uint32); days are UTC day numbers since 1970 (uint16);
 weeks are Monday-aligned week numbers since 1970 and months year*12+month-1.
 
@@ -42,6 +43,18 @@ DAYS_MAX = 0xFFFF
 WEEK_BITS, MONTH_BITS = 64, 16
 
 EMPTY: tuple[int | float, ...] = RECORD.unpack(bytes(RECORD.size))
+
+# The record's parts, for field-level writes (bump_into): one direction's 16 fields (at 0 and
+# _DIR_SIZE), a direction's last contact and last reaction, the shared head (weights, their
+# reference time, contact days, last message and channel, ring length, older day), the ring.
+_DIR = struct.Struct("<" + _DIR_FMT)
+_DIR_SIZE = _DIR.size
+_BACK = struct.Struct("<4x2I")
+_HEAD = struct.Struct("<2fIHQQBH")
+_AT_HEAD = 2 * _DIR_SIZE
+_AT_RING = _AT_HEAD + _HEAD.size
+_RING = struct.Struct(f"<{RING}H")
+_DAY = struct.Struct("<H")
 
 # Both directions' last contact and the contact days, read straight from a packed record:
 # a scan filters every pair on them and builds views only for the few that pass.
@@ -89,40 +102,43 @@ def _decay(seconds: int, half_life: float) -> float:
     return factor
 
 
-def _add_day(v: list[Any], day: int) -> None:
-    """Count a contact day once; a burst on one day is one day."""
-    n = v[NDAYS]
+def _add_day(s: list[Any], day: int) -> None:
+    """Count a contact day once; a burst on one day is one day.
+
+    `s` is the record's [contact days, ring length, older day, *the day ring] (see bump_into).
+    """
+    n = s[1]
     if n:
-        newest = v[DAYS + n - 1]
+        newest = s[2 + n]
         if day == newest:
             return  # the common case: another message today
         if day > newest:
-            if v[CDAYS] < DAYS_MAX:
-                v[CDAYS] += 1
+            if s[0] < DAYS_MAX:
+                s[0] += 1
             if n < RING:
-                v[DAYS + n] = day
-                v[NDAYS] = n + 1
+                s[3 + n] = day
+                s[1] = n + 1
             else:
-                v[DAYS : DAYS + RING - 1] = v[DAYS + 1 : DAYS + RING]
-                v[DAYS + RING - 1] = day
+                s[3 : 3 + RING - 1] = s[4 : 3 + RING]
+                s[2 + RING] = day
             return
-    days = v[DAYS : DAYS + n]
-    if day in days or day == v[XDAY]:
+    days = s[3 : 3 + n]
+    if day in days or day == s[2]:
         return
-    if v[CDAYS] < DAYS_MAX:
-        v[CDAYS] += 1
+    if s[0] < DAYS_MAX:
+        s[0] += 1
     if n < RING:
         insort(days, day)
-        v[DAYS : DAYS + n + 1] = days
-        v[NDAYS] = n + 1
+        s[3 : 3 + n + 1] = days
+        s[1] = n + 1
     elif day > days[0]:
         del days[0]
         insort(days, day)
-        v[DAYS : DAYS + RING] = days
+        s[3 : 3 + RING] = days
     else:
         # Older than the whole ring (history read newest-first): remember it so the rest of
         # that day's burst is not counted again.
-        v[XDAY] = day
+        s[2] = day
 
 
 def _mark(v: list[Any], top_i: int, mask_i: int, n: int, bits: int) -> bool:
@@ -175,74 +191,115 @@ def bump(
     half_life: float,
     cap: int,
 ) -> tuple[bytes, int, int, bool, bool]:
-    """One interaction in direction `d` (0 or DIR) of count index `kind` (2 = reaction).
+    """`bump_into` on a copy of `raw` (None: a new pair): the new record, then its results."""
+    rec = bytearray(RECORD.size) if raw is None else bytearray(raw)
+    back, verdict, new_week, new_month = bump_into(
+        rec, 0, d, kind, t, message_id, channel_id, weight, half_life, cap
+    )
+    return bytes(rec), back, verdict, new_week, new_month
 
-    Returns the new record, the last time anything went the other way before it, the cap
-    verdict (CAPPED, COUNTED or OLDER_DAY for the caller to settle), and whether the
-    direction is new to the week and the month (only when COUNTED and not thanks).
+
+def bump_into(
+    rec: bytearray,
+    o: int,
+    d: int,
+    kind: int,
+    t: int,
+    message_id: int,
+    channel_id: int,
+    weight: float,
+    half_life: float,
+    cap: int,
+) -> tuple[int, int, bool, bool]:
+    """One interaction in direction `d` (0 or DIR) of count index `kind` (2 = reaction),
+    written into the record at offset `o` of `rec`.
+
+    Field-level: it reads and writes this direction's fields and the shared head, the day
+    ring only on a new day, never the whole record (unpacking and repacking all 57 fields
+    cost ~3 µs an event, issue 14). Returns the last time anything went the other way before
+    it, the cap verdict (CAPPED, COUNTED or OLDER_DAY for the caller to settle), and whether
+    the direction is new to the week and the month (only when COUNTED and not thanks).
     """
-    v = list(EMPTY if raw is None else RECORD.unpack(raw))
-    e = DIR - d
-    back = v[LAST + e]
-    if v[REACT + e] > back:
-        back = v[REACT + e]
-    c = COUNTS + kind + d
+    mine, theirs = (o, o + _DIR_SIZE) if d == 0 else (o + _DIR_SIZE, o)
+    v = list(_DIR.unpack_from(rec, mine))  # numbered as direction 0's fields
+    their_last, back = _BACK.unpack_from(rec, theirs)
+    if their_last > back:
+        back = their_last
+    c = COUNTS + kind
     if v[c] < COUNT_MAX[kind]:
         v[c] += 1
+    w0, w1, ref, cdays, lmsg, lchan, n, xday = _HEAD.unpack_from(rec, o + _AT_HEAD)
     verdict, new_week, new_month = CAPPED, False, False
     if kind == 2:
-        if t > v[REACT + d]:
-            v[REACT + d] = t
+        if t > v[REACT]:
+            v[REACT] = t
     else:
-        prev, other = v[LAST], v[LAST + DIR]
-        if other > prev:
-            prev = other
-        if v[FIRST + d] == 0 or t < v[FIRST + d]:
-            v[FIRST + d] = t
-        if t > v[LAST + d]:
-            v[LAST + d] = t
+        prev = v[LAST]
+        if their_last > prev:
+            prev = their_last
+        if v[FIRST] == 0 or t < v[FIRST]:
+            v[FIRST] = t
+        if t > v[LAST]:
+            v[LAST] = t
         # An exchange starts with the first contact after a day of silence either way.
-        if t > prev and (prev == 0 or t - prev >= DAY) and v[STARTS + d] < STARTS_MAX:
-            v[STARTS + d] += 1
+        if t > prev and (prev == 0 or t - prev >= DAY) and v[STARTS] < STARTS_MAX:
+            v[STARTS] += 1
         if t >= prev and message_id:  # 0: a thanks with no message of its own keeps the link
-            v[LMSG] = message_id
-            v[LCHAN] = channel_id
+            lmsg = message_id
+            lchan = channel_id
         day = t // DAY
-        n = v[NDAYS]
-        if not n or v[DAYS + n - 1] != day:  # another message today changes nothing
-            _add_day(v, day)
-        slot = TCNT + d if kind == 4 else GCNT + d
-        if day > v[GDAY + d]:
-            v[GDAY + d] = day
-            v[GCNT + d] = v[TCNT + d] = 0
-        if day == v[GDAY + d]:
+        if not n or _DAY.unpack_from(rec, o + _AT_RING + 2 * n - 2)[0] != day:
+            # Another message today changes nothing; a new day reads and writes the ring.
+            s = [cdays, n, xday, *_RING.unpack_from(rec, o + _AT_RING)]
+            _add_day(s, day)
+            cdays, n, xday = s[0], s[1], s[2]
+            _RING.pack_into(rec, o + _AT_RING, *s[3:])
+        slot = TCNT if kind == 4 else GCNT
+        if day > v[GDAY]:
+            v[GDAY] = day
+            v[GCNT] = v[TCNT] = 0
+        if day == v[GDAY]:
             if v[slot] < cap:
                 v[slot] += 1
                 verdict = COUNTED
                 # The day's first give sets its week and month bits; later ones find them set.
                 if kind != 4 and v[slot] == 1:
-                    new_week, new_month = mark_given(v, d, day)
+                    new_week, new_month = mark_given(v, 0, day)
         else:
             verdict = OLDER_DAY
-    ref = v[WREF]
-    w = W0 if d == 0 else W1
     if t >= ref:
         if ref:
             f = 0.5 ** ((t - ref) / half_life)  # _decay, inlined: once per interaction
-            v[W0] *= f
-            v[W1] *= f
-        v[WREF] = t
-        v[w] += weight
+            w0 *= f
+            w1 *= f
+        ref = t
+        if d == 0:
+            w0 += weight
+        else:
+            w1 += weight
+    elif d == 0:
+        w0 += weight * 0.5 ** ((ref - t) / half_life)
     else:
-        v[w] += weight * 0.5 ** ((ref - t) / half_life)
-    return RECORD.pack(*v), back, verdict, new_week, new_month
+        w1 += weight * 0.5 ** ((ref - t) / half_life)
+    _DIR.pack_into(rec, mine, *v)
+    _HEAD.pack_into(rec, o + _AT_HEAD, w0, w1, ref, cdays, lmsg, lchan, n, xday)
+    return back, verdict, new_week, new_month
 
 
 def bump_older_day(raw: bytes, d: int, day: int) -> tuple[bytes, bool, bool]:
     """Settle a counted give on an older day: mark its week and month."""
-    v = list(RECORD.unpack(raw))
-    new_week, new_month = mark_given(v, d, day)
-    return RECORD.pack(*v), new_week, new_month
+    rec = bytearray(raw)
+    new_week, new_month = mark_older_day(rec, 0, d, day)
+    return bytes(rec), new_week, new_month
+
+
+def mark_older_day(rec: bytearray, o: int, d: int, day: int) -> tuple[bool, bool]:
+    """`bump_older_day` in place, on the record at offset `o` of `rec`."""
+    mine = o if d == 0 else o + _DIR_SIZE
+    v = list(_DIR.unpack_from(rec, mine))
+    new_week, new_month = mark_given(v, 0, day)
+    _DIR.pack_into(rec, mine, *v)
+    return new_week, new_month
 
 
 def take_back(raw: bytes, d: int, kind: int, t: int, weight: float, half_life: float) -> bytes:

@@ -53,9 +53,7 @@ def _records_of(g: Guild, a: int) -> list[tuple[int, bytes]]:
     """(partner index, record) of every pair of member index a, partners below a first."""
     find = g.find
     out = [(b, find(b, a)[1]) for b in g.down[a] or ()]
-    ups = g.up[a]
-    if ups:
-        out += zip(ups, g.recs[a], strict=True)  # type: ignore[arg-type]
+    out += g.records_above(a)
     return out  # type: ignore[return-value]
 
 
@@ -474,13 +472,8 @@ class LedgerReads:
         pairs: Iterable[tuple[int, int, bytes]] = g.iter_pairs()
         if among is not None:
             inside = {i for m in among if (i := g.idx.get(m)) is not None}
-            up, recs = g.up, g.recs
             pairs = (  # each pair once, from its lower index's side
-                (x, y, raw)
-                for x in inside
-                if up[x]
-                for y, raw in zip(up[x], recs[x], strict=True)  # type: ignore[arg-type]
-                if y in inside
+                (x, y, raw) for x in inside for y, raw in g.records_above(x) if y in inside
             )
         for x, y, raw in pairs:
             v = _pairs.RECORD.unpack(raw)

@@ -49,6 +49,9 @@ MASK = (1 << SHIFT) - 1
 # A stored pair: both member ids, then the packed record. A layout change of the record keeps
 # reading the stored width it replaces (as record_of does for documents).
 STORED = struct.Struct(f"<QQ{_pairs.RECORD.size}s")
+REC = _pairs.RECORD.size  # bytes per record in a member's packed records
+_ONE_REC = struct.Struct(f"{REC}s")
+_ZERO_REC = bytes(REC)
 _OLD_STORED = struct.Struct(f"<QQ{_pairs.OLD_SIZE}s")
 # A stored period row: member id, week number, month number, the row's NF counters.
 PERIOD_ROW = struct.Struct(f"<Q2I{NF}I")
@@ -108,9 +111,11 @@ class Guild:
         self.idx: dict[int, int] = {}  # member id -> member index
         # Pairs without a dict (a dict slot and an int key cost ~80 bytes a pair): for member
         # index lo, up[lo] is the sorted array of partner indexes above lo and recs[lo] their
-        # packed records in the same order; down[hi] lists the partners below hi.
+        # packed records back to back in the same order (REC bytes each: no object per pair
+        # for the collector to walk, and the ledger writes a record's fields in place);
+        # down[hi] lists the partners below hi.
         self.up: list[array[int] | None] = []
-        self.recs: list[list[bytes] | None] = []
+        self.recs: list[bytearray | None] = []
         self.down: list[array[int] | None] = []
         self.npairs = 0
         self.pending: dict[int, bytearray] = {}
@@ -205,7 +210,7 @@ class Guild:
             return 0, None
         i = bisect_left(ups, hi)
         if i < len(ups) and ups[i] == hi:
-            return i, self.recs[lo][i]  # type: ignore[index]
+            return i, bytes(self.recs[lo][i * REC : i * REC + REC])  # type: ignore[index]
         return i, None
 
     def get_pair(self, a: int, b: int) -> bytes | None:
@@ -215,20 +220,26 @@ class Guild:
     def put_pair(self, lo: int, hi: int, i: int, raw: bytes, new: bool) -> None:
         """Store pair (lo < hi) at position i found by `find`, inserting it when new."""
         if new:
-            ups = self.up[lo]
-            if ups is None:
-                ups = self.up[lo] = array("I")
-                self.recs[lo] = []
-            ups.insert(i, hi)
-            self.recs[lo].insert(i, raw)  # type: ignore[union-attr]
-            down = self.down[hi]
-            if down is None:
-                down = self.down[hi] = array("I")
-            down.insert(bisect_left(down, lo), lo)
-            self.npairs += 1
-        else:
-            self.recs[lo][i] = raw  # type: ignore[index]
+            self.insert_pair(lo, hi, i)
+        self.recs[lo][i * REC : i * REC + REC] = raw  # type: ignore[index]
         self.d_pairs.append(lo << SHIFT | hi)
+
+    def insert_pair(self, lo: int, hi: int, i: int) -> bytearray:
+        """Insert pair (lo < hi) at position i found by `find`, its record zeroed (not marked
+        changed: the caller writes it); returns lo's records, the pair's at i * REC."""
+        ups = self.up[lo]
+        recs = self.recs[lo]
+        if ups is None or recs is None:
+            ups = self.up[lo] = array("I")
+            recs = self.recs[lo] = bytearray()
+        ups.insert(i, hi)
+        recs[i * REC : i * REC] = _ZERO_REC
+        down = self.down[hi]
+        if down is None:
+            down = self.down[hi] = array("I")
+        down.insert(bisect_left(down, lo), lo)
+        self.npairs += 1
+        return recs
 
     def partners(self, a: int) -> list[int]:
         """Indexes of everyone a has a pair with."""
@@ -238,7 +249,15 @@ class Guild:
         """Every pair as (lo index, hi index, record)."""
         for lo, ups in enumerate(self.up):
             if ups:
-                yield from ((lo, hi, raw) for hi, raw in zip(ups, self.recs[lo], strict=True))  # type: ignore[arg-type]
+                yield from ((lo, hi, raw) for hi, raw in zip(ups, self._records(lo), strict=True))
+
+    def records_above(self, lo: int) -> list[tuple[int, bytes]]:
+        """(partner index, record) of every pair of lo with a partner above lo."""
+        return list(zip(self.up[lo] or (), self._records(lo), strict=True))
+
+    def _records(self, lo: int) -> Iterator[bytes]:
+        """lo's records, one bytes each, in up[lo]'s order."""
+        return (raw for (raw,) in _ONE_REC.iter_unpack(self.recs[lo] or b""))
 
     def drop_pair(self, a: int, b: int) -> None:
         """Remove pair {a, b} (indexes, either order)."""
@@ -250,7 +269,7 @@ class Guild:
         assert ups is not None  # the pair was found in them
         assert recs is not None
         del ups[i]
-        del recs[i]
+        del recs[i * REC : i * REC + REC]
         down = self.down[hi]
         del down[bisect_left(down, lo)]  # type: ignore[arg-type, union-attr]
         self.npairs -= 1
@@ -418,7 +437,7 @@ class Guild:
             if his is not None:
                 order = sorted(his)
                 up[lo] = array("I", order)
-                recs[lo] = [his[hi] for hi in order]
+                recs[lo] = bytearray(b"".join([his[hi] for hi in order]))
                 rows[lo] = None
                 for hi in order:
                     d = downs[hi]

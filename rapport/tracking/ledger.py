@@ -57,6 +57,7 @@ _ANSWER_WINDOW = 48 * 3600
 _NEWCOMER_DAYS = 7
 _TARGET = (1 << 64) - 1
 _ANSWERED = (_REPLY, _THREAD)
+_REC = _pairs.RECORD.size
 _FIRST_MESSAGES = 3
 
 
@@ -344,15 +345,27 @@ class LedgerWriter:
         d = 0 if actor < target else _pairs.DIR
         lo, hi = (a, b) if a < b else (b, a)
         ups = g.up[lo]
-        pos, raw = 0, None
-        if ups is not None:
-            pos = bisect_left(ups, hi)
-            if pos < len(ups) and ups[pos] == hi:
-                raw = g.recs[lo][pos]  # type: ignore[index]
+        pos = 0 if ups is None else bisect_left(ups, hi)
+        if ups is not None and pos < len(ups) and ups[pos] == hi:
+            rec = g.recs[lo]
+        else:
+            rec = g.insert_pair(lo, hi, pos)
+        # The record is written in place, field by field (no unpack and repack per event).
+        o = pos * _REC
         cap = self.daily_pair_cap if board else 0
-        new, back, verdict, new_week, new_month = _pairs.bump(
-            raw, d, ki, t, message_id, mchan, _WEIGHT[ki], self.half_life, cap
+        back, verdict, new_week, new_month = _pairs.bump_into(
+            rec,  # type: ignore[arg-type]
+            o,
+            d,
+            ki,
+            t,
+            message_id,
+            mchan,
+            _WEIGHT[ki],
+            self.half_life,
+            cap,
         )
+        g.d_pairs.append(lo << SHIFT | hi)
         g.total += 1
         if t > g.latest:
             g.latest = t
@@ -362,9 +375,8 @@ class LedgerWriter:
         if buf and target.to_bytes(8, "little") in buf:
             for it in self._clear(g, actor, target, t, answer=ki != _REACTION):
                 if it[5] & _answers.COUNTED:
-                    new = _answers.answered(new, d, t - it[4])
+                    _answers.answer_into(rec, o, d, t - it[4])  # type: ignore[arg-type]
         if ki == _REACTION:
-            g.put_pair(lo, hi, pos, new, raw is None)
             return
         day = t // 86400
         if verdict == _pairs.OLDER_DAY and board:
@@ -374,7 +386,7 @@ class LedgerWriter:
                 g.caps[ckey] = used + 1
                 verdict = _pairs.COUNTED
                 if ki != _THANKS:
-                    new, new_week, new_month = _pairs.bump_older_day(new, d, day)
+                    new_week, new_month = _pairs.mark_older_day(rec, o, d, day)  # type: ignore[arg-type]
         fresh = False
         if back < t and owes and ki != _THANKS:
             buf = pending.get(target)
@@ -383,12 +395,7 @@ class LedgerWriter:
             fresh = pending_add(buf, actor, ki, message_id, mchan, t, flags, self.pending_limit)
             g.d_pending.add(target)
             if fresh and flags & _answers.COUNTED:
-                new = _answers.owed(new, _pairs.DIR - d)
-        if raw is None:
-            g.put_pair(lo, hi, pos, new, True)
-        else:
-            g.recs[lo][pos] = new  # type: ignore[index]
-            g.d_pairs.append(lo << SHIFT | hi)
+                _answers.owe_into(rec, o, _pairs.DIR - d)  # type: ignore[arg-type]
         seg = g.pseg if day == g.pday else g.segment(day)
         counts = seg.counts
         if verdict == _pairs.COUNTED:
