@@ -160,23 +160,31 @@ class Groups:
     # be in several, the newest wins. Within one source every key is there once.
     multi: set[Pair] = field(default_factory=set)
     _source: dict[Pair, int] = field(default_factory=dict)
+    # How many of a group's first parts come from its oldest source: their keys need no
+    # remembering while de-duplicating, as nothing older follows (at a million pairs, remembering
+    # them cost a set of a million keys, and freeing it a 100 ms stall at the end of a load).
+    _oldest: dict[Pair, int] = field(default_factory=dict)
 
     def add(self, pair: Pair, part: Part, source: int) -> None:
         parts = self.parts.get(pair)
         if parts is None:
             self.parts[pair] = [part]
             self._source[pair] = source
+            self._oldest[pair] = 1
             return
         parts.append(part)
         if self._source[pair] != source:
             self.multi.add(pair)
             self._source[pair] = source
+        elif pair not in self.multi:
+            self._oldest[pair] += 1
 
     def drop_guild(self, guild: int) -> None:
         for pair in [p for p in self.parts if p[1] == guild and p[0] != CLAIMS]:
             del self.parts[pair]
             self.multi.discard(pair)
             del self._source[pair]
+            del self._oldest[pair]
 
     def guilds(self) -> set[int]:
         """The guilds with a document. A document in a group's newest part (in any part, when
@@ -203,19 +211,23 @@ class Groups:
                     break
             if pair[1] in found or not multi:
                 continue
-            parts, multi = self.pop(pair)
-            docs = {k: d for chunk in iter_docs(parts, multi) for k, d in chunk}
+            parts, fresh = self.pop(pair)
+            docs = {k: d for chunk in iter_docs(parts, fresh) for k, d in chunk}
             if docs:
                 self.add(pair, (DOCS, docs), 0)
                 found.add(pair[1])
         return found
 
-    def pop(self, pair: Pair) -> tuple[list[Part], bool]:
-        """A group's parts and whether they need de-duplication; the group is forgotten."""
+    def pop(self, pair: Pair) -> tuple[list[Part], int]:
+        """A group's parts and how many of its newest parts' keys de-duplication remembers (0:
+        none, the parts are of one source); the group is forgotten."""
         self._source.pop(pair, None)
-        multi = pair in self.multi
+        oldest = self._oldest.pop(pair, 0)
+        parts = self.parts.pop(pair, [])
+        if pair not in self.multi:
+            return parts, 0
         self.multi.discard(pair)
-        return self.parts.pop(pair, []), multi
+        return parts, len(parts) - oldest
 
 
 def decode(part: Part) -> dict[str, Any]:
@@ -257,24 +269,30 @@ def split(part: Part) -> tuple[dict[str, Any], list[Packed]]:
     return decode(part), []
 
 
-def iter_docs(parts: list[Part], multi: bool) -> Iterator[list[tuple[str, Doc]]]:
-    """A group's documents a part at a time, newest part first; a key's newest version wins."""
+def iter_docs(parts: list[Part], multi: int) -> Iterator[list[tuple[str, Doc]]]:
+    """A group's documents a part at a time, newest part first; a key's newest version wins.
+
+    ``multi``: how many of the newest parts' keys to remember to skip in older parts (what
+    Groups.pop says; the older ones are of one source, a key there once).
+    """
     seen: set[str] | None = set() if multi else None
     while parts:
         docs = decode(parts.pop())  # consumed as it goes: its bytes are freed meanwhile
         if seen is None:
             yield [(k, d) for k, d in docs.items() if d is not None]
             continue
+        remember, multi = multi > 0, multi - 1
         out = []
         for key, doc in docs.items():
             if key not in seen:
-                seen.add(key)
+                if remember:
+                    seen.add(key)
                 if doc is not None:
                     out.append((key, doc))
         yield out
 
 
-def iter_parts(parts: list[Part], multi: bool) -> Iterator[list[tuple[str, Doc]] | Packed]:
+def iter_parts(parts: list[Part], multi: int) -> Iterator[list[tuple[str, Doc]] | Packed]:
     """``iter_docs``, with packed records handed out packed (a key's newest version wins)."""
     seen: set[str] | None = set() if multi else None
     while parts:
@@ -285,21 +303,25 @@ def iter_parts(parts: list[Part], multi: bool) -> Iterator[list[tuple[str, Doc]]
                 yield out
             yield from packs
             continue
+        remember, multi = multi > 0, multi - 1
         out = []
         for key, doc in docs.items():
             if key not in seen:
-                seen.add(key)
+                if remember:
+                    seen.add(key)
                 if doc is not None:
                     out.append((key, doc))
         if out:
             yield out
         for packed in packs:
             if seen.isdisjoint(packed.keys):  # the usual case: a whole line of unseen keys
-                seen.update(packed.keys)
+                if remember:
+                    seen.update(packed.keys)
                 yield packed
                 continue
             keep = [i for i, k in enumerate(packed.keys) if k not in seen]
-            seen.update(packed.keys)
+            if remember:
+                seen.update(packed.keys)
             if keep:
                 w, data = packed.width, packed.data
                 recs = b"".join([data[i * w : (i + 1) * w] for i in keep])
@@ -524,7 +546,7 @@ def chunk_lines(docs: Iterable[tuple[str, Doc]], guild: int, ids: list[int]) -> 
         yield b",".join(pieces)
 
 
-def group_lines(parts: list[Part], multi: bool, guild: int, ids: list[int]) -> Iterator[bytes]:
+def group_lines(parts: list[Part], multi: int, guild: int, ids: list[int]) -> Iterator[bytes]:
     """A group's snapshot chunk lines: documents CHUNK_DOCS a line, record documents packed
     PACK_RECS a line (whether they came packed or not)."""
     pending: dict[int, tuple[list[str], list[bytes]]] = {}  # width -> keys, records' bytes

@@ -262,7 +262,7 @@ class TinyDBStore(Store):
                     yield others
             await asyncio.sleep(0)
 
-    async def _parts(self, table: str, guild_id: int) -> tuple[list[Part], bool]:
+    async def _parts(self, table: str, guild_id: int) -> tuple[list[Part], int]:
         """The (table, guild)'s parts, staged and in-flight changes last; taken from ``_fresh``
         the first time, re-read from the files after."""
         pair = (table, guild_id)
@@ -282,7 +282,8 @@ class TinyDBStore(Store):
             if pair in batch.docs:
                 newer.append((RAWS, dict(batch.docs[pair])))
         if newer:
-            multi = multi or len(newer) > 1 or bool(parts)
+            # Every newer part is a source of its own; the stored parts keep their count.
+            multi = multi + len(newer) if parts else len(newer) - 1
             parts = parts + newer
         return parts, multi
 
