@@ -131,10 +131,9 @@ class MemberStates:
         """Load a guild's nudge state once; resolve markers a crash left (as sent, not resent)."""
         if guild_id in self.by_guild:
             return
-        decoded = await decode_stream(
-            self.store, TABLE, guild_id, lambda key, doc: (int(key), MemberState.from_doc(doc))
+        states = await decode_stream(
+            self.store, TABLE, guild_id, lambda _, doc: MemberState.from_doc(doc), int
         )
-        states = dict(decoded.values())
         for member_id, st in states.items():
             if st.pending is not None:
                 log.warning(

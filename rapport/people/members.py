@@ -162,10 +162,13 @@ class MemberService:
         """Load a guild's member settings (and the guild's own) once."""
         await self.guilds.ensure(guild_id)
         if guild_id not in self._members:
-            decoded = await decode_stream(
-                self.store, TABLE, guild_id, lambda key, doc: MemberSettings.from_doc(int(key), doc)
+            self._members[guild_id] = await decode_stream(
+                self.store,
+                TABLE,
+                guild_id,
+                lambda key, doc: MemberSettings.from_doc(int(key), doc),
+                int,
             )
-            self._members[guild_id] = {int(key): found for key, found in decoded.items()}
 
     def get(self, guild_id: int, member_id: int) -> MemberSettings:
         """A member's own settings (all defaults when they never chose anything)."""

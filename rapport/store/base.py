@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from rapport.errors import StoreError
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 Doc = dict[str, Any]
 
@@ -114,16 +115,20 @@ DECODE_BATCH = 5000  # documents decoded between two yields to the event loop
 
 
 async def decode_stream(
-    store: Store, table: str, guild_id: int, decode: Callable[[str, Doc], T]
-) -> dict[str, T]:
+    store: Store,
+    table: str,
+    guild_id: int,
+    decode: Callable[[str, Doc], T],
+    key: Callable[[str], K],
+) -> dict[K, T]:
     """``decode_each`` over ``store.stream``, DECODE_BATCH documents at a time with a yield to
-    the event loop in between: decoding 100,000 member documents in one go stalled it ~0.5 s."""
-    out: dict[str, T] = {}
+    the event loop in between (decoding 100,000 member documents in one go stalled it ~0.5 s),
+    keyed by ``key(document key)`` as it goes (re-keying 100,000 at the end was a 30 ms step)."""
+    out: dict[K, T] = {}
     async for chunk in store.stream(table, guild_id):
         for start in range(0, len(chunk), DECODE_BATCH):
-            out.update(
-                decode_each(table, guild_id, dict(chunk[start : start + DECODE_BATCH]), decode)
-            )
+            done = decode_each(table, guild_id, dict(chunk[start : start + DECODE_BATCH]), decode)
+            out.update(zip(map(key, done), done.values(), strict=True))
             await asyncio.sleep(0)
     return out
 

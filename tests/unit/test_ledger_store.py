@@ -88,6 +88,7 @@ async def test_a_reload_in_many_batches_gives_the_same_pairs(
     """A guild read a few documents at a time has every member's pairs as written, and they
     take new interactions, old partners and new ones, as the original does."""
     monkeypatch.setattr(_guild, "LOAD_BATCH", 7)
+    monkeypatch.setattr(_guild, "BUILD_BATCH", 5)
     store = MemoryStore()
     ledger = Ledger(store)
     start = datetime(2026, 11, 1, tzinfo=UTC)
