@@ -7,13 +7,13 @@ the two. Cogs receive only the services they need.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 from rapport.clock import Clock, system_clock
+from rapport.collector import collector_paused
 from rapport.leaderboard.posting import OWN_SCHEDULES_JOB, OWN_SCHEDULES_TICK, LeaderboardPosts
 from rapport.leaderboard.service import CATCH_UP_JOB, JOB, LeaderboardService
 from rapport.nudges.admin_digest import JOB as ADMIN_DIGEST_JOB
@@ -75,14 +75,8 @@ class Services:
         big guild decodes set off full collections over everything the process holds (three of
         ~0.1 s each at a million pairs, measured), and the state lives as long as the guild.
         """
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with collector_paused():
             await self._open_guild(guild_id)
-        finally:
-            if was_enabled:
-                gc.freeze()
-                gc.enable()
 
     async def _open_guild(self, guild_id: int) -> None:
         try:

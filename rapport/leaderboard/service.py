@@ -29,6 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rapport.clock import Clock
+from rapport.collector import collector_paused
 from rapport.leaderboard.ranking import Ranking, Rankings, build_ranking
 from rapport.leaderboard.scoring import (
     ALL,
@@ -200,10 +201,11 @@ class LeaderboardService:
             periods += [key, previous_period(key) or key]  # a board's movement needs the one before
         weights = self.settings.leaderboard.weights
         try:
-            for period in dict.fromkeys(periods):
-                if (guild_id, period) not in self._rankings.kept:  # the next use adds the rest
-                    built = await build_ranking(self.ledger, guild_id, period, weights)
-                    self._rankings.keep(guild_id, period, built)
+            with collector_paused():  # full collections over the rankings built so far stall it
+                for period in dict.fromkeys(periods):
+                    if (guild_id, period) not in self._rankings.kept:  # the next use adds them
+                        built = await build_ranking(self.ledger, guild_id, period, weights)
+                        self._rankings.keep(guild_id, period, built)
         except Exception:  # a request builds it then
             log.exception("building the leaderboard's rankings failed in guild %s", guild_id)
 
