@@ -154,6 +154,6 @@ def message_facts(
         has_link(content),
         bool(message.attachments),
         thanks,
-        (thanks and "?" not in content) or closes_exchange(content),
+        closes_exchange(content, thanks),
         getattr(author, "joined_at", None),
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rapport.tracking import _pairs
-from rapport.tracking._state import Guild
+from rapport.tracking._state import SHIFT, Guild
 
 COUNTED = 4
 """Pending-item flag: its ask was counted (it was seen live), so its answer counts too."""
@@ -27,27 +27,18 @@ OFFSET = _pairs.RECORD.size - SIZE
 BUCKETS = (15 * 60, 3600, 4 * 3600, 12 * 3600, 86400, 3 * 86400)
 """Upper bounds (seconds) of the first six answer-time buckets; the seventh is longer."""
 FULL = 0xFF
-
-
-def _at(d: int) -> int:
-    """Where side d's counts start: d is the record's direction offset (0 or DIR)."""
-    return OFFSET + (SIDE if d else 0)
-
-
-def _bumped(raw: bytes, start: int, slot: int, step: int) -> bytes:
-    """raw with one count of a side moved by step (see _bump_into)."""
-    rec = bytearray(raw)
-    _bump_into(rec, start, slot, step)
-    return bytes(rec)
+_SIDE1 = OFFSET + SIDE  # where side DIR's counts start
 
 
 def _bump_into(rec: bytearray, start: int, slot: int, step: int) -> None:
     """Move one count of the side at `start` by step, in place, halving the side first when
     that count is full."""
     i = start + slot
-    if step > 0 and rec[i] >= FULL:
-        rec[start : start + SIDE] = bytes(n // 2 for n in rec[start : start + SIDE])
-    n = rec[i] + step
+    n = rec[i]
+    if step > 0 and n >= FULL:
+        rec[start : start + SIDE] = bytes(c // 2 for c in rec[start : start + SIDE])
+        n = rec[i]
+    n += step
     rec[i] = n if n > 0 else 0
 
 
@@ -59,47 +50,45 @@ def bucket(seconds: int) -> int:
     return len(BUCKETS)
 
 
-def owed(raw: bytes, d: int) -> bytes:
-    """Side d (the record's direction offset of the one who owes) was asked for an answer."""
-    return _bumped(raw, _at(d), 0, 1)
-
-
 def owe_into(rec: bytearray, o: int, d: int) -> None:
-    """`owed`, in place on the record at offset `o` of `rec` (the ledger's hot path)."""
-    _bump_into(rec, o + _at(d), 0, 1)
+    """Side d (the record's direction offset of the one who owes) was asked for an answer;
+    in place on the record at offset `o` of `rec` (the ledger's hot path: no copy)."""
+    i = o + (_SIDE1 if d else OFFSET)
+    n = rec[i]
+    if n < FULL:
+        rec[i] = n + 1  # _bump_into's common case, inlined: once per reply or mention
+    else:
+        _bump_into(rec, i, 0, 1)
 
 
-def unowed(raw: bytes, d: int) -> bytes:
+def unowe_into(rec: bytearray, o: int, d: int) -> None:
     """Take back one ask of side d (its message was deleted before an answer)."""
-    return _bumped(raw, _at(d), 0, -1)
-
-
-def answered(raw: bytes, d: int, seconds: int) -> bytes:
-    """Side d answered a message of the other's after so many seconds."""
-    return _bumped(raw, _at(d), 1 + bucket(seconds), 1)
+    _bump_into(rec, o + (_SIDE1 if d else OFFSET), 0, -1)
 
 
 def answer_into(rec: bytearray, o: int, d: int, seconds: int) -> None:
-    """`answered`, in place on the record at offset `o` of `rec`."""
-    _bump_into(rec, o + _at(d), 1 + bucket(seconds), 1)
+    """Side d answered a message of the other's after so many seconds."""
+    _bump_into(rec, o + (_SIDE1 if d else OFFSET), 1 + bucket(seconds), 1)
 
 
 def side(raw: bytes, d: int) -> tuple[int, tuple[int, ...]]:
     """Side d's (asks, answers per time bucket)."""
-    start = _at(d)
+    start = OFFSET + (SIDE if d else 0)
     counts = raw[start : start + SIDE]
     return counts[0], tuple(counts[1:])
 
 
-def change(g: Guild, member: int, other: int, how: Callable[[bytes, int], bytes]) -> None:
-    """Apply how(record, member's direction) to the pair of two member ids, if it exists."""
+def change(g: Guild, member: int, other: int, how: Callable[[bytearray, int, int], None]) -> None:
+    """Apply how(records, offset, member's direction) in place to the pair of two member ids,
+    if it exists (no copy of the record: this runs for answers in the flow of a channel)."""
     a, b = g.idx.get(member), g.idx.get(other)
     if a is None or b is None:
         return
     lo, hi = (a, b) if a < b else (b, a)
-    i, raw = g.find(lo, hi)
-    if raw is not None:
-        g.put_pair(lo, hi, i, how(raw, g.direction(a, b)), new=False)
+    i = g.locate(lo, hi)
+    if i >= 0:
+        how(g.recs[lo], i * _pairs.RECORD.size, g.direction(a, b))  # type: ignore[arg-type]
+        g.d_pairs.append(lo << SHIFT | hi)
 
 
 __all__ = [
@@ -107,11 +96,9 @@ __all__ = [
     "COUNTED",
     "SIZE",
     "answer_into",
-    "answered",
     "bucket",
     "change",
     "owe_into",
-    "owed",
     "side",
-    "unowed",
+    "unowe_into",
 ]

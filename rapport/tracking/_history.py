@@ -83,7 +83,7 @@ class LedgerHistory:
                 g.set_pending(owner, kept)
                 for it in gone:  # never answered, and no longer asking
                     if it[5] & _answers.COUNTED:
-                        _answers.change(g, owner, it[0], _answers.unowed)
+                        _answers.change(g, owner, it[0], _answers.unowe_into)
         self.guilds.shares.pop((guild_id, message_id), None)
         return n
 

@@ -62,7 +62,7 @@ _AT_LAST1 = struct.calcsize("<" + _DIR_FMT + "I")
 _AT_CDAYS = struct.calcsize("<" + _DIR_FMT * 2 + "2fI")
 CONTACT = struct.Struct(f"<4xI{_AT_LAST1 - 8}xI{_AT_CDAYS - _AT_LAST1 - 4}xH")
 
-# What bump says about the leaderboard cap for a reply, mention, thread answer or thanks.
+# What bump_into says about the leaderboard cap for a reply, mention, thread answer or thanks.
 CAPPED, COUNTED, OLDER_DAY = 0, 1, 2
 
 
@@ -180,25 +180,6 @@ def mark_given(v: list[Any], d: int, day: int) -> tuple[bool, bool]:
     )
 
 
-def bump(
-    raw: bytes | None,
-    d: int,
-    kind: int,
-    t: int,
-    message_id: int,
-    channel_id: int,
-    weight: float,
-    half_life: float,
-    cap: int,
-) -> tuple[bytes, int, int, bool, bool]:
-    """`bump_into` on a copy of `raw` (None: a new pair): the new record, then its results."""
-    rec = bytearray(RECORD.size) if raw is None else bytearray(raw)
-    back, verdict, new_week, new_month = bump_into(
-        rec, 0, d, kind, t, message_id, channel_id, weight, half_life, cap
-    )
-    return bytes(rec), back, verdict, new_week, new_month
-
-
 def bump_into(
     rec: bytearray,
     o: int,
@@ -248,8 +229,17 @@ def bump_into(
             lmsg = message_id
             lchan = channel_id
         day = t // DAY
-        if not n or _DAY.unpack_from(rec, o + _AT_RING + 2 * n - 2)[0] != day:
-            # Another message today changes nothing; a new day reads and writes the ring.
+        newest = _DAY.unpack_from(rec, o + _AT_RING + 2 * n - 2)[0] if n else -1
+        if day == newest:
+            pass  # another message today changes nothing
+        elif n < RING and (day > newest if n else day != xday):
+            # A newer day with room in the ring (a new pair's first): one day written, as
+            # _add_day would, without reading and writing the whole ring.
+            if cdays < DAYS_MAX:
+                cdays += 1
+            _DAY.pack_into(rec, o + _AT_RING + 2 * n, day)
+            n += 1
+        else:
             s = [cdays, n, xday, *_RING.unpack_from(rec, o + _AT_RING)]
             _add_day(s, day)
             cdays, n, xday = s[0], s[1], s[2]
@@ -286,15 +276,9 @@ def bump_into(
     return back, verdict, new_week, new_month
 
 
-def bump_older_day(raw: bytes, d: int, day: int) -> tuple[bytes, bool, bool]:
-    """Settle a counted give on an older day: mark its week and month."""
-    rec = bytearray(raw)
-    new_week, new_month = mark_older_day(rec, 0, d, day)
-    return bytes(rec), new_week, new_month
-
-
 def mark_older_day(rec: bytearray, o: int, d: int, day: int) -> tuple[bool, bool]:
-    """`bump_older_day` in place, on the record at offset `o` of `rec`."""
+    """Settle a counted give on an older day, on the record at offset `o` of `rec`: mark its
+    week and month; (new person that week, that month)."""
     mine = o if d == 0 else o + _DIR_SIZE
     v = list(_DIR.unpack_from(rec, mine))
     new_week, new_month = mark_given(v, 0, day)

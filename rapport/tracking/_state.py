@@ -216,6 +216,15 @@ class Guild:
             return i, bytes(self.recs[lo][i * REC : i * REC + REC])  # type: ignore[index]
         return i, None
 
+    def locate(self, lo: int, hi: int) -> int:
+        """Where pair (lo < hi) sits in lo's arrays (its record at that times REC in
+        recs[lo]), or -1 when there is no such pair; no copy of the record."""
+        ups = self.up[lo]
+        if ups is None:
+            return -1
+        i = bisect_left(ups, hi)
+        return i if i < len(ups) and ups[i] == hi else -1
+
     def get_pair(self, a: int, b: int) -> bytes | None:
         """The record of pair {a, b} (indexes, either order), or None."""
         return self.find(a, b)[1] if a < b else self.find(b, a)[1]

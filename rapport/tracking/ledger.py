@@ -209,10 +209,18 @@ class LedgerWriter:
         owes = not msg.closes
         root = False
         if reply is not None and owes and msg.reply_to_message_id is not None:
-            ref = recent.get(msg.reply_to_message_id)
-            root = ref is not None and not any(k & 0xFF == _REPLY and k >> 72 == reply for k in ref)
-            if not self.reads_text and ref is not None:
-                owes = not _third_turn(ref, author, reply, msg.reply_to_message_id, t)
+            ref = recent.new.get(msg.reply_to_message_id)
+            if ref is None:
+                ref = recent.old.get(msg.reply_to_message_id)
+            if ref is not None:
+                # A root post is one that was not itself a reply by the replied-to member.
+                root = True
+                for k in ref:
+                    if k & 0xFF == _REPLY and k >> 72 == reply:
+                        root = False
+                        break
+                if not self.reads_text:
+                    owes = not _third_turn(ref, author, reply, msg.reply_to_message_id, t)
         n = 0  # interactions recorded now (the activity marker is not one)
         link = self._link
         for target, ki in links:
@@ -232,7 +240,13 @@ class LedgerWriter:
                 n += 1
         if len(done) != len(seen) or not seen:
             recent[mid] = tuple(done)
-        if reply is not None and msg.reply_to_message_id is not None and first_sight:
+        shares = self.guilds.shares
+        if (
+            reply is not None
+            and msg.reply_to_message_id is not None
+            and first_sight
+            and (shares.new or shares.old)
+        ):
             self._drawn(g, msg.reply_to_message_id, reply)
         return n
 
@@ -483,12 +497,16 @@ class LedgerWriter:
         gone = pending_clear_channel(buf, mchan, t, self.answer_window)
         if not gone:
             return
-        g.set_pending(member, buf)
+        if buf:
+            g.d_pending.add(member)  # cleared in place: the entry stays
+        else:
+            g.set_pending(member, buf)
+        member = g.canon(member)
         for it in gone:
-            if it[1] in (_REPLY, _MENTION) and t - it[4] <= _ANSWER_WINDOW:
-                g.segment(it[4] // 86400).add(g.canon(member), 4)
+            if it[1] <= _MENTION and t - it[4] <= _ANSWER_WINDOW:
+                g.segment(it[4] // 86400).add(member, 4)
             if it[5] & _answers.COUNTED:
-                _answers.change(g, member, it[0], partial(_answers.answered, seconds=t - it[4]))
+                _answers.change(g, member, it[0], partial(_answers.answer_into, seconds=t - it[4]))
 
     def _share(self, g: Guild, author: int, channel: int, message_id: int, t: int) -> None:
         """A link or file from the author in a channel."""

@@ -71,12 +71,17 @@ def says_thanks(text: str) -> bool:
     return "no" not in text.lower() or _REFUSAL.search(text) is None
 
 
-def closes_exchange(text: str) -> bool:
+def closes_exchange(text: str, thanks: bool | None = None) -> bool:
     """Whether a message closes an exchange, owing no answer: a thank-you, "got it", "that
-    fixed it", "you're welcome" — unless it also asks something."""
+    fixed it", "you're welcome" — unless it also asks something.
+
+    `thanks` is `says_thanks(text)` when the caller already has it (the cog, per message).
+    """
     if not text or "?" in text:
         return False
-    return says_thanks(text) or _CLOSING.search(text) is not None
+    if thanks is None:
+        thanks = says_thanks(text)
+    return thanks or _CLOSING.search(text) is not None
 
 
 def has_link(text: str) -> bool:

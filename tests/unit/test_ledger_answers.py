@@ -58,6 +58,25 @@ def test_an_answer_in_the_flow_of_the_channel_counts_and_silence_does_not() -> N
     assert pair(ledger).answers_out == Answers(1, (0, 1, 0, 0, 0, 0, 0))
 
 
+async def test_an_answer_in_the_flow_is_kept_through_a_flush_and_a_reload() -> None:
+    """Clearing an item in the flow of the channel (another still waiting elsewhere) and its
+    answer count reach the store: a reloaded ledger has only the other item, and the answer."""
+    ledger = Ledger(MemoryStore())
+    say(ledger, BOB, T0, channel=CH2, mentions=frozenset({ANA}))
+    say(ledger, BOB, T0 + timedelta(minutes=1), mentions=frozenset({ANA}))
+    ledger.stage()
+    await ledger.store.flush()
+    say(ledger, ANA, T0 + timedelta(minutes=40))  # answers the mention in CH only
+    ledger.stage()
+    await ledger.store.flush()
+    again = Ledger(ledger.store)
+    await again.load_guild(G)
+    now = T0 + timedelta(hours=1)
+    assert [it.channel_id for it in again.pending_for(G, ANA, now)] == [CH2]
+    assert again.pending_for(G, ANA, now) == ledger.pending_for(G, ANA, now)
+    assert pair(again).answers_out == Answers(2, (0, 1, 0, 0, 0, 0, 0))
+
+
 def test_a_deleted_message_takes_its_ask_back() -> None:
     """A mention deleted before any answer no longer counts as asked."""
     ledger = Ledger(MemoryStore())

@@ -57,13 +57,14 @@ def test_a_second_link_from_the_same_message_only_warms_its_item() -> None:
 
 def test_counts_saturate_instead_of_overflowing() -> None:
     """A 16-bit counter stops at its maximum rather than failing to pack."""
-    raw = None
+    rec = bytearray(_pairs.RECORD.size)
     for _ in range(3):
-        raw, *_ = _pairs.bump(raw, 0, 2, 1_790_000_000, 1, 1, 0.25, 1e6, 3)
-    v = list(_pairs.RECORD.unpack(raw))
+        _pairs.bump_into(rec, 0, 0, 2, 1_790_000_000, 1, 1, 0.25, 1e6, 3)
+    v = list(_pairs.RECORD.unpack(rec))
     v[_pairs.COUNTS + 2] = 0xFFFF
-    raw, *_ = _pairs.bump(_pairs.RECORD.pack(*v), 0, 2, 1_790_000_000, 1, 1, 0.25, 1e6, 3)
-    assert _pairs.RECORD.unpack(raw)[_pairs.COUNTS + 2] == 0xFFFF
+    rec = bytearray(_pairs.RECORD.pack(*v))
+    _pairs.bump_into(rec, 0, 0, 2, 1_790_000_000, 1, 1, 0.25, 1e6, 3)
+    assert _pairs.RECORD.unpack(rec)[_pairs.COUNTS + 2] == 0xFFFF
 
 
 @pytest.mark.parametrize(("key", "is_week"), [("2026-W48", True), ("2026-11", False)])

@@ -217,18 +217,35 @@ def test_field_level_bump_matches_rewriting_the_whole_record(seed: int) -> None:
         assert row[o + RECORD.size :] == b"\xaa" * RECORD.size
 
 
+def _whole_count(raw: bytes, d: int, slot: int, step: int) -> bytes:
+    """One answer count of side d moved by step, rewriting the side's 8 counts whole: halved
+    first when that count is full, never below zero."""
+    start = _answers.OFFSET + (_answers.SIDE if d else 0)
+    side = list(raw[start : start + _answers.SIDE])
+    if step > 0 and side[slot] >= 255:
+        side = [c // 2 for c in side]
+    side[slot] = max(0, side[slot] + step)
+    return raw[:start] + bytes(side) + raw[start + _answers.SIDE :]
+
+
 @pytest.mark.parametrize("d", [0, DIR])
-def test_answer_counts_written_in_place_match_the_copying_ones(d: int) -> None:
-    """owe_into and answer_into change the record as owed and answered do, halving included."""
-    raw = _pairs.bump(None, 0, 0, T0, 1, 1, 1.0, HALF_LIFE, 3)[0]
-    row = bytearray(b"\x01" + raw + b"\x02")
-    for n in range(600):
-        if n % 3:
-            raw = _answers.owed(raw, d)
+def test_answer_counts_written_in_place_match_rewriting_the_side(d: int) -> None:
+    """owe_into, unowe_into and answer_into change only their side's counts, as rewriting the
+    side whole does, halving included, and never below zero."""
+    row = bytearray(b"\x01" + bytes(RECORD.size) + b"\x02")
+    _pairs.bump_into(row, 1, 0, 0, T0, 1, 1, 1.0, HALF_LIFE, 3)
+    raw = bytes(row[1:-1])
+    for n in range(700):
+        if n % 7 == 6:
+            raw = _whole_count(raw, d, 0, -1)
+            _answers.unowe_into(row, 1, d)
+        elif n % 3:
+            raw = _whole_count(raw, d, 0, 1)
             _answers.owe_into(row, 1, d)
         else:
-            raw = _answers.answered(raw, d, n * 97)
+            raw = _whole_count(raw, d, 1 + _answers.bucket(n * 97), 1)
             _answers.answer_into(row, 1, d, n * 97)
         assert bytes(row[1:-1]) == raw
     assert (row[0], row[-1]) == (1, 2)
     assert _answers.side(raw, d)[0] < 255  # the side was halved on the way
+    assert _answers.side(raw, DIR - d) == (0, (0,) * 7)

@@ -91,8 +91,10 @@ def test_thanks_reactions(emoji: str, extra: tuple[str, ...], thanks: bool) -> N
     ],
 )
 def test_closing_messages_owe_no_answer(text: str, closes: bool) -> None:
-    """A thank-you, "got it" or "you're welcome" closes an exchange unless it asks something."""
+    """A thank-you, "got it" or "you're welcome" closes an exchange unless it asks something,
+    whether the caller already read the thanks or not."""
     assert closes_exchange(text) is closes
+    assert closes_exchange(text, says_thanks(text)) is closes
 
 
 @pytest.mark.parametrize("word", THANKS_WORDS)
