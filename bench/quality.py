@@ -474,7 +474,7 @@ def judge(world: World, weeks: int) -> dict[str, Any]:
         c["lines"] += 1
         if line.kind == rules.WELCOME:
             c["welcome_lines"] += 1
-            # The newcomer's first post comes a second after their join (line.at).
+            # line.at is the newcomer's first post (here a second after their join).
             if line.sent - line.at < timedelta(hours=1):
                 c["welcome_under_1h"] += 1
         item = line.kind in (rules.UNANSWERED, rules.THANKS, rules.WELCOME)

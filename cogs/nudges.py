@@ -22,6 +22,7 @@ from cogs._digest import (
     answer_clicks,
     click_reply,
     elsewhere_reply,
+    place,
     remind_view,
     render,
     snoozed_reply,
@@ -100,7 +101,7 @@ class Nudges(commands.Cog):
 
         def channel_of(channel_id: int) -> str:
             channel = guild.get_channel_or_thread(channel_id) if guild else None
-            return f"#{channel.name}" if channel is not None else f"<#{channel_id}>"
+            return place(channel, channel_id, t)
 
         embed, view = render(
             digest,

@@ -349,17 +349,23 @@ def share(
 
 
 def unanswered_newcomers(
-    newcomers: Iterable[Newcomer], now: datetime, grace: timedelta = WELCOME_GRACE
+    newcomers: Iterable[Newcomer],
+    now: datetime,
+    grace: timedelta = WELCOME_GRACE,
+    stale_after: timedelta = NEWCOMER_WINDOW,
 ) -> list[Newcomer]:
-    """Newcomers of the last 7 days who spoke at least `grace` ago and whom nobody answered
-    (once per guild run): until then, the people already there may well answer on their own."""
+    """Newcomers nobody answered whose first post (made in their first week) is between
+    `grace` and `stale_after` old: until then, the people already there may well answer on
+    their own. The line is about the post, so it ages from the post, not from the join (a
+    post on day 6 still gets its line); the grace is at most half of `stale_after`, so a
+    server with a short `stale_after` still gets welcome lines."""
+    grace = min(grace, stale_after / 2)
     return [
         n
         for n in newcomers
         if n.first_messages
         and not n.answered_by
-        and now - n.joined_at <= NEWCOMER_WINDOW
-        and now - min(m.at for m in n.first_messages) >= grace
+        and grace <= now - min(m.at for m in n.first_messages) <= stale_after
     ]
 
 
@@ -399,7 +405,7 @@ def welcome(
                 activity.member_id,
                 n.member_id,
                 f"w:{n.member_id}",
-                n.joined_at,
+                first.at,
                 url=url,
                 channel_id=first.channel_id,
             )
@@ -505,7 +511,10 @@ def describe(
         )
     if nudge.kind == WELCOME:
         return t.gettext(
-            N_("{name} joined {ago} and nobody has answered them in {channel} yet — say hi?"),
+            N_(
+                "{name} is new here and posted in {channel} {ago} — nobody has answered yet. "
+                "Say hi?"
+            ),
             name=name,
             ago=ago,
             channel=channel,

@@ -162,9 +162,7 @@ class NudgeService:
         """What the member's next digest would hold, ignoring the delivery hour and caps."""
         prefs = self.members.preferences(guild_id, member_id)
         st = self.states.get(guild_id, member_id) or MemberState()
-        newcomers = rules.unanswered_newcomers(
-            self.ledger.newcomers(guild_id, now - rules.NEWCOMER_WINDOW), now
-        )
+        newcomers = self._unanswered_newcomers(guild_id, now)
         found = self.candidates(guild_id, prefs, now, newcomers)
         history = self._history(guild_id, st, prefs, now, in_flight=False)
         return plan(guild_id, prefs, history, found, now, self.rules_for(guild_id), preview=True)
@@ -264,6 +262,19 @@ class NudgeService:
         )
 
     # --- the rules over the ledger ------------------------------------------------------------
+
+    def _newcomers(self, guild_id: int, now: datetime) -> list[Newcomer]:
+        """Newcomers whose first post may still be fresh: a welcome line ages from the post,
+        which can come up to NEWCOMER_WINDOW after the join."""
+        since = now - rules.NEWCOMER_WINDOW - self.rules_for(guild_id).stale_after
+        return self.ledger.newcomers(guild_id, since)
+
+    def _unanswered_newcomers(self, guild_id: int, now: datetime) -> list[Newcomer]:
+        """The newcomers members may be asked to greet now."""
+        stale_after = self.rules_for(guild_id).stale_after
+        return rules.unanswered_newcomers(
+            self._newcomers(guild_id, now), now, stale_after=stale_after
+        )
 
     def _welcome_audience(
         self, guild_id: int, newcomers: list[Newcomer], now: datetime
@@ -441,9 +452,7 @@ class NudgeService:
             if self.members.guilds.removed(guild_id):
                 continue  # the bot was removed from it: nothing more is planned or sent
             await self.states.ensure(guild_id)
-            newcomers = rules.unanswered_newcomers(
-                self.ledger.newcomers(guild_id, now - rules.NEWCOMER_WINDOW), now
-            )
+            newcomers = self._unanswered_newcomers(guild_id, now)
             ids = self.members.known(guild_id)
             if self.members.guilds.policy(guild_id).enrollment == "opt-out":
                 ids = sorted(set(ids) | self.ledger.members(guild_id))
@@ -517,7 +526,7 @@ class NudgeService:
                 : rules.WELCOME_AUDIENCE
             ]
             found += [
-                Nudge(rules.WELCOME, m, n.member_id, f"w:{n.member_id}", n.joined_at)
+                Nudge(rules.WELCOME, m, n.member_id, f"w:{n.member_id}", n.first_messages[0].at)
                 for m in greeters
             ]
         return b.record(guild_id, found, now)
@@ -710,10 +719,7 @@ class NudgeService:
                 return talked is not None and talked > n.at
             if n.kind == rules.WELCOME and about is not None:
                 if newcomers is None:
-                    newcomers = {
-                        c.member_id: bool(c.answered_by)
-                        for c in self.ledger.newcomers(g, now - rules.NEWCOMER_WINDOW)
-                    }
+                    newcomers = {c.member_id: bool(c.answered_by) for c in self._newcomers(g, now)}
                 return newcomers.get(about, True)  # answered, or no longer a newcomer here
             if n.kind == rules.SHARE:
                 shared = self.ledger.activity(g, m).last_share

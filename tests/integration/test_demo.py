@@ -56,11 +56,11 @@ def test_the_demo_shows_a_kudos_post_and_the_most_thanked_board(tmp_path: Path) 
 
 
 def test_only_the_communitys_newcomers_are_welcomed(tmp_path: Path) -> None:
-    """A 'joined … ago, say hi?' line names one of the generated newcomers, never a regular
+    """A "is new here … say hi?" line names one of the generated newcomers, never a regular
     whose weeks of history the same demo prints."""
     out = demo(1, tmp_path)
     newcomers = {p.name for p in generate(1).people if p.joined_days_ago <= 7}
-    welcomed = set(re.findall(r"(\w+) (?:joined|ist vor)", out))
+    welcomed = set(re.findall(r"(\w+) (?:is new here|ist neu hier|joined|ist vor)", out))
     assert welcomed <= newcomers
     assert not re.search(r"\*\w", out), "Discord markup (*italic*) shown raw"
 

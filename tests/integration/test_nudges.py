@@ -199,7 +199,7 @@ async def test_an_answer_never_thanked_and_a_newcomer_read_as_members_see_them(
     hello = await sandbox.say(lee, "#general", "hi, I'm new here", at=hours_ago(5))
     dm = await digest_of(sandbox, ana)
     assert "Bob answered your post in #help 2 days ago — a thank-you goes a long way." in dm.text
-    assert "Lee joined" in dm.text
+    assert "Lee is new here and posted in #general 5 hours ago" in dm.text
     assert "#general" in dm.text
     assert hello.jump_url in dm.text
 
@@ -234,3 +234,16 @@ async def test_a_server_that_removed_the_bot_gets_no_more_digests(sandbox: Sandb
     assert sandbox.dms_to(ana) == []
     assert await sandbox.run_job("post_weekly_leaderboard")
     assert sandbox.posts("leaderboard") == []
+
+
+async def test_a_thread_reads_by_its_name_not_as_a_channel(sandbox: Sandbox) -> None:
+    """An answer in a thread names the thread as Discord lists it, with no "#" before it."""
+    ana, bob = await sandbox.members("Ana", "Bob")
+    await enroll(sandbox, ana)
+    thread = await sandbox.emulator.create_thread(
+        sandbox.channel("help"), ana, "key rotation", at=days_ago(3)
+    )
+    await sandbox.emulator.say(bob, thread, "admin panel, then keys", at=days_ago(2))
+    dm = await digest_of(sandbox, ana)
+    assert "Bob answered your question in “key rotation” 2 days ago" in dm.text
+    assert "#key rotation" not in dm.text

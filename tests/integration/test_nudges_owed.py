@@ -181,4 +181,4 @@ async def test_a_newcomer_whose_join_and_first_message_arrive_together(sandbox: 
     hello = await sandbox.say(kim, "#general", "hi, I'm new here")
     await sandbox.clock.advance(hours=5)  # past the welcome grace period
     dms = sandbox.dms_to(ana)
-    assert any("Kim joined" in dm.text and hello.jump_url in dm.text for dm in dms)
+    assert any("Kim is new here" in dm.text and hello.jump_url in dm.text for dm in dms)

@@ -192,7 +192,7 @@ async def test_the_welcomer_role_gets_the_welcome_nudge(sandbox: Sandbox) -> Non
     hello = await sandbox.say(lee, "#introductions", "hi, I'm new here", at=hours_ago(5))
     await sandbox.run_job("send_due_digests")
     (dm,) = sandbox.dms_to(ana)
-    assert "Lee joined" in dm.text
+    assert "Lee is new here" in dm.text
     assert hello.jump_url in dm.text
     assert sandbox.dms_to(bob) == []
 

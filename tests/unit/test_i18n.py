@@ -340,6 +340,20 @@ def test_thanks_counts_read_naturally_in_every_language(lang: str) -> None:
         )
 
 
+def test_german_says_someone_was_thanked_with_gedankt() -> None:
+    """Being thanked is "gedankt" in German: "bedankt" only goes with "sich" (who thanks)."""
+    from cogs._kudos_render import thanked_by
+
+    t = i18n.translator("de")
+    cases = [thanked_by(1, 1, t), thanked_by(3, 1, t), thanked_by(2, 2, t), thanked_by(5, 3, t)]
+    assert [spaced(c) for c in cases] == [
+        "einmal gedankt",
+        "von einer Person 3-mal gedankt",
+        "von 2 Personen gedankt",
+        "von 3 Personen 5-mal gedankt",
+    ]
+
+
 def test_week_ranges_and_months_read_as_each_language_writes_them() -> None:
     """A leaderboard period is worded with the language's own date formats."""
     from rapport.leaderboard.scoring import period_label

@@ -314,6 +314,55 @@ def test_a_newcomers_first_post_is_left_to_others_for_a_few_hours(
     assert bool(n.welcome(activity(1), fresh, NOW, everyone)) is due
 
 
+def welcome_line_due(
+    joined_ago: timedelta, posted_ago: timedelta, stale_after: timedelta = timedelta(days=7)
+) -> bool:
+    """Whether a newcomer's unanswered first post gets a welcome line now, rules and planner."""
+    first = (FirstMessage(7, 900, NOW - posted_ago),)
+    nc = Newcomer(G, DAN, NOW - joined_ago, first, frozenset())
+    fresh = n.unanswered_newcomers([nc], NOW, stale_after=stale_after)
+    lines = n.welcome(activity(0), fresh, NOW, everyone)
+    rules = RuleSettings(unanswered_after=stale_after / 4, stale_after=stale_after)
+    return planner.plan(G, prefs(), History(), lines, NOW, rules) is not None
+
+
+@pytest.mark.parametrize(
+    ("joined_days", "posted_hours", "due"),
+    [
+        (6.9, 4.5, True),  # posted near the end of the first week: the line still goes out
+        (7.5, 12, True),  # joined over a week ago, posted on day 7: the post is what's fresh
+        (13, 6 * 24, True),
+        (14, 7 * 24 + 1, False),  # the post itself is over a week old
+    ],
+)
+def test_a_welcome_line_ages_from_the_first_post_not_the_join(
+    joined_days: float, posted_hours: float, due: bool
+) -> None:
+    """A newcomer who first posts late in their first week still gets greeted for a week."""
+    assert welcome_line_due(timedelta(days=joined_days), timedelta(hours=posted_hours)) is due
+
+
+@pytest.mark.parametrize(
+    ("stale_hours", "posted_minutes", "due"),
+    [
+        (4, 60, False),
+        (4, 121, True),  # the grace is half of stale_after when that is under 8 hours
+        (4, 239, True),
+        (4, 241, False),
+        (2, 61, True),
+        (8, 239, False),
+        (8, 241, True),
+    ],
+)
+def test_a_short_stale_after_shortens_the_welcome_grace(
+    stale_hours: float, posted_minutes: float, due: bool
+) -> None:
+    """With stale_after at 4 hours or less, welcome lines still go out, after a shorter wait."""
+    stale_after = timedelta(hours=stale_hours)
+    posted = timedelta(minutes=posted_minutes)
+    assert welcome_line_due(posted + timedelta(minutes=1), posted, stale_after) is due
+
+
 def test_welcome_needs_the_member_active_in_that_channel() -> None:
     """Members who were not active where the newcomer spoke are not asked to greet them."""
     quiet = MemberActivity(G, ANA, NOW, None, {99: ChannelActivity(99, NOW, 3, 0, 0)})
