@@ -133,6 +133,7 @@ def build_services(settings: Settings, store: Store, clock: Clock = system_clock
     status = Status(settings, members, ledger.reads, nudges, leaderboard.position, kudos)
     privacy = Privacy(ledger, members, clock, nudges, kudos)
     privacy.store = store
+    privacy.purge_soon = flusher.purge_soon
     privacy.owns = nudges.owns
     scheduler.add("send_due_digests", nudges.scan, settings.schedule.nudge_scan)
     admin_digests = AdminDigests(nudges, guilds, clock)

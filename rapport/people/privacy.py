@@ -104,6 +104,8 @@ class Privacy:
         self.owns: Callable[[int], bool] = lambda _guild_id: True
         self.open_guild: Callable[[int], Awaitable[object]] | None = None
         self.hand_over: HandOver | None = None
+        self.purge_soon: Callable[[], object] = lambda: None
+        """Set by rapport.compose: no store file keeps what a forget deleted (FlushLoop)."""
 
     async def export(self, guild_id: int, member_id: int) -> dict[str, Any]:
         """Everything stored about the member in this guild, as JSON-able values."""
@@ -160,6 +162,7 @@ class Privacy:
         if self.kudos is not None:
             await self.kudos.ensure(guild_id)
             self.kudos.forget_member(guild_id, member_id)
+        self.purge_soon()
 
     def holds(self, guild_id: int, member_id: int) -> bool:
         """Whether anything in this guild is by or about the member (in memory here)."""

@@ -26,6 +26,8 @@ class FlushLoop:
         self.last: FlushStats | None = None
         self.frozen = False
         self._failure: str | None = None
+        self._purge_asked = False
+        self._purging: asyncio.Task[None] | None = None
         self.rejected: list[tuple[str, int, str, str]] = []
         """Documents the store could not hold (table, guild, key, why): dropped and reported."""
         store.reject = self._reject
@@ -45,6 +47,11 @@ class FlushLoop:
         """Have a service stage its changes before every flush."""
         self._stagers.append(stager)
 
+    def purge_soon(self) -> None:
+        """After the next flush, have the store purge the records deleted until then (a forget:
+        no file may keep them, rapport/store/tinydb.py's .bak and journals included)."""
+        self._purge_asked = True
+
     def freeze(self) -> None:
         """Write nothing more (the store could not be read: it must stay as it is)."""
         self.frozen = True
@@ -54,6 +61,7 @@ class FlushLoop:
         if self.frozen:
             return FlushStats(0, 0.0)
         async with self._lock:
+            purge, self._purge_asked = self._purge_asked, False
             for stage in self._stagers:
                 try:
                     stage()
@@ -62,8 +70,20 @@ class FlushLoop:
                     log.exception(
                         "staging changes failed in %s", getattr(stage, "__qualname__", stage)
                     )
-            self.last = await self.store.flush()
+            try:
+                self.last = await self.store.flush()
+            except BaseException:
+                self._purge_asked |= purge
+                raise
+            if purge:  # beside the loop: a compaction can take a while
+                self._purging = asyncio.create_task(self._purge(), name="rapport: store purge")
             return self.last
+
+    async def _purge(self) -> None:
+        try:
+            await self.store.purge()
+        except Exception:
+            log.exception("purging the store after a forget failed; it is tried again at start")
 
     def start(self) -> None:
         """Start flushing in the background."""

@@ -636,17 +636,22 @@ def write_snapshot(path: Path, groups: Groups, through: int) -> int:
     finally:
         os.close(fd)
     if path.exists():
-        bak_tmp = path.with_name(f"{path.name}.bak.tmp.{os.getpid()}")
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(bak_tmp)
-        try:
-            os.link(path, bak_tmp)  # the old generation lives on under .bak without a copy
-        except OSError:
-            bak_tmp.write_bytes(path.read_bytes())
-        os.replace(bak_tmp, bak_path(path))
+        keep_as_backup(path)  # the old generation lives on under .bak
     os.replace(tmp, path)
     fsync_dir(path.parent)
     return size
+
+
+def keep_as_backup(path: Path) -> None:
+    """Make the snapshot at ``path`` the .bak too, atomically (a link: no copy)."""
+    bak_tmp = path.with_name(f"{path.name}.bak.tmp.{os.getpid()}")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(bak_tmp)
+    try:
+        os.link(path, bak_tmp)
+    except OSError:
+        bak_tmp.write_bytes(path.read_bytes())
+    os.replace(bak_tmp, bak_path(path))
 
 
 # MIGRATIONS[v] turns a raw snapshot of schema v into schema v + 1.

@@ -29,7 +29,9 @@ from rapport.store._format import (
     Groups,
     ReadInfo,
     bad_record,
+    fsync_dir,
     gc_paused,
+    keep_as_backup,
     read_snapshot,
     restore_hint,
     split_lines,
@@ -200,27 +202,36 @@ def read_files(path: Path, upto: int | None, only: Pair | None) -> tuple[Groups,
     return groups, info
 
 
-def compact_files(path: Path, through: int) -> int:
+def compact_files(path: Path, through: int, *, purge: bool = False) -> int:
     """Fold journals up to ``through`` into a new snapshot; returns the snapshot's size.
 
-    Journals the new .bak still needs are kept; older ones are deleted.
+    Journals the new .bak still needs are kept; older ones are deleted. With ``purge``, no file
+    keeps a record deleted up to ``through``: once the new snapshot is durable it becomes the
+    .bak too and every journal folded into it goes (the previous generation and those journals
+    may hold a forgotten member's records).
     """
     groups, info = read_store(path, upto=through)
     with gc_paused():
         size = write_snapshot(path, groups, through)
+    if purge:
+        keep_as_backup(path)
+        fsync_dir(path.parent)
     for n in journal_numbers(path):
-        if n <= info.through:
+        if n <= (through if purge else info.through):
             journal_file(path, n).unlink(missing_ok=True)
     for entry in os.listdir(path.parent):
         leftover = entry.startswith((f"{path.name}.tmp.", f"{path.name}.bak.tmp."))
         if leftover and not entry.endswith(f".{os.getpid()}"):
             (path.parent / entry).unlink(missing_ok=True)  # left by a killed compaction
+    if purge:
+        fsync_dir(path.parent)
     return size
 
 
 def child_main() -> None:
-    """Entry point of the store's child process: ``python -c ... compact PATH THROUGH``."""
+    """Entry point of the store's child process: ``python -c ... compact PATH THROUGH [purge]``."""
     gc.disable()  # short-lived and acyclic: collections would only slow it down
     os.nice(10)  # background work: on a busy machine the bot's event loop goes first
     path, through = Path(sys.argv[2]), int(sys.argv[3])
-    sys.stdout.buffer.write(str(compact_files(path, through)).encode())
+    purge = sys.argv[4:] == ["purge"]
+    sys.stdout.buffer.write(str(compact_files(path, through, purge=purge)).encode())

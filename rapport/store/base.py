@@ -202,6 +202,15 @@ class Store(ABC):
     async def flush(self) -> FlushStats:
         """Persist every staged change; when it returns they survive a kill -9."""
 
+    async def purge(self) -> None:
+        """Leave no copy of a record deleted and flushed before this call in the store's files.
+
+        Nothing to do where a deleted record is gone from every read: PostgreSQL (a deleted
+        row waits for VACUUM in the database's own files, which no reader of the data sees) and
+        memory. The TinyDB-format store compacts away its .bak and journals.
+        """
+        return
+
     @abstractmethod
     async def claim(self, key: str, owner: str, until: datetime, now: datetime) -> bool:
         """Take a named claim (e.g. "send digest X") unless another live owner holds it.

@@ -20,6 +20,8 @@ Files beside ``path`` (e.g. ``data/rapport.json``):
 - ``rapport.json.bak``: the previous snapshot. Journals newer than it are kept until the next
   compaction, so restoring it loses nothing that was flushed.
 - ``rapport.json.lock``: held (flock) while a process, or its compaction, uses the store.
+- ``rapport.json.purge``: an empty marker while a purge is owed (``purge()``, after a forget):
+  a store opened with it purges at once, so a stop or a kill does not leave the records behind.
 
 put() serialises the document at once (orjson, about 1 µs): a value JSON can't hold fails there
 with TypeError, later changes to the caller's dict don't leak in, and flush() only joins bytes in
@@ -56,6 +58,7 @@ import zlib
 from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +142,7 @@ class TinyDBStore(Store):
         self._snapshot_bytes = 0
         self._uncompacted = 0  # journal bytes not yet folded into the snapshot
         self._compaction: asyncio.Task[None] | None = None
+        self._purge_owed = False  # a purge asked for since the last purge started
         self._child: asyncio.subprocess.Process | None = None
         self._closed = False
 
@@ -171,6 +175,12 @@ class TinyDBStore(Store):
         self._seq = info.seq
         self._snapshot_bytes = info.snapshot_bytes
         self._uncompacted = info.journal_bytes
+        if self._purge_marker.exists():  # a purge owed by the last run: do it now
+            self._compaction = asyncio.create_task(self._compact_in_background(purge=True))
+
+    @property
+    def _purge_marker(self) -> Path:
+        return self.path.with_name(self.path.name + ".purge")
 
     def _take_lock(self) -> None:
         fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
@@ -412,7 +422,11 @@ class TinyDBStore(Store):
         return self._journal_fd
 
     def _rotate_journal(self) -> int:
-        """Close the journal being appended to; the next flush starts the next one."""
+        """Close the journal being appended to; the next flush starts the next one. Returns
+        the last journal a compaction folds in: never one not written yet, whose number a
+        snapshot left behind by a kill would then miss as a lost journal."""
+        if not journal_file(self.path, self._journal_no).exists():
+            return self._journal_no - 1  # nothing flushed since the last rotation or the open
         if self._journal_fd is not None:
             os.close(self._journal_fd)
             self._journal_fd = None
@@ -421,17 +435,34 @@ class TinyDBStore(Store):
 
     # --- compaction
 
-    async def _compact_in_background(self) -> None:
+    async def purge(self) -> None:
+        """Compact so that no file keeps a record deleted (and flushed) before this call: the
+        previous snapshot (.bak) and the journals go once the new snapshot is durable."""
+        self._purge_owed = True
+        await asyncio.to_thread(self._mark_purge)
+        while self._compaction is not None and not self._compaction.done():
+            await asyncio.wait([self._compaction])  # it may have rotated before the deletions
+        if self._closed:
+            return  # the marker makes the next open purge
+        self._compaction = asyncio.create_task(self._compact_in_background(purge=True))
+        await asyncio.wait([self._compaction])
+
+    def _mark_purge(self) -> None:
+        self._purge_marker.touch()
+        fsync_dir(self.path.parent)
+
+    async def _compact_in_background(self, *, purge: bool = False) -> None:
         try:
-            await self.compact()
+            await self.compact(purge=purge)
         except Exception:
             if self._closed:  # stopped by close(): the next one starts from the same files
                 log.info("store compaction stopped at shutdown; the journal keeps every change")
                 return
             log.exception("store compaction failed; the journal keeps every change")
 
-    async def compact(self) -> None:
-        """Start a new journal and fold the old ones into a new snapshot, off the event loop."""
+    async def compact(self, *, purge: bool = False) -> None:
+        """Start a new journal and fold the old ones into a new snapshot, off the event loop
+        (with ``purge``, the .bak and every folded journal go too: see compact_files)."""
         async with self._compact_lock:
             async with self._flush_lock:
                 # On the writer thread: a write left running by a cancelled flush finishes first.
@@ -439,19 +470,24 @@ class TinyDBStore(Store):
                     self._executor, self._rotate_journal
                 )
                 size, self._uncompacted = self._snapshot_bytes + self._uncompacted, 0
+                if purge:
+                    self._purge_owed = False
             try:
                 if self._closed:  # close() came first: never compact on the shutdown path
                     raise StoreError(f"{self.path} is closing: compaction skipped")
                 if size < PROCESS_COMPACTION_BYTES:
                     self._snapshot_bytes = await asyncio.to_thread(
-                        compact_files, self.path, through
+                        partial(compact_files, self.path, through, purge=purge)
                     )
                 else:
-                    self._snapshot_bytes = int(await self._run_child("compact", str(through)))
+                    args = (str(through), "purge") if purge else (str(through),)
+                    self._snapshot_bytes = int(await self._run_child("compact", *args))
             except BaseException:
                 self._uncompacted += size - self._snapshot_bytes
                 raise
             self._through = through
+            if purge and not self._purge_owed:  # else a later forget's purge still needs it
+                await asyncio.to_thread(self._purge_marker.unlink, missing_ok=True)
 
     async def _run_child(self, command: str, *args: str) -> bytes:
         """Run child_main in a new interpreter, so its parsing never holds our GIL."""

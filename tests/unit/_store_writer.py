@@ -5,6 +5,8 @@ Batch s writes RECORDS documents "s:j" to guild s % 3 in table "rec", as many re
 sets "latest" to s, so the surviving store must look exactly like the state after one whole batch.
 Compactions are made frequent so that kills land inside them too; every CLOSE_EVERY batches the
 store is closed (a shutdown) and opened and loaded again, so kills land in those paths as well.
+With a second argument "purge", every other batch is followed by a purge beside the next flushes
+(as a forget's is), so kills land in purges, and in purges owed at open, too.
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ async def opened(path: Path) -> tuple[TinyDBStore, int]:
     return store, latest["seq"] if latest else 0
 
 
-async def main(path: Path) -> None:
+async def main(path: Path, purge: bool) -> None:
     store, seq = await opened(path)
+    purges: list[asyncio.Task[None]] = []
     while True:
         seq += 1
         for j in range(RECORDS):
@@ -53,10 +56,12 @@ async def main(path: Path) -> None:
         store.put("rec", 0, "latest", {"seq": seq})
         await store.flush()
         print(seq, flush=True)
+        if purge and seq % 2 == 0:
+            purges.append(asyncio.create_task(store.purge()))
         if seq % CLOSE_EVERY == 0:
             await store.close()
             store, _ = await opened(path)
 
 
 if __name__ == "__main__":
-    asyncio.run(main(Path(sys.argv[1])))
+    asyncio.run(main(Path(sys.argv[1]), sys.argv[2:] == ["purge"]))

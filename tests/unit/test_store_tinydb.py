@@ -228,6 +228,7 @@ async def test_large_stores_compact_and_reread_in_a_child_process(
     path = tmp_path / "rapport.json"
     store = await opened(path)
     store.put("pairs", 10, "1", PAIR)
+    await store.flush()
     await store.compact()
     store.put("pairs", 10, "2", PAIR)
     await store.flush()
