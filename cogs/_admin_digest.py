@@ -18,10 +18,9 @@ import discord
 
 from cogs import _l10n
 from cogs._embeds import COLOUR
-from cogs._lookup import missing_permissions, permission_names
+from cogs._lookup import check_can_post, missing_permissions
 from cogs._once import MaybeSent, at_most_once
 from cogs._respond import reply_private
-from rapport.errors import UserFacingError
 from rapport.i18n import N_, Translation
 from rapport.nudges.admin_digest import (
     MIN_SAMPLE,
@@ -105,11 +104,7 @@ def render(
         if len(digest.newcomers) > 10:
             more = len(digest.newcomers) - 10
             lines.append(t.ngettext("… and {n} more", "… and {n} more", more))
-        embed.add_field(
-            name=t.gettext(N_("Newcomers nobody answered yet")),
-            value="\n".join(f"• {line}" for line in lines)[:1024],
-            inline=False,
-        )
+        _bullets(embed, t.gettext(N_("Newcomers nobody answered yet")), lines)
     if digest.waiting:
         lines = [
             t.gettext(
@@ -120,11 +115,7 @@ def render(
             )
             for w in digest.waiting
         ]
-        embed.add_field(
-            name=t.gettext(N_("Waiting longest for an answer")),
-            value="\n".join(f"• {line}" for line in lines)[:1024],
-            inline=False,
-        )
+        _bullets(embed, t.gettext(N_("Waiting longest for an answer")), lines)
     if digest.trend:
         weeks = [
             t.gettext(
@@ -190,6 +181,11 @@ def render(
         )
     )
     return embed
+
+
+def _bullets(embed: discord.Embed, name: str, lines: list[str]) -> None:
+    """One finding as a field of bullet lines, within Discord's 1,024 characters a field."""
+    embed.add_field(name=name, value="\n".join(f"• {line}" for line in lines)[:1024], inline=False)
 
 
 class AdminPoster:
@@ -308,15 +304,7 @@ async def admin_digest_command(
     own = await guilds.ensure(guild.id)
     changes: dict[str, object] = {}
     if channel is not None:
-        if missing := missing_permissions(channel, PERMISSIONS):
-            raise UserFacingError(
-                N_(
-                    "I can't post in {channel}: I'm missing {permissions} there. Give Rapport "
-                    "those permissions in the channel's settings, or pick another channel."
-                ),
-                channel=channel.mention,
-                permissions=permission_names(missing, t),
-            )
+        check_can_post(channel, t, PERMISSIONS)
         changes["admin_digest_channel"] = channel.id
     elif no_channel:
         changes["admin_digest_channel"] = None

@@ -286,17 +286,6 @@ class RemindSelect(
 DYNAMIC_ITEMS = (DigestButton, NotAboutSelect, ElsewhereButton, RemindSelect)
 
 
-def place(channel: object | None, channel_id: int, t: Translation = ENGLISH) -> str:
-    """Where a line's moment happened, as a member reads it: #channel, or a thread (a forum
-    post too) by its name in quotes, as Discord lists threads (a "#" is for channels)."""
-    if channel is None:
-        return f"<#{channel_id}>"
-    name = getattr(channel, "name", "")
-    if isinstance(channel, discord.Thread):
-        return t.gettext(N_("“{thread}”"), thread=name)
-    return f"#{name}"
-
-
 def render(
     digest: Digest,
     guild_name: str,

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import discord
 
 from rapport import i18n
+from rapport.errors import UserFacingError
 from rapport.i18n import N_, Translation
 from rapport.ids import parse_id
 
@@ -51,6 +52,34 @@ def missing_permissions(
     """The permissions (API names) the bot lacks in a channel, of those needed."""
     perms = channel.permissions_for(channel.guild.me)
     return [p for p in needed if not getattr(perms, p)]
+
+
+def check_can_post(
+    channel: discord.abc.GuildChannel,
+    t: Translation,
+    needed: tuple[str, ...] = POST_PERMISSIONS,
+) -> None:
+    """Refuse a channel picked for posts where the bot lacks any of `needed`, naming them."""
+    if missing := missing_permissions(channel, needed):
+        raise UserFacingError(
+            N_(
+                "I can't post in {channel}: I'm missing {permissions} there. Give Rapport "
+                "those permissions in the channel's settings, or pick another channel."
+            ),
+            channel=channel.mention,
+            permissions=permission_names(missing, t),
+        )
+
+
+def place(channel: object | None, channel_id: int, t: Translation = i18n.ENGLISH) -> str:
+    """Where a line's moment happened, as a member reads it: #channel, or a thread (a forum
+    post too) by its name in quotes, as Discord lists threads (a "#" is for channels)."""
+    if channel is None:
+        return f"<#{channel_id}>"
+    name = getattr(channel, "name", "")
+    if isinstance(channel, discord.Thread):
+        return t.gettext(N_("“{thread}”"), thread=name)
+    return f"#{name}"
 
 
 # Permissions as Discord's interface labels them ("Manage Server", not "Manage Guild").

@@ -16,7 +16,7 @@ from discord import app_commands
 
 from cogs import _embeds as render
 from cogs import _l10n
-from cogs._lookup import POST_PERMISSIONS, find_role, missing_permissions, permission_names
+from cogs._lookup import check_can_post, find_role
 from cogs._preferences import nudge_kinds, zones
 from cogs._respond import reply_private
 from cogs._setup_view import admin_digest_line, option_name, setting_lines
@@ -116,7 +116,7 @@ class SetupCommand:
         if leaderboard is not None:
             changes["leaderboard"] = leaderboard == "on"
         if leaderboard_channel is not None:
-            _can_post(leaderboard_channel, t)
+            check_can_post(leaderboard_channel, t)
             changes["leaderboard_channel"] = leaderboard_channel.id
         for name, role in (("enrollment_role", enrollment_role), ("welcomer_role", welcomer_role)):
             if role is not None:
@@ -178,19 +178,6 @@ def _english(text: str, t: Translation) -> list[str]:
 def _default(text: str) -> bool:
     """Whether the admin typed "default" (back to config.toml's value)."""
     return text.strip().lower() == DEFAULT
-
-
-def _can_post(channel: discord.TextChannel, t: Translation) -> None:
-    missing = missing_permissions(channel, POST_PERMISSIONS)
-    if missing:
-        raise UserFacingError(
-            N_(
-                "I can't post in {channel}: I'm missing {permissions} there. Give Rapport "
-                "those permissions in the channel's settings, or pick another channel."
-            ),
-            channel=channel.mention,
-            permissions=permission_names(missing, t),
-        )
 
 
 def _named_in_language(exc: UserFacingError, t: Translation) -> UserFacingError:

@@ -22,11 +22,11 @@ from cogs._digest import (
     answer_clicks,
     click_reply,
     elsewhere_reply,
-    place,
     remind_view,
     render,
     snoozed_reply,
 )
+from cogs._lookup import place
 from cogs._once import MaybeSent, at_most_once
 from cogs._respond import reply_private
 from rapport import i18n
