@@ -247,3 +247,17 @@ async def test_a_thread_reads_by_its_name_not_as_a_channel(sandbox: Sandbox) -> 
     dm = await digest_of(sandbox, ana)
     assert "Bob answered your question in “key rotation” 2 days ago" in dm.text
     assert "#key rotation" not in dm.text
+
+
+async def test_a_newcomer_who_first_posts_late_in_their_first_week_is_still_welcomed(
+    sandbox: Sandbox,
+) -> None:
+    """Joined over a week ago, first post on day 7: the line is about the post, still fresh."""
+    (ana,) = await sandbox.members("Ana")
+    await enroll(sandbox, ana)
+    await sandbox.say(ana, "#general", "morning all", at=days_ago(1))
+    kim = await sandbox.member("Kim", at=days_ago(7.2))
+    hello = await sandbox.say(kim, "#general", "hi, I'm new here", at=hours_ago(6))
+    dm = await digest_of(sandbox, ana)
+    assert "Kim is new here and posted in #general 6 hours ago" in dm.text
+    assert hello.jump_url in dm.text
