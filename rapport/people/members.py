@@ -32,6 +32,7 @@ MAX_DMS_PER_WEEK = 14
 ANY_HOUR = "any"
 MAX_ELSEWHERE = 100
 """The "talked elsewhere" times a member keeps, newest first (one per person)."""
+_NO_ONE: frozenset[int] = frozenset()
 _NOBODY: dict[int, MemberSettings] = {}  # shared empty guild, so the per-event check builds nothing
 
 
@@ -92,6 +93,7 @@ class MemberSettings:
         """Read the stored form back."""
         kinds = doc.get("kinds")
         snoozed, closed = doc.get("snoozed_until"), doc.get("dms_closed_at")
+        muted, elsewhere = doc.get("muted"), doc.get("elsewhere")
         return cls(
             member_id=member_id,
             enrolled=doc.get("enrolled"),
@@ -103,7 +105,9 @@ class MemberSettings:
             kinds=tuple(kinds) if kinds is not None else None,
             on_leaderboard=doc.get("on_leaderboard", True),
             snoozed_until=None if snoozed is None else from_epoch(snoozed),
-            muted=frozenset(int(m) for m in doc.get("muted", ())),
+            # Most members mute nobody and talked elsewhere with nobody: no generator, no sort
+            # for them (a start decodes every member's settings).
+            muted=frozenset(map(int, muted)) if muted else _NO_ONE,
             dms_closed_at=None if closed is None else from_epoch(closed),
             language=doc.get("language"),
             locale=doc.get("locale"),
@@ -111,10 +115,12 @@ class MemberSettings:
             dms_closed_told=bool(doc.get("dms_closed_told", False)),
             elsewhere=tuple(
                 sorted(
-                    ((int(o), int(at)) for o, at in (doc.get("elsewhere") or {}).items()),
+                    ((int(o), int(at)) for o, at in elsewhere.items()),
                     key=lambda e: -e[1],
                 )
-            ),
+            )
+            if elsewhere
+            else (),
         )
 
 
