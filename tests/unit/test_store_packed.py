@@ -7,9 +7,11 @@ import zlib
 from pathlib import Path
 
 import orjson
+import pytest
 from tinydb import TinyDB
 
 from rapport.store._format import JRNL, PACK_RECS, Groups, Packed, iter_parts, pack_raws
+from rapport.store._staging import packable
 from rapport.store.base import SCHEMA_VERSION, record_doc
 from rapport.store.tinydb import TinyDBStore
 
@@ -99,6 +101,26 @@ def test_a_flush_packs_exactly_the_canonical_record_documents() -> None:
     got = {k: p.data[i * p.width : (i + 1) * p.width] for p in packed for i, k in enumerate(p.keys)}
     assert got == recs
     assert dict(others) == {**odd, "gone": None}
+
+
+@pytest.mark.parametrize(
+    ("text", "record"),
+    [
+        ("AAAA", b"\0\0\0"),
+        ("AAAAAAAA", b"\0" * 6),
+        ("AAA=", b"\0\0"),
+        ("AAB=", None),  # padding whose spare bits are set: not what b2a writes
+        ("AAAA****", None),  # no padding, not base64 (a lenient decode skips the stars)
+        ("AAAA\\nAA", None),  # an escape
+        ("A=AA", None),
+        ("AAAAAA", None),
+        ("", None),
+    ],
+)
+def test_a_record_document_is_exactly_canonical_base64(text: str, record: bytes | None) -> None:
+    """A serialised document is a record (kept as its bytes by both stores) only when its one
+    field is base64 exactly as b2a writes it, so it loads back as the document that was put."""
+    assert packable(b'{"r":"' + text.encode() + b'"}') == record
 
 
 def test_de_duplication_remembers_only_keys_newer_than_the_oldest_source() -> None:
