@@ -11,8 +11,10 @@ Then, for each backend (TinyDB first, then PostgreSQL):
 - load: a new process opens the store and loads the guild the way the bot does
   (Services.open_guild: every service's state, the collector paused; then gc.freeze), ticker running.
 - scan: in that process, `NudgeService.plan_due` (rules, planner, queueing with the default
-  budget; delivery is paced and not part of it).
-- memory: that process's RSS after load and scan (psutil), and its peak RSS (during load).
+  budget; delivery is paced and not part of it); then, as the scan job does after it, the
+  leaderboard's rankings built (``leaderboard_warm_s``, ``leaderboard_warm_stall_ms``).
+- memory: that process's RSS after load and scan (psutil), its peak RSS (during load), and
+  its RSS once the rankings are built (``rss_after_warm_mb``).
 - close: closing the store after the flushes (what a shutdown waits for).
 - migration: ``--migrate-store`` from this backend to the other one, in a new process: its
   time and its peak RSS (``migrate_s``, ``migrate_peak_rss_mb``).
@@ -51,8 +53,7 @@ import asyncpg
 import psutil
 
 from bench._world import GUILD, NOW, populate
-from rapport.compose import build_services
-from rapport.nudges.service import NudgeService
+from rapport.compose import Services, build_services
 from rapport.settings.config import NudgeSettings, Settings
 from rapport.store import Store, open_store
 from rapport.store.memory import MemoryStore
@@ -168,19 +169,21 @@ async def load_and_scan(backend: str, where: str, schema: str) -> dict[str, floa
     store = make_store(backend, where, schema)
     meter = StallMeter()
 
-    async def load() -> NudgeService:
+    async def load() -> Services:
         await store.open()
         services = build_services(cfg, store, lambda: NOW)
-        nudges = services.nudges
         await services.open_guild(GUILD)
         # As RapportBot.setup_hook does: the loaded state lives as long as the process.
         gc.freeze()
-        return nudges
+        return services
 
-    nudges, load_s, load_stall = await meter.measure(load())
+    services, load_s, load_stall = await meter.measure(load())
+    nudges = services.nudges
     planned, scan_s, scan_stall = await meter.measure(nudges.plan_due(NOW))
     rss = psutil.Process().memory_info().rss / 2**20
     peak = peak_rss_mb()
+    # As the scan job does next: the leaderboard's rankings of the guilds just loaded.
+    _, warm_s, warm_stall = await meter.measure(services.leaderboard.warm_loaded())
     figures = {
         "load_s": load_s,
         "load_stall_ms": load_stall,
@@ -189,6 +192,9 @@ async def load_and_scan(backend: str, where: str, schema: str) -> dict[str, floa
         "planned": planned,
         "rss_mb": rss,
         "peak_rss_mb": peak,
+        "leaderboard_warm_s": warm_s,
+        "leaderboard_warm_stall_ms": warm_stall,
+        "rss_after_warm_mb": psutil.Process().memory_info().rss / 2**20,
         "members_loaded": len(nudges.members.known(GUILD)),
         "pairs_loaded": nudges.ledger.pair_count(GUILD),
     }
@@ -347,7 +353,10 @@ def main() -> None:
         )
         print(row(f"nudge scan ({f['planned']:,} queued)", f["scan_s"], "s", GOALS["scan_s"]))
         print(row("  longest loop stall in it", f["scan_stall_ms"], "ms", GOALS["stall_ms"]))
+        print(row("leaderboard rankings, after it", f["leaderboard_warm_s"], "s"))
+        print(row("  longest loop stall in it", f["leaderboard_warm_stall_ms"], "ms"))
         print(row("RSS after load and scan", f["rss_mb"], "MiB"))
+        print(row("  and once the rankings are built", f["rss_after_warm_mb"], "MiB"))
         print(row("  peak RSS (during load)", f["peak_rss_mb"], "MiB"))
         if "migrate_s" in f:
             other = "PostgreSQL" if backend == "tinydb" else "TinyDB"

@@ -135,7 +135,15 @@ def build_services(settings: Settings, store: Store, clock: Clock = system_clock
     privacy.store = store
     privacy.purge_soon = flusher.purge_soon
     privacy.owns = nudges.owns
-    scheduler.add("send_due_digests", nudges.scan, settings.schedule.nudge_scan)
+
+    async def scan_then_warm() -> int:
+        """The nudge scan, then the rankings of the guilds loaded meanwhile (built beside the
+        first scan after a start, they took the loop from it)."""
+        planned = await nudges.scan()
+        await leaderboard.warm_loaded()
+        return planned
+
+    scheduler.add("send_due_digests", scan_then_warm, settings.schedule.nudge_scan)
     admin_digests = AdminDigests(nudges, guilds, clock)
     scheduler.add(ADMIN_DIGEST_JOB, admin_digests.send_due, settings.schedule.admin_digest)
     retention = Retention(ledger.retention, flusher, settings.tracking.retain, clock)

@@ -15,8 +15,10 @@ import asyncio
 import heapq
 import itertools
 from bisect import bisect_left, insort
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Mapping
+from time import perf_counter
 
+from rapport.collector import collector_paused
 from rapport.leaderboard.scoring import Standing, score
 from rapport.settings.config import LeaderboardWeights
 from rapport.tracking import LedgerReads
@@ -25,8 +27,28 @@ from rapport.tracking.model import PeriodStats
 Key = tuple[float, int, int, int]
 """A member's place in the order: (-score rounded, -people, -answered, member id)."""
 Token = tuple[int, int]
-SLICE = 2_000
-"""Members per slice of a ranking built beside the loop (~10 ms at 100,000 members)."""
+Ranks = tuple[list[int], dict[int, int]]
+SLICE = 0.005
+"""Seconds of work between two yields of a ranking built beside the loop."""
+STEP = 250
+"""Members read (or keys merged, x 8) between two looks at the clock while building."""
+
+
+class Excluded:
+    """Who a board leaves out: `hidden` (opted out, hidden, staff) and, when `keep` is given,
+    everyone it refuses (left the server, not in the team). `keep` is asked lazily, only of
+    the members a board walks past: asked of everyone, it was most of a board's cost."""
+
+    __slots__ = ("hidden", "keep")
+
+    def __init__(self, hidden: Collection[int], keep: Callable[[int], bool] | None) -> None:
+        self.hidden = hidden
+        self.keep = keep
+
+    def __contains__(self, member_id: object) -> bool:
+        if member_id in self.hidden:
+            return True
+        return self.keep is not None and isinstance(member_id, int) and not self.keep(member_id)
 
 
 class Ranking:
@@ -47,11 +69,11 @@ class Ranking:
         self.keys: list[Key] = sorted(self.key_of.values())
 
     def add(self, stats: Mapping[int, PeriodStats]) -> list[Key]:
-        """Take in members not held yet, a slice of a build; returns their keys, sorted (the
-        caller merges the slices into `keys`)."""
+        """Take in members not held yet, a step of a build; returns the keys of those ranked
+        (the caller sorts and merges them into `keys`)."""
         self.stats.update(stats)
         place = self._place
-        return sorted(k for k in (place(mid, st) for mid, st in stats.items()) if k is not None)
+        return [k for k in (place(mid, st) for mid, st in stats.items()) if k is not None]
 
     def _place(self, mid: int, st: PeriodStats) -> Key | None:
         sc = score(st, self.weights)
@@ -86,31 +108,46 @@ class Ranking:
             self.keys = sorted(self.key_of.values())
         self.token = token
 
-    def ranked(self, excluded: Collection[int]) -> Iterable[tuple[int, int, float]]:
-        """(member id, rank, score) of everyone not excluded, best first."""
+    def ranks(self, out: Excluded, first: int, members: Collection[int] = ()) -> Ranks:
+        """The first `first` members not excluded, best first, and the ranks of `members`
+        (those ranked and not excluded): walks the order only as far as the last of them, so
+        a board's rows cost what the board shows, not the whole period."""
+        key_of = self.key_of
+        last = max((k for m in members if (k := key_of.get(m)) is not None), default=None)
+        hidden, keep = out.hidden, out.keep
+        top: list[int] = []
+        found: dict[int, int] = {}
         rank = 0
-        score_of = self.score_of
         for key in self.keys:
+            if rank >= first and (last is None or key > last):
+                break
             mid = key[3]
-            if mid in excluded:
+            if mid in hidden or (keep is not None and not keep(mid)):
                 continue
             rank += 1
-            yield mid, rank, score_of[mid]
+            if rank <= first:
+                top.append(mid)
+            if mid in members:
+                found[mid] = rank
+        return top, found
 
-    def standings(
-        self, excluded: Collection[int], before: Mapping[int, tuple[int, float]] | None
-    ) -> tuple[Standing, ...]:
-        """The board's standings, with movement against `before` (member -> rank, score)."""
-        stats = self.stats
-        if before is None:
-            return tuple(
-                Standing(mid, rank, sc, stats[mid]) for mid, rank, sc in self.ranked(excluded)
-            )
-        none = (None, 0.0)
-        return tuple(
-            Standing(mid, rank, sc, stats[mid], *before.get(mid, none))
-            for mid, rank, sc in self.ranked(excluded)
-        )
+    def most_improved(self, before: Ranking, out: Excluded) -> int | None:
+        """Who gained the most score since `before` (ties: the better placed now), among those
+        ranked in both and not excluded; `out` is asked only of those who would win."""
+        key_of, prior = self.key_of, before.score_of
+        best: int | None = None
+        gain, at = 0.0, (0.0, 0, 0, 0)
+        for mid, sc in self.score_of.items():
+            was = prior.get(mid)
+            if was is None or sc <= was:
+                continue
+            d = round(sc - was, 9)
+            if best is not None and (d < gain or (d == gain and key_of[mid] > at)):
+                continue
+            if mid in out:
+                continue
+            best, gain, at = mid, d, key_of[mid]
+        return best
 
     def position(self, member_id: int, excluded: Collection[int]) -> tuple[int, int] | None:
         """(rank, out of how many) with `excluded` left out, or None when not ranked;
@@ -132,6 +169,7 @@ class Rankings:
 
     def __init__(self) -> None:
         self.kept: dict[tuple[int, str], Ranking] = {}
+        self.building: dict[tuple[int, str], asyncio.Task[None]] = {}
 
     def keep(self, guild_id: int, period: str, ranking: Ranking) -> None:
         """Keep a ranking as the most recently used."""
@@ -163,13 +201,64 @@ class Rankings:
         self.keep(guild_id, period, found)
         return found
 
+    async def built(
+        self, ledger: LedgerReads, guild_id: int, period: str, weights: LeaderboardWeights
+    ) -> None:
+        """Have the period's ranking kept: built beside the loop (`build_ranking`), or the
+        build under way joined, so two requests never build one ranking twice."""
+        key = (guild_id, period)
+        if key in self.kept:  # the next use brings it up to date
+            return
+        task = self.building.get(key)
+        if task is None:
+            build = self._build(ledger, guild_id, period, weights)
+            task = self.building[key] = asyncio.get_running_loop().create_task(build)
+        await asyncio.shield(task)  # a request given up on leaves the build to the others
+
+    async def _build(
+        self, ledger: LedgerReads, guild_id: int, period: str, weights: LeaderboardWeights
+    ) -> None:
+        try:
+            with collector_paused():  # full collections over the rankings built so far stall it
+                ranking = await build_ranking(ledger, guild_id, period, weights)
+            self.keep(guild_id, period, ranking)
+        finally:
+            del self.building[(guild_id, period)]
+
+
+def shown(
+    now: Ranking, prior: Ranking | None, out: Excluded, top: int
+) -> tuple[tuple[Standing, ...], Standing | None]:
+    """A board's `top` rows and its most improved, with movement against `prior`: the only
+    standings built (100,000 per request were most of a board's cost)."""
+    improved = None if prior is None else now.most_improved(prior, out)
+    wanted = () if improved is None else (improved,)
+    first, ranks = now.ranks(out, top, wanted)
+    rows = dict.fromkeys([*first, *wanted])
+    ranks.update((m, i) for i, m in enumerate(first, start=1))
+    was = {} if prior is None else prior.ranks(out, 0, rows)[1]
+    standings = {
+        m: Standing(
+            m,
+            ranks[m],
+            now.score_of[m],
+            now.stats[m],
+            was.get(m),
+            prior.score_of[m] if prior is not None and m in was else 0.0,
+        )
+        for m in rows
+    }
+    best = None if improved is None else standings[improved]
+    return tuple(standings[m] for m in first), best
+
 
 async def build_ranking(
     ledger: LedgerReads, guild_id: int, period: str, weights: LeaderboardWeights
 ) -> Ranking:
-    """A period's ranking built in slices of `SLICE` members, then merged in slices, yielding
-    to the loop between them (built at once, a big guild's blocks it for seconds). Changes
-    folded in meanwhile are after its token: the first use re-places those members."""
+    """A period's ranking built beside the loop: members read and placed `STEP` at a time,
+    the sorted runs then merged, yielding whenever `SLICE` seconds of work went by (built at
+    once, a big guild's blocks the loop for seconds). Changes folded in meanwhile are after
+    its token: the first use re-places those members."""
     token, _ = ledger.period_changes(guild_id, None)
     everyone: set[int] = set()
     for part in ledger.period_member_parts(guild_id, period):
@@ -178,20 +267,31 @@ async def build_ranking(
     members = list(everyone)
     ranking = Ranking(weights, token, {})
     runs: list[list[Key]] = []
-    for start in range(0, len(members), SLICE):
-        await asyncio.sleep(0)
-        some = members[start : start + SLICE]
-        runs.append(ranking.add(ledger.period_stats_of(guild_id, period, some)))
+    run: list[Key] = []
+    end = perf_counter() + SLICE
+    for start in range(0, len(members), STEP):
+        some = members[start : start + STEP]
+        run += ranking.add(ledger.period_stats_of(guild_id, period, some))
+        if perf_counter() > end:
+            runs.append(sorted(run))
+            run = []
+            await asyncio.sleep(0)
+            end = perf_counter() + SLICE
+    runs.append(sorted(run))
     merged = heapq.merge(*runs)
     keys: list[Key] = []
+    await asyncio.sleep(0)
+    end = perf_counter() + SLICE
     while True:
-        await asyncio.sleep(0)
         n = len(keys)
-        keys.extend(itertools.islice(merged, SLICE * 4))
+        keys.extend(itertools.islice(merged, STEP * 8))
         if len(keys) == n:
             break
+        if perf_counter() > end:
+            await asyncio.sleep(0)
+            end = perf_counter() + SLICE
     ranking.keys = keys
     return ranking
 
 
-__all__ = ["Ranking", "Rankings", "build_ranking"]
+__all__ = ["Excluded", "Ranking", "Rankings", "build_ranking", "shown"]

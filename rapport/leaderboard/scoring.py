@@ -18,8 +18,8 @@ with today's exclusions (no snapshot to keep or to go stale).
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Container, Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from rapport.i18n import ENGLISH, N_, Translation
@@ -141,7 +141,10 @@ class TeamStanding:
 
 @dataclass(frozen=True, slots=True)
 class Board:
-    """Everything a leaderboard shows for one period, ids only (the cog adds names)."""
+    """Everything a leaderboard shows for one period, ids only (the cog adds names).
+
+    `standings` are the rows shown: the service's boards hold the top rows only (building
+    100,000 of them per request was most of its cost); `build_board`'s hold everyone."""
 
     period: str
     previous: str | None
@@ -150,7 +153,6 @@ class Board:
     most_improved: Standing | None = None
     most_connected: TeamStanding | None = None
     formula: str = ""
-    excluded: frozenset[int] = field(default_factory=frozenset)
     weights: LeaderboardWeights | None = None
     most_thanked: tuple[Thanked, ...] = ()
     """The period's most thanked members (kudos received), beside the engagement board."""
@@ -164,7 +166,7 @@ class Board:
         return self.standings[:n]
 
     def position(self, member_id: int) -> tuple[int, int] | None:
-        """(rank, out of how many) of a member, or None when they are not on the board."""
+        """(rank, out of how many) of a member among the standings held, or None."""
         for s in self.standings:
             if s.member_id == member_id:
                 return s.rank, len(self.standings)
@@ -188,7 +190,7 @@ def _teams(
     teams: Mapping[str, Collection[int]],
     scores: Mapping[int, float],
     pairs: Mapping[tuple[int, int], int],
-    excluded: Collection[int],
+    excluded: Container[int],
 ) -> list[TeamStanding]:
     members = {name: frozenset(m for m in ids if m not in excluded) for name, ids in teams.items()}
     members = {name: ids for name, ids in members.items() if ids}
@@ -244,12 +246,20 @@ def build_board(
         if before is not None
         else tuple(now)
     )
+    improved = [s for s in standings if s.previous_rank is not None and s.score > s.previous_score]
+    most_improved = (
+        max(improved, key=lambda s: (round(s.score - s.previous_score, 9), -s.rank))
+        if improved
+        else None
+    )
     return assemble_board(
         period,
         standings,
         weights,
         previous_key=previous_key if previous is not None else None,
+        most_improved=most_improved,
         teams=teams,
+        scores={s.member_id: s.score for s in standings},
         pairs=pairs,
         excluded=excluded,
     )
@@ -261,22 +271,16 @@ def assemble_board(
     weights: LeaderboardWeights,
     *,
     previous_key: str | None,
+    most_improved: Standing | None,
     teams: Mapping[str, Collection[int]] | None,
+    scores: Mapping[int, float],
     pairs: Mapping[tuple[int, int], int] | None,
-    excluded: frozenset[int],
+    excluded: Container[int],
 ) -> Board:
-    """The board around ranked standings (movement filled in): most improved, teams, most
-    connected. Shared by `build_board` and the service's kept rankings, so both agree."""
-    improved = [s for s in standings if s.previous_rank is not None and s.score > s.previous_score]
-    most_improved = (
-        max(improved, key=lambda s: (round(s.score - s.previous_score, 9), -s.rank))
-        if improved
-        else None
-    )
-    team_rows: list[TeamStanding] = []
-    if teams:
-        scores = {s.member_id: s.score for s in standings}
-        team_rows = _teams(teams, scores, pairs or {}, excluded)
+    """The board around the standings it shows (movement filled in) and the most improved:
+    teams (from everyone's `scores`, the excluded left out) and the most connected. Shared by
+    `build_board` and the service's kept rankings, so both agree."""
+    team_rows = _teams(teams, scores, pairs or {}, excluded) if teams else []
     connected = [t for t in team_rows if t.cross_links]
     most_connected = (
         max(connected, key=lambda t: (t.cross_links / t.size, t.cross_links, -t.rank))
@@ -291,7 +295,6 @@ def assemble_board(
         most_improved=most_improved,
         most_connected=most_connected,
         formula=formula(weights),
-        excluded=excluded,
         weights=weights,
     )
 

@@ -17,7 +17,6 @@ Decisions (docs in the README's "Leaderboard" section):
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import re
@@ -29,8 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from rapport.clock import Clock
-from rapport.collector import collector_paused
-from rapport.leaderboard.ranking import Ranking, Rankings, build_ranking
+from rapport.leaderboard.ranking import Excluded, Ranking, Rankings, shown
 from rapport.leaderboard.scoring import (
     ALL,
     Board,
@@ -141,7 +139,7 @@ class LeaderboardService:
         self._dirty: set[tuple[int, str]] = set()
         self._loaded: set[int] = set()
         self._rankings = Rankings()
-        self._warming: set[asyncio.Task[None]] = set()
+        self._cold: set[int] = set()
 
     # ---- state -----------------------------------------------------------------------------
 
@@ -182,10 +180,15 @@ class LeaderboardService:
         return hidden | self.guilds.roles.holders(guild_id, staff) if staff else hidden
 
     async def warm_later(self, guild_id: int) -> None:
-        """Start `warm` in the background (a guild loader: loading doesn't wait for it)."""
-        task = asyncio.get_running_loop().create_task(self.warm(guild_id))
-        self._warming.add(task)
-        task.add_done_callback(self._warming.discard)
+        """A guild loader: note the guild for `warm_loaded`; built now, beside the first nudge
+        scan, its rankings slowed the scan fourfold (bench/scale.py, 100,000 members)."""
+        self._cold.add(guild_id)
+
+    async def warm_loaded(self) -> None:
+        """Build the rankings of the guilds loaded since the last call (compose runs this
+        after each nudge scan; a board asked for before then builds what it needs itself)."""
+        while self._cold:
+            await self.warm(self._cold.pop())
 
     async def warm(self, guild_id: int, now: datetime | None = None) -> None:
         """Build the rankings the first boards and ranks will ask for (this week and month, all
@@ -199,15 +202,23 @@ class LeaderboardService:
             self.period_key(guild_id, "month", now),
         ):
             periods += [key, previous_period(key) or key]  # a board's movement needs the one before
-        weights = self.settings.leaderboard.weights
         try:
-            with collector_paused():  # full collections over the rankings built so far stall it
-                for period in dict.fromkeys(periods):
-                    if (guild_id, period) not in self._rankings.kept:  # the next use adds them
-                        built = await build_ranking(self.ledger, guild_id, period, weights)
-                        self._rankings.keep(guild_id, period, built)
+            for period in dict.fromkeys(periods):
+                await self._built(guild_id, period)
         except Exception:  # a request builds it then
             log.exception("building the leaderboard's rankings failed in guild %s", guild_id)
+
+    async def ready(self, guild_id: int, period: str) -> None:
+        """Have the rankings a board of `period` reads (it and the period before) built beside
+        the loop, or wait for their build under way: a board asked for before the warm-up
+        would otherwise build them in one step of seconds (/leaderboard and the post defer)."""
+        await self._built(guild_id, period)
+        if (before := previous_period(period)) is not None:
+            await self._built(guild_id, before)
+
+    async def _built(self, guild_id: int, period: str) -> None:
+        weights = self.settings.leaderboard.weights
+        await self._rankings.built(self.ledger, guild_id, period, weights)
 
     def ranking(self, guild_id: int, period: str) -> Ranking:
         """The period's kept ranking, brought up to date with what the ledger changed since."""
@@ -237,8 +248,10 @@ class LeaderboardService:
     ) -> Board:
         """The board of one period; `keep` says who may appear (the cog: still in the server).
 
-        Members who opted out or hid themselves are always left out. `thanked` adds the
-        period's "most thanked" board (a rank alone doesn't need it).
+        Members who opted out or hid themselves are always left out. Standings are built for
+        the rows shown (`top`, and the most improved) only, walking the kept order; `keep` is
+        asked only of the members walked past. `thanked` adds the period's "most thanked"
+        board (a rank alone doesn't need it).
         """
         weights = self.settings.leaderboard.weights
         now = self.ranking(guild_id, period)
@@ -255,22 +268,18 @@ class LeaderboardService:
             else:
                 pairs = dict(self.ledger.pair_counts(guild_id, period, among))
         hidden = self.excluded(guild_id)
-        out = set(hidden)
-        if keep is not None:
-            seen = now.stats.keys() | (() if prior is None else prior.stats.keys())
-            out |= {m for m in seen if not keep(m)}
-        excluded = frozenset(out)
-        ranks = None
-        if prior is not None:
-            ranks = {mid: (rank, sc) for mid, rank, sc in prior.ranked(excluded)}
+        out = Excluded(hidden, keep)
+        top, improved = shown(now, prior, out, self.settings.leaderboard.top)
         board = assemble_board(
             period,
-            now.standings(excluded, ranks),
+            top,
             weights,
             previous_key=before,
+            most_improved=improved,
             teams=teams,
+            scores=now.score_of,
             pairs=pairs,
-            excluded=excluded,
+            excluded=out,
         )
         if self.kudos is None or not thanked:
             return board

@@ -8,12 +8,18 @@ who left, teams and periods.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
+from rapport.compose import build_services
+from rapport.leaderboard import ranking as ranking_module
+from rapport.leaderboard.ranking import Ranking
 from rapport.leaderboard.scoring import ALL, Board, build_board, previous_period, sum_stats
 from rapport.leaderboard.service import LeaderboardService, current_period
 from rapport.people.guilds import GuildService
@@ -67,8 +73,8 @@ def full_board(
     staff = s.guilds.policy(G).staff_roles
     hidden = hidden | s.guilds.roles.holders(G, staff) if staff else hidden
     out = set(hidden)
-    if keep is not None:
-        seen = set(stats) | set(previous or ())
+    if keep is not None:  # everyone `keep` refuses, team members without counters too
+        seen = set(stats) | set(previous or ()) | set().union(*(teams or {}).values())
         out |= {m for m in seen if not keep(m)}
     return build_board(
         period,
@@ -135,6 +141,11 @@ class World:
         await (self.members.opt_out(G, m) if rng.random() < 0.5 else self.members.track(G, m))
         self.staff.held = set(rng.sample(self.ids, 2))
 
+    def show(self, top: int) -> None:
+        """Boards show `top` rows from now on."""
+        board = replace(self.settings.leaderboard, top=top)
+        self.settings = self.service.settings = replace(self.settings, leaderboard=board)
+
     def check(self) -> None:
         """Every period's board and every member's rank agree with the full rescoring."""
         rng = self.rng
@@ -152,8 +163,11 @@ class World:
                 (teams, still_here.__contains__),
                 ({"red": teams["red"]}, lambda m: m in teams["red"] and m in still_here),
             ):
-                fast = self.service.board(G, period, team_map, keep=keep, thanked=False)
-                assert fast == full_board(self.service, period, team_map, keep), period
+                full = full_board(self.service, period, team_map, keep)
+                for top in (1, 4, len(self.ids) + 1):  # rows shown: a few, or everyone
+                    self.show(top)
+                    fast = self.service.board(G, period, team_map, keep=keep, thanked=False)
+                    assert fast == replace(full, standings=full.standings[:top]), (period, top)
             whole = full_board(self.service, period)
             for m in [*self.ids, 1]:
                 assert self.service.position(G, m, period) == whole.position(m), (period, m)
@@ -205,7 +219,8 @@ async def test_retention_and_a_reload_keep_the_rankings_right() -> None:
 async def test_rankings_built_in_slices_match_a_full_rescoring(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("rapport.leaderboard.ranking.SLICE", 7)  # many slices and merges
+    monkeypatch.setattr("rapport.leaderboard.ranking.STEP", 7)  # many steps, a yield after each
+    monkeypatch.setattr("rapport.leaderboard.ranking.SLICE", 0)
     w = World(5, members=60)
     w.talk(800, 70)
     await w.service.warm(G, w.now)
@@ -220,3 +235,67 @@ async def test_rankings_built_in_slices_match_a_full_rescoring(
     )  # used, not rebuilt
     w.talk(40, 1)
     w.check()
+
+
+async def test_loading_a_guild_leaves_the_rankings_to_after_the_nudge_scan() -> None:
+    """A guild's rankings are not built as it loads (that was beside the first nudge scan)
+    but by the scan job, after the scan."""
+    store = MemoryStore()
+    services = build_services(Settings(), store, lambda: START)
+    services.ledger.record_message(MessageFacts(G, 9, 50, 101, START - timedelta(days=1)))
+    reply = MessageFacts(G, 9, 51, 102, START - timedelta(days=1), reply_to_id=101)
+    services.ledger.record_message(reply)
+    await services.open_guild(G)
+    await asyncio.sleep(0)
+    kept = services.leaderboard._rankings.kept
+    assert not kept
+    assert not services.leaderboard._rankings.building
+    services.scheduler.start()
+    try:
+        assert await services.scheduler.run("send_due_digests")
+    finally:
+        services.scheduler.shutdown()
+    assert (G, ALL) in kept
+
+
+async def test_a_board_asked_for_before_the_warm_up_builds_its_rankings_beside_the_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`ready` builds the rankings a board reads in short steps (the loop turns meanwhile),
+    once even when asked twice at the same time, and the board then matches a full rescoring."""
+    monkeypatch.setattr("rapport.leaderboard.ranking.STEP", 7)
+    monkeypatch.setattr("rapport.leaderboard.ranking.SLICE", 0)
+    w = World(3, members=60)
+    w.talk(800, 70)
+    await w.service.warm_later(G)
+    assert not w.service._rankings.kept
+    period = w.service.due_period(G, w.now)
+    builds = 0
+    real = ranking_module.build_ranking
+
+    async def counted(*args: Any) -> Ranking:
+        nonlocal builds
+        builds += 1
+        return await real(*args)
+
+    monkeypatch.setattr(ranking_module, "build_ranking", counted)
+    turns = 0
+    done = False
+
+    async def ticker() -> None:
+        nonlocal turns
+        while not done:
+            turns += 1
+            await asyncio.sleep(0)
+
+    tick = asyncio.create_task(ticker())
+    await asyncio.gather(w.service.ready(G, period), w.service.ready(G, period))
+    done = True
+    await tick
+    assert builds == 2  # the period and the one before, each once
+    assert turns > 10
+    assert {(G, period), (G, previous_period(period))} <= w.service._rankings.kept.keys()
+    w.show(5)
+    assert w.service.board(G, period, thanked=False) == replace(
+        full_board(w.service, period), standings=full_board(w.service, period).standings[:5]
+    )
