@@ -55,6 +55,9 @@ _AT_HEAD = 2 * _DIR_SIZE
 _AT_RING = _AT_HEAD + _HEAD.size
 _RING = struct.Struct(f"<{RING}H")
 _DAY = struct.Struct("<H")
+# A direction's week top and mask, month top and mask: its last four fields.
+_PERIODS = struct.Struct("<HQHH")
+_PERIOD_AT = (_DIR_SIZE - _PERIODS.size, 2 * _DIR_SIZE - _PERIODS.size)
 
 # Both directions' last contact and the contact days, read straight from a packed record:
 # a scan filters every pair on them and builds views only for the few that pass.
@@ -158,15 +161,17 @@ def _mark(v: list[Any], top_i: int, mask_i: int, n: int, bits: int) -> bool:
     return True
 
 
-def has_period(v: tuple[Any, ...], d: int, is_week: bool, n: int) -> bool:
-    """Whether direction d gave in period n."""
-    top, mask, bits = (
-        (v[WTOP + d], v[WMASK + d], WEEK_BITS)
-        if is_week
-        else (v[MTOP + d], v[MMASK + d], MONTH_BITS)
-    )
-    off = top - n
-    return bool(top) and 0 <= off < bits and bool(mask >> off & 1)
+def gave_in(raw: bytes, is_week: bool, n: int) -> int:
+    """In how many directions (0 to 2) a packed record gave in period n: reads the two
+    directions' period masks only (a team board asks it of every pair among its members)."""
+    out = 0
+    for at in _PERIOD_AT:
+        wtop, wmask, mtop, mmask = _PERIODS.unpack_from(raw, at)
+        top, mask, bits = (wtop, wmask, WEEK_BITS) if is_week else (mtop, mmask, MONTH_BITS)
+        off = top - n
+        if top and 0 <= off < bits and mask >> off & 1:
+            out += 1
+    return out
 
 
 def mark_given(v: list[Any], d: int, day: int) -> tuple[bool, bool]:

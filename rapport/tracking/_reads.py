@@ -475,12 +475,9 @@ class LedgerReads:
             pairs = (  # each pair once, from its lower index's side
                 (x, y, raw) for x in inside for y, raw in g.records_above(x) if y in inside
             )
+        gave_in = _pairs.gave_in
         for x, y, raw in pairs:
-            v = _pairs.RECORD.unpack(raw)
-            n = _pairs.has_period(v, 0, is_week, number) + _pairs.has_period(
-                v, _pairs.DIR, is_week, number
-            )
-            if n:
+            if n := gave_in(raw, is_week, number):
                 a, b = sorted((g.ids[x], g.ids[y]))
                 out[(a, b)] = n
         return out
