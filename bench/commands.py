@@ -74,7 +74,7 @@ def handlers(s: Services, privacy: Privacy, others: list[int]) -> dict[str, Work
 
     async def status(m: int) -> Any:
         s.members.preferences(g, m)
-        return s.status.picture(g, m, NOW)
+        return await s.status.picture(g, m, NOW)
 
     async def closeup(m: int) -> Any:
         return relations.closeup(g, m, other(m, 11), NOW)

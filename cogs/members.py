@@ -142,7 +142,7 @@ class Members(PreferenceCommands, PrivacyCommands, commands.GroupCog, group_name
         await interaction.response.defer(ephemeral=True, thinking=True)
         gid, mid = self._ids(interaction)
         prefs = self.members.preferences(gid, mid)
-        picture = self.status.picture(gid, mid, self.clock())
+        picture = await self.status.picture(gid, mid, self.clock())
         pages = render.status_pages(picture, namer(interaction.guild), t)
         note = render.unreadable_note(prefs, t) if prefs.unreadable else None
         if len(pages) == 1:

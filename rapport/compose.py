@@ -130,7 +130,7 @@ def build_services(settings: Settings, store: Store, clock: Clock = system_clock
     # In a cluster, this process scans only its shards' guilds (clicks may load others).
     nudges.owns = ownership(settings)
     flusher.add_stager(nudges.stage)
-    status = Status(settings, members, ledger.reads, nudges, leaderboard.position, kudos)
+    status = Status(settings, members, ledger.reads, nudges, leaderboard.rank, kudos)
     privacy = Privacy(ledger, members, clock, nudges, kudos)
     privacy.store = store
     privacy.purge_soon = flusher.purge_soon

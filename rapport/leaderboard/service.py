@@ -29,13 +29,7 @@ from zoneinfo import ZoneInfo
 
 from rapport.clock import Clock
 from rapport.leaderboard.ranking import Excluded, Ranking, Rankings, shown
-from rapport.leaderboard.scoring import (
-    ALL,
-    Board,
-    assemble_board,
-    previous_period,
-    render_text,
-)
+from rapport.leaderboard.scoring import ALL, Board, assemble_board, previous_period, render_text
 from rapport.people.guilds import GuildService
 from rapport.people.kudos import KudosService
 from rapport.people.members import MemberService
@@ -299,14 +293,19 @@ class LeaderboardService:
         return render_text(board, names, top=self.settings.leaderboard.top)
 
     def position(self, guild_id: int, member_id: int, period_key: str) -> tuple[int, int] | None:
-        """(rank, out of how many) for /rapport status; None when not on that board.
+        """(rank, out of how many), None when not on the board; `period_key` is a ledger key
+        ("2026-W48", "2026-11"), "all", or "week"/"month" for the current one."""
+        period = self._period(guild_id, period_key)
+        return self.ranking(guild_id, period).position(member_id, self.excluded(guild_id))
 
-        `period_key` is a ledger key ("2026-W48", "2026-11"), "all", or "week"/"month" for
-        the current one.
-        """
-        if period_key in ("week", "month"):
-            period_key = self.period_key(guild_id, period_key)
-        return self.ranking(guild_id, period_key).position(member_id, self.excluded(guild_id))
+    def _period(self, guild_id: int, key: str) -> str:
+        return self.period_key(guild_id, key) if key in ("week", "month") else key
+
+    async def rank(self, guild_id: int, member_id: int, period_key: str) -> tuple[int, int] | None:
+        """`position` once its ranking is built beside the loop (before the warm-up, built on
+        request, it held the loop for a second or more at 100,000 members)."""
+        await self._built(guild_id, self._period(guild_id, period_key))
+        return self.position(guild_id, member_id, period_key)
 
     # ---- once per period -------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ came of their nudges.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -25,7 +25,7 @@ SHOWN = 10
 ELSEWHERE_SHOWN = timedelta(days=90)
 """How far back status lists the member's own "talked elsewhere" records."""
 
-Position = Callable[[int, int, str], "tuple[int, int] | None"]
+Position = Callable[[int, int, str], "Awaitable[tuple[int, int] | None]"]
 """(guild, member, period kind) -> (rank, out of how many): the leaderboard's, handed in."""
 
 
@@ -65,7 +65,7 @@ class Status:
         self.position = position
         self.kudos = kudos
 
-    def picture(self, guild_id: int, member_id: int, now: datetime) -> Picture:
+    async def picture(self, guild_id: int, member_id: int, now: datetime) -> Picture:
         """The member's own picture at `now` (for their eyes only)."""
         prefs = self.members.preferences(guild_id, member_id)
         pairs = self.ledger.pairs_of(guild_id, member_id, now=now)
@@ -94,7 +94,7 @@ class Status:
         ][:SHOWN]
         position = None
         if prefs.on_leaderboard and policy.leaderboard:
-            position = self.position(guild_id, member_id, policy.leaderboard_period)
+            position = await self.position(guild_id, member_id, policy.leaderboard_period)
         return Picture(
             # A talk off Discord counts as the last contact when it is later.
             drifting=[

@@ -299,3 +299,34 @@ async def test_a_board_asked_for_before_the_warm_up_builds_its_rankings_beside_t
     assert w.service.board(G, period, thanked=False) == replace(
         full_board(w.service, period), standings=full_board(w.service, period).standings[:5]
     )
+
+
+async def test_a_rank_asked_for_before_the_warm_up_builds_its_ranking_beside_the_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """/rapport status's rank (`rank`) before the warm-up: the one ranking it reads is built
+    in short steps (the loop turns meanwhile), and every rank matches a full rescoring."""
+    monkeypatch.setattr("rapport.leaderboard.ranking.STEP", 7)
+    monkeypatch.setattr("rapport.leaderboard.ranking.SLICE", 0)
+    w = World(4, members=60)
+    w.talk(800, 70)
+    await w.service.warm_later(G)
+    turns = 0
+    done = False
+
+    async def ticker() -> None:
+        nonlocal turns
+        while not done:
+            turns += 1
+            await asyncio.sleep(0)
+
+    tick = asyncio.create_task(ticker())
+    first = await w.service.rank(G, w.ids[0], ALL)
+    done = True
+    await tick
+    assert turns > 10
+    assert set(w.service._rankings.kept) == {(G, ALL)}
+    whole = full_board(w.service, ALL)
+    assert first == whole.position(w.ids[0])
+    for m in w.ids:
+        assert await w.service.rank(G, m, ALL) == whole.position(m), m

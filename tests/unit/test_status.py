@@ -49,7 +49,7 @@ async def picture_of_ana(
         await members.mute(G, ANA, SAM)
     if hidden:
         await members.configure(G, ANA, on_leaderboard=False)
-    return services.status.picture(G, ANA, NOW)
+    return await services.status.picture(G, ANA, NOW)
 
 
 async def test_the_picture_shows_drift_what_waits_and_the_strongest_ties() -> None:
