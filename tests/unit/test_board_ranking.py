@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -193,6 +193,24 @@ async def test_kept_rankings_match_a_full_rescoring(seed: int) -> None:
     w.check()
 
 
+async def loop_turns(work: Awaitable[Any]) -> int:
+    """Await `work`; how many times the event loop turned meanwhile (a build in steps lets it)."""
+    turns = 0
+    done = False
+
+    async def ticker() -> None:
+        nonlocal turns
+        while not done:
+            turns += 1
+            await asyncio.sleep(0)
+
+    tick = asyncio.create_task(ticker())
+    await work
+    done = True
+    await tick
+    return turns
+
+
 async def test_retention_and_a_reload_keep_the_rankings_right() -> None:
     w = World(11)
     w.talk(400, 200)
@@ -279,19 +297,7 @@ async def test_a_board_asked_for_before_the_warm_up_builds_its_rankings_beside_t
         return await real(*args)
 
     monkeypatch.setattr(ranking_module, "build_ranking", counted)
-    turns = 0
-    done = False
-
-    async def ticker() -> None:
-        nonlocal turns
-        while not done:
-            turns += 1
-            await asyncio.sleep(0)
-
-    tick = asyncio.create_task(ticker())
-    await asyncio.gather(w.service.ready(G, period), w.service.ready(G, period))
-    done = True
-    await tick
+    turns = await loop_turns(asyncio.gather(w.service.ready(G, period), w.service.ready(G, period)))
     assert builds == 2  # the period and the one before, each once
     assert turns > 10
     assert {(G, period), (G, previous_period(period))} <= w.service._rankings.kept.keys()
@@ -311,19 +317,13 @@ async def test_a_rank_asked_for_before_the_warm_up_builds_its_ranking_beside_the
     w = World(4, members=60)
     w.talk(800, 70)
     await w.service.warm_later(G)
-    turns = 0
-    done = False
+    first: tuple[int, int] | None = None
 
-    async def ticker() -> None:
-        nonlocal turns
-        while not done:
-            turns += 1
-            await asyncio.sleep(0)
+    async def rank_first() -> None:
+        nonlocal first
+        first = await w.service.rank(G, w.ids[0], ALL)
 
-    tick = asyncio.create_task(ticker())
-    first = await w.service.rank(G, w.ids[0], ALL)
-    done = True
-    await tick
+    turns = await loop_turns(rank_first())
     assert turns > 10
     assert set(w.service._rankings.kept) == {(G, ALL)}
     whole = full_board(w.service, ALL)
