@@ -30,12 +30,13 @@ import gc
 import itertools
 import logging
 import struct
-import sys
 from array import array
 from binascii import a2b_base64, b2a_base64
 from bisect import bisect_left
-from collections.abc import AsyncIterator, Iterable, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, NamedTuple
+
+import numpy as np
 
 from rapport.store.base import Records, Store
 from rapport.tracking import _pairs
@@ -55,9 +56,6 @@ _ZERO_REC = bytes(REC)
 _OLD_STORED = struct.Struct(f"<QQ{_pairs.OLD_SIZE}s")
 # A stored period row: member id, week number, month number, the row's NF counters.
 PERIOD_ROW = struct.Struct(f"<Q2I{NF}I")
-_PERIOD_READ = struct.Struct(f"<QQ{4 * NF}s")  # the same bytes, read without an int a counter
-_COUNTERS = struct.Struct(f"<{NF}I")
-_LITTLE = sys.byteorder == "little"  # array("I") is native-endian; stored rows are little
 
 # Documents (or pairs, period rows) between two yields to the event loop while loading: ~5 ms
 # of work (10,000 members' documents were a 50 ms step).
@@ -327,7 +325,8 @@ class Guild:
     async def _load(self, store: Store) -> None:
         g = self.id
         older = array("Q")  # member ids of pairs stored in an older form, two by two
-        await self._load_pairs(_pair_rows(store.stream_records("pairs", g), older))
+        # The pairs are sorted in a thread while the other tables load on the loop.
+        sorting = await self._read_pairs(_pair_rows(store.stream_records("pairs", g), older))
         async for batch in _batches(store.stream("members", g)):
             for key, doc in batch:
                 m = self.members[self.canon(int(key))] = Member()
@@ -345,6 +344,8 @@ class Guild:
                 first = [list(f) for f in doc["first"]]
                 self.newcomers[self.canon(int(key))] = [doc["joined"], first, set(doc["by"])]
         old_periods = await self._load_periods(store.stream_records("periods", g))
+        if sorting is not None:
+            await self._place_pairs(await sorting)
         async for batch in _batches(store.stream("coverage", g)):
             for key, doc in batch:
                 self.cov[int(key)] = [list(r) for r in doc["r"]]
@@ -367,38 +368,19 @@ class Guild:
                 self.d_periods.update((period, mid) for mid in per.slots)
 
     async def _load_periods(self, chunks: AsyncIterator[list[tuple[str, Any]] | Records]) -> int:
-        """Fill the period rows from their stored records; how many came in an older form."""
+        """Fill the period rows from their stored records; how many came in an older form.
+
+        Stored rows are grouped by segment in numpy (in a thread), then each segment takes its
+        rows in slices: one dict update and one array append a slice, not a step per row.
+        """
         periods, idx, ids = self.periods, self.idx, self.ids
-        by_number: dict[int, Period] = {}
+        rows = bytearray()
         older = 0
         async for chunk in chunks:
             if isinstance(chunk, Records):
                 if chunk.width != PERIOD_ROW.size:
                     raise ValueError(f"period rows of {chunk.width} bytes, not {PERIOD_ROW.size}")
-                # (member, week | month << 32, counters' bytes): the counters go into the row
-                # array as bytes, without an int object each; LOAD_BATCH rows between two
-                # yields (a PostgreSQL chunk is whatever a COPY read brought: thousands).
-                data, step = chunk.data, PERIOD_ROW.size * LOAD_BATCH
-                for start in range(0, len(data), step):
-                    for mid, seg, counters in _PERIOD_READ.iter_unpack(data[start : start + step]):
-                        per = by_number.get(seg)
-                        if per is None:
-                            week = _pairs.period_key(True, seg & 0xFFFFFFFF)
-                            month = _pairs.period_key(False, seg >> 32)
-                            per = periods.get(f"{week}/{month}")
-                            if per is None:
-                                per = periods[f"{week}/{month}"] = Period(
-                                    week, month, self.board_fresh
-                                )
-                            by_number[seg] = per
-                        i = idx.get(mid)
-                        member = self.canon(mid) if i is None else ids[i]
-                        if member in per.slots or not _LITTLE:
-                            per.set_row(member, _COUNTERS.unpack(counters))
-                        else:
-                            per.slots[member] = len(per.counts)
-                            per.counts.frombytes(counters)
-                    await asyncio.sleep(0)
+                rows += chunk.data
                 continue
             for start in range(0, len(chunk), LOAD_BATCH):
                 for key, doc in chunk[start : start + LOAD_BATCH]:
@@ -412,68 +394,114 @@ class Guild:
                     per.set_row(self.canon(mid) if i is None else ids[i], doc["c"])
                     older += 1
                 await asyncio.sleep(0)
+        if not rows:
+            return older
+        plan = await asyncio.to_thread(_period_plan, rows)
+        del rows
+        canon: dict[int, int] = {}
+        people = plan.people.tolist()
+        for start in range(0, len(people), LOAD_BATCH):
+            for mid in people[start : start + LOAD_BATCH]:
+                i = idx.get(mid)
+                canon[mid] = self.canon(mid) if i is None else ids[i]
+            await asyncio.sleep(0)
+        counters = plan.counters.data.cast("B")
+        at = plan.at.tolist()
+        for n, number in enumerate(plan.segments.tolist()):
+            week = _pairs.period_key(True, number & 0xFFFFFFFF)
+            month = _pairs.period_key(False, number >> 32)
+            per = periods.get(f"{week}/{month}")
+            if per is None:
+                per = periods[f"{week}/{month}"] = Period(week, month, self.board_fresh)
+            for start in range(at[n], at[n + 1], 4 * LOAD_BATCH):
+                end = min(start + 4 * LOAD_BATCH, at[n + 1])
+                members = list(map(canon.__getitem__, plan.members[start:end].tolist()))
+                rows_bytes = counters[4 * NF * start : 4 * NF * end]
+                if per.slots.keys().isdisjoint(members):
+                    base = len(per.counts)
+                    per.slots.update(
+                        zip(members, range(base, base + NF * len(members), NF), strict=True)
+                    )
+                    per.counts.frombytes(rows_bytes)
+                else:  # rows already there (stored in an older form too): replaced one by one
+                    for i, member in enumerate(members):
+                        per.set_row(member, rows_bytes[4 * NF * i : 4 * NF * (i + 1)].cast("I"))
+                await asyncio.sleep(0)
         return older
 
-    async def _load_pairs(self, chunks: AsyncIterator[Iterable[tuple[int, int, bytes]]]) -> None:
-        """Build each member's pair arrays in one go from the stored pairs as they stream in: a
-        bisect and an array insert per stored pair made up most of a big guild's load."""
+    async def _read_pairs(self, chunks: AsyncIterator[bytes]) -> asyncio.Future[_PairPlan] | None:
+        """Read the stored pairs (STORED rows, as they stream in) and index their members;
+        returns their sorting, under way in a thread, for `_place_pairs` (None: no pairs).
+
+        Into an empty guild (every load) the rows are sorted by member index in numpy, in a
+        thread that holds no GIL while it sorts and gathers, then cut into each member's arrays:
+        a Python step per member, not per pair (a step per pair was most of a big guild's load).
+        """
         if self.npairs:  # not the empty guild load expects: add the pairs one at a time
             async for chunk in chunks:
-                for id_a, id_b, record in chunk:
+                for id_a, id_b, record in STORED.iter_unpack(chunk):
                     x, y = self.index(id_a), self.index(id_b)
                     lo, hi = (x, y) if x < y else (y, x)
                     i, raw = self.find(lo, hi)
                     self.put_pair(lo, hi, i, record, raw is None)
-            return
-        idx, index = self.idx, self.index
-        rows: list[dict[int, bytes] | None] = [None] * len(self.ids)  # lo -> {hi: record}
+            return None
+        rows = bytearray()
         async for chunk in chunks:
-            for id_a, id_b, record in chunk:
-                a = idx.get(id_a)
-                if a is None:
-                    a = index(id_a)
-                    rows.append(None)
-                b = idx.get(id_b)
-                if b is None:
-                    b = index(id_b)
-                    rows.append(None)
-                if a < b:
-                    his = rows[a]
-                    if his is None:
-                        his = rows[a] = {}
-                    his[b] = record  # a later document for a pair wins
-                else:
-                    his = rows[b]
-                    if his is None:
-                        his = rows[b] = {}
-                    his[a] = record
-            del chunk
-        await asyncio.sleep(0)  # the last stored chunk's work ends a slice of its own
+            rows += chunk
+        if not rows:
+            return None
+        stored = np.frombuffer(rows, dtype=_STORED_ROW)
+        people, where = await asyncio.to_thread(_members_of, stored)
+        ranks = await self._index_all(people)
+        # The plan holds the records it needs, sorted: the stored rows go when it returns.
+        return asyncio.ensure_future(
+            asyncio.to_thread(_pair_plan, stored, where, ranks, len(self.ids))
+        )
+
+    async def _place_pairs(self, plan: _PairPlan) -> None:
+        """Cut the sorted pairs into each member's arrays, a few thousand pairs a step."""
         up, recs, down = self.up, self.recs, self.down
-        downs: list[list[int] | None] = [None] * len(rows)
+        his, his_at = plan.his.data.cast("B"), plan.his_at.tolist()
+        records = plan.records.data.cast("B")
+        los, los_at = plan.los.data.cast("B"), plan.los_at.tolist()
         done = 0
-        for lo, his in enumerate(rows):
-            if his is not None:
-                order = sorted(his)
-                up[lo] = array("I", order)
-                recs[lo] = bytearray(b"".join([his[hi] for hi in order]))
-                rows[lo] = None
-                for hi in order:
-                    d = downs[hi]
-                    if d is None:
-                        downs[hi] = [lo]
-                    else:
-                        d.append(lo)  # lo only grows: each list comes out sorted
-                self.npairs += len(order)
-                done += len(order)
-            below = downs[lo]
-            if below is not None:  # complete: every lo up to this one has been through
-                down[lo] = array("I", below)
-                downs[lo] = None
+        for i in range(len(his_at) - 1):
+            start, end = his_at[i], his_at[i + 1]
+            if start != end:
+                ups = up[i] = array("I")
+                ups.frombytes(his[4 * start : 4 * end])
+                recs[i] = bytearray(records[REC * start : REC * end])
+                done += end - start
+            start, end = los_at[i], los_at[i + 1]
+            if start != end:
+                downs = down[i] = array("I")
+                downs.frombytes(los[4 * start : 4 * end])
             if done >= BUILD_BATCH:
                 done = 0
                 await asyncio.sleep(0)
+        self.npairs += len(plan.his)
         await asyncio.sleep(0)
+
+    async def _index_all(self, people: Any) -> Any:
+        """Indexes for the sorted member ids ``people`` (a numpy array): None when they are
+        0..n-1 (an empty guild: indexes assigned in id order), else an array of them."""
+        found = people.tolist()
+        if not self.ids:
+            if len(found) > MASK + 1:
+                raise OverflowError("more than 2**30 members in one guild")
+            for start in range(0, len(found), 4 * LOAD_BATCH):
+                part = found[start : start + 4 * LOAD_BATCH]
+                self.idx.update(zip(part, range(start, start + len(part)), strict=True))
+                self.ids.extend(part)
+                await asyncio.sleep(0)
+            for side in (self.up, self.recs, self.down):
+                side.extend(itertools.repeat(None, len(found)))
+            return None
+        out = []
+        for start in range(0, len(found), LOAD_BATCH):
+            out += [self.index(m) for m in found[start : start + LOAD_BATCH]]
+            await asyncio.sleep(0)
+        return np.array(out, dtype=np.uint32)
 
     def stage(self, store: Store) -> int:
         """Put every changed document into the store; how many were put or deleted."""
@@ -570,32 +598,134 @@ async def _batches(
 
 async def _pair_rows(
     chunks: AsyncIterator[list[tuple[str, Any]] | Records], older: array[int]
-) -> AsyncIterator[Iterable[tuple[int, int, bytes]]]:
-    """Stored pairs as (member id, member id, record), a chunk at a time, yielding in between;
-    the ids of pairs stored in an older form go to ``older``."""
+) -> AsyncIterator[bytes]:
+    """Stored pairs as STORED rows (member id, member id, record), a chunk at a time; the ids
+    of pairs stored in an older form go to ``older``."""
     async for chunk in chunks:
         if isinstance(chunk, Records):
             data = chunk.data
             if chunk.width == _OLD_STORED.size:  # before the answer counts: none yet
-                pad = bytes(STORED.size - _OLD_STORED.size)
-                for start in range(0, len(data), _OLD_STORED.size * LOAD_BATCH):
-                    part = data[start : start + _OLD_STORED.size * LOAD_BATCH]
-                    yield ((a, b, r + pad) for a, b, r in _OLD_STORED.iter_unpack(part))
-                    await asyncio.sleep(0)
-                continue
-            if chunk.width != STORED.size:
+                pad, w = bytes(STORED.size - _OLD_STORED.size), _OLD_STORED.size
+                yield b"".join([data[i : i + w] + pad for i in range(0, len(data), w)])
+            elif chunk.width == STORED.size:
+                yield data
+            else:
                 raise ValueError(f"pair records of {chunk.width} bytes, expected {STORED.size}")
-            step = STORED.size * LOAD_BATCH
-            for start in range(0, len(data), step):
-                yield STORED.iter_unpack(data[start : start + step])
-                await asyncio.sleep(0)
             continue
         for start in range(0, len(chunk), LOAD_BATCH):
             rows = [(d["a"], d["b"], record_of(d)) for _, d in chunk[start : start + LOAD_BATCH]]
             for a, b, _ in rows:
                 older += array("Q", (a, b))
-            yield rows
+            yield b"".join([STORED.pack(*row) for row in rows])
             await asyncio.sleep(0)
+
+
+# A STORED row as numpy reads it (no padding: the record is raw bytes).
+_STORED_ROW = np.dtype([("a", "<u8"), ("b", "<u8"), ("r", f"V{REC}")])
+
+
+def _members_of(stored: Any) -> tuple[Any, Any]:
+    """Every member id in the stored rows, sorted, once; and each row's two members as
+    positions in it, a's then b's. Run in a thread: numpy sorts without the GIL."""
+    return _distinct(np.concatenate((stored["a"], stored["b"])))
+
+
+def _distinct(ids: Any) -> tuple[Any, Any]:
+    """The distinct values of ``ids``, sorted, and each one's position among them.
+
+    np.unique, but made of steps that release the GIL (numpy 2's unique held it for up to
+    a quarter of a second on two million ids, a stall of the event loop beside its thread).
+    """
+    order = np.argsort(ids)
+    values = ids[order]
+    first = np.ones(len(values), dtype=bool)
+    first[1:] = values[1:] != values[:-1]
+    where = np.empty(len(ids), dtype=np.uint64)
+    where[order] = np.cumsum(first) - 1
+    return values[first], where
+
+
+# A PERIOD_ROW as numpy reads it: member id, week | month << 32, the counters.
+_PERIOD_ROW = np.dtype([("m", "<u8"), ("s", "<u8"), ("c", "<u4", (NF,))])
+
+
+class _PeriodPlan(NamedTuple):
+    """Stored period rows grouped by segment: segments[n]'s rows are at[n]:at[n + 1] of
+    ``members`` (ids) and ``counters`` (NF native uint32 each)."""
+
+    segments: Any
+    at: Any
+    members: Any
+    counters: Any
+    people: Any  # every member id once, sorted
+
+
+def _period_plan(rows: bytearray) -> _PeriodPlan:
+    """Group stored period rows by segment, member ids in order, a later row for a
+    (segment, member) winning; run in a thread (numpy sorts without the GIL)."""
+    stored = np.frombuffer(rows, dtype=_PERIOD_ROW)
+    segment, member = stored["s"], stored["m"]
+    order = np.lexsort((member, segment))  # stable: a later row stays after an earlier one
+    segment, member = segment[order], member[order]
+    last = np.ones(len(order), dtype=bool)
+    last[:-1] = (segment[1:] != segment[:-1]) | (member[1:] != member[:-1])
+    order, segment, member = order[last], segment[last], member[last]
+    starts = np.flatnonzero(np.r_[True, segment[1:] != segment[:-1]])
+    return _PeriodPlan(
+        segments=segment[starts],
+        at=np.r_[starts, len(segment)],
+        members=member,
+        counters=np.ascontiguousarray(stored["c"][order], dtype=np.uint32),
+        people=_distinct(member)[0],
+    )
+
+
+class _PairPlan(NamedTuple):
+    """The stored pairs sorted the way a guild keeps them, as flat arrays cut per member.
+
+    his[his_at[lo]:his_at[lo + 1]] are lo's partners above lo, in order, and the same slice
+    of ``records`` (REC bytes each) their records; los[los_at[hi]:los_at[hi + 1]] the
+    partners below hi.
+    """
+
+    his: Any
+    his_at: Any
+    records: Any
+    los: Any
+    los_at: Any
+
+
+def _pair_plan(stored: Any, where: Any, ranks: Any, members: int) -> _PairPlan:
+    """Sort the stored rows by (lo index, hi index), a later row for a pair winning; run in a
+    thread (numpy's sorts and gathers release the GIL). ``where``: `_members_of`'s positions,
+    ``ranks`` the index of each position (None: the position is the index)."""
+    if ranks is not None:
+        where = ranks[where].astype(np.uint64)
+    a, b = where[: len(stored)], where[len(stored) :]
+    pairs = np.minimum(a, b) << np.uint64(32) | np.maximum(a, b)
+    order = np.argsort(pairs)
+    key = pairs[order]
+    last = np.ones(len(key), dtype=bool)
+    last[:-1] = key[1:] != key[:-1]
+    if not last.all():  # a pair stored twice (never written so): the later row wins
+        order = np.argsort(pairs, kind="stable")
+        key = pairs[order]
+        last[:-1] = key[1:] != key[:-1]
+        order, key = order[last], key[last]
+    lo = (key >> np.uint64(32)).astype(np.uint32)
+    hi = (key & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    everyone = np.arange(members + 1)
+    by_hi = np.argsort(hi.astype(np.uint64) << np.uint64(32) | lo)
+    # Whole rows are gathered, then the ids cut off: a gather of the 173-byte records alone
+    # (a numpy "void" field) was 6 times slower.
+    rows = stored.view(np.uint8).reshape(-1, STORED.size)[:, 16:]
+    return _PairPlan(
+        his=hi,
+        his_at=np.searchsorted(lo, everyone),
+        records=rows[order].reshape(-1),
+        los=lo[by_hi],
+        los_at=np.searchsorted(hi[by_hi], everyone),
+    )
 
 
 def pair_text(raw: bytes) -> str:

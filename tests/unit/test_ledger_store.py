@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import gc
+import random
+import threading
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -193,3 +196,116 @@ async def test_opening_a_guild_pauses_the_collector_and_freezes_what_it_loaded()
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def _random_ledger(seed: int, members: int, messages: int) -> tuple[Ledger, MemoryStore, list[int]]:
+    """A ledger of members with random snowflake-sized ids, replying to each other."""
+    rng = random.Random(seed)
+    ids = rng.sample(range(2**40, 2**63), members)
+    store = MemoryStore()
+    ledger = Ledger(store)
+    for n in range(messages):
+        author, target = rng.sample(ids, 2)
+        at = T0 + timedelta(minutes=n * 7)
+        ledger.record_message(_facts(author, at, n % 1000, reply_to_id=target))
+    return ledger, store, ids
+
+
+def _stored_pairs(g: _guild.Guild) -> dict[tuple[int, int], bytes]:
+    """Every pair as {(smaller id, larger id): record}."""
+    out = {}
+    for lo, hi, raw in g.iter_pairs():
+        a, b = sorted((g.ids[lo], g.ids[hi]))
+        out[(a, b)] = raw
+    return out
+
+
+async def test_a_reload_sorts_members_by_id_and_keeps_every_pair_and_its_partners() -> None:
+    """Loading indexes a guild's members in id order and rebuilds each member's arrays from
+    the sorted rows: the same records, each partner list sorted, above and below agreeing."""
+    ledger, store, _ids = _random_ledger(5, 120, 3000)
+    ledger.stage()
+    await store.flush()
+    reloaded = Ledger(store)
+    await reloaded.load_guild(G)
+    before, after = ledger.guilds.by_id[G], reloaded.guilds.by_id[G]
+    assert after.ids[: len(set(after.ids))] == sorted(after.ids)
+    assert _stored_pairs(after) == _stored_pairs(before)
+    assert after.npairs == before.npairs
+    for i in range(len(after.ids)):
+        ups, downs = list(after.up[i] or ()), list(after.down[i] or ())
+        assert ups == sorted(ups)
+        assert all(hi > i for hi in ups)
+        assert downs == sorted(downs)
+        assert all(lo < i for lo in downs)
+        assert all(after.locate(lo, i) >= 0 for lo in downs)
+    assert sum(len(d or ()) for d in after.down) == after.npairs
+
+
+async def _rows(*chunks: bytes) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+
+
+async def test_a_pair_stored_twice_loads_as_its_later_row() -> None:
+    """Were a pair ever handed out twice, the later row wins, as a later document always did."""
+    g = _guild.Guild(G)
+    early, late, other = (bytes([n]) * _guild.REC for n in (1, 2, 3))
+    sorting = await g._read_pairs(
+        _rows(
+            _guild.STORED.pack(ANA, BOB, early) + _guild.STORED.pack(BOB, CAT, other),
+            _guild.STORED.pack(ANA, BOB, late),
+        )
+    )
+    assert sorting is not None
+    await g._place_pairs(await sorting)
+    assert _stored_pairs(g) == {(ANA, BOB): late, (BOB, CAT): other}
+    assert g.npairs == 2
+
+
+async def test_pairs_are_sorted_beside_the_loop_not_on_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sorting of a guild's pairs and period rows runs in a worker thread (numpy releases
+    the GIL there): on the loop it was a step of up to a second at a million pairs."""
+    threads: list[str] = []
+    for name in ("_members_of", "_pair_plan", "_period_plan"):
+        real = getattr(_guild, name)
+
+        def spy(*args: Any, _real: Any = real, _name: str = name) -> Any:
+            threads.append(f"{_name} {threading.current_thread() is threading.main_thread()}")
+            return _real(*args)
+
+        monkeypatch.setattr(_guild, name, spy)
+    ledger, store, _ = _random_ledger(6, 30, 200)
+    ledger.stage()
+    await store.flush()
+    reloaded = Ledger(store)
+    await reloaded.load_guild(G)
+    assert sorted(threads) == ["_members_of False", "_pair_plan False", "_period_plan False"]
+    assert reloaded.pair_count(G) == ledger.pair_count(G)
+
+
+async def test_period_rows_load_in_slices_and_a_row_already_there_is_replaced() -> None:
+    """Period rows read in slices give every member's counters; a stored row for a member the
+    segment already has (an older-form row read first) replaces it rather than adding one."""
+    ledger, store, _ids = _random_ledger(7, 80, 2000)
+    ledger.stage()
+    await store.flush()
+    docs = await store.load("periods", G)
+    reloaded = Ledger(store)
+    await reloaded.load_guild(G)
+    for period in reloaded.periods(G):
+        assert reloaded.period_stats(G, period) == ledger.period_stats(G, period)
+    g = _guild.Guild(G)
+    key, doc = next(iter(docs.items()))
+    mid, week, month, *row = _guild.PERIOD_ROW.unpack(base64.b64decode(doc["r"]))
+    segment = key.rsplit("/", 1)[0]
+    older = [(key, {"c": [9] * _guild.NF})]
+    fresh = _guild.PERIOD_ROW.pack(mid, week, month, *row)
+
+    async def chunks() -> AsyncIterator[Any]:
+        yield older
+        yield _guild.Records(_guild.PERIOD_ROW.size, fresh)
+
+    assert await g._load_periods(chunks()) == 1
+    assert g.periods[segment].row(mid) == row
+    assert len(g.periods[segment].counts) == _guild.NF
