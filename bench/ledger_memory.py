@@ -69,6 +69,10 @@ class NullStore(Store):
     async def release(self, key: str, owner: str) -> None:
         """Nothing held."""
 
+    async def drop_claims(self, prefix: str) -> int:
+        """Nothing held."""
+        return 0
+
     async def prune_claims(self, now: datetime) -> int:
         """Nothing held."""
         return 0

@@ -59,6 +59,11 @@ from rapport.tracking.model import Newcomer, jump_url
 log = logging.getLogger(__name__)
 
 
+def claim_prefix(guild_id: int, member_id: int) -> str:
+    """What the send-once claim of every digest to the member in the guild starts with."""
+    return f"nudge:{guild_id}:{member_id}:"
+
+
 class Flusher(Protocol):
     """Makes everything staged durable now: the port the runtime's FlushLoop fills (the send
     protocol needs its marker on disk before the DM, and nudges sit below runtime)."""
@@ -260,6 +265,13 @@ class NudgeService:
                 )
             )
         )
+
+    async def forget_claims(self, guild_id: int, member_id: int) -> int:
+        """Drop the send-once claims of the member's digests here, whoever holds them (for
+        /rapport forget: each names the member for a day). Once forgotten, the member gets no
+        digest planned, so no claim has a second send left to keep out; a send under way here
+        finishes or stops in `deliver`, which also drops a claim it took during the forget."""
+        return await self.store.drop_claims(claim_prefix(guild_id, member_id))
 
     # --- the rules over the ledger ------------------------------------------------------------
 
@@ -740,7 +752,7 @@ class NudgeService:
         st = self.states.state(g, m)
         if st.pending is not None or any(k in st.sent for k in digest.keys):
             return SendResult.SKIPPED
-        claim = f"nudge:{g}:{m}:{digest.digest_id}"
+        claim = f"{claim_prefix(g, m)}{digest.digest_id}"
         if not await self.store.claim(claim, self.owner, now + timedelta(days=1), now):
             return SendResult.SKIPPED
         st.pending = {
@@ -762,6 +774,11 @@ class NudgeService:
             st.pending = None
             self.states.touch(g, m)
             return SendResult.FAILED
+        if self.states.get(g, m) is not st:
+            # Forgotten since the scan: nothing goes out, and the claim goes too (it may have
+            # landed after the forget dropped the member's claims).
+            await self.store.release(claim, self.owner)
+            return SendResult.SKIPPED
         try:
             result = await self._sender(digest)
         except Exception:

@@ -65,6 +65,9 @@ class NudgeState(Protocol):
     def holds_member(self, guild_id: int, member_id: int) -> bool:
         """Whether the member has nudge state of their own here."""
 
+    async def forget_claims(self, guild_id: int, member_id: int) -> int:
+        """Drop the store claims that name the member (their digests' send-once claims)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Everywhere:
@@ -163,6 +166,9 @@ class Privacy:
             await self.kudos.ensure(guild_id)
             self.kudos.forget_member(guild_id, member_id)
         self.purge_soon()
+        if self.nudges is not None:
+            # Durable now, so the purge after the next flush takes them out of every file too.
+            await self.nudges.forget_claims(guild_id, member_id)
 
     def holds(self, guild_id: int, member_id: int) -> bool:
         """Whether anything in this guild is by or about the member (in memory here)."""

@@ -83,7 +83,7 @@ class FlushLoop:
         try:
             await self.store.purge()
         except Exception:
-            log.exception("purging the store after a forget failed; it is tried again at start")
+            log.exception("purging the store after a forget failed; the store tries it again")
 
     def start(self) -> None:
         """Start flushing in the background."""

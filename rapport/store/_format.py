@@ -633,11 +633,17 @@ def write_snapshot(path: Path, groups: Groups, through: int) -> int:
         write_all(fd, chunk + b'"_meta":{"1":' + orjson.dumps(meta) + b"}\n}\n")
         size = os.lseek(fd, 0, os.SEEK_END)
         os.fsync(fd)
-    finally:
         os.close(fd)
-    if path.exists():
-        keep_as_backup(path)  # the old generation lives on under .bak
-    os.replace(tmp, path)
+        fd = -1
+        if path.exists():
+            keep_as_backup(path)  # the old generation lives on under .bak
+        os.replace(tmp, path)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)  # a failed write (a full disk) leaves no partial copy behind
+        raise
     fsync_dir(path.parent)
     return size
 

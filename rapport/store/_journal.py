@@ -202,6 +202,47 @@ def read_files(path: Path, upto: int | None, only: Pair | None) -> tuple[Groups,
     return groups, info
 
 
+def temp_files(path: Path) -> dict[Path, int]:
+    """The temp snapshots beside ``path`` by their writer's PID (``<name>.tmp.PID`` and
+    ``<name>.bak.tmp.PID``): what a snapshot write killed before its rename leaves behind."""
+    found = {}
+    for entry in os.listdir(path.parent):
+        for prefix in (f"{path.name}.tmp.", f"{path.name}.bak.tmp."):
+            if entry.startswith(prefix) and entry[len(prefix) :].isdigit():
+                found[path.parent / entry] = int(entry[len(prefix) :])
+    return found
+
+
+def remove_dead_temp_files(path: Path) -> int:
+    """At open, under the lock: delete the temp snapshots of writers that are gone; returns
+    how many. Only a holder of the lock writes one (the bot, or its compaction child, which
+    shares the bot's lock and, orphaned by a kill, keeps it until it is done), and the opener
+    holds it now and has written nothing yet, so a file named with its own PID (a container
+    restarts the bot under the same one) or a dead PID is a leftover. A live PID not ours is
+    spared: a recycled PID, or a writer the lock can't see (a lock file replaced by hand);
+    the next compaction, the store's only writer then, removes it either way."""
+    removed = 0
+    for file, pid in temp_files(path).items():
+        if pid == os.getpid() or not _alive(pid):
+            file.unlink(missing_ok=True)
+            removed += 1
+    if removed:
+        fsync_dir(path.parent)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
 def compact_files(path: Path, through: int, *, purge: bool = False) -> int:
     """Fold journals up to ``through`` into a new snapshot; returns the snapshot's size.
 
@@ -219,10 +260,9 @@ def compact_files(path: Path, through: int, *, purge: bool = False) -> int:
     for n in journal_numbers(path):
         if n <= (through if purge else info.through):
             journal_file(path, n).unlink(missing_ok=True)
-    for entry in os.listdir(path.parent):
-        leftover = entry.startswith((f"{path.name}.tmp.", f"{path.name}.bak.tmp."))
-        if leftover and not entry.endswith(f".{os.getpid()}"):
-            (path.parent / entry).unlink(missing_ok=True)  # left by a killed compaction
+    for file, pid in temp_files(path).items():
+        if pid != os.getpid():  # under the lock, the one snapshot being written is ours
+            file.unlink(missing_ok=True)  # left by a killed compaction
     if purge:
         fsync_dir(path.parent)
     return size

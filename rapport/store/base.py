@@ -225,6 +225,15 @@ class Store(ABC):
         """Give a claim back early (a no-op if someone else holds it)."""
 
     @abstractmethod
+    async def drop_claims(self, prefix: str) -> int:
+        """Drop every claim whose key starts with ``prefix``, whoever holds it; durable before
+        it returns. Returns how many went.
+
+        For a forget: the claims name a member nobody may plan anything for any more, so no
+        owner needs them to keep a second send out (a send already under way goes on).
+        """
+
+    @abstractmethod
     async def prune_claims(self, now: datetime) -> int:
         """Drop claims expired at `now` (their services keep their own record of what was done).
 

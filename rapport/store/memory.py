@@ -98,6 +98,13 @@ class MemoryStore(Store):
         if self._claims.get(key, ("",))[0] == owner:
             del self._claims[key]
 
+    async def drop_claims(self, prefix: str) -> int:
+        """Drop the claims whose key starts with ``prefix``."""
+        gone = [k for k in self._claims if k.startswith(prefix)]
+        for key in gone:
+            del self._claims[key]
+        return len(gone)
+
     async def prune_claims(self, now: datetime) -> int:
         """Drop expired claims."""
         expired = [k for k, (_, until) in self._claims.items() if until <= now]

@@ -557,6 +557,13 @@ class PostgresStore(Store):
         )
         return int(status.split()[-1])
 
+    async def drop_claims(self, prefix: str) -> int:
+        """Drop the claims whose key starts with ``prefix``, whoever holds them."""
+        status = await self._pool_or_raise().execute(
+            f"DELETE FROM {self._claims} WHERE left(key, length($1)) = $1", prefix
+        )
+        return int(status.split()[-1])
+
     async def claim(self, key: str, owner: str, until: datetime, now: datetime) -> bool:
         """Take the claim unless another owner holds it past ``now``; committed before True."""
         if until.tzinfo is None or now.tzinfo is None:

@@ -21,7 +21,10 @@ Files beside ``path`` (e.g. ``data/rapport.json``):
   compaction, so restoring it loses nothing that was flushed.
 - ``rapport.json.lock``: held (flock) while a process, or its compaction, uses the store.
 - ``rapport.json.purge``: an empty marker while a purge is owed (``purge()``, after a forget):
-  a store opened with it purges at once, so a stop or a kill does not leave the records behind.
+  a store opened with it purges at once, so a stop or a kill does not leave the records behind;
+  a purge that fails is tried again at later flushes (backing off, see ``_compact_if_due``).
+- ``rapport.json.tmp.PID``, ``rapport.json.bak.tmp.PID``: a snapshot being written; one that a
+  kill left is removed at the next open (``remove_dead_temp_files``) and by every compaction.
 
 put() serialises the document at once (orjson, about 1 µs): a value JSON can't hold fails there
 with TypeError, later changes to the caller's dict don't leak in, and flush() only joins bytes in
@@ -84,6 +87,7 @@ from rapport.store._journal import (
     compact_files,
     journal_file,
     read_store,
+    remove_dead_temp_files,
 )
 from rapport.store._staging import Batch, Pair, check_names, staged_form
 from rapport.store.base import SCHEMA_VERSION, Doc, FlushStats, Records, Store, split_records
@@ -94,6 +98,7 @@ CHUNK = 2000  # records per join: the worker gives the GIL back to the loop betw
 PROCESS_COMPACTION_BYTES = 4 * 2**20  # below this a thread compacts faster than a new process
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # for the compaction child
 LOCK_WAIT_S = 30.0  # an orphaned compaction child may still hold the lock after a kill
+PURGE_RETRY_MAX = 256  # flushes between two tries of a failing purge, at most (8.5 min at 2 s)
 
 
 # --- the store ----------------------------------------------------------------------------------
@@ -143,6 +148,8 @@ class TinyDBStore(Store):
         self._uncompacted = 0  # journal bytes not yet folded into the snapshot
         self._compaction: asyncio.Task[None] | None = None
         self._purge_owed = False  # a purge asked for since the last purge started
+        self._purge_failures = 0  # purges failed in a row; the next is tried after a wait
+        self._purge_wait = 0  # flushes to let pass before that try
         self._child: asyncio.subprocess.Process | None = None
         self._closed = False
 
@@ -156,6 +163,10 @@ class TinyDBStore(Store):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(self._take_lock)
         try:
+            if removed := await asyncio.to_thread(remove_dead_temp_files, self.path):
+                log.info(
+                    "removed %d temp file(s) a killed compaction left beside %s", removed, self.path
+                )
             groups, info = await asyncio.to_thread(read_store, self.path)
             if info.migrated:
                 log.info("migrating %s to schema %d", self.path, SCHEMA_VERSION)
@@ -331,9 +342,11 @@ class TinyDBStore(Store):
         self._guilds.discard(guild_id)
 
     async def flush(self) -> FlushStats:
-        """Append the staged batch to the journal and fsync it, off the event loop."""
+        """Append the staged batch to the journal and fsync it, off the event loop; then start
+        a compaction if one is due (an empty flush too: see _compact_if_due)."""
         async with self._flush_lock:
             if not self._staged:
+                self._compact_if_due(wrote=False)
                 return FlushStats(0, 0.0)
             batch, self._staged = self._staged, _Batch()
             self._inflight = batch
@@ -365,11 +378,23 @@ class TinyDBStore(Store):
             # (and not on the writer thread, where the next flush would wait for it).
             asyncio.get_running_loop().run_in_executor(None, _dispose, [batch.docs])
             del batch
-        if self._uncompacted > max(self.compact_bytes, self._snapshot_bytes) and (
-            self._compaction is None or self._compaction.done()
-        ):
-            self._compaction = asyncio.create_task(self._compact_in_background())
+        self._compact_if_due(wrote=True)
         return stats
+
+    def _compact_if_due(self, wrote: bool) -> None:
+        """Start a compaction when a write made the journals outgrow max(compact_bytes,
+        snapshot), or retry a failed purge: at the next flush after its first failure, then
+        twice as many flushes later after each further one, PURGE_RETRY_MAX at most (empty
+        flushes count: the flush loop's turns; the marker keeps the purge owed meanwhile)."""
+        if self._compaction is not None and not self._compaction.done():
+            return
+        if self._purge_failures and self._purge_owed:
+            self._purge_wait -= 1
+            if self._purge_wait <= 0:
+                self._compaction = asyncio.create_task(self._compact_in_background(purge=True))
+                return
+        if wrote and self._uncompacted > max(self.compact_bytes, self._snapshot_bytes):
+            self._compaction = asyncio.create_task(self._compact_in_background())
 
     def _write_batch(self, batch: _Batch, seq: int) -> int:
         """Serialise and append one batch (worker thread); on failure leave no trace of it."""
@@ -439,7 +464,11 @@ class TinyDBStore(Store):
         """Compact so that no file keeps a record deleted (and flushed) before this call: the
         previous snapshot (.bak) and the journals go once the new snapshot is durable."""
         self._purge_owed = True
-        await asyncio.to_thread(self._mark_purge)
+        try:
+            await asyncio.to_thread(self._mark_purge)
+        except BaseException:
+            self._purge_failed()  # later flushes try it again, the marker first
+            raise
         while self._compaction is not None and not self._compaction.done():
             await asyncio.wait([self._compaction])  # it may have rotated before the deletions
         if self._closed:
@@ -451,14 +480,29 @@ class TinyDBStore(Store):
         self._purge_marker.touch()
         fsync_dir(self.path.parent)
 
+    def _purge_failed(self) -> None:
+        """The purge is still owed: have a later flush try it again (see _compact_if_due)."""
+        self._purge_owed = True
+        self._purge_failures += 1
+        self._purge_wait = min(2 ** (self._purge_failures - 1), PURGE_RETRY_MAX)
+
     async def _compact_in_background(self, *, purge: bool = False) -> None:
         try:
             await self.compact(purge=purge)
         except Exception:
             if self._closed:  # stopped by close(): the next one starts from the same files
                 log.info("store compaction stopped at shutdown; the journal keeps every change")
-                return
-            log.exception("store compaction failed; the journal keeps every change")
+            elif purge:
+                log.exception(
+                    "purging %s failed (try %d); tried again after %d more flush(es), and at "
+                    "the next start while %s is there",
+                    self.path,
+                    self._purge_failures,
+                    self._purge_wait,
+                    self._purge_marker.name,
+                )
+            else:
+                log.exception("store compaction failed; the journal keeps every change")
 
     async def compact(self, *, purge: bool = False) -> None:
         """Start a new journal and fold the old ones into a new snapshot, off the event loop
@@ -475,6 +519,8 @@ class TinyDBStore(Store):
             try:
                 if self._closed:  # close() came first: never compact on the shutdown path
                     raise StoreError(f"{self.path} is closing: compaction skipped")
+                if purge:  # again: this may be the retry of a purge that could not mark
+                    await asyncio.to_thread(self._mark_purge)
                 if size < PROCESS_COMPACTION_BYTES:
                     self._snapshot_bytes = await asyncio.to_thread(
                         partial(compact_files, self.path, through, purge=purge)
@@ -484,8 +530,12 @@ class TinyDBStore(Store):
                     self._snapshot_bytes = int(await self._run_child("compact", *args))
             except BaseException:
                 self._uncompacted += size - self._snapshot_bytes
+                if purge and not self._closed:
+                    self._purge_failed()
                 raise
             self._through = through
+            if purge:
+                self._purge_failures = 0
             if purge and not self._purge_owed:  # else a later forget's purge still needs it
                 await asyncio.to_thread(self._purge_marker.unlink, missing_ok=True)
 
@@ -552,6 +602,17 @@ class TinyDBStore(Store):
             except BaseException:
                 self._undo_claim(key, held)
                 raise
+
+    async def drop_claims(self, prefix: str) -> int:
+        """Drop the claims whose key starts with ``prefix``; durable before it returns."""
+        async with self._claim_lock:
+            gone = [k for k in self._claims if k.startswith(prefix)]
+            for key in gone:
+                del self._claims[key]
+                self._stage(CLAIMS, 0, key, None)
+            if gone:
+                await self.flush()
+            return len(gone)
 
     async def prune_claims(self, now: datetime) -> int:
         """Drop claims expired at ``now``; durable before it returns."""

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from rapport.nudges.dm_queue import SendResult
+from rapport.nudges.rules import Digest
 from rapport.nudges.service import NudgeService
 from rapport.people.guilds import GuildService
 from rapport.people.members import MemberService
 from rapport.people.privacy import EXPORT_FORMAT, Privacy
 from rapport.runtime.flush import FlushLoop
-from rapport.settings.config import Settings
+from rapport.settings.config import NudgeSettings, Settings
 from rapport.store.memory import MemoryStore
 from rapport.tracking.ledger import Ledger
 from rapport.tracking.model import MessageFacts, time_snowflake
@@ -120,3 +124,44 @@ async def test_export_everywhere_covers_the_guilds_this_process_owns_and_counts_
     everywhere = await privacy.export_everywhere(ANA)
     assert [g["guild_id"] for g in everywhere.data["guilds"]] == [G]
     assert everywhere.elsewhere == 1
+
+
+class SlowClaims(MemoryStore):
+    """A store whose claims are granted only when the test says (a database under load)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.claiming, self.grant = asyncio.Event(), asyncio.Event()
+
+    async def claim(self, key: str, owner: str, until: datetime, now: datetime) -> bool:
+        self.claiming.set()
+        await self.grant.wait()
+        return await super().claim(key, owner, until, now)
+
+
+async def test_a_forget_during_a_digest_claim_sends_nothing_and_leaves_no_claim() -> None:
+    """A digest claim that lands after the forget dropped the member's claims goes too, unsent."""
+    store = SlowClaims()
+    cfg = replace(NudgeSettings(), digest_hour=None, quiet_hours=None, dms_per_second=1000.0)
+    settings = replace(Settings(), nudges=cfg)
+    members = MemberService(store, settings, GuildService(store, settings), lambda: NOW)
+    ledger = Ledger(store)
+    nudges = NudgeService(store, settings, members, ledger, FlushLoop(store, 60), lambda: NOW)
+    privacy = Privacy(ledger, members, lambda: NOW, nudges)
+    sent: list[Digest] = []
+
+    async def send(digest: Digest) -> SendResult:
+        sent.append(digest)
+        return SendResult.SENT
+
+    nudges.attach(send)
+    await members.enroll(G, ANA)
+    ledger.record_message(message(BOB, days_ago=2, reply_to=ANA))
+    scan = asyncio.create_task(nudges.scan())
+    await store.claiming.wait()
+    await privacy.forget(G, ANA)
+    store.grant.set()
+    await scan
+    assert sent == []
+    assert store._claims == {}
+    await nudges.detach()

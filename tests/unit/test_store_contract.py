@@ -338,6 +338,26 @@ async def test_expired_claims_are_pruned_for_good_and_live_ones_kept(
     assert not await store.claim("live", "b", until=later + timedelta(days=1), now=later)
 
 
+async def test_dropping_claims_by_prefix_frees_them_all_whoever_holds_them(
+    store_factory: StoreFactory,
+) -> None:
+    """A forget drops every claim under the member's prefix, live ones of other owners too,
+    durably, and no claim of another member or guild."""
+    store = await store_factory.open()
+    until = NOW + timedelta(days=1)
+    for key, owner in [("nudge:1:10:a", "a"), ("nudge:1:10:b", "b"), ("nudge:1:100:a", "a")]:
+        assert await store.claim(key, owner, until=until, now=NOW)
+    assert await store.claim("nudge:2:10:a", "a", until=until, now=NOW)
+    assert await store.drop_claims("nudge:1:10:") == 2
+    assert await store.drop_claims("nudge:1:10:") == 0
+    store_factory.abandon(store)
+    store = await store_factory.open()
+    for key in ("nudge:1:10:a", "nudge:1:10:b"):
+        assert await store.claim(key, "c", until=until, now=NOW)
+    for key in ("nudge:1:100:a", "nudge:2:10:a"):
+        assert not await store.claim(key, "c", until=until, now=NOW)
+
+
 async def test_load_during_a_flush_sees_the_batch_being_written(
     store_factory: StoreFactory,
 ) -> None:

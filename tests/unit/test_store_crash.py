@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from rapport.store._journal import temp_files
 from rapport.store.base import Records
 from rapport.store.tinydb import TinyDBStore
 from tests.unit._store_writer import RECORD, packed_doc
@@ -44,9 +45,11 @@ def run_writer_until_killed(path: Path, rng: random.Random, *mode: str) -> int:
 
 
 async def check_store(path: Path, reported: int, previous: int) -> int:
-    """The reopened store holds exactly the state after one whole batch, no older than reported."""
+    """The reopened store holds exactly the state after one whole batch, no older than reported,
+    and no temp snapshot of the killed writer."""
     store = TinyDBStore(path)
     await store.open()
+    assert temp_files(path) == {}, "a killed compaction's temp snapshot outlived the next open"
     try:
         docs = {g: await store.load("rec", g) for g in range(3)}
         packed = {g: await store.load("packed", g) for g in range(3)}
