@@ -11,7 +11,7 @@ median and the slowest run, and whether the handler defers first.
 The leaderboard's rankings are built first, as the bot does in the background once a guild is
 loaded (its time and the longest loop stall meanwhile are printed); rows marked "(20 new
 messages)" fold 20 new replies in first, as live traffic would between two requests. Last, the
-weekly post's board asked for before any ranking is built (the cog awaits `ready` first).
+weekly post's board asked for before any ranking is built (the cog awaits `built_board`).
 
 Last line: {"bench": "commands", "members", "pairs", "leaderboard_warm_s",
 "leaderboard_warm_stall_ms", "<handler>_s": slowest seconds, ..., "leaderboard_cold_s",
@@ -108,7 +108,7 @@ def handlers(s: Services, privacy: Privacy, others: list[int]) -> dict[str, Work
 
     async def leaderboard(m: int) -> Any:
         key = s.leaderboard.period_key(g, "all", NOW)
-        return s.leaderboard.board(g, key, {}, keep=None)
+        return await s.leaderboard.built_board(g, key, {}, keep=None)
 
     # Three team roles of 5,000 members; everyone is still in the server.
     teams = {f"team {i}": set(others[i * 5_000 : (i + 1) * 5_000]) for i in range(3)}
@@ -117,18 +117,19 @@ def handlers(s: Services, privacy: Privacy, others: list[int]) -> dict[str, Work
     def board_of(kind: str) -> Work:
         async def work(m: int) -> Any:
             key = s.leaderboard.period_key(g, kind, NOW)
-            return s.leaderboard.board(g, key, teams, keep=here)
+            return await s.leaderboard.built_board(g, key, teams, keep=here)
 
         return work
 
     async def one_team(m: int) -> Any:
         key = s.leaderboard.period_key(g, "week", NOW)
         name = next(iter(teams))
-        return s.leaderboard.board(g, key, {name: teams[name]}, keep=teams[name].__contains__)
+        one = {name: teams[name]}
+        return await s.leaderboard.built_board(g, key, one, keep=teams[name].__contains__)
 
     async def weekly_post(m: int) -> Any:
         period = s.leaderboard.due_period(g, NOW)
-        return s.leaderboard.board(g, period, teams, keep=here)
+        return await s.leaderboard.built_board(g, period, teams, keep=here)
 
     def after_messages(work: Work) -> Work:
         """`work` after 20 new replies from members all over the board (live traffic)."""
@@ -280,15 +281,12 @@ async def main() -> None:
         print(f"{name:42} {statistics.median(runs):8.3f}s {slowest:8.3f}s  {defers}")
         figures[f"{name}_s"] = round(slowest, 4)
     # A board asked for before the rankings are built (the warm-up runs after the first nudge
-    # scan): the cog awaits `ready`, which builds what the board reads beside the loop.
+    # scan): the cog awaits `built_board`, which builds what the board reads beside the loop.
     s.leaderboard._rankings.kept.clear()
     period = s.leaderboard.due_period(GUILD, NOW)
 
-    async def cold() -> Any:
-        await s.leaderboard.ready(GUILD, period)
-        return s.leaderboard.board(GUILD, period, {}, keep=None)
-
-    cold_s, cold_stall = await beside_the_loop(cold())
+    cold = s.leaderboard.built_board(GUILD, period, {}, keep=None)
+    cold_s, cold_stall = await beside_the_loop(cold)
     print(f"weekly post's board before the warm-up: {cold_s:.2f}s, longest loop stall "
           f"{cold_stall * 1e3:.0f} ms")  # fmt: skip
     figures["leaderboard_cold_s"] = round(cold_s, 3)

@@ -216,8 +216,7 @@ class Leaderboard(commands.Cog):
             keep = _within(members, keep)
         # Public, like the post; deferred because a big guild's board takes a moment.
         await interaction.response.defer(thinking=True)
-        await self.service.ready(guild.id, key)
-        board = self.service.board(guild.id, key, teams, keep=keep)
+        board = await self.service.built_board(guild.id, key, teams, keep=keep)
         top = self.settings.top
         names, png = await render.drawn(guild, board, self.avatars, top=top)
         # Public: in the server's language, like the scheduled post.

@@ -199,8 +199,7 @@ class LeaderboardPosts:
             self._problem(guild_id, target, now)
             return None
         teams = poster.teams(guild_id, policy.teams)
-        await service.ready(guild_id, period)
-        board = service.board(guild_id, period, teams, keep=poster.keep(guild_id))
+        board = await service.built_board(guild_id, period, teams, keep=poster.keep(guild_id))
         if not board.standings:
             log.info("no leaderboard for %s in guild %s: nobody scored", period, guild_id)
             return None

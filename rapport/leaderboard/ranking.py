@@ -15,14 +15,19 @@ import asyncio
 import heapq
 import itertools
 from bisect import bisect_left, insort
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from time import perf_counter
+from typing import TYPE_CHECKING
 
 from rapport.collector import collector_paused
-from rapport.leaderboard.scoring import Standing, score
+from rapport.leaderboard.rows import Gains
+from rapport.leaderboard.scoring import score
 from rapport.settings.config import LeaderboardWeights
 from rapport.tracking import LedgerReads
 from rapport.tracking.model import PeriodStats
+
+if TYPE_CHECKING:
+    from rapport.leaderboard.rows import Excluded
 
 Key = tuple[float, int, int, int]
 """A member's place in the order: (-score rounded, -people, -answered, member id)."""
@@ -34,27 +39,10 @@ STEP = 250
 """Members read (or keys merged, x 8) between two looks at the clock while building."""
 
 
-class Excluded:
-    """Who a board leaves out: `hidden` (opted out, hidden, staff) and, when `keep` is given,
-    everyone it refuses (left the server, not in the team). `keep` is asked lazily, only of
-    the members a board walks past: asked of everyone, it was most of a board's cost."""
-
-    __slots__ = ("hidden", "keep")
-
-    def __init__(self, hidden: Collection[int], keep: Callable[[int], bool] | None) -> None:
-        self.hidden = hidden
-        self.keep = keep
-
-    def __contains__(self, member_id: object) -> bool:
-        if member_id in self.hidden:
-            return True
-        return self.keep is not None and isinstance(member_id, int) and not self.keep(member_id)
-
-
 class Ranking:
     """One period's members in the board's order, exclusions aside."""
 
-    __slots__ = ("key_of", "keys", "score_of", "stats", "token", "weights")
+    __slots__ = ("gains", "key_of", "keys", "score_of", "stats", "token", "weights")
 
     def __init__(
         self, weights: LeaderboardWeights, token: Token, stats: Mapping[int, PeriodStats]
@@ -64,6 +52,7 @@ class Ranking:
         self.stats: dict[int, PeriodStats] = dict(stats)
         self.key_of: dict[int, Key] = {}
         self.score_of: dict[int, float] = {}
+        self.gains: Gains | None = None
         for mid, st in self.stats.items():
             self._place(mid, st)
         self.keys: list[Key] = sorted(self.key_of.values())
@@ -131,24 +120,6 @@ class Ranking:
                 found[mid] = rank
         return top, found
 
-    def most_improved(self, before: Ranking, out: Excluded) -> int | None:
-        """Who gained the most score since `before` (ties: the better placed now), among those
-        ranked in both and not excluded; `out` is asked only of those who would win."""
-        key_of, prior = self.key_of, before.score_of
-        best: int | None = None
-        gain, at = 0.0, (0.0, 0, 0, 0)
-        for mid, sc in self.score_of.items():
-            was = prior.get(mid)
-            if was is None or sc <= was:
-                continue
-            d = round(sc - was, 9)
-            if best is not None and (d < gain or (d == gain and key_of[mid] > at)):
-                continue
-            if mid in out:
-                continue
-            best, gain, at = mid, d, key_of[mid]
-        return best
-
     def position(self, member_id: int, excluded: Collection[int]) -> tuple[int, int] | None:
         """(rank, out of how many) with `excluded` left out, or None when not ranked;
         counts the excluded ranked above instead of walking the order."""
@@ -170,6 +141,7 @@ class Rankings:
     def __init__(self) -> None:
         self.kept: dict[tuple[int, str], Ranking] = {}
         self.building: dict[tuple[int, str], asyncio.Task[None]] = {}
+        self.gaining: dict[tuple[int, str], asyncio.Task[None]] = {}
 
     def keep(self, guild_id: int, period: str, ranking: Ranking) -> None:
         """Keep a ranking as the most recently used."""
@@ -225,31 +197,65 @@ class Rankings:
         finally:
             del self.building[(guild_id, period)]
 
+    def gains(self, ledger: LedgerReads, guild_id: int, now: Ranking, before: Ranking) -> Gains:
+        """`now`'s gains over `before` (both just brought up to date), brought up to date in
+        turn: built in full the first time (unless built beside the loop first), then only
+        the members whose counters changed are re-placed."""
+        found = now.gains
+        changed: set[int] | None = None
+        if found is not None and found.before is before:
+            token, changed = ledger.period_changes(guild_id, found.token)
+        if found is None or changed is None:
+            found = now.gains = Gains(before, now.token)
+            members = list(now.score_of)
+            for start in range(0, len(members), STEP):
+                found.scan(now, members[start : start + STEP])
+            found.done()
+        elif changed:
+            found.update(token, changed, now)
+        else:
+            found.token = token
+        return found
 
-def shown(
-    now: Ranking, prior: Ranking | None, out: Excluded, top: int
-) -> tuple[tuple[Standing, ...], Standing | None]:
-    """A board's `top` rows and its most improved, with movement against `prior`: the only
-    standings built (100,000 per request were most of a board's cost)."""
-    improved = None if prior is None else now.most_improved(prior, out)
-    wanted = () if improved is None else (improved,)
-    first, ranks = now.ranks(out, top, wanted)
-    rows = dict.fromkeys([*first, *wanted])
-    ranks.update((m, i) for i, m in enumerate(first, start=1))
-    was = {} if prior is None else prior.ranks(out, 0, rows)[1]
-    standings = {
-        m: Standing(
-            m,
-            ranks[m],
-            now.score_of[m],
-            now.stats[m],
-            was.get(m),
-            prior.score_of[m] if prior is not None and m in was else 0.0,
-        )
-        for m in rows
-    }
-    best = None if improved is None else standings[improved]
-    return tuple(standings[m] for m in first), best
+    async def gains_built(
+        self,
+        ledger: LedgerReads,
+        guild_id: int,
+        period: str,
+        before: str,
+        weights: LeaderboardWeights,
+    ) -> None:
+        """Have the period's gains over `before` kept (both rankings kept first): built beside
+        the loop, or the build under way joined, like `built`."""
+        now, prior = self.kept.get((guild_id, period)), self.kept.get((guild_id, before))
+        if now is None or prior is None:  # dropped meanwhile: the board builds them at once
+            return
+        if now.gains is not None and now.gains.before is prior and not now.gains.eroded:
+            return
+        key = (guild_id, period)
+        task = self.gaining.get(key)
+        if task is None:
+            build = self._build_gains(ledger, guild_id, period, before, weights)
+            task = self.gaining[key] = asyncio.get_running_loop().create_task(build)
+        await asyncio.shield(task)
+
+    async def _build_gains(
+        self,
+        ledger: LedgerReads,
+        guild_id: int,
+        period: str,
+        before: str,
+        weights: LeaderboardWeights,
+    ) -> None:
+        try:
+            now = self.get(ledger, guild_id, period, weights)
+            prior = self.get(ledger, guild_id, before, weights)
+            with collector_paused():
+                gains = await build_gains(now, prior)
+            if self.kept.get((guild_id, period)) is now:  # not rebuilt meanwhile
+                now.gains = gains
+        finally:
+            del self.gaining[(guild_id, period)]
 
 
 async def build_ranking(
@@ -294,4 +300,25 @@ async def build_ranking(
     return ranking
 
 
-__all__ = ["Excluded", "Ranking", "Rankings", "build_ranking", "shown"]
+async def build_gains(now: Ranking, before: Ranking) -> Gains:
+    """`now`'s gains over `before` built beside the loop, `STEP` members at a time, yielding
+    whenever `SLICE` seconds of work went by; members re-placed meanwhile are after the token
+    of `now`: the first use re-places them."""
+    gains = Gains(before, now.token)
+    members = list(now.score_of)
+    end = perf_counter() + SLICE
+    for start in range(0, len(members), STEP):
+        gains.scan(now, members[start : start + STEP])
+        if perf_counter() > end:
+            await asyncio.sleep(0)
+            end = perf_counter() + SLICE
+    gains.done()
+    return gains
+
+
+__all__ = [
+    "Ranking",
+    "Rankings",
+    "build_gains",
+    "build_ranking",
+]

@@ -22,19 +22,26 @@ import logging
 import re
 import uuid
 from collections.abc import Callable, Collection, Mapping
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rapport.clock import Clock
-from rapport.leaderboard.ranking import Excluded, Ranking, Rankings, shown
+from rapport.leaderboard.periods import (
+    completed_period,
+    current_period,
+    last_fire,
+    month_key,
+    next_fire,
+    week_key,
+)
+from rapport.leaderboard.ranking import Ranking, Rankings
+from rapport.leaderboard.rows import Excluded, shown, team_links, team_links_built
 from rapport.leaderboard.scoring import ALL, Board, assemble_board, previous_period, render_text
 from rapport.people.guilds import GuildService
 from rapport.people.kudos import KudosService
 from rapport.people.members import MemberService
 from rapport.settings.config import Settings
-from rapport.settings.timeparse import Schedule
 from rapport.store.base import Store
 from rapport.tracking import LedgerReads
 
@@ -48,59 +55,6 @@ TABLE = "leaderboard"
 _CLAIM_FOR = timedelta(days=62)
 _KEEP_POSTED = timedelta(days=400)
 _SAVED_CARD = re.compile(r"leaderboard-\d+-[0-9A-Za-z-]+\.png")
-
-
-def week_key(day: date) -> str:
-    """The ISO week key of a date ("2026-W48")."""
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-def month_key(day: date) -> str:
-    """The month key of a date ("2026-11")."""
-    return f"{day.year}-{day.month:02d}"
-
-
-def current_period(kind: str, now: datetime, zone: ZoneInfo) -> str:
-    """The period ("week", "month" or "all") that contains `now` in a time zone."""
-    if kind == ALL:
-        return ALL
-    day = now.astimezone(zone).date()
-    return week_key(day) if kind == "week" else month_key(day)
-
-
-def completed_period(kind: str, at: datetime, zone: ZoneInfo) -> str:
-    """The last period of this kind that ended before `at`, in the time zone."""
-    day = at.astimezone(zone).date()
-    if kind == "month":
-        return month_key(day.replace(day=1) - timedelta(days=1))
-    return week_key(day - timedelta(days=7))
-
-
-def last_fire(schedule: Schedule, now: datetime, zone: ZoneInfo) -> datetime | None:
-    """The schedule's latest fire time at or before `now` in the zone (None for intervals)."""
-    if schedule.cron is None:
-        return None
-    trigger = schedule.trigger(zone)
-    for window in (timedelta(hours=1), timedelta(days=1), timedelta(days=8), timedelta(days=32)):
-        found: datetime | None = None
-        t: datetime | None = trigger.get_next_fire_time(None, now - window)
-        while t is not None and t <= now:
-            found = t
-            t = trigger.get_next_fire_time(t, t + timedelta(seconds=1))
-        if found is not None:
-            return found
-    return None
-
-
-def next_fire(schedule: Schedule, now: datetime, zone: ZoneInfo) -> datetime:
-    """The schedule's first fire time after `now` in the zone."""
-    if schedule.interval is not None:
-        return now + schedule.interval
-    fire: datetime | None = schedule.trigger(zone).get_next_fire_time(
-        None, now + timedelta(seconds=1)
-    )
-    return fire if fire is not None else now + timedelta(days=366)
 
 
 class LeaderboardService:
@@ -185,30 +139,31 @@ class LeaderboardService:
             await self.warm(self._cold.pop())
 
     async def warm(self, guild_id: int, now: datetime | None = None) -> None:
-        """Build the rankings the first boards and ranks will ask for (this week and month, all
-        time, the period the post shows, and the periods before them), yielding to the loop:
-        built on request, a big guild's would block it for seconds."""
+        """Have `ready` what the first boards and ranks will ask for (this week and month, all
+        time, the period the post shows): built on request, it blocked the loop for seconds."""
         now = now or self.clock()
-        periods = [ALL]
-        for key in (
+        periods = [
+            ALL,
             self.due_period(guild_id, now),
             self.period_key(guild_id, "week", now),
             self.period_key(guild_id, "month", now),
-        ):
-            periods += [key, previous_period(key) or key]  # a board's movement needs the one before
+        ]
         try:
-            for period in dict.fromkeys(periods):
-                await self._built(guild_id, period)
+            for period in dict.fromkeys(periods):  # with the one before, for movement
+                await self.ready(guild_id, period)
         except Exception:  # a request builds it then
             log.exception("building the leaderboard's rankings failed in guild %s", guild_id)
 
     async def ready(self, guild_id: int, period: str) -> None:
-        """Have the rankings a board of `period` reads (it and the period before) built beside
-        the loop, or wait for their build under way: a board asked for before the warm-up
-        would otherwise build them in one step of seconds (/leaderboard and the post defer)."""
+        """Have the rankings a board of `period` reads (it and the period before, and the gains
+        between them) built beside the loop, or wait for their build under way: a board asked
+        for before the warm-up would otherwise build them in one step of seconds (/leaderboard
+        and the post defer)."""
         await self._built(guild_id, period)
         if (before := previous_period(period)) is not None:
             await self._built(guild_id, before)
+            weights = self.settings.leaderboard.weights
+            await self._rankings.gains_built(self.ledger, guild_id, period, before, weights)
 
     async def _built(self, guild_id: int, period: str) -> None:
         weights = self.settings.leaderboard.weights
@@ -239,31 +194,26 @@ class LeaderboardService:
         *,
         keep: Callable[[int], bool] | None = None,
         thanked: bool = True,
+        links: Mapping[tuple[int, int], int] | None = None,
     ) -> Board:
         """The board of one period; `keep` says who may appear (the cog: still in the server).
 
         Members who opted out or hid themselves are always left out. Standings are built for
         the rows shown (`top`, and the most improved) only, walking the kept order; `keep` is
         asked only of the members walked past. `thanked` adds the period's "most thanked"
-        board (a rank alone doesn't need it).
+        board (a rank alone doesn't need it); `links`, the team links if read already.
         """
         weights = self.settings.leaderboard.weights
         now = self.ranking(guild_id, period)
         before = previous_period(period)
-        prior = None if before is None else self.ranking(guild_id, before)
-        pairs: dict[tuple[int, int], int] = {}
-        if teams and len(teams) > 1:  # one team has no cross-team links to count
-            among: set[int] = set().union(*teams.values())  # links count between teams only
-            if period == ALL:
-                months = [p for p in self.ledger.periods(guild_id) if "-W" not in p]
-                for p in months:
-                    for pair, n in self.ledger.pair_counts(guild_id, p, among).items():
-                        pairs[pair] = max(pairs.get(pair, 0), n)
-            else:
-                pairs = dict(self.ledger.pair_counts(guild_id, period, among))
+        prior = gains = None
+        if before is not None:
+            prior = self.ranking(guild_id, before)
+            gains = self._rankings.gains(self.ledger, guild_id, now, prior)
+        pairs = team_links(self.ledger, guild_id, period, teams) if links is None else links
         hidden = self.excluded(guild_id)
         out = Excluded(hidden, keep)
-        top, improved = shown(now, prior, out, self.settings.leaderboard.top)
+        top, improved = shown(now, prior, gains, out, self.settings.leaderboard.top)
         board = assemble_board(
             period,
             top,
@@ -279,6 +229,20 @@ class LeaderboardService:
             return board
         most = self.kudos.most_thanked(guild_id, period, excluded=hidden, keep=keep)
         return dataclasses.replace(board, most_thanked=most)
+
+    async def built_board(
+        self,
+        guild_id: int,
+        period: str,
+        teams: Mapping[str, Collection[int]] | None = None,
+        *,
+        keep: Callable[[int], bool] | None = None,
+    ) -> Board:
+        """`board` once what it reads is built beside the loop (`ready`, the team links), so
+        its own step is short (/leaderboard and the post defer)."""
+        await self.ready(guild_id, period)
+        links = await team_links_built(self.ledger, guild_id, period, teams)
+        return self.board(guild_id, period, teams, keep=keep, links=links)
 
     def text(
         self,

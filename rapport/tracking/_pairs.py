@@ -161,12 +161,13 @@ def _mark(v: list[Any], top_i: int, mask_i: int, n: int, bits: int) -> bool:
     return True
 
 
-def gave_in(raw: bytes, is_week: bool, n: int) -> int:
-    """In how many directions (0 to 2) a packed record gave in period n: reads the two
-    directions' period masks only (a team board asks it of every pair among its members)."""
+def gave_in(raw: bytes | bytearray, is_week: bool, n: int, offset: int = 0) -> int:
+    """In how many directions (0 to 2) the packed record at `offset` of `raw` gave in period
+    n: reads the two directions' period masks only (a team board asks it of every pair among
+    its members, in place in the member's records)."""
     out = 0
     for at in _PERIOD_AT:
-        wtop, wmask, mtop, mmask = _PERIODS.unpack_from(raw, at)
+        wtop, wmask, mtop, mmask = _PERIODS.unpack_from(raw, offset + at)
         top, mask, bits = (wtop, wmask, WEEK_BITS) if is_week else (mtop, mmask, MONTH_BITS)
         off = top - n
         if top and 0 <= off < bits and mask >> off & 1:

@@ -10,7 +10,7 @@ state: split by consumer, each part would unpack it again.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -64,6 +64,24 @@ def _period_stats(row: list[int], is_week: bool) -> PeriodStats:
 
 def _strongest(v: PairView) -> tuple[float, int]:
     return (-v.weight, v.other_id)
+
+
+LINK_BATCH = 1_000
+"""Members whose pairs one part of `pair_count_parts` reads."""
+
+
+def _count(
+    out: Counter[tuple[int, int]],
+    pairs: Iterable[tuple[int, int, bytes | bytearray, int]],
+    ids: Sequence[int],
+    is_week: bool,
+    number: int,
+) -> None:
+    gave_in = _pairs.gave_in
+    for x, y, raw, at in pairs:
+        if n := gave_in(raw, is_week, number, at):
+            a, b = ids[x], ids[y]
+            out[(a, b) if a < b else (b, a)] = n
 
 
 class LedgerReads:
@@ -469,18 +487,31 @@ class LedgerReads:
         if g is None:
             return out
         is_week, number = _pairs.period_number(period)
-        pairs: Iterable[tuple[int, int, bytes]] = g.iter_pairs()
-        if among is not None:
-            inside = {i for m in among if (i := g.idx.get(m)) is not None}
-            pairs = (  # each pair once, from its lower index's side
-                (x, y, raw) for x in inside for y, raw in g.records_above(x) if y in inside
-            )
-        gave_in = _pairs.gave_in
-        for x, y, raw in pairs:
-            if n := gave_in(raw, is_week, number):
-                a, b = sorted((g.ids[x], g.ids[y]))
-                out[(a, b)] = n
+        pairs: Iterable[tuple[int, int, bytes | bytearray, int]]
+        if among is None:
+            pairs = ((x, y, raw, 0) for x, y, raw in g.iter_pairs())
+        else:
+            pairs = g.pairs_among({i for m in among if (i := g.idx.get(m)) is not None})
+        _count(out, pairs, g.ids, is_week, number)
         return out
+
+    def pair_count_parts(
+        self, guild_id: int, period: str, among: Collection[int]
+    ) -> Iterator[Counter[tuple[int, int]]]:
+        """`pair_counts(..., among)` in parts, `LINK_BATCH` members' pairs each, every part
+        read within one call: a caller yields to the loop between parts (a board's links
+        between three teams of 5,000 were one ~50 ms step at 100,000 members)."""
+        g = self.guilds.get(guild_id)
+        if g is None:
+            return
+        is_week, number = _pairs.period_number(period)
+        inside = {i for m in among if (i := g.idx.get(m)) is not None}
+        order = list(inside)
+        for start in range(0, len(order), LINK_BATCH):
+            out: Counter[tuple[int, int]] = Counter()
+            pairs = g.pairs_among(inside, order[start : start + LINK_BATCH])
+            _count(out, pairs, g.ids, is_week, number)
+            yield out
 
     def knows(self, guild_id: int, member_id: int) -> bool:
         """Whether anything here is about the member, as actor or as target (cheap checks

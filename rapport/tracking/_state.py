@@ -33,7 +33,7 @@ import struct
 from array import array
 from binascii import a2b_base64, b2a_base64
 from bisect import bisect_left
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -265,6 +265,20 @@ class Guild:
     def records_above(self, lo: int) -> list[tuple[int, bytes]]:
         """(partner index, record) of every pair of lo with a partner above lo."""
         return list(zip(self.up[lo] or (), self._records(lo), strict=True))
+
+    def pairs_among(
+        self, inside: set[int], lows: Iterable[int] | None = None
+    ) -> Iterator[tuple[int, int, bytearray, int]]:
+        """Every pair of two members of `inside` (indexes), once, as (lo, hi, lo's records,
+        the pair's offset in them), or only those whose lower index is in `lows`: no copy of
+        a record, and only the pairs asked for."""
+        up, recs = self.up, self.recs
+        for lo in inside if lows is None else lows:
+            ups, buf = up[lo], recs[lo]
+            if not ups or buf is None:
+                continue
+            for hi in inside.intersection(ups):
+                yield lo, hi, buf, bisect_left(ups, hi) * REC
 
     def _records(self, lo: int) -> Iterator[bytes]:
         """lo's records, one bytes each, in up[lo]'s order."""

@@ -608,6 +608,7 @@ class Ledger:
         self.period_stats_of = reads.period_stats_of
         self.period_changes = reads.period_changes
         self.pair_counts = reads.pair_counts
+        self.pair_count_parts = reads.pair_count_parts
         self.export_member = reads.export_member
         self.knows = reads.knows
 
