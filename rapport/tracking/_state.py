@@ -388,13 +388,13 @@ class Guild:
         rows in slices: one dict update and one array append a slice, not a step per row.
         """
         periods, idx, ids = self.periods, self.idx, self.ids
-        rows = bytearray()
+        parts = []
         older = 0
         async for chunk in chunks:
             if isinstance(chunk, Records):
                 if chunk.width != PERIOD_ROW.size:
                     raise ValueError(f"period rows of {chunk.width} bytes, not {PERIOD_ROW.size}")
-                rows += chunk.data
+                parts.append(np.frombuffer(chunk.data, dtype=_PERIOD_ROW))
                 continue
             for start in range(0, len(chunk), LOAD_BATCH):
                 for key, doc in chunk[start : start + LOAD_BATCH]:
@@ -408,10 +408,10 @@ class Guild:
                     per.set_row(self.canon(mid) if i is None else ids[i], doc["c"])
                     older += 1
                 await asyncio.sleep(0)
-        if not rows:
+        if not parts:
             return older
-        plan = await asyncio.to_thread(_period_plan, rows)
-        del rows
+        plan = await asyncio.to_thread(_period_plan, parts)
+        del parts
         canon: dict[int, int] = {}
         people = plan.people.tolist()
         for start in range(0, len(people), LOAD_BATCH):
@@ -459,17 +459,15 @@ class Guild:
                     i, raw = self.find(lo, hi)
                     self.put_pair(lo, hi, i, record, raw is None)
             return None
-        rows = bytearray()
-        async for chunk in chunks:
-            rows += chunk
-        if not rows:
+        # Kept as they came (one growing buffer was a copy of up to 50 MB when it moved).
+        parts = [np.frombuffer(chunk, dtype=_STORED_ROW) async for chunk in chunks if chunk]
+        if not parts:
             return None
-        stored = np.frombuffer(rows, dtype=_STORED_ROW)
-        people, where = await asyncio.to_thread(_members_of, stored)
+        people, where = await asyncio.to_thread(_members_of, parts)
         ranks = await self._index_all(people)
         # The plan holds the records it needs, sorted: the stored rows go when it returns.
         return asyncio.ensure_future(
-            asyncio.to_thread(_pair_plan, stored, where, ranks, len(self.ids))
+            asyncio.to_thread(_pair_plan, parts, where, ranks, len(self.ids))
         )
 
     async def _place_pairs(self, plan: _PairPlan) -> None:
@@ -638,10 +636,10 @@ async def _pair_rows(
 _STORED_ROW = np.dtype([("a", "<u8"), ("b", "<u8"), ("r", f"V{REC}")])
 
 
-def _members_of(stored: Any) -> tuple[Any, Any]:
+def _members_of(parts: list[Any]) -> tuple[Any, Any]:
     """Every member id in the stored rows, sorted, once; and each row's two members as
-    positions in it, a's then b's. Run in a thread: numpy sorts without the GIL."""
-    return _distinct(np.concatenate((stored["a"], stored["b"])))
+    positions in it, every a then every b. Run in a thread: numpy sorts without the GIL."""
+    return _distinct(np.concatenate([p["a"] for p in parts] + [p["b"] for p in parts]))
 
 
 def _distinct(ids: Any) -> tuple[Any, Any]:
@@ -674,10 +672,10 @@ class _PeriodPlan(NamedTuple):
     people: Any  # every member id once, sorted
 
 
-def _period_plan(rows: bytearray) -> _PeriodPlan:
+def _period_plan(parts: list[Any]) -> _PeriodPlan:
     """Group stored period rows by segment, member ids in order, a later row for a
     (segment, member) winning; run in a thread (numpy sorts without the GIL)."""
-    stored = np.frombuffer(rows, dtype=_PERIOD_ROW)
+    stored = np.concatenate(parts)
     segment, member = stored["s"], stored["m"]
     order = np.lexsort((member, segment))  # stable: a later row stays after an earlier one
     segment, member = segment[order], member[order]
@@ -709,13 +707,14 @@ class _PairPlan(NamedTuple):
     los_at: Any
 
 
-def _pair_plan(stored: Any, where: Any, ranks: Any, members: int) -> _PairPlan:
+def _pair_plan(parts: list[Any], where: Any, ranks: Any, members: int) -> _PairPlan:
     """Sort the stored rows by (lo index, hi index), a later row for a pair winning; run in a
     thread (numpy's sorts and gathers release the GIL). ``where``: `_members_of`'s positions,
     ``ranks`` the index of each position (None: the position is the index)."""
     if ranks is not None:
         where = ranks[where].astype(np.uint64)
-    a, b = where[: len(stored)], where[len(stored) :]
+    n = len(where) // 2
+    a, b = where[:n], where[n:]
     pairs = np.minimum(a, b) << np.uint64(32) | np.maximum(a, b)
     order = np.argsort(pairs)
     key = pairs[order]
@@ -730,13 +729,22 @@ def _pair_plan(stored: Any, where: Any, ranks: Any, members: int) -> _PairPlan:
     hi = (key & np.uint64(0xFFFFFFFF)).astype(np.uint32)
     everyone = np.arange(members + 1)
     by_hi = np.argsort(hi.astype(np.uint64) << np.uint64(32) | lo)
-    # Whole rows are gathered, then the ids cut off: a gather of the 173-byte records alone
-    # (a numpy "void" field) was 6 times slower.
-    rows = stored.view(np.uint8).reshape(-1, STORED.size)[:, 16:]
+    # Each stored row's record goes to its sorted place, a part at a time; whole rows are
+    # moved with the ids cut off (a numpy "void" field of 173 bytes moved 6 times slower).
+    to = np.full(n, -1, dtype=np.intp)
+    to[order] = np.arange(len(order))
+    records = np.empty((len(order), REC), dtype=np.uint8)
+    start = 0
+    for part in parts:
+        end = start + len(part)
+        rows, places = part.view(np.uint8).reshape(-1, STORED.size)[:, 16:], to[start:end]
+        kept = places >= 0
+        records[places[kept]] = rows[kept]
+        start = end
     return _PairPlan(
         his=hi,
         his_at=np.searchsorted(lo, everyone),
-        records=rows[order].reshape(-1),
+        records=records.reshape(-1),
         los=lo[by_hi],
         los_at=np.searchsorted(hi[by_hi], everyone),
     )
