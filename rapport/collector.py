@@ -1,4 +1,5 @@
-"""The cyclic garbage collector paused while long-lived state is built, then that state frozen.
+"""The cyclic garbage collector paused while long-lived state is built, then that state frozen;
+and the memory the build freed handed back to the system.
 
 Building a big guild's state (its documents, the leaderboard's rankings) allocates hundreds of
 thousands of objects that live as long as the guild; each full collection meanwhile walks all of
@@ -9,8 +10,10 @@ next loader runs): the collector comes back once the last one ends, not when the
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 _paused = 0
@@ -35,4 +38,33 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-__all__ = ["collector_paused"]
+def _trimmer() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, or None where the C library has none (musl, macOS)."""
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(name).malloc_trim
+        return trim
+    except (OSError, AttributeError):
+        return None
+
+
+_trim = _trimmer()
+
+
+def release_free_memory() -> bool:
+    """Hand the heap pages freed since the last call back to the system; False where the C
+    library can't (it is a saving, never needed for correctness).
+
+    glibc keeps freed heap memory mapped: a big guild's load leaves ~100 MB of its temporaries
+    (the stored chunks, the sort's arrays) counted in the process's RSS until reused, which is
+    what a container's memory limit sees. One call takes a few ms at a million pairs (measured).
+    """
+    if _trim is None:
+        return False
+    _trim(0)
+    return True
+
+
+__all__ = ["collector_paused", "release_free_memory"]

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from rapport import compose
+from rapport.collector import release_free_memory
 from rapport.compose import build_services
 from rapport.settings.config import Settings
 from rapport.store.memory import MemoryStore
@@ -309,3 +311,22 @@ async def test_period_rows_load_in_slices_and_a_row_already_there_is_replaced() 
     assert await g._load_periods(chunks()) == 1
     assert g.periods[segment].row(mid) == row
     assert len(g.periods[segment].counts) == _guild.NF
+
+
+@pytest.mark.parametrize(("threshold", "trims"), [(1, 1), (10**9, 0)])
+async def test_a_big_guild_hands_the_memory_its_load_freed_back(
+    monkeypatch: pytest.MonkeyPatch, threshold: int, trims: int
+) -> None:
+    """After loading a guild of many pairs the freed heap goes back to the system (a few ms);
+    a small guild's load, which frees little, doesn't pay for it."""
+    store = MemoryStore()
+    ledger = Ledger(store)
+    ledger.record_message(_facts(ANA, T0, 1, reply_to_id=BOB))
+    ledger.stage()
+    await store.flush()
+    calls: list[bool] = []
+    monkeypatch.setattr(compose, "BIG_GUILD_PAIRS", threshold)
+    monkeypatch.setattr(compose, "release_free_memory", lambda: calls.append(True) or True)
+    await build_services(Settings(), store, lambda: T0).open_guild(G)
+    assert len(calls) == trims
+    assert isinstance(release_free_memory(), bool)
