@@ -15,6 +15,7 @@ import ctypes.util
 import gc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 
 _paused = 0
 _resume = False
@@ -38,8 +39,10 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+@cache
 def _trimmer() -> Callable[[int], int] | None:
-    """glibc's malloc_trim, or None where the C library has none (musl, macOS)."""
+    """glibc's malloc_trim, or None where the C library has none (musl, macOS); looked up on
+    first use, not at import (finding the C library can run ``ldconfig``)."""
     name = ctypes.util.find_library("c")
     if name is None:
         return None
@@ -50,9 +53,6 @@ def _trimmer() -> Callable[[int], int] | None:
         return None
 
 
-_trim = _trimmer()
-
-
 def release_free_memory() -> bool:
     """Hand the heap pages freed since the last call back to the system; False where the C
     library can't (it is a saving, never needed for correctness).
@@ -61,9 +61,10 @@ def release_free_memory() -> bool:
     (the stored chunks, the sort's arrays) counted in the process's RSS until reused, which is
     what a container's memory limit sees. One call takes a few ms at a million pairs (measured).
     """
-    if _trim is None:
+    trim = _trimmer()
+    if trim is None:
         return False
-    _trim(0)
+    trim(0)
     return True
 
 
